@@ -1,0 +1,74 @@
+//! `rramsim`, the command-line tool: argument parsing, all file IO, output
+//! formats and exit codes (0 ok, 2 bad input, 1 internal error).
+//!
+//! Model crates take and return plain values; this crate reads the files, calls
+//! them, and prints or writes the results. Output files are written to a
+//! temporary file and renamed, so a failed run never leaves a half-written file.
+
+mod error;
+mod output;
+mod workload;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// rramsim: cycle-level simulator for RRAM (resistive-memory) DNN accelerators.
+#[derive(Debug, Parser)]
+#[command(name = "rramsim", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Inspect and export networks (zoo names, workload TOML files, ONNX files).
+    #[command(subcommand)]
+    Workload(workload::WorkloadCommand),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version are not errors.
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Workload(cmd) => workload::run(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn errors_map_to_exit_codes() {
+        assert_eq!(crate::error::CliError::input("x").exit_code(), 2);
+        assert_eq!(crate::error::CliError::internal("x").exit_code(), 1);
+    }
+}

@@ -1,0 +1,10 @@
+//! Shared types of rramsim that every other crate may use.
+//!
+//! Today: [`SourceError`], an error located in a text source (file, line, column,
+//! key) that every loader of user input produces, so the CLI prints them all the
+//! same way. This crate reads no files and knows no serde format: loaders hand it
+//! the source text and a byte span.
+
+mod diag;
+
+pub use diag::{SourceError, line_col};

@@ -1,0 +1,570 @@
+//! The validated network: a petgraph DAG of layers in topological order with
+//! inferred shapes, and per-layer weight and MAC counts.
+
+use std::collections::{BTreeSet, HashMap};
+
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use crate::error::GraphError;
+use crate::layer::{Activation, Layer, Op, Params, Pool, Shape};
+
+/// Index of a layer in a [`Network`]; layers are numbered in topological order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LayerId(pub usize);
+
+/// Collects layers in any order; [`NetworkBuilder::build`] validates them.
+#[derive(Debug, Clone, Default)]
+pub struct NetworkBuilder {
+    name: String,
+    layers: Vec<Layer>,
+}
+
+impl NetworkBuilder {
+    pub fn new(name: impl Into<String>) -> Self {
+        Self { name: name.into(), layers: Vec::new() }
+    }
+
+    pub fn push(&mut self, layer: Layer) -> &mut Self {
+        self.layers.push(layer);
+        self
+    }
+
+    pub fn layers(&self) -> &[Layer] {
+        &self.layers
+    }
+
+    /// The layer named `name` (the first, if the name is repeated).
+    pub fn layer_mut(&mut self, name: &str) -> Option<&mut Layer> {
+        self.layers.iter_mut().find(|l| l.name == name)
+    }
+
+    /// Checks names and references, orders the layers topologically (keeping the
+    /// declaration order where it already is one), infers every shape and checks
+    /// parameter sizes.
+    pub fn build(self) -> Result<Network, GraphError> {
+        let NetworkBuilder { name, layers } = self;
+        if layers.is_empty() {
+            return Err(GraphError::network("the network has no layers"));
+        }
+        let mut index: HashMap<&str, usize> = HashMap::with_capacity(layers.len());
+        for (i, layer) in layers.iter().enumerate() {
+            if layer.name.is_empty() {
+                return Err(GraphError::network(format!("layer #{i} has an empty name")));
+            }
+            if index.insert(layer.name.as_str(), i).is_some() {
+                return Err(GraphError::layer_key(
+                    &layer.name,
+                    "name",
+                    "the name is used by an earlier layer; layer names must be unique",
+                ));
+            }
+        }
+        let inputs: Vec<&Layer> = layers.iter().filter(|l| matches!(l.op, Op::Input { .. })).collect();
+        match inputs.as_slice() {
+            [] => return Err(GraphError::network("the network has no `input` layer")),
+            [_] => {}
+            [_, second, ..] => {
+                return Err(GraphError::layer(
+                    &second.name,
+                    "a second `input` layer; rramsim supports networks with exactly one input",
+                ));
+            }
+        }
+        // Resolve operand names.
+        let mut operands: Vec<Vec<usize>> = Vec::with_capacity(layers.len());
+        for layer in &layers {
+            let mut ids = Vec::with_capacity(layer.inputs.len());
+            for input in &layer.inputs {
+                match index.get(input.as_str()) {
+                    Some(&j) => ids.push(j),
+                    None => {
+                        return Err(GraphError::layer_key(
+                            &layer.name,
+                            "inputs",
+                            format!("input `{input}` is not a layer of this network"),
+                        ));
+                    }
+                }
+            }
+            operands.push(ids);
+        }
+        let order = topological_order(&layers, &operands)?;
+        let mut position = vec![0usize; layers.len()];
+        for (pos, &old) in order.iter().enumerate() {
+            position[old] = pos;
+        }
+        let mut slots: Vec<Option<Layer>> = layers.into_iter().map(Some).collect();
+        let mut graph: DiGraph<Layer, ()> = DiGraph::with_capacity(slots.len(), slots.len());
+        let mut inputs_of: Vec<Vec<LayerId>> = Vec::with_capacity(slots.len());
+        for &old in &order {
+            let layer = slots[old].take().expect("each layer is placed once");
+            graph.add_node(layer);
+            inputs_of.push(operands[old].iter().map(|&j| LayerId(position[j])).collect());
+        }
+        for (consumer, ops) in inputs_of.iter().enumerate() {
+            for producer in ops {
+                graph.add_edge(NodeIndex::new(producer.0), NodeIndex::new(consumer), ());
+            }
+        }
+        let mut shapes: Vec<Shape> = Vec::with_capacity(graph.node_count());
+        for (i, ops) in inputs_of.iter().enumerate() {
+            let layer = &graph[NodeIndex::new(i)];
+            let in_shapes: Vec<Shape> = ops.iter().map(|p| shapes[p.0]).collect();
+            let shape = infer_shape(layer, &in_shapes)?;
+            check_params(layer, &in_shapes, shape)?;
+            shapes.push(shape);
+        }
+        Ok(Network { name, graph, inputs: inputs_of, shapes })
+    }
+}
+
+/// Kahn's algorithm, always taking the lowest declaration index that is ready, so a
+/// file that is already in order keeps its order.
+fn topological_order(layers: &[Layer], operands: &[Vec<usize>]) -> Result<Vec<usize>, GraphError> {
+    let n = layers.len();
+    let mut pending: Vec<usize> = operands.iter().map(Vec::len).collect();
+    let mut consumers: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (c, ops) in operands.iter().enumerate() {
+        for &p in ops {
+            consumers[p].push(c);
+        }
+    }
+    let mut ready: BTreeSet<usize> = (0..n).filter(|&i| pending[i] == 0).collect();
+    let mut order = Vec::with_capacity(n);
+    while let Some(i) = ready.pop_first() {
+        order.push(i);
+        for &c in &consumers[i] {
+            pending[c] -= 1;
+            if pending[c] == 0 {
+                ready.insert(c);
+            }
+        }
+    }
+    if order.len() < n {
+        let stuck = (0..n).find(|&i| pending[i] > 0).expect("a layer is left when the order is short");
+        return Err(GraphError::layer_key(
+            &layers[stuck].name,
+            "inputs",
+            "the layer is part of a cycle; a network must be a directed acyclic graph",
+        ));
+    }
+    Ok(order)
+}
+
+fn expect_operands(layer: &Layer, inputs: &[Shape], n: usize) -> Result<(), GraphError> {
+    if inputs.len() != n {
+        return Err(GraphError::layer_key(
+            &layer.name,
+            "inputs",
+            format!(
+                "`{}` takes {n} input{}, got {}",
+                layer.op.kind_name(),
+                if n == 1 { "" } else { "s" },
+                inputs.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// One spatial dimension of a sliding window.
+struct Window {
+    size: usize,
+    pad_begin: usize,
+    pad_end: usize,
+    kernel: usize,
+    stride: usize,
+    dilation: usize,
+    ceil_mode: bool,
+}
+
+/// Output size of a sliding window along one dimension (PyTorch's formula).
+fn window_out(layer: &Layer, w: Window) -> Result<usize, GraphError> {
+    let span = w.dilation * (w.kernel - 1) + 1;
+    let padded = w.size + w.pad_begin + w.pad_end;
+    if padded < span {
+        return Err(GraphError::layer_key(
+            &layer.name,
+            "kernel",
+            format!("the window ({span} with dilation) is larger than the padded input ({padded})"),
+        ));
+    }
+    let steps = padded - span;
+    let mut out = if w.ceil_mode { steps.div_ceil(w.stride) + 1 } else { steps / w.stride + 1 };
+    // With ceil_mode the last window must start inside the input or the
+    // leading padding.
+    if w.ceil_mode && (out - 1) * w.stride >= w.size + w.pad_begin {
+        out -= 1;
+    }
+    Ok(out)
+}
+
+fn check_nonzero(layer: &Layer, key: &'static str, values: &[usize]) -> Result<(), GraphError> {
+    if values.contains(&0) {
+        return Err(GraphError::layer_key(&layer.name, key, "must be at least 1"));
+    }
+    Ok(())
+}
+
+/// The output shape of `layer` given its operands' shapes.
+fn infer_shape(layer: &Layer, inputs: &[Shape]) -> Result<Shape, GraphError> {
+    let name = layer.name.as_str();
+    match &layer.op {
+        Op::Input { shape } => {
+            expect_operands(layer, inputs, 0)?;
+            if shape.elements() == 0 {
+                return Err(GraphError::layer_key(name, "shape", "every dimension must be at least 1"));
+            }
+            Ok(*shape)
+        }
+        Op::Conv2d(conv) => {
+            expect_operands(layer, inputs, 1)?;
+            let x = inputs[0];
+            check_nonzero(layer, "kernel", &conv.kernel)?;
+            check_nonzero(layer, "stride", &conv.stride)?;
+            check_nonzero(layer, "dilation", &conv.dilation)?;
+            check_nonzero(layer, "out_channels", &[conv.out_channels])?;
+            check_nonzero(layer, "groups", &[conv.groups])?;
+            if x.channels % conv.groups != 0 {
+                return Err(GraphError::layer_key(
+                    name,
+                    "groups",
+                    format!("{} input channels are not divisible into {} groups", x.channels, conv.groups),
+                ));
+            }
+            if conv.out_channels % conv.groups != 0 {
+                return Err(GraphError::layer_key(
+                    name,
+                    "out_channels",
+                    format!("{} output channels are not divisible into {} groups", conv.out_channels, conv.groups),
+                ));
+            }
+            let p = conv.padding;
+            let h = window_out(
+                layer,
+                Window {
+                    size: x.height,
+                    pad_begin: p.top,
+                    pad_end: p.bottom,
+                    kernel: conv.kernel[0],
+                    stride: conv.stride[0],
+                    dilation: conv.dilation[0],
+                    ceil_mode: false,
+                },
+            )?;
+            let w = window_out(
+                layer,
+                Window {
+                    size: x.width,
+                    pad_begin: p.left,
+                    pad_end: p.right,
+                    kernel: conv.kernel[1],
+                    stride: conv.stride[1],
+                    dilation: conv.dilation[1],
+                    ceil_mode: false,
+                },
+            )?;
+            Ok(Shape::new(conv.out_channels, h, w))
+        }
+        Op::Linear(linear) => {
+            expect_operands(layer, inputs, 1)?;
+            check_nonzero(layer, "out_features", &[linear.out_features])?;
+            if !inputs[0].is_flat() {
+                return Err(GraphError::layer_key(
+                    name,
+                    "inputs",
+                    format!("`linear` needs a flat input, got {}; insert a `flatten` layer", inputs[0]),
+                ));
+            }
+            Ok(Shape::flat(linear.out_features))
+        }
+        Op::BatchNorm(_) | Op::Activation(_) | Op::Identity | Op::Dropout { .. } => {
+            expect_operands(layer, inputs, 1)?;
+            if let Op::Activation(Activation::Clip { min, max }) = layer.op {
+                if min.is_nan() || max.is_nan() || min > max {
+                    return Err(GraphError::layer_key(name, "min", format!("clip range [{min}, {max}] is empty")));
+                }
+            }
+            if let Op::Dropout { ratio } = layer.op {
+                if !(0.0..1.0).contains(&ratio) {
+                    return Err(GraphError::layer_key(
+                        name,
+                        "ratio",
+                        format!("dropout ratio {ratio} is outside [0, 1)"),
+                    ));
+                }
+            }
+            Ok(inputs[0])
+        }
+        Op::Pool(pool) => {
+            expect_operands(layer, inputs, 1)?;
+            let x = inputs[0];
+            check_nonzero(layer, "kernel", &pool.kernel)?;
+            check_nonzero(layer, "stride", &pool.stride)?;
+            let Pool { kernel, stride, padding: p, ceil_mode, .. } = pool;
+            if p.top.max(p.bottom) * 2 > kernel[0] || p.left.max(p.right) * 2 > kernel[1] {
+                return Err(GraphError::layer_key(name, "padding", "pool padding must be at most half the kernel"));
+            }
+            let h = window_out(
+                layer,
+                Window {
+                    size: x.height,
+                    pad_begin: p.top,
+                    pad_end: p.bottom,
+                    kernel: kernel[0],
+                    stride: stride[0],
+                    dilation: 1,
+                    ceil_mode: *ceil_mode,
+                },
+            )?;
+            let w = window_out(
+                layer,
+                Window {
+                    size: x.width,
+                    pad_begin: p.left,
+                    pad_end: p.right,
+                    kernel: kernel[1],
+                    stride: stride[1],
+                    dilation: 1,
+                    ceil_mode: *ceil_mode,
+                },
+            )?;
+            Ok(Shape::new(x.channels, h, w))
+        }
+        Op::GlobalAvgPool => {
+            expect_operands(layer, inputs, 1)?;
+            Ok(Shape::new(inputs[0].channels, 1, 1))
+        }
+        Op::Add => {
+            if inputs.len() < 2 {
+                return Err(GraphError::layer_key(name, "inputs", "`add` takes at least 2 inputs"));
+            }
+            if let Some(other) = inputs.iter().find(|s| **s != inputs[0]) {
+                return Err(GraphError::layer_key(
+                    name,
+                    "inputs",
+                    format!("`add` inputs must have the same shape, got {} and {}", inputs[0], other),
+                ));
+            }
+            Ok(inputs[0])
+        }
+        Op::Concat => {
+            if inputs.len() < 2 {
+                return Err(GraphError::layer_key(name, "inputs", "`concat` takes at least 2 inputs"));
+            }
+            let first = inputs[0];
+            if let Some(other) = inputs.iter().find(|s| (s.height, s.width) != (first.height, first.width)) {
+                return Err(GraphError::layer_key(
+                    name,
+                    "inputs",
+                    format!("`concat` joins channels of equal height and width, got {first} and {other}"),
+                ));
+            }
+            Ok(Shape::new(inputs.iter().map(|s| s.channels).sum(), first.height, first.width))
+        }
+        Op::Flatten => {
+            expect_operands(layer, inputs, 1)?;
+            Ok(Shape::flat(inputs[0].elements()))
+        }
+        Op::Reshape { shape } => {
+            expect_operands(layer, inputs, 1)?;
+            if shape.elements() != inputs[0].elements() {
+                return Err(GraphError::layer_key(
+                    name,
+                    "shape",
+                    format!(
+                        "cannot reshape {} ({} values) to {} ({} values)",
+                        inputs[0],
+                        inputs[0].elements(),
+                        shape,
+                        shape.elements()
+                    ),
+                ));
+            }
+            Ok(*shape)
+        }
+    }
+}
+
+/// Checks that trained parameters, where present, have the sizes the shapes imply.
+fn check_params(layer: &Layer, inputs: &[Shape], output: Shape) -> Result<(), GraphError> {
+    let Some(params) = &layer.params else {
+        return Ok(());
+    };
+    let (weights, biases) = weight_counts(&layer.op, inputs, output);
+    let bad = |what: &str, got: usize, want: u64| {
+        GraphError::layer(&layer.name, format!("{what} has {got} values, the layer's shape needs {want}"))
+    };
+    match (params, &layer.op) {
+        (Params::Dense { weight, bias }, Op::Conv2d(_) | Op::Linear(_)) => {
+            if weight.len() as u64 != weights {
+                return Err(bad("the weight tensor", weight.len(), weights));
+            }
+            if let Some(bias) = bias {
+                if bias.len() != output.channels || biases == 0 {
+                    return Err(bad("the bias", bias.len(), output.channels as u64));
+                }
+            }
+            Ok(())
+        }
+        (Params::BatchNorm { gamma, beta, mean, var }, Op::BatchNorm(_)) => {
+            let c = output.channels;
+            for (what, v) in [("gamma", gamma), ("beta", beta), ("mean", mean), ("var", var)] {
+                if v.len() != c {
+                    return Err(bad(what, v.len(), c as u64));
+                }
+            }
+            Ok(())
+        }
+        _ => Err(GraphError::layer(&layer.name, format!("`{}` cannot carry these parameters", layer.op.kind_name()))),
+    }
+}
+
+/// Weight-matrix elements and bias values of a layer.
+fn weight_counts(op: &Op, inputs: &[Shape], output: Shape) -> (u64, u64) {
+    match op {
+        Op::Conv2d(conv) => {
+            let cin = inputs[0].channels as u64;
+            let w = conv.out_channels as u64 * (cin / conv.groups as u64) * (conv.kernel[0] * conv.kernel[1]) as u64;
+            (w, if conv.bias { conv.out_channels as u64 } else { 0 })
+        }
+        Op::Linear(linear) => (
+            inputs[0].channels as u64 * linear.out_features as u64,
+            if linear.bias { linear.out_features as u64 } else { 0 },
+        ),
+        _ => {
+            let _ = output;
+            (0, 0)
+        }
+    }
+}
+
+/// Size figures of one layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LayerStats {
+    /// Elements of the weight matrix (what a crossbar stores).
+    pub weights: u64,
+    /// Bias values (added after the matrix product; not stored in crossbars).
+    pub biases: u64,
+    /// Multiply-accumulates for one input sample.
+    pub macs: u64,
+}
+
+/// A validated network: layers in topological order, every shape known.
+#[derive(Debug, Clone)]
+pub struct Network {
+    name: String,
+    /// Node `i` is layer `LayerId(i)`; edges run producer → consumer.
+    graph: DiGraph<Layer, ()>,
+    /// Operands of each layer, in operand order (petgraph edges are unordered).
+    inputs: Vec<Vec<LayerId>>,
+    /// Output shape of each layer.
+    shapes: Vec<Shape>,
+}
+
+impl Network {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn len(&self) -> usize {
+        self.graph.node_count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn ids(&self) -> impl ExactSizeIterator<Item = LayerId> + '_ {
+        (0..self.len()).map(LayerId)
+    }
+
+    pub fn layer(&self, id: LayerId) -> &Layer {
+        &self.graph[NodeIndex::new(id.0)]
+    }
+
+    pub fn layers(&self) -> impl ExactSizeIterator<Item = &Layer> + '_ {
+        self.ids().map(|id| self.layer(id))
+    }
+
+    pub fn find(&self, name: &str) -> Option<LayerId> {
+        self.ids().find(|&id| self.layer(id).name == name)
+    }
+
+    /// The producing layers of `id`, in operand order.
+    pub fn inputs(&self, id: LayerId) -> &[LayerId] {
+        &self.inputs[id.0]
+    }
+
+    /// The consuming layers of `id`, in ascending order.
+    pub fn consumers(&self, id: LayerId) -> Vec<LayerId> {
+        let mut c: Vec<LayerId> = self
+            .graph
+            .neighbors_directed(NodeIndex::new(id.0), petgraph::Direction::Outgoing)
+            .map(|n| LayerId(n.index()))
+            .collect();
+        c.sort_unstable();
+        c.dedup();
+        c
+    }
+
+    /// Whether a path of edges leads from `from` to `to` (a layer reaches itself).
+    pub fn reaches(&self, from: LayerId, to: LayerId) -> bool {
+        petgraph::algo::has_path_connecting(&self.graph, NodeIndex::new(from.0), NodeIndex::new(to.0), None)
+    }
+
+    /// The network's input layer.
+    pub fn input(&self) -> LayerId {
+        self.ids()
+            .find(|&id| matches!(self.layer(id).op, Op::Input { .. }))
+            .expect("a built network has exactly one input")
+    }
+
+    /// Layers no other layer consumes.
+    pub fn outputs(&self) -> Vec<LayerId> {
+        self.ids().filter(|&id| self.consumers(id).is_empty()).collect()
+    }
+
+    pub fn output_shape(&self, id: LayerId) -> Shape {
+        self.shapes[id.0]
+    }
+
+    pub fn input_shapes(&self, id: LayerId) -> Vec<Shape> {
+        self.inputs(id).iter().map(|p| self.shapes[p.0]).collect()
+    }
+
+    pub fn stats(&self, id: LayerId) -> LayerStats {
+        let layer = self.layer(id);
+        let output = self.shapes[id.0];
+        let (weights, biases) = weight_counts(&layer.op, &self.input_shapes(id), output);
+        let macs = match layer.op {
+            Op::Conv2d(_) => weights * (output.height * output.width) as u64,
+            Op::Linear(_) => weights,
+            _ => 0,
+        };
+        LayerStats { weights, biases, macs }
+    }
+
+    pub fn total_stats(&self) -> LayerStats {
+        self.ids().map(|id| self.stats(id)).fold(LayerStats::default(), |a, s| LayerStats {
+            weights: a.weights + s.weights,
+            biases: a.biases + s.biases,
+            macs: a.macs + s.macs,
+        })
+    }
+
+    /// A builder holding this network's layers, for transforms that rebuild it.
+    pub fn to_builder(&self) -> NetworkBuilder {
+        let mut b = NetworkBuilder::new(self.name.clone());
+        for layer in self.layers() {
+            b.push(layer.clone());
+        }
+        b
+    }
+
+    /// The same network under another name.
+    pub fn renamed(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+}
