@@ -36,7 +36,7 @@ pub struct WorkloadArgs {
     /// workload `.toml` file or an `.onnx` file.
     pub workload: String,
     /// Scale every hidden layer's channel count by this factor.
-    #[arg(long, value_name = "FACTOR")]
+    #[arg(long, value_name = "FACTOR", allow_negative_numbers = true)]
     pub widen: Option<f64>,
     /// Replace 1x1 projection shortcuts by KxK convolutions (K odd).
     #[arg(long, value_name = "K")]

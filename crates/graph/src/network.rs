@@ -114,7 +114,8 @@ impl NetworkBuilder {
             check_params(layer, &in_shapes, shape)?;
             shapes.push(shape);
         }
-        Ok(Network { name, graph, inputs: inputs_of, shapes })
+        let by_name = (0..graph.node_count()).map(|i| (graph[NodeIndex::new(i)].name.clone(), LayerId(i))).collect();
+        Ok(Network { name, graph, inputs: inputs_of, shapes, by_name })
     }
 }
 
@@ -460,6 +461,8 @@ pub struct Network {
     inputs: Vec<Vec<LayerId>>,
     /// Output shape of each layer.
     shapes: Vec<Shape>,
+    /// Layer name → id.
+    by_name: HashMap<String, LayerId>,
 }
 
 impl Network {
@@ -488,7 +491,7 @@ impl Network {
     }
 
     pub fn find(&self, name: &str) -> Option<LayerId> {
-        self.ids().find(|&id| self.layer(id).name == name)
+        self.by_name.get(name).copied()
     }
 
     /// The producing layers of `id`, in operand order.

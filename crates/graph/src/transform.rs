@@ -209,7 +209,12 @@ pub fn projection_shortcuts(net: &Network) -> Vec<LayerId> {
                 continue;
             }
             let source = net.inputs(at)[0];
-            let feeds_other = operands.iter().enumerate().any(|(j, &other)| j != i && net.reaches(source, other));
+            // The other operand must descend from the conv's input but not from
+            // the conv itself (else `at` ends an earlier block that feeds this one).
+            let feeds_other = operands
+                .iter()
+                .enumerate()
+                .any(|(j, &other)| j != i && net.reaches(source, other) && !net.reaches(at, other));
             if feeds_other && !found.contains(&at) {
                 found.push(at);
             }

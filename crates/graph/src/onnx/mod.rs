@@ -231,7 +231,7 @@ struct Importer {
     /// Layers created from a MatMul and still waiting for a bias Add.
     biasless_matmul: HashMap<String, usize>,
     /// Tensor name → layer producing it directly (for value_info checks).
-    produced: Vec<(String, String)>,
+    produced: HashMap<String, String>,
 }
 
 impl Importer {
@@ -269,7 +269,7 @@ impl Importer {
     fn emit(&mut self, ctx: &NodeCtx<'_>, layer: Layer) -> Result<(), OnnxError> {
         let out = ctx.output()?.to_owned();
         self.origin.insert(layer.name.clone(), (ctx.name.clone(), ctx.op.to_owned()));
-        self.produced.push((out.clone(), layer.name.clone()));
+        self.produced.insert(out.clone(), layer.name.clone());
         self.values.insert(out, Value::Act(layer.name.clone()));
         self.builder.push(layer);
         Ok(())
@@ -528,7 +528,7 @@ impl Importer {
                 self.values.insert(ctx.output()?.to_owned(), Value::Act(l.clone()));
                 // The tensor name of the biased output now refers to the linear layer.
                 let out = ctx.output()?.to_owned();
-                self.produced.push((out, l.clone()));
+                self.produced.insert(out, l.clone());
                 Ok(())
             }
             _ => Err(ctx.err("an add needs two or more activation operands (or one activation and a bias)")),
@@ -588,7 +588,7 @@ pub fn import_onnx(label: &str, bytes: &[u8]) -> Result<Network, OnnxError> {
         origin: HashMap::new(),
         uses: HashMap::new(),
         biasless_matmul: HashMap::new(),
-        produced: Vec::new(),
+        produced: HashMap::new(),
     };
     for node in &graph.node {
         for input in node.input.iter().filter(|s| !s.is_empty()) {
@@ -655,7 +655,7 @@ pub fn import_onnx(label: &str, bytes: &[u8]) -> Result<Network, OnnxError> {
     // Check inferred shapes against the shapes the file declares.
     for info in graph.value_info.iter().chain(&graph.output) {
         let tensor = info.name.as_deref().unwrap_or("");
-        let Some((_, layer)) = imp.produced.iter().find(|(t, _)| t == tensor) else {
+        let Some(layer) = imp.produced.get(tensor) else {
             continue;
         };
         let Some(declared) = tensor_dims(info).as_deref().and_then(sample_shape) else {

@@ -1,0 +1,361 @@
+//! ONNX import: the committed fixtures (built by tools/onnx_fixtures.py) and
+//! models built here with the prost types, including malformed ones.
+
+use std::path::PathBuf;
+
+use prost::Message;
+use rramsim_graph::onnx::proto::{
+    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto, TypeProto,
+    ValueInfoProto, attribute_proto::AttributeType, tensor_proto::DataType, tensor_shape_proto, type_proto,
+};
+use rramsim_graph::{Activation, Op, Params, fold_batchnorm, import_onnx, zoo};
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/onnx").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn resnet20_fixture_matches_the_zoo() {
+    let imported = import_onnx("resnet20.onnx", &fixture("resnet20.onnx")).unwrap();
+    let reference = fold_batchnorm(&zoo("resnet20").unwrap()).unwrap();
+    assert_eq!(imported.len(), reference.len());
+    for (a, b) in imported.ids().zip(reference.ids()) {
+        let (la, lb) = (imported.layer(a), reference.layer(b));
+        assert_eq!(la.name, lb.name);
+        assert_eq!(la.op, lb.op, "{}", la.name);
+        assert_eq!(la.inputs, lb.inputs, "{}", la.name);
+        assert_eq!(imported.output_shape(a), reference.output_shape(b), "{}", la.name);
+        assert_eq!(imported.stats(a), reference.stats(b), "{}", la.name);
+        // Every weighted layer carries its (folded) weights and a bias.
+        if la.op.has_weights() {
+            let Some(Params::Dense { weight, bias: Some(bias) }) = &la.params else { panic!("{}", la.name) };
+            assert_eq!(weight.len() as u64, imported.stats(a).weights);
+            assert_eq!(bias.len(), imported.output_shape(a).channels);
+        }
+    }
+    assert_eq!(imported.total_stats(), reference.total_stats());
+    assert_eq!(imported.total_stats().macs, 40_813_184);
+}
+
+#[test]
+fn mixed_ops_fixture_covers_every_supported_op() {
+    let net = import_onnx("mixed_ops.onnx", &fixture("mixed_ops.onnx")).unwrap();
+    let kind = |name: &str| net.layer(net.find(name).unwrap_or_else(|| panic!("no layer {name}"))).op.kind_name();
+    assert_eq!(kind("stem"), "conv2d"); // stem.bn folded into it
+    assert!(net.find("stem.bn").is_none());
+    assert_eq!(kind("stem.relu6"), "relu6"); // Clip(0, 6)
+    assert_eq!(kind("post_add.bn"), "batchnorm"); // after an add: kept
+    assert_eq!(kind("reshape"), "flatten"); // Reshape to [1, -1]
+    // Dropout and Identity pass values through and are not layers.
+    assert!(net.find("dropout").is_none() && net.find("identity").is_none());
+    assert_eq!(net.layer(net.find("reshape").unwrap()).inputs, ["concat"]);
+    let Op::Conv2d(dw) = &net.layer(net.find("dw").unwrap()).op else { panic!() };
+    assert_eq!((dw.groups, dw.bias), (8, true));
+    let Op::Pool(avg) = &net.layer(net.find("avgpool").unwrap()).op else { panic!() };
+    assert!(!avg.count_include_pad);
+    let fc1 = net.layer(net.find("fc1").unwrap());
+    let Some(Params::Dense { bias: Some(bias), .. }) = &fc1.params else { panic!("fc1 has no bias") };
+    assert_eq!(bias, &vec![0.25; 12]); // ConstantOfShape bias folded into the MatMul
+    assert_eq!(net.output_shape(net.find("concat").unwrap()).channels, 16);
+    assert_eq!(net.output_shape(net.outputs()[0]).channels, 5);
+}
+
+#[test]
+fn typed_fields_fixture_reads_float_data_and_attribute_clip() {
+    let net = import_onnx("typed_fields.onnx", &fixture("typed_fields.onnx")).unwrap();
+    let clip = &net.layer(net.find("clip").unwrap()).op;
+    assert_eq!(*clip, Op::Activation(Activation::Clip { min: -1.0, max: 1.0 }));
+    let fc = net.layer(net.find("fc").unwrap());
+    let Some(Params::Dense { weight, bias: Some(bias) }) = &fc.params else { panic!() };
+    assert_eq!(weight.len(), 144 * 3);
+    // beta = 2 scales the bias [0.5, -0.5, 1.0].
+    assert_eq!(bias, &vec![1.0, -1.0, 2.0]);
+}
+
+// ---- models built with the prost types ----
+
+fn attr_int(name: &str, i: i64) -> AttributeProto {
+    AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(AttributeType::Int as i32),
+        i: Some(i),
+        ..Default::default()
+    }
+}
+
+fn attr_ints(name: &str, ints: &[i64]) -> AttributeProto {
+    AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(AttributeType::Ints as i32),
+        ints: ints.to_vec(),
+        ..Default::default()
+    }
+}
+
+fn attr_float(name: &str, f: f32) -> AttributeProto {
+    AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(AttributeType::Float as i32),
+        f: Some(f),
+        ..Default::default()
+    }
+}
+
+fn attr_str(name: &str, s: &str) -> AttributeProto {
+    AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(AttributeType::String as i32),
+        s: Some(s.as_bytes().to_vec()),
+        ..Default::default()
+    }
+}
+
+fn node(op: &str, name: &str, inputs: &[&str], attrs: Vec<AttributeProto>) -> NodeProto {
+    NodeProto {
+        op_type: Some(op.into()),
+        name: Some(name.into()),
+        input: inputs.iter().map(|s| (*s).to_owned()).collect(),
+        output: vec![name.to_owned()],
+        attribute: attrs,
+        ..Default::default()
+    }
+}
+
+fn floats(name: &str, dims: &[i64], data: &[f32], raw: bool) -> TensorProto {
+    let mut t = TensorProto {
+        name: Some(name.into()),
+        dims: dims.to_vec(),
+        data_type: Some(DataType::Float as i32),
+        ..Default::default()
+    };
+    if raw {
+        t.raw_data = Some(data.iter().flat_map(|v| v.to_le_bytes()).collect());
+    } else {
+        t.float_data = data.to_vec();
+    }
+    t
+}
+
+fn value_info(name: &str, dims: &[Option<i64>]) -> ValueInfoProto {
+    let dim = dims
+        .iter()
+        .map(|d| tensor_shape_proto::Dimension {
+            value: Some(match d {
+                Some(v) => tensor_shape_proto::dimension::Value::DimValue(*v),
+                None => tensor_shape_proto::dimension::Value::DimParam("N".into()),
+            }),
+            ..Default::default()
+        })
+        .collect();
+    ValueInfoProto {
+        name: Some(name.into()),
+        r#type: Some(TypeProto {
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                elem_type: Some(DataType::Float as i32),
+                shape: Some(TensorShapeProto { dim }),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn model(inputs: Vec<ValueInfoProto>, nodes: Vec<NodeProto>, inits: Vec<TensorProto>) -> Vec<u8> {
+    ModelProto {
+        ir_version: Some(8),
+        opset_import: vec![OperatorSetIdProto { domain: Some(String::new()), version: Some(13) }],
+        graph: Some(GraphProto {
+            name: Some("built".into()),
+            node: nodes,
+            initializer: inits,
+            input: inputs,
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
+/// x[1, 2] → Gemm(B = [[1, 2, 3], [4, 5, 6]] stored [in, out], alpha 2, C, beta 0.5).
+fn gemm_model(raw: bool) -> Vec<u8> {
+    model(
+        vec![value_info("x", &[None, Some(2)])],
+        vec![node("Gemm", "fc", &["x", "B", "C"], vec![attr_float("alpha", 2.0), attr_float("beta", 0.5)])],
+        vec![floats("B", &[2, 3], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], raw), floats("C", &[3], &[2.0, 4.0, 6.0], raw)],
+    )
+}
+
+#[test]
+fn gemm_weights_are_transposed_and_scaled() {
+    for raw in [true, false] {
+        let net = import_onnx("gemm", &gemm_model(raw)).unwrap();
+        let fc = net.layer(net.find("fc").unwrap());
+        let Some(Params::Dense { weight, bias }) = &fc.params else { panic!() };
+        // weight[o][i] = alpha · B[i][o]
+        assert_eq!(weight, &vec![2.0, 8.0, 4.0, 10.0, 6.0, 12.0], "raw_data = {raw}");
+        assert_eq!(bias.as_deref(), Some(&[1.0, 2.0, 3.0][..]));
+    }
+}
+
+fn conv_input() -> ValueInfoProto {
+    value_info("x", &[None, Some(4), Some(8), Some(8)])
+}
+
+fn conv_weight() -> TensorProto {
+    floats("W", &[2, 4, 3, 3], &[0.5; 72], true)
+}
+
+/// (description, model bytes, expected node, expected op, text in the message)
+type BadModel = (&'static str, Vec<u8>, Option<&'static str>, Option<&'static str>, &'static str);
+
+fn bad_models() -> Vec<BadModel> {
+    let good = gemm_model(true);
+    let mut external = conv_weight();
+    external.data_location = Some(rramsim_graph::onnx::proto::tensor_proto::DataLocation::External as i32);
+    let mut half = conv_weight();
+    half.data_type = Some(DataType::Float16 as i32);
+    let mut short = conv_weight();
+    short.raw_data.as_mut().unwrap().truncate(100);
+    vec![
+        (
+            "unsupported op fixture",
+            fixture("unsupported_op.onnx"),
+            Some("softmax"),
+            Some("Softmax"),
+            "unsupported op `Softmax`",
+        ),
+        ("declared shape disagrees", fixture("wrong_value_info.onnx"), Some("conv"), Some("Conv"), "declared 2x8x8"),
+        ("truncated file", good[..good.len() / 2].to_vec(), None, None, "not a valid ONNX model"),
+        ("not protobuf", b"\xff\xff\xff\xff garbage".to_vec(), None, None, "not a valid ONNX model"),
+        ("no graph", ModelProto::default().encode_to_vec(), None, None, "no graph"),
+        (
+            "undefined operand",
+            model(vec![conv_input()], vec![node("Relu", "r", &["nowhere"], vec![])], vec![]),
+            Some("r"),
+            Some("Relu"),
+            "operand `nowhere`",
+        ),
+        (
+            "weights from an activation",
+            model(vec![conv_input()], vec![node("Conv", "c", &["x", "x"], vec![])], vec![]),
+            Some("c"),
+            Some("Conv"),
+            "must be a constant",
+        ),
+        (
+            "two graph inputs",
+            model(vec![conv_input(), value_info("y", &[None, Some(3)])], vec![], vec![]),
+            None,
+            None,
+            "2 inputs (x, y)",
+        ),
+        (
+            "dynamic input shape",
+            model(vec![value_info("x", &[None, Some(3), None, None])], vec![], vec![]),
+            None,
+            None,
+            "static shape",
+        ),
+        (
+            "external tensor data",
+            model(vec![conv_input()], vec![node("Conv", "c", &["x", "W"], vec![])], vec![external]),
+            None,
+            None,
+            "external file",
+        ),
+        (
+            "float16 initializer",
+            model(vec![conv_input()], vec![node("Conv", "c", &["x", "W"], vec![])], vec![half]),
+            None,
+            None,
+            "FLOAT16",
+        ),
+        (
+            "raw_data shorter than dims",
+            model(vec![conv_input()], vec![node("Conv", "c", &["x", "W"], vec![])], vec![short]),
+            None,
+            None,
+            "has 25 values but its dims [2, 4, 3, 3] need 72",
+        ),
+        (
+            "flatten on axis 2",
+            model(vec![conv_input()], vec![node("Flatten", "f", &["x"], vec![attr_int("axis", 2)])], vec![]),
+            Some("f"),
+            Some("Flatten"),
+            "axis=1",
+        ),
+        (
+            "auto_pad SAME_UPPER",
+            model(
+                vec![conv_input()],
+                vec![node("Conv", "c", &["x", "W"], vec![attr_str("auto_pad", "SAME_UPPER")])],
+                vec![conv_weight()],
+            ),
+            Some("c"),
+            Some("Conv"),
+            "auto_pad SAME_UPPER",
+        ),
+        (
+            "groups do not divide the channels",
+            model(
+                vec![value_info("x", &[None, Some(3), Some(8), Some(8)])],
+                vec![node("Conv", "c", &["x", "W"], vec![attr_int("group", 2)])],
+                vec![floats("W", &[2, 1, 3, 3], &[0.5; 18], true)],
+            ),
+            Some("c"),
+            Some("Conv"),
+            "not divisible into 2 groups",
+        ),
+        (
+            "pool without kernel_shape",
+            model(vec![conv_input()], vec![node("MaxPool", "p", &["x"], vec![attr_ints("strides", &[2, 2])])], vec![]),
+            Some("p"),
+            Some("MaxPool"),
+            "kernel_shape",
+        ),
+        (
+            "reshape to an unsupported shape",
+            model(
+                vec![conv_input()],
+                vec![node("Reshape", "r", &["x", "s"], vec![])],
+                vec![TensorProto {
+                    name: Some("s".into()),
+                    dims: vec![3],
+                    data_type: Some(DataType::Int64 as i32),
+                    int64_data: vec![1, -1, 4],
+                    ..Default::default()
+                }],
+            ),
+            Some("r"),
+            Some("Reshape"),
+            "target shape [1, -1, 4]",
+        ),
+        (
+            "add of a constant that is not a bias",
+            model(
+                vec![conv_input()],
+                vec![node("Add", "a", &["x", "k"], vec![])],
+                vec![floats("k", &[1], &[1.0], false)],
+            ),
+            Some("a"),
+            Some("Add"),
+            "only supported as the bias of a MatMul",
+        ),
+    ]
+}
+
+#[test]
+fn bad_models_give_errors_naming_the_node() {
+    for (what, bytes, node, op, needle) in bad_models() {
+        let result = std::panic::catch_unwind(|| import_onnx("m.onnx", &bytes));
+        let err = match result {
+            Ok(Ok(_)) => panic!("{what}: imported a bad model"),
+            Ok(Err(e)) => e,
+            Err(_) => panic!("{what}: panicked"),
+        };
+        assert_eq!(err.node.as_deref(), node, "{what}: {err}");
+        assert_eq!(err.op.as_deref(), op, "{what}: {err}");
+        assert!(err.to_string().contains(needle), "{what}: `{err}` should contain `{needle}`");
+    }
+}

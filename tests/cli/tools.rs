@@ -1,0 +1,45 @@
+//! Tests of the Python helpers in tools/, run with the tools virtual
+//! environment (`tools/.venv`, created by `.ci/run` from tools/requirements.txt).
+//! Without the venv they are skipped locally, and fail under CI (`CI` set), so a
+//! CI run cannot pass without running them.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::{root, scratch};
+
+/// The tools venv's python, or `None` (skip) outside CI when it is missing.
+fn tools_python() -> Option<PathBuf> {
+    let python = root().join("tools/.venv/bin/python");
+    if python.exists() {
+        return Some(python);
+    }
+    assert!(std::env::var_os("CI").is_none(), "CI is set but {} is missing: run .ci/run", python.display());
+    eprintln!("skipping: {} not found (create it with .ci/run)", python.display());
+    None
+}
+
+/// The committed ONNX fixtures are exactly what tools/onnx_fixtures.py builds;
+/// the script also runs each valid fixture through onnxruntime once.
+#[test]
+fn onnx_fixtures_are_reproducible() {
+    let Some(python) = tools_python() else { return };
+    let out = scratch("fixtures");
+    let o = Command::new(python)
+        .arg(root().join("tools/onnx_fixtures.py"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("python runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let committed = root().join("tests/fixtures/onnx");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&out).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap();
+        let want = std::fs::read(committed.join(name)).unwrap_or_else(|e| panic!("{name:?}: {e}"));
+        assert!(std::fs::read(&path).unwrap() == want, "{name:?} differs from the committed fixture: regenerate it");
+        count += 1;
+    }
+    assert_eq!(count, std::fs::read_dir(&committed).unwrap().count());
+}
