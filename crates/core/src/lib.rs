@@ -4,6 +4,14 @@
 //! key) that every loader of user input produces, so the CLI prints them all the
 //! same way. This crate reads no files and knows no serde format: loaders hand it
 //! the source text and a byte span.
+//!
+//! ```
+//! use rramsim_core::SourceError;
+//!
+//! let src = "[network]\nname = 3\n";
+//! let e = SourceError::at("w.toml", src, Some(17..18), None, "expected a string");
+//! assert!(e.to_string().starts_with("w.toml:2:8: expected a string"));
+//! ```
 
 mod diag;
 

@@ -7,6 +7,15 @@
 //! built-in zoo ([`zoo`]), and are changed only by transforms that return new
 //! networks ([`fold_batchnorm`], [`widen`], [`shortcut_kernel`]).
 //!
+//! ```
+//! use rramsim_graph::{fold_batchnorm, widen, zoo};
+//!
+//! let net = fold_batchnorm(&zoo("resnet20").unwrap()).unwrap();
+//! assert_eq!(net.total_stats().macs, 40_813_184);
+//! let wide = widen(&net, 1.2).unwrap();
+//! assert!(wide.total_stats().weights > net.total_stats().weights);
+//! ```
+//!
 //! This crate knows nothing about hardware, and reads no files: loaders take the
 //! source text or bytes and a name to report errors against.
 

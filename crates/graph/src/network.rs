@@ -571,3 +571,43 @@ impl Network {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn win(size: usize, pad: usize, kernel: usize, stride: usize, ceil_mode: bool) -> Result<usize, GraphError> {
+        let layer = Layer::new("l", Op::Identity, &[]);
+        window_out(&layer, Window { size, pad_begin: pad, pad_end: pad, kernel, stride, dilation: 1, ceil_mode })
+    }
+
+    #[test]
+    fn window_fits_exactly_at_the_edge() {
+        // A kernel as large as the padded input gives one output; one more is an error.
+        assert_eq!(win(3, 1, 5, 1, false).unwrap(), 1);
+        assert!(win(3, 1, 6, 1, false).is_err());
+        assert!(win(3, 0, 4, 1, false).is_err());
+    }
+
+    #[test]
+    fn ceil_mode_drops_a_window_starting_in_the_end_padding() {
+        // size 5, kernel 2, stride 2: floor → 2, ceil → 3 (last window starts at 4 < 5).
+        assert_eq!(win(5, 0, 2, 2, false).unwrap(), 2);
+        assert_eq!(win(5, 0, 2, 2, true).unwrap(), 3);
+        // size 4, pad 1, kernel 2, stride 3: ceil((6 - 2) / 3) + 1 = 3, but the third
+        // window would start at 6 ≥ 4 + 1: dropped.
+        assert_eq!(win(4, 1, 2, 3, true).unwrap(), 2);
+    }
+
+    #[test]
+    fn topological_order_prefers_declaration_order() {
+        let layers = vec![
+            Layer::new("c", Op::Identity, &["b"]),
+            Layer::new("a", Op::Identity, &[]),
+            Layer::new("b", Op::Identity, &["a"]),
+            Layer::new("d", Op::Identity, &["a"]),
+        ];
+        let operands = vec![vec![2], vec![], vec![1], vec![1]];
+        assert_eq!(topological_order(&layers, &operands).unwrap(), vec![1, 2, 0, 3]);
+    }
+}

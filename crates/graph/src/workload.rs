@@ -524,3 +524,49 @@ pub fn to_workload_toml(net: &Network, description: Option<&str>) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_spellings_round_trip() {
+        assert_eq!(pair_text([3, 3]), "3");
+        assert_eq!(pair_text([1, 3]), "[1, 3]");
+        assert_eq!(padding_text(Padding::uniform(2)), "2");
+        assert_eq!(padding_text(Padding::symmetric(0, 1)), "[0, 1]");
+        assert_eq!(padding_text(Padding { top: 0, left: 1, bottom: 1, right: 0 }), "[0, 1, 1, 0]");
+        assert_eq!(shape_text(Shape::flat(10)), "[10]");
+        assert_eq!(float_text(f32::NEG_INFINITY), "-inf");
+    }
+
+    #[test]
+    fn every_op_has_a_kind_name_the_loader_accepts() {
+        for op in OPS {
+            // Keys listed for an op are keys the raw layer knows.
+            for key in op_keys(op) {
+                assert!(
+                    [
+                        "shape",
+                        "out_channels",
+                        "out_features",
+                        "kernel",
+                        "stride",
+                        "padding",
+                        "dilation",
+                        "groups",
+                        "bias",
+                        "eps",
+                        "min",
+                        "max",
+                        "ratio",
+                        "ceil_mode",
+                        "count_include_pad"
+                    ]
+                    .contains(key),
+                    "{op}: {key}"
+                );
+            }
+        }
+    }
+}
