@@ -5,6 +5,7 @@
 //! them, and prints or writes the results. Output files are written to a
 //! temporary file and renamed, so a failed run never leaves a half-written file.
 
+mod arch;
 mod error;
 mod output;
 mod workload;
@@ -26,6 +27,8 @@ enum Command {
     /// Inspect and export networks (zoo names, workload TOML files, ONNX files).
     #[command(subcommand)]
     Workload(workload::WorkloadCommand),
+    /// Validate an architecture and print its resolved parameters and peak figures.
+    Check(arch::CheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Workload(cmd) => workload::run(cmd),
+        Command::Check(args) => arch::run_check(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,8 @@
 //! Shared types of rramsim that every other crate may use.
 //!
-//! Today: [`SourceError`], an error located in a text source (file, line, column,
+//! Units as types ([`Cycle`], [`PicoJoule`], [`Nanoseconds`], [`MilliWatt`],
+//! [`SquareMm`], [`Bytes`], and the [`Clock`] that converts time to cycles), and
+//! [`SourceError`], an error located in a text source (file, line, column,
 //! key) that every loader of user input produces, so the CLI prints them all the
 //! same way. This crate reads no files and knows no serde format: loaders hand it
 //! the source text and a byte span.
@@ -14,5 +16,7 @@
 //! ```
 
 mod diag;
+mod units;
 
 pub use diag::{SourceError, line_col};
+pub use units::{Bytes, Clock, Cycle, MilliWatt, Nanoseconds, PicoJoule, SquareMm};

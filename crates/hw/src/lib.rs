@@ -1,0 +1,20 @@
+//! The hardware model of rramsim: the architecture TOML format, validated
+//! parameter types, the per-action energy table, area and peak figures.
+//!
+//! Raw TOML types are private to [`config`]; everything else works on
+//! [`ArchParams`], whose latencies are whole cycles of one global clock. This
+//! crate knows nothing about networks or files: [`load_arch_toml`] takes the
+//! source text and a name for error messages.
+
+mod config;
+mod energy;
+mod params;
+mod peak;
+
+pub use config::{ConfigWarning, load_arch_toml};
+pub use energy::{Action, ActionCounts, Component, EnergyTable};
+pub use params::{
+    AdcParams, AreaParams, ArchParams, BufferParams, CrossbarParams, Dataflow, DigitalParams, LeakageParams,
+    NocParams, NocTopology, NodeParams, PeParams, SignedEncoding, TileParams, VectorUnitParams,
+};
+pub use peak::{PeakFigures, StageCycles, leakage_energy, peak_figures, stage_cycles};

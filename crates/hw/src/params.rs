@@ -1,0 +1,280 @@
+//! Validated hardware parameters: what the mapper and the engine read. Every
+//! latency is already whole cycles of the global clock (except ADC conversion
+//! times, kept exact so a batch of conversions is rounded once); every energy is
+//! per action.
+
+use rramsim_core::{Bytes, Clock, Cycle, MilliWatt, Nanoseconds, SquareMm};
+
+use crate::energy::EnergyTable;
+
+/// How signed weights are stored in unsigned conductances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SignedEncoding {
+    /// Each weight uses a G+ and a G− column set; the outputs are subtracted.
+    Differential,
+    /// Weights are stored as `w + 2^(b−1)`; one extra column set per crossbar
+    /// holds the offset so `offset · Σx` is read out and subtracted.
+    OffsetColumn,
+    /// As `OffsetColumn`, but `offset · Σx` is computed digitally (no column).
+    OffsetDigital,
+}
+
+impl SignedEncoding {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Differential => "differential",
+            Self::OffsetColumn => "offset-column",
+            Self::OffsetDigital => "offset-digital",
+        }
+    }
+}
+
+/// Dataflow of the digital unit's systolic array (SCALE-Sim's three).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dataflow {
+    WeightStationary,
+    OutputStationary,
+    InputStationary,
+}
+
+impl Dataflow {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::WeightStationary => "weight-stationary",
+            Self::OutputStationary => "output-stationary",
+            Self::InputStationary => "input-stationary",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NocTopology {
+    /// A 2-D mesh of routers with XY routing; `concentration` tiles share a router.
+    Mesh { width: u32, height: u32, concentration: u32 },
+    /// One shared bus: every transfer occupies it; one hop.
+    Bus,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CrossbarParams {
+    pub rows: u32,
+    pub cols: u32,
+    pub bits_per_cell: u32,
+    /// Rows driven in one array read (all rows unless the macro limits it).
+    pub rows_per_read: u32,
+    pub read_latency: Cycle,
+    /// Low- and high-resistance states, when given (for the functional model).
+    pub r_on_ohm: Option<f64>,
+    pub r_off_ohm: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdcParams {
+    pub bits: u32,
+    /// ADCs per crossbar; each converts `ceil(cols_used / per_crossbar)` columns per step.
+    pub per_crossbar: u32,
+    /// Time of one conversion (exact; batches are rounded to cycles once).
+    pub conversion_time: Nanoseconds,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeParams {
+    pub crossbars: u32,
+    pub dac_bits: u32,
+    pub dac_latency: Cycle,
+    pub sample_hold_latency: Cycle,
+    pub adc: AdcParams,
+    pub shift_add_latency: Cycle,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BufferParams {
+    pub capacity: Bytes,
+    pub read_bytes_per_cycle: u32,
+    pub write_bytes_per_cycle: u32,
+    pub latency: Cycle,
+}
+
+/// A pipelined digital unit processing `lanes` values per cycle.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VectorUnitParams {
+    pub lanes: u32,
+    pub latency: Cycle,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TileParams {
+    pub pes: u32,
+    pub buffer: BufferParams,
+    /// Adds partial sums of row-split layers.
+    pub adder: VectorUnitParams,
+    /// Pooling, activation and residual adds.
+    pub alu: VectorUnitParams,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NocParams {
+    pub topology: NocTopology,
+    pub flit_bytes: u32,
+    pub hop_latency: Cycle,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeParams {
+    pub chips: u32,
+    /// Bytes per cycle one chip-to-chip transfer moves (all links together).
+    pub offchip_bytes_per_cycle: f64,
+    pub offchip_latency: Cycle,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DigitalParams {
+    pub rows: u32,
+    pub cols: u32,
+    pub dataflow: Dataflow,
+    pub sram: Bytes,
+    /// The digital unit's own clock.
+    pub clock: Clock,
+}
+
+/// Static (leakage) power per instance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeakageParams {
+    pub tile: MilliWatt,
+    pub digital: MilliWatt,
+}
+
+/// Area of one instance of each component.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AreaParams {
+    pub crossbar: SquareMm,
+    pub dac: SquareMm,
+    pub sample_hold: SquareMm,
+    pub adc: SquareMm,
+    pub shift_add: SquareMm,
+    pub pe_registers: SquareMm,
+    pub buffer: SquareMm,
+    pub tile_adder: SquareMm,
+    pub alu: SquareMm,
+    /// A router (shared by `concentration` tiles on a mesh).
+    pub router: SquareMm,
+    /// The chip's off-chip links.
+    pub offchip: SquareMm,
+    pub digital: SquareMm,
+}
+
+/// A fully resolved and checked architecture.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArchParams {
+    pub name: String,
+    pub description: String,
+    pub clock: Clock,
+    pub node: NodeParams,
+    pub tiles_per_chip: u32,
+    pub noc: NocParams,
+    pub tile: TileParams,
+    pub pe: PeParams,
+    pub crossbar: CrossbarParams,
+    pub weight_bits: u32,
+    pub activation_bits: u32,
+    pub encoding: SignedEncoding,
+    /// ISAAC's flipped-column encoding saves one ADC bit.
+    pub adc_flip_encoding: bool,
+    pub digital: DigitalParams,
+    pub energy: EnergyTable,
+    pub leakage: LeakageParams,
+    pub area: AreaParams,
+}
+
+impl ArchParams {
+    /// Cells (columns) one weight takes in one polarity: `ceil(w / c)`.
+    pub fn slices_per_weight(&self) -> u32 {
+        self.weight_bits.div_ceil(self.crossbar.bits_per_cell)
+    }
+
+    /// Columns one weight takes, signed encoding included.
+    pub fn columns_per_weight(&self) -> u32 {
+        match self.encoding {
+            SignedEncoding::Differential => 2 * self.slices_per_weight(),
+            SignedEncoding::OffsetColumn | SignedEncoding::OffsetDigital => self.slices_per_weight(),
+        }
+    }
+
+    /// Columns of a crossbar available to weights (the offset column set excluded).
+    pub fn usable_columns(&self) -> u32 {
+        match self.encoding {
+            SignedEncoding::OffsetColumn => self.crossbar.cols - self.slices_per_weight(),
+            _ => self.crossbar.cols,
+        }
+    }
+
+    /// Weights (output channels) one crossbar holds side by side.
+    pub fn weights_per_crossbar_row(&self) -> u32 {
+        self.usable_columns() / self.columns_per_weight()
+    }
+
+    /// DAC input steps per activation vector: `ceil(a / d)`.
+    pub fn input_steps(&self) -> u32 {
+        self.activation_bits.div_ceil(self.pe.dac_bits)
+    }
+
+    /// Array reads per input step (more than one when the macro drives fewer
+    /// rows than it has at once).
+    pub fn reads_per_step(&self, rows_used: u32) -> u32 {
+        rows_used.div_ceil(self.crossbar.rows_per_read).max(1)
+    }
+
+    /// ADC conversion stage time for `cols_used` columns of one crossbar.
+    pub fn adc_stage(&self, cols_used: u32) -> Cycle {
+        let conversions = cols_used.div_ceil(self.pe.adc.per_crossbar);
+        self.clock.cycles_ceil(Nanoseconds(conversions as f64 * self.pe.adc.conversion_time.0))
+    }
+
+    pub fn crossbars_per_tile(&self) -> u32 {
+        self.tile.pes * self.pe.crossbars
+    }
+
+    pub fn crossbars_per_chip(&self) -> u64 {
+        u64::from(self.crossbars_per_tile()) * u64::from(self.tiles_per_chip)
+    }
+
+    /// Bits a full-scale column sum needs: rows · (2^d − 1) · (2^c − 1).
+    pub fn column_sum_bits(&self) -> u32 {
+        let max = u64::from(self.crossbar.rows_per_read)
+            * ((1u64 << self.pe.dac_bits) - 1)
+            * ((1u64 << self.crossbar.bits_per_cell) - 1);
+        64 - max.leading_zeros()
+    }
+
+    /// Routers on a chip.
+    pub fn routers_per_chip(&self) -> u32 {
+        match self.noc.topology {
+            NocTopology::Mesh { concentration, .. } => self.tiles_per_chip.div_ceil(concentration),
+            NocTopology::Bus => 1,
+        }
+    }
+
+    /// Area of one tile, its share of routers included.
+    pub fn tile_area(&self) -> SquareMm {
+        let a = &self.area;
+        let xbars = f64::from(self.pe.crossbars);
+        let rows = f64::from(self.crossbar.rows);
+        let cols = f64::from(self.crossbar.cols);
+        let adcs = xbars * f64::from(self.pe.adc.per_crossbar);
+        let pe = SquareMm(
+            a.crossbar.0 * xbars
+                + a.dac.0 * xbars * rows
+                + a.sample_hold.0 * xbars * cols
+                + a.adc.0 * adcs
+                + a.shift_add.0
+                + a.pe_registers.0,
+        );
+        let router_share = a.router.0 * f64::from(self.routers_per_chip()) / f64::from(self.tiles_per_chip);
+        SquareMm(pe.0 * f64::from(self.tile.pes) + a.buffer.0 + a.tile_adder.0 + a.alu.0 + router_share)
+    }
+
+    /// Area of one chip: tiles, off-chip links and the digital unit.
+    pub fn chip_area(&self) -> SquareMm {
+        SquareMm(self.tile_area().0 * f64::from(self.tiles_per_chip) + self.area.offchip.0 + self.area.digital.0)
+    }
+}
