@@ -96,7 +96,10 @@ fn report(arch: &ArchParams, warnings: &[ConfigWarning]) -> CheckReport {
     let s = peak.stages;
     let noc = match arch.noc.topology {
         NocTopology::Mesh { width, height, concentration } => {
-            format!("mesh {width}x{height} routers, {concentration} tiles per router, {}-byte flits", arch.noc.flit_bytes)
+            format!(
+                "mesh {width}x{height} routers, {concentration} tiles per router, {}-byte flits",
+                arch.noc.flit_bytes
+            )
         }
         NocTopology::Bus => format!("bus, {}-byte flits", arch.noc.flit_bytes),
     };

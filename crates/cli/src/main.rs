@@ -8,6 +8,7 @@
 mod arch;
 mod error;
 mod output;
+mod run;
 mod workload;
 
 use std::process::ExitCode;
@@ -29,6 +30,8 @@ enum Command {
     Workload(workload::WorkloadCommand),
     /// Validate an architecture and print its resolved parameters and peak figures.
     Check(arch::CheckArgs),
+    /// Map a network onto an architecture and simulate it cycle by cycle.
+    Run(run::RunArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Workload(cmd) => workload::run(cmd),
         Command::Check(args) => arch::run_check(args),
+        Command::Run(args) => run::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

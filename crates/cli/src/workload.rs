@@ -234,6 +234,6 @@ fn render(net: &Network, format: Format) -> CliResult<String> {
 }
 
 /// Quotes a CSV field when it holds a comma, quote or newline (RFC 4180).
-fn csv_field(s: &str) -> String {
+pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() }
 }

@@ -149,7 +149,11 @@ impl Clock {
     pub fn cycles_ceil(&self, t: Nanoseconds) -> Cycle {
         let exact = t.0 * self.ghz;
         let rounded = exact.round();
-        if (exact - rounded).abs() <= 1e-9 * exact.max(1.0) { Cycle(rounded as u64) } else { Cycle(exact.ceil() as u64) }
+        if (exact - rounded).abs() <= 1e-9 * exact.max(1.0) {
+            Cycle(rounded as u64)
+        } else {
+            Cycle(exact.ceil() as u64)
+        }
     }
 
     pub fn to_ns(&self, c: Cycle) -> Nanoseconds {

@@ -7,8 +7,8 @@ use std::marker::PhantomData;
 use std::ops::Range;
 
 use rramsim_core::{Bytes, Clock, Cycle, MilliWatt, Nanoseconds, PicoJoule, SourceError, SquareMm};
-use serde::de::{self, Deserializer, IntoDeserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, IntoDeserializer, MapAccess, Visitor};
 use toml::Spanned;
 
 use crate::energy::{Action, EnergyTable};
@@ -443,7 +443,11 @@ fn resolve(r: &mut Resolver<'_>, raw: &RawArch) -> Result<ArchParams, SourceErro
             let concentration = match &n.concentration {
                 Some(v) => r.int("noc.concentration", v, 1)?,
                 None => {
-                    return Err(r.err(n.topology.span(), "noc.concentration", "a mesh needs `concentration` (tiles per router)"));
+                    return Err(r.err(
+                        n.topology.span(),
+                        "noc.concentration",
+                        "a mesh needs `concentration` (tiles per router)",
+                    ));
                 }
             };
             let routers = tiles_per_chip.div_ceil(concentration);
@@ -452,12 +456,20 @@ fn resolve(r: &mut Resolver<'_>, raw: &RawArch) -> Result<ArchParams, SourceErro
         }
         "bus" => {
             if let Some(v) = &n.concentration {
-                return Err(r.err(v.span(), "noc.concentration", "a bus has no routers to share: remove `concentration`"));
+                return Err(r.err(
+                    v.span(),
+                    "noc.concentration",
+                    "a bus has no routers to share: remove `concentration`",
+                ));
             }
             NocTopology::Bus
         }
         other => {
-            return Err(r.err(n.topology.span(), "noc.topology", format!("unknown topology `{other}`; expected mesh or bus")));
+            return Err(r.err(
+                n.topology.span(),
+                "noc.topology",
+                format!("unknown topology `{other}`; expected mesh or bus"),
+            ));
         }
     };
     let noc = NocParams {
@@ -485,7 +497,9 @@ fn resolve(r: &mut Resolver<'_>, raw: &RawArch) -> Result<ArchParams, SourceErro
             return Err(r.err(
                 d.dataflow.span(),
                 "digital.dataflow",
-                format!("unknown dataflow `{other}`; expected weight-stationary, output-stationary or input-stationary"),
+                format!(
+                    "unknown dataflow `{other}`; expected weight-stationary, output-stationary or input-stationary"
+                ),
             ));
         }
     };
@@ -504,7 +518,10 @@ fn resolve(r: &mut Resolver<'_>, raw: &RawArch) -> Result<ArchParams, SourceErro
     set(Action::SampleHold, r.energy("pe.sample_hold.energy_pj", &pe.sample_hold.energy_pj)?);
     set(Action::AdcConversion, r.energy("pe.adc.energy_pj", &pe.adc.energy_pj)?);
     set(Action::ShiftAdd, r.energy("pe.shift_add.energy_pj", &pe.shift_add.energy_pj)?);
-    set(Action::InputRegisterByte, r.energy("pe.input_register_energy_pj_per_byte", &pe.input_register_energy_pj_per_byte)?);
+    set(
+        Action::InputRegisterByte,
+        r.energy("pe.input_register_energy_pj_per_byte", &pe.input_register_energy_pj_per_byte)?,
+    );
     set(
         Action::OutputRegisterByte,
         r.energy("pe.output_register_energy_pj_per_byte", &pe.output_register_energy_pj_per_byte)?,

@@ -14,7 +14,7 @@ mod peak;
 pub use config::{ConfigWarning, load_arch_toml};
 pub use energy::{Action, ActionCounts, Component, EnergyTable};
 pub use params::{
-    AdcParams, AreaParams, ArchParams, BufferParams, CrossbarParams, Dataflow, DigitalParams, LeakageParams,
-    NocParams, NocTopology, NodeParams, PeParams, SignedEncoding, TileParams, VectorUnitParams,
+    AdcParams, ArchParams, AreaParams, BufferParams, CrossbarParams, Dataflow, DigitalParams, LeakageParams, NocParams,
+    NocTopology, NodeParams, PeParams, SignedEncoding, TileParams, VectorUnitParams,
 };
 pub use peak::{PeakFigures, StageCycles, leakage_energy, peak_figures, stage_cycles};

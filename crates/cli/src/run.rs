@@ -1,0 +1,284 @@
+//! `rramsim run`: map a network onto an architecture and simulate it.
+
+use clap::{Args, ValueEnum};
+use rramsim_engine::{SimOptions, SimResult, simulate};
+use rramsim_graph::Network;
+use rramsim_hw::ArchParams;
+use rramsim_map::{Mapping, MappingOptions, Placement, Replication, map_network};
+use serde::Serialize;
+
+use crate::arch::load_arch;
+use crate::error::{CliError, CliResult};
+use crate::output::{Align, Format, Table, thousands};
+use crate::workload::WorkloadArgs;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReplicationArg {
+    /// One copy of every layer.
+    None,
+    /// Replicate the slowest layers to balance the pipeline (ISAAC-style).
+    Balanced,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Architecture: a preset name (isaac, neurosim-8b) or a `.toml` file.
+    #[arg(long)]
+    pub arch: String,
+    #[command(flatten)]
+    pub workload: RunWorkload,
+    /// Inputs simulated back to back.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch: u32,
+    #[arg(long, value_enum, default_value_t = ReplicationArg::Balanced)]
+    pub replication: ReplicationArg,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// `--workload` with the transform flags (the same as `workload show` takes).
+#[derive(Debug, Args)]
+pub struct RunWorkload {
+    /// A zoo name, a workload `.toml` file or an `.onnx` file.
+    #[arg(long = "workload")]
+    pub workload: String,
+    /// Scale every hidden layer's channel count by this factor.
+    #[arg(long, value_name = "FACTOR", allow_negative_numbers = true)]
+    pub widen: Option<f64>,
+    /// Replace 1x1 projection shortcuts by KxK convolutions (K odd).
+    #[arg(long, value_name = "K")]
+    pub shortcut_kernel: Option<usize>,
+}
+
+impl RunWorkload {
+    fn load(&self) -> CliResult<Network> {
+        WorkloadArgs { workload: self.workload.clone(), widen: self.widen, shortcut_kernel: self.shortcut_kernel }
+            .load()
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct LayerRow {
+    pub name: String,
+    pub op: &'static str,
+    /// `rram` (crossbars), `tile` (tile ALU), `fused` or `view` (no work of its own).
+    pub target: &'static str,
+    pub crossbars: u64,
+    pub replicas: u32,
+    pub utilization: Option<f64>,
+    pub start_cycle: u64,
+    pub end_cycle: u64,
+    pub cycles: u64,
+    pub macs: u64,
+    pub energy_pj: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RunReport {
+    pub arch: String,
+    pub workload: String,
+    pub batch: u32,
+    pub replication: &'static str,
+    pub clock_ghz: f64,
+    pub total_cycles: u64,
+    pub latency_ns: f64,
+    pub first_image_cycles: u64,
+    pub cycles_per_image: f64,
+    pub throughput_images_per_s: f64,
+    pub energy_pj: f64,
+    pub energy_per_image_pj: f64,
+    pub energy_by_component: serde_json::Map<String, serde_json::Value>,
+    pub macs: u64,
+    pub tops_per_w: f64,
+    pub crossbars: u64,
+    pub pes: u32,
+    pub tiles: u32,
+    pub chips: u32,
+    pub events: u64,
+    pub layers: Vec<LayerRow>,
+}
+
+/// Maps and simulates; the one path every command that simulates goes through.
+pub fn simulate_network(
+    net: &Network,
+    arch: &ArchParams,
+    replication: Replication,
+    batch: u32,
+) -> CliResult<(Mapping, SimResult)> {
+    let mapping = map_network(net, arch, MappingOptions { replication }).map_err(CliError::input)?;
+    let result = simulate(net, arch, &mapping, SimOptions { batch });
+    Ok((mapping, result))
+}
+
+pub fn build_report(
+    net: &Network,
+    arch: &ArchParams,
+    mapping: &Mapping,
+    result: &SimResult,
+    workload: &str,
+    batch: u32,
+) -> RunReport {
+    let energy = result.energy(arch).0;
+    let macs: u64 = result.layers.iter().map(|l| l.macs).sum();
+    let mut by_component = serde_json::Map::new();
+    for (c, e) in result.energy_by_component(arch) {
+        by_component.insert(c.name().to_owned(), serde_json::json!(e.0));
+    }
+    let layers = net
+        .ids()
+        .map(|id| {
+            let l = &result.layers[id.0];
+            let m = mapping.layer(id);
+            let (target, utilization) = match &m.placement {
+                Placement::Crossbars { layout, .. } => ("rram", Some(layout.utilization)),
+                Placement::Alu { .. } => ("tile", None),
+                Placement::Fused { .. } => ("fused", None),
+                Placement::View { .. } | Placement::Input { .. } => ("view", None),
+            };
+            LayerRow {
+                name: net.layer(id).name.clone(),
+                op: net.layer(id).op.kind_name(),
+                target,
+                crossbars: m.crossbars(),
+                replicas: m.replicas(),
+                utilization,
+                start_cycle: l.start.get(),
+                end_cycle: l.end.get(),
+                cycles: l.span().get(),
+                macs: l.macs,
+                energy_pj: arch.energy.energy(&l.actions).0,
+            }
+        })
+        .collect();
+    let cycles_per_image = result.cycles_per_image();
+    RunReport {
+        arch: arch.name.clone(),
+        workload: workload.to_owned(),
+        batch,
+        replication: mapping.replication.name(),
+        clock_ghz: arch.clock.ghz(),
+        total_cycles: result.total_cycles.get(),
+        latency_ns: result.latency(arch).0,
+        first_image_cycles: result.first_latency().get(),
+        cycles_per_image,
+        throughput_images_per_s: arch.clock.ghz() * 1e9 / cycles_per_image,
+        energy_pj: energy,
+        energy_per_image_pj: energy / f64::from(batch),
+        energy_by_component: by_component,
+        macs,
+        // 2 ops per MAC; ops per pJ = TOPS/W.
+        tops_per_w: 2.0 * macs as f64 / energy,
+        crossbars: mapping.crossbars_used,
+        pes: mapping.pes_used,
+        tiles: mapping.tiles_used,
+        chips: mapping.chips_used,
+        events: result.events,
+        layers,
+    }
+}
+
+pub fn run(args: RunArgs) -> CliResult<()> {
+    let (arch, warnings) = load_arch(&args.arch)?;
+    for w in &warnings {
+        tracing::warn!("{}: {}", w.key, w.message);
+    }
+    let net = args.workload.load()?;
+    let replication = match args.replication {
+        ReplicationArg::None => Replication::None,
+        ReplicationArg::Balanced => Replication::Balanced,
+    };
+    let (mapping, result) = simulate_network(&net, &arch, replication, args.batch)?;
+    let report = build_report(&net, &arch, &mapping, &result, &args.workload.workload, args.batch);
+    print!("{}", render(&report, args.format)?);
+    Ok(())
+}
+
+fn render(r: &RunReport, format: Format) -> CliResult<String> {
+    match format {
+        Format::Json => Ok(serde_json::to_string_pretty(r).map_err(CliError::internal)? + "\n"),
+        Format::Csv => {
+            let mut out = String::from(
+                "name,op,target,crossbars,replicas,utilization,start_cycle,end_cycle,cycles,macs,energy_pj\n",
+            );
+            for l in &r.layers {
+                out.push_str(&format!(
+                    "{},{},{},{},{},{},{},{},{},{},{}\n",
+                    crate::workload::csv_field(&l.name),
+                    l.op,
+                    l.target,
+                    l.crossbars,
+                    l.replicas,
+                    l.utilization.map(|u| format!("{u:.6}")).unwrap_or_default(),
+                    l.start_cycle,
+                    l.end_cycle,
+                    l.cycles,
+                    l.macs,
+                    l.energy_pj
+                ));
+            }
+            Ok(out)
+        }
+        Format::Table => {
+            let mut out = format!(
+                "{} on {} (batch {}, replication {})\n\
+                 cycles: {} ({:.3} us at {} GHz); first image {} cycles; {:.1} images/s\n\
+                 energy: {:.3} uJ ({:.3} uJ per image); {:.3} TOPS/W over {} MACs\n\
+                 hardware: {} crossbars in {} PEs, {} tiles, {} chip(s); {} events\n\n",
+                r.workload,
+                r.arch,
+                r.batch,
+                r.replication,
+                thousands(r.total_cycles),
+                r.latency_ns / 1e3,
+                r.clock_ghz,
+                thousands(r.first_image_cycles),
+                r.throughput_images_per_s,
+                r.energy_pj / 1e6,
+                r.energy_per_image_pj / 1e6,
+                r.tops_per_w,
+                thousands(r.macs),
+                thousands(r.crossbars),
+                thousands(u64::from(r.pes)),
+                r.tiles,
+                r.chips,
+                thousands(r.events)
+            );
+            let mut t = Table::new(&[
+                ("layer", Align::Left),
+                ("op", Align::Left),
+                ("target", Align::Left),
+                ("xbars", Align::Right),
+                ("repl", Align::Right),
+                ("util%", Align::Right),
+                ("start", Align::Right),
+                ("end", Align::Right),
+                ("cycles", Align::Right),
+                ("energy nJ", Align::Right),
+            ]);
+            for l in r.layers.iter().filter(|l| l.target != "view") {
+                t.row(vec![
+                    l.name.clone(),
+                    l.op.to_owned(),
+                    l.target.to_owned(),
+                    thousands(l.crossbars),
+                    if l.replicas > 0 { l.replicas.to_string() } else { String::new() },
+                    l.utilization.map(|u| format!("{:.1}", u * 100.0)).unwrap_or_default(),
+                    thousands(l.start_cycle),
+                    thousands(l.end_cycle),
+                    thousands(l.cycles),
+                    format!("{:.2}", l.energy_pj / 1e3),
+                ]);
+            }
+            out.push_str(&t.render());
+            let mut c =
+                Table::new(&[("component", Align::Left), ("energy nJ", Align::Right), ("share%", Align::Right)]);
+            for (name, v) in &r.energy_by_component {
+                let e = v.as_f64().unwrap_or(0.0);
+                c.row(vec![name.clone(), format!("{:.2}", e / 1e3), format!("{:.1}", 100.0 * e / r.energy_pj)]);
+            }
+            out.push('\n');
+            out.push_str(&c.render());
+            Ok(out)
+        }
+    }
+}

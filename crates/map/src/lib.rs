@@ -1,0 +1,378 @@
+//! Mapping of a network onto the crossbars, PEs, tiles and chips of an
+//! architecture.
+//!
+//! Each conv/linear layer becomes an im2col weight matrix per channel group:
+//! `K = C_in/groups · kh · kw` rows by `N = C_out/groups` weights. A weight of `w`
+//! bits occupies `ceil(w/c)` cells of `c` bits (twice that with differential
+//! encoding). Matrices larger than a crossbar split into row tiles (partial sums
+//! added by the tile adder) and column tiles (separate outputs); small grouped
+//! matrices (depthwise convs) are packed block-diagonally, several groups per
+//! crossbar. A layer's crossbars form one *replica*; layers may be replicated to
+//! balance the inter-layer pipeline (see [`Replication`]). Replicas occupy whole
+//! PEs, allocated in topological order; layers without weights run on the tile
+//! of their first producer.
+//!
+//! This crate knows nothing about files or timing.
+
+use std::collections::BinaryHeap;
+use std::fmt;
+
+use rramsim_graph::{Activation, LayerId, Network, Op};
+use rramsim_hw::{ArchParams, stage_cycles};
+
+/// How layers are replicated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replication {
+    /// One replica per layer.
+    None,
+    /// ISAAC-style balancing: repeatedly give one more replica to the layer whose
+    /// per-image time (`ceil(pixels / replicas) · steps · interval`) is largest,
+    /// while the extra replica fits in the chips the unreplicated network needs.
+    Balanced,
+}
+
+impl Replication {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Balanced => "balanced",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MappingOptions {
+    pub replication: Replication,
+}
+
+/// The crossbar footprint of one conv/linear layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CrossbarLayout {
+    pub groups: u32,
+    /// Rows of one group's im2col matrix (`C_in/groups · kh · kw`).
+    pub rows_per_group: u32,
+    /// Weights (output channels) of one group.
+    pub outputs_per_group: u32,
+    /// Groups packed block-diagonally into one crossbar (1 unless packing applies).
+    pub groups_per_crossbar: u32,
+    /// Crossbars one group (or pack of groups) spans vertically / horizontally.
+    pub row_tiles: u32,
+    pub col_tiles: u32,
+    /// Crossbars of one replica: `ceil(groups / groups_per_crossbar) · row_tiles · col_tiles`.
+    pub crossbars: u32,
+    /// Σ over the replica's crossbars of the rows they drive (DACs per step).
+    pub rows_driven: u64,
+    /// Σ over the replica's crossbars of the columns they convert (ADC conversions per step).
+    pub cols_converted: u64,
+    /// Rows and columns of the fullest crossbar (its stage times bound the replica's).
+    pub max_rows: u32,
+    pub max_cols: u32,
+    /// Weight cells used / cells of the replica's crossbars.
+    pub utilization: f64,
+}
+
+/// Where a replica's crossbars are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplicaPlacement {
+    /// Global index of the replica's first PE (PEs numbered tile-major across chips).
+    pub first_pe: u32,
+    /// PEs the replica occupies (its crossbars fill them in order).
+    pub pes: u32,
+}
+
+/// What a layer is mapped to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Placement {
+    /// The network input, stored in the buffer of `tile`.
+    Input { tile: u32 },
+    /// Weights on crossbars.
+    Crossbars { layout: CrossbarLayout, replicas: Vec<ReplicaPlacement> },
+    /// Pooling, residual add, unfused activation or BatchNorm on a tile's ALU.
+    Alu { tile: u32 },
+    /// An activation folded into its producer's output path.
+    Fused { into: LayerId },
+    /// A view of its input (flatten, reshape, identity, dropout): no work.
+    View { tile: u32 },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerMapping {
+    pub placement: Placement,
+    /// Output positions (H·W) of the layer: the items the engine schedules.
+    pub pixels: u64,
+}
+
+impl LayerMapping {
+    pub fn crossbars(&self) -> u64 {
+        match &self.placement {
+            Placement::Crossbars { layout, replicas } => u64::from(layout.crossbars) * replicas.len() as u64,
+            _ => 0,
+        }
+    }
+
+    pub fn replicas(&self) -> u32 {
+        match &self.placement {
+            Placement::Crossbars { replicas, .. } => replicas.len() as u32,
+            _ => 0,
+        }
+    }
+}
+
+/// A network mapped onto an architecture.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mapping {
+    /// Indexed by `LayerId`.
+    pub layers: Vec<LayerMapping>,
+    pub pes_used: u32,
+    pub tiles_used: u32,
+    pub chips_used: u32,
+    pub crossbars_used: u64,
+    pub replication: Replication,
+}
+
+impl Mapping {
+    pub fn layer(&self, id: LayerId) -> &LayerMapping {
+        &self.layers[id.0]
+    }
+
+    /// The tile that holds a PE.
+    pub fn tile_of_pe(arch: &ArchParams, pe: u32) -> u32 {
+        pe / arch.tile.pes
+    }
+
+    /// The tile where a layer's results are produced (its first replica's).
+    pub fn home_tile(&self, arch: &ArchParams, id: LayerId) -> u32 {
+        match &self.layer(id).placement {
+            Placement::Input { tile } | Placement::Alu { tile } | Placement::View { tile } => *tile,
+            Placement::Crossbars { replicas, .. } => Self::tile_of_pe(arch, replicas[0].first_pe),
+            Placement::Fused { into } => self.home_tile(arch, *into),
+        }
+    }
+}
+
+/// Mapping failures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MapError {
+    /// The network needs more crossbars than the node has.
+    DoesNotFit {
+        needed_crossbars: u64,
+        needed_pes: u64,
+        needed_tiles: u64,
+        needed_chips: u64,
+        available_chips: u32,
+        available_crossbars: u64,
+    },
+}
+
+impl fmt::Display for MapError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MapError::DoesNotFit {
+                needed_crossbars,
+                needed_pes,
+                needed_tiles,
+                needed_chips,
+                available_chips,
+                available_crossbars,
+            } => write!(
+                f,
+                "the network does not fit: it needs {needed_crossbars} crossbars ({needed_pes} PEs, {needed_tiles} tiles, \
+                 {needed_chips} chips) but the node has {available_crossbars} crossbars in {available_chips} chips"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for MapError {}
+
+/// The crossbar layout of a conv/linear layer, or `None` for other layers.
+pub fn crossbar_layout(net: &Network, arch: &ArchParams, id: LayerId) -> Option<CrossbarLayout> {
+    let layer = net.layer(id);
+    let cin = net.input_shapes(id).first()?.channels as u64;
+    let (groups, k, n) = match &layer.op {
+        Op::Conv2d(c) => {
+            let g = c.groups as u64;
+            (g, cin / g * (c.kernel[0] * c.kernel[1]) as u64, (c.out_channels as u64) / g)
+        }
+        Op::Linear(l) => (1, cin, l.out_features as u64),
+        _ => return None,
+    };
+    let rows = u64::from(arch.crossbar.rows);
+    let wpr = u64::from(arch.weights_per_crossbar_row());
+    let cpw = u64::from(arch.columns_per_weight());
+    let offset_cols = u64::from(arch.crossbar.cols - arch.usable_columns());
+    // Block-diagonal packing of small groups (depthwise convs).
+    let gpc = if groups > 1 && k <= rows && n <= wpr { (rows / k).min(wpr / n).min(groups) } else { 1 };
+    let (row_tiles, col_tiles) = if gpc > 1 { (1, 1) } else { (k.div_ceil(rows), n.div_ceil(wpr)) };
+    let packs = groups.div_ceil(gpc);
+    let crossbars = packs * row_tiles * col_tiles;
+    // Σ rows driven and Σ columns converted over all crossbars.
+    let (rows_driven, cols_converted) = if gpc > 1 {
+        let mut rows_sum = 0;
+        let mut cols_sum = 0;
+        for p in 0..packs {
+            let in_pack = gpc.min(groups - p * gpc);
+            rows_sum += in_pack * k;
+            cols_sum += in_pack * n * cpw + offset_cols;
+        }
+        (rows_sum, cols_sum)
+    } else {
+        // Every column tile sees all K rows; every row tile converts all N·cpw columns.
+        (groups * k * col_tiles, groups * row_tiles * (n * cpw + col_tiles * offset_cols))
+    };
+    let max_rows = if gpc > 1 { gpc * k } else { k.min(rows) };
+    let max_cols = if gpc > 1 { gpc * n * cpw + offset_cols } else { n.min(wpr) * cpw + offset_cols };
+    let cells_used = groups * k * n * cpw;
+    let cells = crossbars * rows * u64::from(arch.crossbar.cols);
+    Some(CrossbarLayout {
+        groups: groups as u32,
+        rows_per_group: k as u32,
+        outputs_per_group: n as u32,
+        groups_per_crossbar: gpc as u32,
+        row_tiles: row_tiles as u32,
+        col_tiles: col_tiles as u32,
+        crossbars: crossbars as u32,
+        rows_driven,
+        cols_converted,
+        max_rows: max_rows as u32,
+        max_cols: max_cols as u32,
+        utilization: cells_used as f64 / cells as f64,
+    })
+}
+
+/// Cycles one replica spends per output pixel at its initiation interval.
+pub fn cycles_per_pixel(arch: &ArchParams, layout: &CrossbarLayout) -> u64 {
+    let stages = stage_cycles(arch, layout.max_rows, layout.max_cols);
+    u64::from(arch.input_steps()) * stages.interval().get().max(1)
+}
+
+/// Maps `net` onto `arch`.
+pub fn map_network(net: &Network, arch: &ArchParams, options: MappingOptions) -> Result<Mapping, MapError> {
+    let xbars_per_pe = arch.pe.crossbars;
+    let layouts: Vec<Option<CrossbarLayout>> = net.ids().map(|id| crossbar_layout(net, arch, id)).collect();
+    let pes_of = |l: &CrossbarLayout| l.crossbars.div_ceil(xbars_per_pe);
+    let base_pes: u64 = layouts.iter().flatten().map(|l| u64::from(pes_of(l))).sum();
+    let pes_per_chip = u64::from(arch.tile.pes) * u64::from(arch.tiles_per_chip);
+    let available_pes = pes_per_chip * u64::from(arch.node.chips);
+    if base_pes > available_pes {
+        let needed_crossbars: u64 = layouts.iter().flatten().map(|l| u64::from(l.crossbars)).sum();
+        return Err(MapError::DoesNotFit {
+            needed_crossbars,
+            needed_pes: base_pes,
+            needed_tiles: base_pes.div_ceil(u64::from(arch.tile.pes)),
+            needed_chips: base_pes.div_ceil(pes_per_chip),
+            available_chips: arch.node.chips,
+            available_crossbars: available_pes * u64::from(xbars_per_pe),
+        });
+    }
+    let pixels: Vec<u64> = net
+        .ids()
+        .map(|id| {
+            let s = net.output_shape(id);
+            (s.height * s.width) as u64
+        })
+        .collect();
+
+    // Replica counts.
+    let mut replicas: Vec<u32> = layouts.iter().map(|l| u32::from(l.is_some())).collect();
+    if options.replication == Replication::Balanced {
+        let budget = base_pes.div_ceil(pes_per_chip) * pes_per_chip;
+        let mut used = base_pes;
+        // Max-heap of (per-image time, layer index); ties break on the lower index.
+        let time = |i: usize, r: u32| {
+            let l = layouts[i].as_ref().expect("only crossbar layers are queued");
+            pixels[i].div_ceil(u64::from(r)) * cycles_per_pixel(arch, l)
+        };
+        let mut heap: BinaryHeap<(u64, std::cmp::Reverse<usize>)> = layouts
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.is_some())
+            .map(|(i, _)| (time(i, 1), std::cmp::Reverse(i)))
+            .collect();
+        while let Some((t, std::cmp::Reverse(i))) = heap.pop() {
+            let l = layouts[i].as_ref().expect("queued layers have layouts");
+            let r = replicas[i];
+            let extra = u64::from(pes_of(l));
+            // The bottleneck cannot improve: stop (other layers are faster already).
+            if u64::from(r) >= pixels[i] || used + extra > budget {
+                break;
+            }
+            // Skip replicas that do not shorten the layer (ceil plateaus).
+            let mut next = r + 1;
+            while time(i, next) == t && u64::from(next) < pixels[i] {
+                next += 1;
+            }
+            let cost = extra * u64::from(next - r);
+            if used + cost > budget || time(i, next) == t {
+                break;
+            }
+            used += cost;
+            replicas[i] = next;
+            heap.push((time(i, next), std::cmp::Reverse(i)));
+        }
+    }
+
+    // Allocation: replicas take whole PEs in topological order.
+    let mut next_pe: u32 = 0;
+    let mut layers: Vec<LayerMapping> = Vec::with_capacity(net.len());
+    for id in net.ids() {
+        let layer = net.layer(id);
+        let placement = match (&layer.op, layouts[id.0].clone()) {
+            (_, Some(layout)) => {
+                let pes = pes_of(&layout);
+                let reps = (0..replicas[id.0])
+                    .map(|_| {
+                        let p = ReplicaPlacement { first_pe: next_pe, pes };
+                        next_pe += pes;
+                        p
+                    })
+                    .collect();
+                Placement::Crossbars { layout, replicas: reps }
+            }
+            (Op::Input { .. }, None) => Placement::Input { tile: 0 },
+            (Op::Activation(act), None) if fusable(net, id, *act) => Placement::Fused { into: net.inputs(id)[0] },
+            (op, None) => {
+                let producer = net.inputs(id)[0];
+                let tile = home_tile_of(&layers, arch, producer);
+                if matches!(op, Op::Flatten | Op::Reshape { .. } | Op::Identity | Op::Dropout { .. }) {
+                    Placement::View { tile }
+                } else {
+                    Placement::Alu { tile }
+                }
+            }
+        };
+        layers.push(LayerMapping { placement, pixels: pixels[id.0] });
+    }
+    // The input lives where its first consumer computes.
+    let input = net.input();
+    if let Some(&first) = net.consumers(input).first() {
+        let tile = home_tile_of(&layers, arch, first);
+        layers[input.0].placement = Placement::Input { tile };
+    }
+    let crossbars_used = layers.iter().map(LayerMapping::crossbars).sum();
+    let tiles_used = next_pe.div_ceil(arch.tile.pes).max(1);
+    Ok(Mapping {
+        layers,
+        pes_used: next_pe,
+        tiles_used,
+        chips_used: tiles_used.div_ceil(arch.tiles_per_chip),
+        crossbars_used,
+        replication: options.replication,
+    })
+}
+
+fn home_tile_of(layers: &[LayerMapping], arch: &ArchParams, id: LayerId) -> u32 {
+    match &layers[id.0].placement {
+        Placement::Input { tile } | Placement::Alu { tile } | Placement::View { tile } => *tile,
+        Placement::Crossbars { replicas, .. } => Mapping::tile_of_pe(arch, replicas[0].first_pe),
+        Placement::Fused { into } => home_tile_of(layers, arch, *into),
+    }
+}
+
+/// An activation directly after a conv/linear layer that nothing else reads runs
+/// in that layer's output path (ISAAC's sigmoid units sit there).
+fn fusable(net: &Network, id: LayerId, act: Activation) -> bool {
+    let _ = act;
+    let [producer] = net.inputs(id) else { return false };
+    net.layer(*producer).op.has_weights() && net.consumers(*producer).len() == 1
+}
