@@ -806,3 +806,45 @@ fn window(
         pad: [pad[0] as u64, pad[1] as u64],
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeline_serves_free_cycles_in_arrival_order() {
+        let mut t = Timeline::default();
+        // Busy [10, 20).
+        assert_eq!(t.reserve(0, 10, 10), 20);
+        // A request arriving at 9 for one cycle fits before: done at 10, not 11.
+        assert_eq!(t.reserve(0, 9, 1), 10);
+        // Arriving at 9 for two cycles: cycle 9 is taken now, so 8 is free…
+        assert_eq!(t.reserve(0, 8, 1), 9);
+        // …and a request at 5 for 4 cycles takes 5..8 and ends at 8, not earlier.
+        assert_eq!(t.reserve(0, 5, 3), 8);
+        // Busy is now [5, 20): a 2-cycle request at 5 waits for 20.
+        assert_eq!(t.reserve(0, 5, 2), 22);
+        // Gaps are filled cycle by cycle: [30, 31) busy, 3 cycles from 29 take 29, 31, 32.
+        assert_eq!(t.reserve(0, 30, 1), 31);
+        assert_eq!(t.reserve(0, 29, 3), 33);
+        // Intervals that ended before `now` are forgotten.
+        assert_eq!(t.reserve(100, 100, 1), 101);
+        assert_eq!(t.busy.len(), 1);
+    }
+
+    #[test]
+    fn window_needs_the_last_pixel_of_the_receptive_field() {
+        // 3x3 conv, stride 1, padding 1 on an 8x8 input.
+        let need = Need::Window { height: 8, width: 8, out_width: 8, stride: [1, 1], reach: [2, 2], pad: [1, 1] };
+        // Output (0, 0) reads rows 0..=1, cols 0..=1: the prefix up to (1, 1).
+        assert_eq!(need.prefix(0, 64), 10);
+        // Output (7, 7) reads up to (7, 7) (clamped): all 64.
+        assert_eq!(need.prefix(63, 64), 64);
+        let mut readers = Vec::new();
+        need.readers(9, 64, &mut readers);
+        // Input (1, 1) is read by outputs (0..=2, 0..=2).
+        assert_eq!(readers, vec![0, 1, 2, 8, 9, 10, 16, 17, 18]);
+        Need::Same.readers(5, 64, &mut readers);
+        assert_eq!(readers, vec![5]);
+    }
+}

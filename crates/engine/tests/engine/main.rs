@@ -1,0 +1,316 @@
+//! Engine tests: contention-free cases against closed-form cycle counts, action
+//! invariants, energy = Σ actions × table, determinism.
+
+use rramsim_engine::{SimOptions, SimResult, simulate};
+use rramsim_graph::{Conv2d, Layer, Network, NetworkBuilder, Op, Padding, Shape, fold_batchnorm, zoo};
+use rramsim_hw::{Action, ArchParams, load_arch_toml, stage_cycles};
+use rramsim_map::{MappingOptions, Placement, Replication, crossbar_layout, map_network};
+
+/// A small architecture whose timing is easy to follow: 1 GHz, 16x64 crossbars of
+/// 2-bit cells, 4-bit weights (2 columns each) and activations (4 input steps),
+/// one ADC per crossbar at 1 ns per conversion, 10-cycle reads.
+fn test_arch(tiles: u32, pes: u32, crossbars: u32, concentration: u32) -> ArchParams {
+    let text = format!(
+        r#"
+name = "test"
+[clock]
+ghz = 1.0
+[node]
+chips = 1
+offchip_bandwidth_gb_per_s = 8.0
+offchip_latency = {{ cycles = 10 }}
+offchip_energy_pj_per_byte = 10.0
+offchip_area_mm2 = 1.0
+[chip]
+tiles = {tiles}
+[noc]
+topology = "mesh"
+concentration = {concentration}
+flit_bytes = 32
+hop_latency = {{ cycles = 3 }}
+flit_hop_energy_pj = 1.0
+router_area_mm2 = 0.01
+[tile]
+pes = {pes}
+leakage_mw = 0.5
+[tile.buffer]
+kib = 64
+read_bytes_per_cycle = 64
+write_bytes_per_cycle = 64
+latency = {{ cycles = 1 }}
+read_energy_pj_per_byte = 0.5
+write_energy_pj_per_byte = 0.6
+area_mm2 = 0.1
+[tile.adder]
+lanes = 16
+latency = {{ cycles = 1 }}
+energy_pj_per_op = 0.05
+area_mm2 = 0.001
+[tile.alu]
+lanes = 8
+latency = {{ cycles = 1 }}
+energy_pj_per_op = 0.04
+area_mm2 = 0.001
+[pe]
+crossbars = {crossbars}
+input_register_energy_pj_per_byte = 0.3
+output_register_energy_pj_per_byte = 0.4
+registers_area_mm2 = 0.001
+[pe.dac]
+bits = 1
+latency = {{ cycles = 1 }}
+energy_pj = 0.2
+area_mm2 = 0.0000001
+[pe.sample_hold]
+latency = {{ cycles = 1 }}
+energy_pj = 0.001
+area_mm2 = 0.00000001
+[pe.adc]
+bits = 8
+per_crossbar = 1
+conversion_time = {{ ns = 1.0 }}
+energy_pj = 1.5
+area_mm2 = 0.001
+[pe.shift_add]
+latency = {{ cycles = 1 }}
+energy_pj = 0.02
+area_mm2 = 0.0001
+[crossbar]
+rows = 16
+cols = 64
+bits_per_cell = 2
+read_latency = {{ cycles = 10 }}
+read_energy_pj = 3.0
+area_mm2 = 0.00001
+[precision]
+weight_bits = 4
+activation_bits = 4
+signed_encoding = "offset-digital"
+[digital]
+rows = 8
+cols = 8
+dataflow = "ws"
+sram_kib = 16
+clock_ghz = 1.0
+mac_energy_pj = 0.5
+sram_energy_pj_per_byte = 1.0
+leakage_mw = 0.0
+area_mm2 = 0.1
+"#
+    );
+    load_arch_toml("test.toml", &text).unwrap_or_else(|e| panic!("{e}")).0
+}
+
+fn conv(out: usize, k: usize) -> Op {
+    Op::Conv2d(Conv2d {
+        out_channels: out,
+        kernel: [k, k],
+        stride: [1, 1],
+        padding: Padding::uniform(k / 2),
+        dilation: [1, 1],
+        groups: 1,
+        bias: false,
+    })
+}
+
+fn chain(input: Shape, layers: &[(&str, Op)]) -> Network {
+    let mut b = NetworkBuilder::new("t");
+    b.push(Layer::new("input", Op::Input { shape: input }, &[]));
+    let mut prev = "input".to_owned();
+    for (name, op) in layers {
+        b.push(Layer::new(*name, op.clone(), &[prev.as_str()]));
+        prev = (*name).to_owned();
+    }
+    b.build().unwrap()
+}
+
+fn run(net: &Network, arch: &ArchParams, replication: Replication, batch: u32) -> SimResult {
+    let mapping = map_network(net, arch, MappingOptions { replication }).unwrap();
+    simulate(net, arch, &mapping, SimOptions { batch })
+}
+
+fn ceil(a: u64, b: u64) -> u64 {
+    a.div_ceil(b)
+}
+
+/// Closed form of one crossbar layer processing `pixels` pixels on one replica
+/// whose inputs all arrive at `t0`: buffer read of pixel 0, every step through
+/// the stage pipeline at the initiation interval, then the tile adder and the
+/// buffer write of the last pixel.
+struct Closed {
+    t_in: u64,
+    step_latency: u64,
+    interval: u64,
+    steps: u64,
+    post: u64,
+}
+
+fn closed_form(net: &Network, arch: &ArchParams, layer: &str) -> Closed {
+    let id = net.find(layer).unwrap();
+    let l = crossbar_layout(net, arch, id).unwrap();
+    let s = stage_cycles(arch, l.max_rows, l.max_cols);
+    let a = u64::from(arch.activation_bits);
+    let k_total = u64::from(l.groups * l.rows_per_group);
+    let n_total = u64::from(l.groups * l.outputs_per_group);
+    let buf = &arch.tile.buffer;
+    let t_in = ceil(ceil(k_total * a, 8), u64::from(buf.read_bytes_per_cycle)) + buf.latency.get();
+    // Row-split partial sums + the offset-digital correction (Σx and one subtraction per output).
+    let adds = u64::from(l.row_tiles - 1) * n_total + k_total + n_total;
+    let adder = ceil(adds, u64::from(arch.tile.adder.lanes)) + arch.tile.adder.latency.get();
+    let write = ceil(ceil(n_total * a, 8), u64::from(buf.write_bytes_per_cycle)) + buf.latency.get();
+    Closed {
+        t_in,
+        step_latency: s.latency().get(),
+        interval: s.interval().get(),
+        steps: u64::from(arch.input_steps()),
+        post: adder + write,
+    }
+}
+
+impl Closed {
+    /// Completion of the last of `jobs` pixels on one replica.
+    fn finish(&self, start: u64, jobs: u64) -> u64 {
+        start + self.t_in + self.step_latency + (jobs * self.steps - 1) * self.interval + self.post
+    }
+}
+
+#[test]
+fn single_crossbar_matches_closed_form() {
+    let arch = test_arch(1, 1, 1, 1);
+    // 1x1 conv: K = 8 rows, N = 8 weights (16 columns): one crossbar.
+    let net = chain(Shape::new(8, 4, 4), &[("c", conv(8, 1))]);
+    let c = closed_form(&net, &arch, "c");
+    // ADC-bound: 16 columns at 1 ns = 16 cycles > 10-cycle read.
+    assert_eq!(c.interval, 16);
+    let r = run(&net, &arch, Replication::None, 1);
+    let expected = c.finish(0, 16);
+    assert_eq!(r.total_cycles.get(), expected);
+    // Both edges: one pixel fewer finishes exactly one pixel's steps earlier.
+    let net15 = chain(Shape::new(8, 3, 5), &[("c", conv(8, 1))]);
+    let r15 = run(&net15, &arch, Replication::None, 1);
+    assert_eq!(r15.total_cycles.get(), expected - c.steps * c.interval);
+    assert_eq!(r.layers[1].items, 16);
+}
+
+#[test]
+fn row_split_matches_closed_form() {
+    let arch = test_arch(1, 1, 4, 1);
+    // K = 40 rows: three row tiles (16 + 16 + 8), partial sums in the tile adder.
+    let net = chain(Shape::new(40, 2, 2), &[("c", conv(8, 1))]);
+    let l = crossbar_layout(&net, &arch, net.find("c").unwrap()).unwrap();
+    assert_eq!((l.row_tiles, l.col_tiles, l.crossbars), (3, 1, 3));
+    let c = closed_form(&net, &arch, "c");
+    let r = run(&net, &arch, Replication::None, 1);
+    assert_eq!(r.total_cycles.get(), c.finish(0, 4));
+}
+
+#[test]
+fn column_split_matches_closed_form() {
+    let arch = test_arch(1, 1, 4, 1);
+    // N = 40 weights of 2 columns: 32 per crossbar, so two column tiles; the full
+    // one converts 64 columns per step.
+    let net = chain(Shape::new(8, 2, 2), &[("c", conv(40, 1))]);
+    let l = crossbar_layout(&net, &arch, net.find("c").unwrap()).unwrap();
+    assert_eq!((l.row_tiles, l.col_tiles, l.max_cols), (1, 2, 64));
+    let c = closed_form(&net, &arch, "c");
+    assert_eq!(c.interval, 64);
+    let r = run(&net, &arch, Replication::None, 1);
+    assert_eq!(r.total_cycles.get(), c.finish(0, 4));
+}
+
+#[test]
+fn replication_divides_the_pixels() {
+    // Four PEs of one crossbar each: the balanced policy gives the single layer
+    // four replicas; pixel p runs on replica p mod 4.
+    let arch = test_arch(1, 4, 1, 1);
+    let net = chain(Shape::new(8, 4, 4), &[("c", conv(8, 1))]);
+    let mapping = map_network(&net, &arch, MappingOptions { replication: Replication::Balanced }).unwrap();
+    assert_eq!(mapping.layer(net.find("c").unwrap()).replicas(), 4);
+    let c = closed_form(&net, &arch, "c");
+    let r = run(&net, &arch, Replication::Balanced, 1);
+    // Replica 3's inputs leave the shared read port 3 cycles after replica 0's.
+    assert_eq!(r.total_cycles.get(), c.finish(3, 4));
+    let r1 = run(&net, &arch, Replication::None, 1);
+    assert!(r.total_cycles < r1.total_cycles);
+}
+
+#[test]
+fn two_layer_pipeline_matches_closed_form() {
+    // Two tiles on one router: the second layer's inputs cross one ejection link.
+    let arch = test_arch(2, 1, 1, 2);
+    let net = chain(Shape::new(8, 4, 4), &[("a", conv(8, 1)), ("b", conv(8, 1))]);
+    let mapping = map_network(&net, &arch, MappingOptions { replication: Replication::None }).unwrap();
+    assert_ne!(mapping.home_tile(&arch, net.find("a").unwrap()), mapping.home_tile(&arch, net.find("b").unwrap()));
+    let c = closed_form(&net, &arch, "a");
+    // Layer a's last pixel is written at finish(0, 16); it reaches b's tile after
+    // one hop and one flit; b then runs that pixel alone (its earlier pixels
+    // finished at the same rate).
+    let a_done = c.finish(0, 16);
+    let hop = arch.noc.hop_latency.get();
+    let arrive = a_done + hop + 1;
+    let expected = arrive + c.t_in + c.step_latency + (c.steps - 1) * c.interval + c.post;
+    let r = run(&net, &arch, Replication::None, 1);
+    assert_eq!(r.layers[1].end.get(), a_done);
+    assert_eq!(r.total_cycles.get(), expected);
+}
+
+#[test]
+fn actions_follow_their_formulas_on_the_zoo() {
+    let arch = rramsim_hw::load_arch_toml(
+        "isaac.toml",
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../arch-configs/isaac.toml")).unwrap(),
+    )
+    .unwrap()
+    .0;
+    for name in ["resnet20", "mobilenetv2"] {
+        let net = fold_batchnorm(&zoo(name).unwrap()).unwrap();
+        let mapping = map_network(&net, &arch, MappingOptions { replication: Replication::Balanced }).unwrap();
+        let r = simulate(&net, &arch, &mapping, SimOptions { batch: 2 });
+        let steps = u64::from(arch.input_steps());
+        let (mut adc, mut dac, mut macs) = (0u64, 0u64, 0u64);
+        for id in net.ids() {
+            if let Placement::Crossbars { layout, .. } = &mapping.layer(id).placement {
+                let pixels = mapping.layer(id).pixels * 2;
+                adc += pixels * steps * layout.cols_converted;
+                dac += pixels * steps * layout.rows_driven;
+            }
+            macs += net.stats(id).macs * 2;
+        }
+        assert_eq!(r.actions[Action::AdcConversion], adc, "{name}");
+        assert_eq!(r.actions[Action::DacConversion], dac, "{name}");
+        assert_eq!(r.layers.iter().map(|l| l.macs).sum::<u64>(), macs, "{name}: MACs equal the graph's");
+        // Energy = Σ actions × table, computed independently here.
+        let mut sum = 0.0;
+        for a in Action::ALL {
+            sum += r.actions[a] as f64 * arch.energy[a].0;
+        }
+        let dynamic = r.dynamic_energy(&arch).0;
+        assert!((dynamic - sum).abs() <= 1e-9 * sum, "{name}: {dynamic} vs {sum}");
+        let by_layer: f64 = r.layers.iter().map(|l| arch.energy.energy(&l.actions).0).sum();
+        assert!((by_layer - sum).abs() <= 1e-9 * sum);
+        // Every image finishes, in order, and the run ends with the last one.
+        assert!(r.image_done[0] <= r.image_done[1]);
+        assert_eq!(r.total_cycles, r.image_done[1]);
+    }
+}
+
+#[test]
+fn simulation_is_deterministic() {
+    let arch = test_arch(4, 2, 4, 2);
+    let net = chain(
+        Shape::new(8, 8, 8),
+        &[("a", conv(16, 3)), ("r", Op::Activation(rramsim_graph::Activation::Relu)), ("b", conv(8, 3))],
+    );
+    let a = run(&net, &arch, Replication::Balanced, 3);
+    let b = run(&net, &arch, Replication::Balanced, 3);
+    assert_eq!(a, b);
+}
+
+#[test]
+fn leakage_is_power_times_time() {
+    let arch = test_arch(1, 1, 1, 1);
+    let net = chain(Shape::new(8, 4, 4), &[("c", conv(8, 1))]);
+    let r = run(&net, &arch, Replication::None, 1);
+    // 0.5 mW per tile, 1 tile, 1 GHz: 0.5 pJ per cycle.
+    assert!((r.leakage_energy(&arch).0 - 0.5 * r.total_cycles.get() as f64).abs() < 1e-9);
+}
