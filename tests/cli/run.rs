@@ -32,6 +32,9 @@ fn run_json_has_the_documented_keys() {
     }
     let conv1 = layers.iter().find(|l| l["name"] == "conv1").unwrap();
     assert_eq!(conv1["target"], "rram");
+    let parts: f64 = conv1["energy_by_component"].as_object().unwrap().values().map(|e| e.as_f64().unwrap()).sum();
+    assert!((parts - conv1["energy_pj"].as_f64().unwrap()).abs() <= 1e-6 * parts);
+    assert!(conv1["energy_by_component"]["adc"].as_f64().unwrap() > 0.0);
     assert!(conv1["crossbars"].as_u64().unwrap() >= 1);
     assert_eq!(v["macs"], 40_813_184);
     // latency = cycles / clock

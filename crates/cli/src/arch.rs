@@ -89,6 +89,8 @@ struct AreaReport {
     tile: f64,
     chip: f64,
     node: f64,
+    /// Per component, one chip.
+    chip_by_component: Vec<(String, f64)>,
 }
 
 fn report(arch: &ArchParams, warnings: &[ConfigWarning]) -> CheckReport {
@@ -142,6 +144,11 @@ fn report(arch: &ArchParams, warnings: &[ConfigWarning]) -> CheckReport {
             tile: arch.tile_area().0,
             chip: arch.chip_area().0,
             node: arch.chip_area().0 * f64::from(arch.node.chips),
+            chip_by_component: arch
+                .chip_area_breakdown()
+                .into_iter()
+                .map(|(c, a)| (c.name().to_owned(), a.0))
+                .collect(),
         },
         peak_tops: peak.tops,
         peak_power_w: peak.power.0 / 1e3,
@@ -239,6 +246,13 @@ fn render_table(r: &CheckReport) -> String {
     }
     out.push('\n');
     out.push_str(&e.render());
+    let mut a =
+        Table::new(&[("component", Align::Left), ("area per chip (mm^2)", Align::Right), ("share%", Align::Right)]);
+    for (name, mm2) in &r.area_mm2.chip_by_component {
+        a.row(vec![name.clone(), format!("{mm2:.4}"), format!("{:.1}", 100.0 * mm2 / r.area_mm2.chip)]);
+    }
+    out.push('\n');
+    out.push_str(&a.render());
     out.push_str(&format!(
         "\narea: tile {:.4} mm^2, chip {:.2} mm^2, node {:.2} mm^2\n\
          peak (one chip): {:.2} TOPS, {:.2} W ({:.2} W in the PEs), {:.1} GOPS/W, {:.1} GOPS/mm^2\n",

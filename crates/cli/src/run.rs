@@ -71,6 +71,8 @@ pub struct LayerRow {
     pub cycles: u64,
     pub macs: u64,
     pub energy_pj: f64,
+    /// The layer's dynamic energy per component (leakage is reported for the run).
+    pub energy_by_component: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug, Serialize)]
@@ -147,6 +149,13 @@ pub fn build_report(
                 cycles: l.span().get(),
                 macs: l.macs,
                 energy_pj: arch.energy.energy(&l.actions).0,
+                energy_by_component: arch
+                    .energy
+                    .by_component(&l.actions)
+                    .into_iter()
+                    .filter(|(_, e)| e.0 > 0.0)
+                    .map(|(c, e)| (c.name().to_owned(), serde_json::json!(e.0)))
+                    .collect(),
             }
         })
         .collect();

@@ -5,7 +5,7 @@
 
 use rramsim_core::{Bytes, Clock, Cycle, MilliWatt, Nanoseconds, SquareMm};
 
-use crate::energy::EnergyTable;
+use crate::energy::{Component, EnergyTable};
 
 /// How signed weights are stored in unsigned conductances.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -252,6 +252,29 @@ impl ArchParams {
             NocTopology::Mesh { concentration, .. } => self.tiles_per_chip.div_ceil(concentration),
             NocTopology::Bus => 1,
         }
+    }
+
+    /// Area of one chip per component, in the order of [`Component::ALL`]
+    /// (components without area are left out).
+    pub fn chip_area_breakdown(&self) -> Vec<(Component, SquareMm)> {
+        let a = &self.area;
+        let xbars = f64::from(self.pe.crossbars) * f64::from(self.tile.pes) * f64::from(self.tiles_per_chip);
+        let pes = f64::from(self.tile.pes) * f64::from(self.tiles_per_chip);
+        let tiles = f64::from(self.tiles_per_chip);
+        vec![
+            (Component::Dac, SquareMm(a.dac.0 * xbars * f64::from(self.crossbar.rows))),
+            (Component::Crossbar, SquareMm(a.crossbar.0 * xbars)),
+            (Component::SampleHold, SquareMm(a.sample_hold.0 * xbars * f64::from(self.crossbar.cols))),
+            (Component::Adc, SquareMm(a.adc.0 * xbars * f64::from(self.pe.adc.per_crossbar))),
+            (Component::ShiftAdd, SquareMm(a.shift_add.0 * pes)),
+            (Component::PeRegisters, SquareMm(a.pe_registers.0 * pes)),
+            (Component::TileAdder, SquareMm(a.tile_adder.0 * tiles)),
+            (Component::Alu, SquareMm(a.alu.0 * tiles)),
+            (Component::Buffer, SquareMm(a.buffer.0 * tiles)),
+            (Component::Noc, SquareMm(a.router.0 * f64::from(self.routers_per_chip()))),
+            (Component::Offchip, a.offchip),
+            (Component::Digital, a.digital),
+        ]
     }
 
     /// Area of one tile, its share of routers included.

@@ -24,6 +24,9 @@ fn isaac_preset_resolves_to_the_papers_figures() {
     assert!((peak.pe_power.0 / 168.0 - 289.0).abs() < 1.0, "{}", peak.pe_power.0 / 168.0);
     // Tile area 0.372 mm^2 (Table I).
     assert!((arch.tile_area().0 - 0.372).abs() < 0.001, "{}", arch.tile_area().0);
+    // The per-component breakdown adds up to the chip.
+    let sum: f64 = arch.chip_area_breakdown().iter().map(|(_, a)| a.0).sum();
+    assert!((sum - arch.chip_area().0).abs() < 1e-9, "{sum} vs {}", arch.chip_area().0);
 }
 
 #[test]
