@@ -12,6 +12,19 @@
 //! PEs, allocated in topological order; layers without weights run on the tile
 //! of their first producer.
 //!
+//! ```
+//! use rramsim_graph::{fold_batchnorm, zoo};
+//! use rramsim_hw::load_arch_toml;
+//! use rramsim_map::{MappingOptions, Replication, map_network};
+//!
+//! let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../arch-configs/isaac.toml")).unwrap();
+//! let (arch, _) = load_arch_toml("isaac.toml", &text).unwrap();
+//! let net = fold_batchnorm(&zoo("resnet20").unwrap()).unwrap();
+//! let mapping = map_network(&net, &arch, MappingOptions { replication: Replication::None }).unwrap();
+//! // One copy of ResNet-20 at 16 bits: 166 crossbars of 128x128.
+//! assert_eq!(mapping.crossbars_used, 166);
+//! ```
+//!
 //! This crate knows nothing about files or timing.
 
 use std::collections::BinaryHeap;
