@@ -1,0 +1,32 @@
+//! Stuck-at-0/1 cell fault maps.
+//!
+//! Convention: **SA0** = a cell stuck at its lowest conductance (HRS), read as
+//! level 0; **SA1** = stuck at its highest conductance (LRS), read as the top level
+//! `2^c − 1`. (The drop-connect study's "stuck-at-1 → weight zero" is the separate
+//! [`FaultModel::WeightZero`] model.)
+//!
+//! - [`generate`]: maps from a rate, an SA1 fraction, a spatial [`Distribution`]
+//!   and a seed; each crossbar's map depends on (seed, tile, PE, crossbar) alone.
+//! - [`FaultMap`]: per-crossbar compact records (sparse gap lists or dense 2-bit
+//!   planes, whichever is smaller), decoded one crossbar at a time.
+//! - [`storage`]: the versioned binary file (bincode 2.0.1, only there) and the
+//!   CSV list of faulty cells for maps measured on real chips.
+//! - [`effective_weights`]: the weights a faulty crossbar really holds, given the
+//!   weight encoding; allocation-free per crossbar.
+//! - [`layer_stats`]: faulty cells, changed weights and |Δw| per layer.
+//!
+//! This crate knows nothing about timing; it reads no files (storage works on
+//! bytes and strings).
+
+mod effective;
+mod generate;
+mod map;
+mod stats;
+pub mod storage;
+
+pub use effective::{FaultModel, FaultTally, WeightCodec, effective_weights, quantize};
+pub use generate::{Distribution, GenParams, crossbar_faults, crossbar_rng, generate};
+pub use map::{CONVENTION, CellState, CrossbarId, Encoding, FaultMap, Geometry, Origin, XbarFaults};
+pub use stats::{
+    CrossbarCount, LayerFaultStats, MapSummary, crossbar_counts, layer_stats, summarize, synthetic_weights,
+};

@@ -1,0 +1,291 @@
+//! Fault-map files: the versioned binary format (the only module that uses
+//! bincode, so the serializer can be swapped) and the CSV list of faulty cells.
+//!
+//! Binary layout (little endian):
+//!
+//! | bytes | content |
+//! |---|---|
+//! | 4 | magic `RRFM` |
+//! | 2 + 2 | format major, minor (readers accept their major, any minor) |
+//! | 8 | payload length |
+//! | n | payload: bincode 2 (standard config) of [`FileBody`] |
+//! | 8 | FNV-1a 64 of the payload (detects corruption, not tampering) |
+//!
+//! The payload's header records the simulator version, the node geometry, the
+//! origin (generator parameters and seed, or imported) and the crossbar count;
+//! then come the encoded per-crossbar records and their offsets.
+
+use bincode::{Decode, Encode};
+
+use crate::generate::{Distribution, GenParams};
+use crate::map::{CellState, FaultMap, Geometry, Origin, XbarFaults};
+
+pub const MAGIC: &[u8; 4] = b"RRFM";
+pub const FORMAT_MAJOR: u16 = 1;
+pub const FORMAT_MINOR: u16 = 0;
+
+#[derive(Debug, Encode, Decode)]
+struct FileHeader {
+    simulator_version: String,
+    chips: u32,
+    tiles_per_chip: u32,
+    pes_per_tile: u32,
+    crossbars_per_pe: u32,
+    rows: u32,
+    cols: u32,
+    crossbars: u64,
+    /// "generated" or "imported".
+    origin: String,
+    rate: f64,
+    sa1_fraction: f64,
+    distribution: String,
+    seed: u64,
+}
+
+#[derive(Debug, Encode, Decode)]
+struct FileBody {
+    header: FileHeader,
+    offsets: Vec<u64>,
+    data: Vec<u8>,
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// Serializes a map to the binary format.
+pub fn to_bytes(map: &FaultMap) -> Vec<u8> {
+    let g = map.geometry;
+    let (origin, rate, sa1_fraction, distribution, seed) = match &map.origin {
+        Origin::Generated(p) => ("generated", p.rate, p.sa1_fraction, p.distribution.name(), p.seed),
+        Origin::Imported => ("imported", 0.0, 0.0, "", 0),
+    };
+    let body = FileBody {
+        header: FileHeader {
+            simulator_version: env!("CARGO_PKG_VERSION").to_owned(),
+            chips: g.chips,
+            tiles_per_chip: g.tiles_per_chip,
+            pes_per_tile: g.pes_per_tile,
+            crossbars_per_pe: g.crossbars_per_pe,
+            rows: g.rows,
+            cols: g.cols,
+            crossbars: map.crossbars() as u64,
+            origin: origin.to_owned(),
+            rate,
+            sa1_fraction,
+            distribution: distribution.to_owned(),
+            seed,
+        },
+        offsets: map.offsets.iter().map(|&o| o as u64).collect(),
+        data: map.data.clone(),
+    };
+    let payload = bincode::encode_to_vec(&body, bincode::config::standard()).expect("encoding to memory cannot fail");
+    let mut out = Vec::with_capacity(payload.len() + 24);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT_MAJOR.to_le_bytes());
+    out.extend_from_slice(&FORMAT_MINOR.to_le_bytes());
+    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    out.extend_from_slice(&payload);
+    out.extend_from_slice(&fnv1a(&payload).to_le_bytes());
+    out
+}
+
+/// Parses the binary format, checking magic, version, length, checksum and the
+/// structure of every record.
+pub fn from_bytes(bytes: &[u8]) -> Result<FaultMap, String> {
+    if bytes.len() < 16 || &bytes[..4] != MAGIC {
+        return Err("not an rramsim fault map (missing the RRFM magic)".into());
+    }
+    let major = u16::from_le_bytes([bytes[4], bytes[5]]);
+    let minor = u16::from_le_bytes([bytes[6], bytes[7]]);
+    if major != FORMAT_MAJOR {
+        return Err(format!(
+            "fault-map format {major}.{minor} is not readable by this rramsim (reads format {FORMAT_MAJOR}.x)"
+        ));
+    }
+    let len = u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes")) as usize;
+    let Some(rest) = bytes.get(16..) else { return Err("truncated file".into()) };
+    if rest.len() < len.saturating_add(8) {
+        return Err(format!("truncated file: {} payload bytes of {len}", rest.len().saturating_sub(8)));
+    }
+    if rest.len() > len + 8 {
+        return Err(format!("{} unexpected bytes after the checksum", rest.len() - len - 8));
+    }
+    let payload = &rest[..len];
+    let stored = u64::from_le_bytes(rest[len..len + 8].try_into().expect("8 bytes"));
+    if fnv1a(payload) != stored {
+        return Err("checksum mismatch: the file is corrupt".into());
+    }
+    let (body, used): (FileBody, usize) = bincode::decode_from_slice(payload, bincode::config::standard())
+        .map_err(|e| format!("corrupt payload: {e}"))?;
+    if used != payload.len() {
+        return Err("corrupt payload: trailing bytes".into());
+    }
+    let h = body.header;
+    let geometry = Geometry {
+        chips: h.chips,
+        tiles_per_chip: h.tiles_per_chip,
+        pes_per_tile: h.pes_per_tile,
+        crossbars_per_pe: h.crossbars_per_pe,
+        rows: h.rows,
+        cols: h.cols,
+    };
+    if [h.chips, h.tiles_per_chip, h.pes_per_tile, h.crossbars_per_pe, h.rows, h.cols].contains(&0) {
+        return Err("corrupt header: a zero dimension".into());
+    }
+    let origin = match h.origin.as_str() {
+        "generated" => Origin::Generated(GenParams {
+            rate: h.rate,
+            sa1_fraction: h.sa1_fraction,
+            distribution: Distribution::from_name(&h.distribution)
+                .ok_or_else(|| format!("corrupt header: unknown distribution `{}`", h.distribution))?,
+            seed: h.seed,
+        }),
+        "imported" => Origin::Imported,
+        other => return Err(format!("corrupt header: unknown origin `{other}`")),
+    };
+    let offsets: Vec<usize> = body.offsets.iter().map(|&o| o as usize).collect();
+    let valid = offsets.len() as u64 == h.crossbars + 1
+        && offsets.first() == Some(&0)
+        && offsets.last() == Some(&body.data.len())
+        && offsets.windows(2).all(|w| w[0] < w[1]);
+    if !valid {
+        return Err("corrupt record index".into());
+    }
+    let map = FaultMap { geometry, origin, data: body.data, offsets };
+    let mut buf = map.buffer();
+    for i in 0..map.crossbars() {
+        map.crossbar_into(i, &mut buf).map_err(|e| format!("corrupt record of crossbar {i}: {e}"))?;
+    }
+    Ok(map)
+}
+
+/// Checks that a map was made for `geometry`.
+pub fn check_geometry(map: &FaultMap, geometry: &Geometry) -> Result<(), String> {
+    let g = &map.geometry;
+    let same_chip = (g.tiles_per_chip, g.pes_per_tile, g.crossbars_per_pe, g.rows, g.cols)
+        == (geometry.tiles_per_chip, geometry.pes_per_tile, geometry.crossbars_per_pe, geometry.rows, geometry.cols);
+    if !same_chip {
+        return Err(format!(
+            "the fault map is for {} tiles x {} PEs x {} crossbars of {}x{} per chip, the architecture has {} x {} x {} of {}x{}",
+            g.tiles_per_chip,
+            g.pes_per_tile,
+            g.crossbars_per_pe,
+            g.rows,
+            g.cols,
+            geometry.tiles_per_chip,
+            geometry.pes_per_tile,
+            geometry.crossbars_per_pe,
+            geometry.rows,
+            geometry.cols
+        ));
+    }
+    Ok(())
+}
+
+/// The CSV list of faulty cells (`tile,pe,crossbar,row,col,type`), one line per
+/// faulty cell, with a header.
+pub fn to_csv(map: &FaultMap) -> String {
+    let mut out = String::from("tile,pe,crossbar,row,col,type\n");
+    let mut buf = map.buffer();
+    let cols = map.geometry.cols as usize;
+    for i in 0..map.crossbars() {
+        map.crossbar_into(i, &mut buf).expect("a loaded map decodes");
+        let id = map.geometry.id(i);
+        buf.for_each_fault(|cell, state| {
+            out.push_str(&format!(
+                "{},{},{},{},{},{}\n",
+                id.tile,
+                id.pe,
+                id.crossbar,
+                cell / cols,
+                cell % cols,
+                state.name()
+            ));
+        });
+    }
+    out
+}
+
+/// Parses a CSV list of faulty cells for `geometry`. Errors give the line.
+/// The map covers every chip up to the last one named.
+pub fn from_csv(text: &str, geometry: Geometry) -> Result<FaultMap, (usize, String)> {
+    let mut lines = text.lines().enumerate();
+    let Some((_, header)) = lines.next() else { return Err((1, "empty file".into())) };
+    let header: Vec<String> = header.split(',').map(|s| s.trim().to_ascii_lowercase()).collect();
+    if header != ["tile", "pe", "crossbar", "row", "col", "type"] {
+        return Err((1, format!("expected the header tile,pe,crossbar,row,col,type, got `{}`", header.join(","))));
+    }
+    let per_chip = geometry.crossbars_per_chip();
+    let mut lists: Vec<Vec<(u32, bool)>> = Vec::new();
+    for (i, line) in lines {
+        let n = i + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+        if fields.len() != 6 {
+            return Err((n, format!("expected 6 fields, got {}", fields.len())));
+        }
+        let num = |k: usize, name: &str, limit: u64| -> Result<u32, (usize, String)> {
+            let v: u64 = fields[k]
+                .parse()
+                .map_err(|_| (n, format!("`{name}` must be a non-negative integer, got `{}`", fields[k])))?;
+            if v >= limit {
+                return Err((n, format!("`{name}` {v} is out of range (the architecture has {limit})")));
+            }
+            Ok(v as u32)
+        };
+        let tile = num(0, "tile", u64::from(geometry.tiles_per_chip) * u64::from(geometry.chips))?;
+        let pe = num(1, "pe", u64::from(geometry.pes_per_tile))?;
+        let crossbar = num(2, "crossbar", u64::from(geometry.crossbars_per_pe))?;
+        let row = num(3, "row", u64::from(geometry.rows))?;
+        let col = num(4, "col", u64::from(geometry.cols))?;
+        let sa1 = match fields[5].to_ascii_uppercase().as_str() {
+            "SA0" => false,
+            "SA1" => true,
+            other => return Err((n, format!("`type` must be SA0 or SA1, got `{other}`"))),
+        };
+        let index = geometry.index(crate::map::CrossbarId { tile, pe, crossbar });
+        let needed = (index / per_chip + 1) * per_chip;
+        if lists.len() < needed {
+            lists.resize(needed, Vec::new());
+        }
+        let cell = row * geometry.cols + col;
+        if lists[index].iter().any(|&(c, _)| c == cell) {
+            return Err((n, format!("cell ({row}, {col}) of tile {tile} PE {pe} crossbar {crossbar} is listed twice")));
+        }
+        lists[index].push((cell, sa1));
+    }
+    if lists.is_empty() {
+        lists.resize(per_chip, Vec::new());
+    }
+    for l in &mut lists {
+        l.sort_unstable();
+    }
+    Ok(FaultMap::from_lists(geometry, Origin::Imported, &lists))
+}
+
+/// Per-crossbar counts, for statistics: (SA0, SA1) of crossbar `index`.
+pub fn crossbar_counts(map: &FaultMap, index: usize, buf: &mut XbarFaults) -> Result<(u64, u64), String> {
+    map.crossbar_into(index, buf)?;
+    Ok(buf.count())
+}
+
+/// Every cell's state of one crossbar, for tests and small dumps.
+pub fn crossbar_states(map: &FaultMap, index: usize) -> Result<Vec<CellState>, String> {
+    let mut buf = map.buffer();
+    map.crossbar_into(index, &mut buf)?;
+    let mut out = Vec::with_capacity(map.geometry.cells_per_crossbar());
+    for r in 0..map.geometry.rows {
+        for c in 0..map.geometry.cols {
+            out.push(buf.get(r, c));
+        }
+    }
+    Ok(out)
+}
