@@ -1,6 +1,7 @@
 //! Integration tests through the `rramsim` binary: output formats, exit codes,
 //! and that bad input never panics nor leaves a half-written file.
 
+mod faults;
 mod run;
 mod tools;
 mod workload;

@@ -7,6 +7,7 @@
 
 mod arch;
 mod error;
+mod faults;
 mod output;
 mod run;
 mod workload;
@@ -32,6 +33,9 @@ enum Command {
     Check(arch::CheckArgs),
     /// Map a network onto an architecture and simulate it cycle by cycle.
     Run(run::RunArgs),
+    /// Stuck-at-0/1 fault maps: generate, import, export, statistics.
+    #[command(subcommand)]
+    Faults(faults::FaultsCommand),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +59,7 @@ fn main() -> ExitCode {
         Command::Workload(cmd) => workload::run(cmd),
         Command::Check(args) => arch::run_check(args),
         Command::Run(args) => run::run(args),
+        Command::Faults(cmd) => faults::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,6 +9,9 @@ use serde::Serialize;
 
 use crate::arch::load_arch;
 use crate::error::{CliError, CliResult};
+use crate::faults::{
+    LayerFaultRow, OriginReport, RunFaultArgs, layer_rows, layer_table, origin_report, run_fault_map, run_layer_stats,
+};
 use crate::output::{Align, Format, Table, thousands};
 use crate::workload::WorkloadArgs;
 
@@ -18,6 +21,15 @@ pub enum ReplicationArg {
     None,
     /// Replicate the slowest layers to balance the pipeline (ISAAC-style).
     Balanced,
+}
+
+impl From<ReplicationArg> for Replication {
+    fn from(r: ReplicationArg) -> Self {
+        match r {
+            ReplicationArg::None => Replication::None,
+            ReplicationArg::Balanced => Replication::Balanced,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -34,6 +46,8 @@ pub struct RunArgs {
     pub replication: ReplicationArg,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    #[command(flatten)]
+    pub faults: RunFaultArgs,
 }
 
 /// `--workload` with the transform flags (the same as `workload show` takes).
@@ -51,7 +65,7 @@ pub struct RunWorkload {
 }
 
 impl RunWorkload {
-    fn load(&self) -> CliResult<Network> {
+    pub fn load(&self) -> CliResult<Network> {
         WorkloadArgs { workload: self.workload.clone(), widen: self.widen, shortcut_kernel: self.shortcut_kernel }
             .load()
     }
@@ -98,6 +112,17 @@ pub struct RunReport {
     pub chips: u32,
     pub events: u64,
     pub layers: Vec<LayerRow>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub faults: Option<RunFaults>,
+}
+
+/// Fault statistics of a run with a fault map.
+#[derive(Debug, Serialize)]
+pub struct RunFaults {
+    pub convention: &'static str,
+    pub origin: OriginReport,
+    pub fault_model: &'static str,
+    pub layers: Vec<LayerFaultRow>,
 }
 
 /// Maps and simulates; the one path every command that simulates goes through.
@@ -183,6 +208,7 @@ pub fn build_report(
         chips: mapping.chips_used,
         events: result.events,
         layers,
+        faults: None,
     }
 }
 
@@ -192,12 +218,18 @@ pub fn run(args: RunArgs) -> CliResult<()> {
         tracing::warn!("{}: {}", w.key, w.message);
     }
     let net = args.workload.load()?;
-    let replication = match args.replication {
-        ReplicationArg::None => Replication::None,
-        ReplicationArg::Balanced => Replication::Balanced,
-    };
-    let (mapping, result) = simulate_network(&net, &arch, replication, args.batch)?;
-    let report = build_report(&net, &arch, &mapping, &result, &args.workload.workload, args.batch);
+    let (mapping, result) = simulate_network(&net, &arch, args.replication.into(), args.batch)?;
+    let mut report = build_report(&net, &arch, &mapping, &result, &args.workload.workload, args.batch);
+    if let Some(map) = run_fault_map(&args.faults, &arch, &mapping)? {
+        let model = args.faults.fault_model.into();
+        let stats = run_layer_stats(&net, &arch, &mapping, &map, model)?;
+        report.faults = Some(RunFaults {
+            convention: rramsim_fault::CONVENTION,
+            origin: origin_report(&map.origin),
+            fault_model: model.name(),
+            layers: layer_rows(&net, &stats),
+        });
+    }
     print!("{}", render(&report, args.format)?);
     Ok(())
 }
@@ -287,6 +319,14 @@ fn render(r: &RunReport, format: Format) -> CliResult<String> {
             }
             out.push('\n');
             out.push_str(&c.render());
+            if let Some(f) = &r.faults {
+                out.push_str(&format!(
+                    "\nfaults ({} model; {}):\n{}",
+                    f.fault_model,
+                    f.convention,
+                    layer_table(&f.layers)
+                ));
+            }
             Ok(out)
         }
     }
