@@ -3,6 +3,7 @@
 
 mod faults;
 mod run;
+mod study;
 mod tools;
 mod workload;
 

@@ -310,8 +310,8 @@ fn stats(a: StatsArgs) -> CliResult<()> {
             storage::check_geometry(&map, &Geometry::of(&arch))
                 .map_err(|e| CliError::input(format!("{}: {e}", a.map.display())))?;
             let net = RunWorkload { workload: workload.clone(), widen: None, shortcut_kernel: None }.load()?;
-            let mapping = map_network(&net, &arch, MappingOptions { replication: a.replication.into() })
-                .map_err(CliError::input)?;
+            let mapping =
+                map_network(&net, &arch, &MappingOptions::rram(a.replication.into())).map_err(CliError::input)?;
             let stats = run_layer_stats(&net, &arch, &mapping, &map, model)?;
             Some(layer_rows(&net, &stats))
         }

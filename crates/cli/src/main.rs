@@ -10,6 +10,7 @@ mod error;
 mod faults;
 mod output;
 mod run;
+mod study;
 mod workload;
 
 use std::process::ExitCode;
@@ -33,6 +34,8 @@ enum Command {
     Check(arch::CheckArgs),
     /// Map a network onto an architecture and simulate it cycle by cycle.
     Run(run::RunArgs),
+    /// The widening / 1x1-offload cost study: runtime and energy per configuration.
+    Study(study::StudyArgs),
     /// Stuck-at-0/1 fault maps: generate, import, export, statistics.
     #[command(subcommand)]
     Faults(faults::FaultsCommand),
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
         Command::Check(args) => arch::run_check(args),
         Command::Run(args) => run::run(args),
         Command::Faults(cmd) => faults::run(cmd),
+        Command::Study(args) => study::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

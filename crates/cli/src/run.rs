@@ -4,7 +4,7 @@ use clap::{Args, ValueEnum};
 use rramsim_engine::{SimOptions, SimResult, simulate};
 use rramsim_graph::Network;
 use rramsim_hw::ArchParams;
-use rramsim_map::{Mapping, MappingOptions, Placement, Replication, map_network};
+use rramsim_map::{Mapping, MappingOptions, Offload, Placement, Replication, map_network};
 use serde::Serialize;
 
 use crate::arch::load_arch;
@@ -44,6 +44,10 @@ pub struct RunArgs {
     pub batch: u32,
     #[arg(long, value_enum, default_value_t = ReplicationArg::Balanced)]
     pub replication: ReplicationArg,
+    /// Layers on the fault-free digital unit: all-rram, pointwise, all-digital,
+    /// layers=NAME,NAME,… or auto[:F] (needs a fault map; see README).
+    #[arg(long, default_value = "all-rram")]
+    pub offload: String,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     #[command(flatten)]
@@ -95,6 +99,7 @@ pub struct RunReport {
     pub workload: String,
     pub batch: u32,
     pub replication: &'static str,
+    pub offload: String,
     pub clock_ghz: f64,
     pub total_cycles: u64,
     pub latency_ns: f64,
@@ -110,6 +115,7 @@ pub struct RunReport {
     pub pes: u32,
     pub tiles: u32,
     pub chips: u32,
+    pub digital_utilization: f64,
     pub events: u64,
     pub layers: Vec<LayerRow>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -125,14 +131,99 @@ pub struct RunFaults {
     pub layers: Vec<LayerFaultRow>,
 }
 
+/// An offload policy as given on the command line.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OffloadSpec {
+    Fixed(Offload),
+    /// Fault-aware: offload the layers with the largest fault-induced weight error
+    /// while the digital unit's cycles stay within `budget` × the all-RRAM cycles
+    /// per image.
+    Auto {
+        budget: f64,
+    },
+}
+
+impl OffloadSpec {
+    pub fn parse(text: &str) -> CliResult<Self> {
+        let bad = || {
+            CliError::input(format!(
+                "--offload: unknown policy `{text}`; expected all-rram, pointwise, all-digital, layers=NAME,… or auto[:F]"
+            ))
+        };
+        Ok(match text {
+            "all-rram" => OffloadSpec::Fixed(Offload::AllRram),
+            "pointwise" => OffloadSpec::Fixed(Offload::Pointwise),
+            "all-digital" => OffloadSpec::Fixed(Offload::AllDigital),
+            "auto" => OffloadSpec::Auto { budget: 0.5 },
+            t if t.starts_with("auto:") => {
+                let f: f64 = t[5..].parse().map_err(|_| bad())?;
+                if !(f.is_finite() && f > 0.0) {
+                    return Err(CliError::input(format!("--offload: auto budget must be positive, got {f}")));
+                }
+                OffloadSpec::Auto { budget: f }
+            }
+            t if t.starts_with("layers=") => {
+                let names: Vec<String> = t[7..]
+                    .trim_matches(['[', ']'])
+                    .split([',', '+'])
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                if names.is_empty() {
+                    return Err(CliError::input("--offload: layers= needs at least one layer name"));
+                }
+                OffloadSpec::Fixed(Offload::Layers(names))
+            }
+            _ => return Err(bad()),
+        })
+    }
+}
+
+/// Resolves `auto` to a layer list using the fault map's per-layer error on the
+/// all-RRAM mapping and the digital unit's cycles per layer.
+pub fn resolve_offload(
+    spec: &OffloadSpec,
+    net: &Network,
+    arch: &ArchParams,
+    replication: Replication,
+    faults: Option<&rramsim_fault::FaultMap>,
+    model: rramsim_fault::FaultModel,
+) -> CliResult<Offload> {
+    let budget = match spec {
+        OffloadSpec::Fixed(o) => return Ok(o.clone()),
+        OffloadSpec::Auto { budget } => *budget,
+    };
+    let Some(map) = faults else {
+        return Err(CliError::input("--offload auto ranks layers by their faults: give --faults or --fault-rate"));
+    };
+    let (rram, result) = simulate_network(net, arch, &MappingOptions::rram(replication), 1)?;
+    let stats = run_layer_stats(net, arch, &rram, map, model)?;
+    let all_digital = map_network(net, arch, &MappingOptions { replication, offload: Offload::AllDigital })
+        .map_err(CliError::input)?;
+    let candidates: Vec<_> = stats
+        .iter()
+        .map(|s| {
+            let cycles = match all_digital.layer(s.layer).placement {
+                Placement::Digital { cycles, .. } => cycles,
+                _ => u64::MAX / 4,
+            };
+            // Total relative weight error of the layer over its replicas.
+            (s.layer, s.mean_rel_dw * s.weights as f64, cycles)
+        })
+        .collect();
+    let budget_cycles = (budget * result.cycles_per_image()) as u64;
+    let chosen = rramsim_map::auto_offload(&candidates, budget_cycles);
+    Ok(Offload::Layers(chosen.iter().map(|&id| net.layer(id).name.clone()).collect()))
+}
+
 /// Maps and simulates; the one path every command that simulates goes through.
 pub fn simulate_network(
     net: &Network,
     arch: &ArchParams,
-    replication: Replication,
+    options: &MappingOptions,
     batch: u32,
 ) -> CliResult<(Mapping, SimResult)> {
-    let mapping = map_network(net, arch, MappingOptions { replication }).map_err(CliError::input)?;
+    let mapping = map_network(net, arch, options).map_err(CliError::input)?;
     let result = simulate(net, arch, &mapping, SimOptions { batch });
     Ok((mapping, result))
 }
@@ -158,6 +249,7 @@ pub fn build_report(
             let m = mapping.layer(id);
             let (target, utilization) = match &m.placement {
                 Placement::Crossbars { layout, .. } => ("rram", Some(layout.utilization)),
+                Placement::Digital { .. } => ("digital", None),
                 Placement::Alu { .. } => ("tile", None),
                 Placement::Fused { .. } => ("fused", None),
                 Placement::View { .. } | Placement::Input { .. } => ("view", None),
@@ -190,6 +282,7 @@ pub fn build_report(
         workload: workload.to_owned(),
         batch,
         replication: mapping.replication.name(),
+        offload: "all-rram".to_owned(),
         clock_ghz: arch.clock.ghz(),
         total_cycles: result.total_cycles.get(),
         latency_ns: result.latency(arch).0,
@@ -206,6 +299,7 @@ pub fn build_report(
         pes: mapping.pes_used,
         tiles: mapping.tiles_used,
         chips: mapping.chips_used,
+        digital_utilization: result.digital_utilization(),
         events: result.events,
         layers,
         faults: None,
@@ -218,10 +312,18 @@ pub fn run(args: RunArgs) -> CliResult<()> {
         tracing::warn!("{}: {}", w.key, w.message);
     }
     let net = args.workload.load()?;
-    let (mapping, result) = simulate_network(&net, &arch, args.replication.into(), args.batch)?;
+    let spec = OffloadSpec::parse(&args.offload)?;
+    let replication: Replication = args.replication.into();
+    let model = args.faults.fault_model.into();
+    // The fault map covers the chips of the all-RRAM mapping (the largest).
+    let rram = map_network(&net, &arch, &MappingOptions::rram(replication)).map_err(CliError::input)?;
+    let fault_map = run_fault_map(&args.faults, &arch, &rram)?;
+    let offload = resolve_offload(&spec, &net, &arch, replication, fault_map.as_ref(), model)?;
+    let options = MappingOptions { replication, offload };
+    let (mapping, result) = simulate_network(&net, &arch, &options, args.batch)?;
     let mut report = build_report(&net, &arch, &mapping, &result, &args.workload.workload, args.batch);
-    if let Some(map) = run_fault_map(&args.faults, &arch, &mapping)? {
-        let model = args.faults.fault_model.into();
+    report.offload = options.offload.name();
+    if let Some(map) = fault_map {
         let stats = run_layer_stats(&net, &arch, &mapping, &map, model)?;
         report.faults = Some(RunFaults {
             convention: rramsim_fault::CONVENTION,
@@ -261,14 +363,15 @@ fn render(r: &RunReport, format: Format) -> CliResult<String> {
         }
         Format::Table => {
             let mut out = format!(
-                "{} on {} (batch {}, replication {})\n\
+                "{} on {} (batch {}, replication {}, offload {})\n\
                  cycles: {} ({:.3} us at {} GHz); first image {} cycles; {:.1} images/s\n\
                  energy: {:.3} uJ ({:.3} uJ per image); {:.3} TOPS/W over {} MACs\n\
-                 hardware: {} crossbars in {} PEs, {} tiles, {} chip(s); {} events\n\n",
+                 hardware: {} crossbars in {} PEs, {} tiles, {} chip(s); digital unit busy {:.1}%; {} events\n\n",
                 r.workload,
                 r.arch,
                 r.batch,
                 r.replication,
+                r.offload,
                 thousands(r.total_cycles),
                 r.latency_ns / 1e3,
                 r.clock_ghz,
@@ -282,6 +385,7 @@ fn render(r: &RunReport, format: Format) -> CliResult<String> {
                 thousands(u64::from(r.pes)),
                 r.tiles,
                 r.chips,
+                100.0 * r.digital_utilization,
                 thousands(r.events)
             );
             let mut t = Table::new(&[

@@ -20,13 +20,13 @@ fn engine(c: &mut Criterion) {
     group.sample_size(10);
     for name in ["resnet20", "resnet50"] {
         let net = fold_batchnorm(&zoo(name).expect("zoo")).expect("folds");
-        let options = MappingOptions { replication: Replication::Balanced };
-        let mapping = map_network(&net, &arch, options).expect("fits");
+        let options = MappingOptions::rram(Replication::Balanced);
+        let mapping = map_network(&net, &arch, &options).expect("fits");
         let events = simulate(&net, &arch, &mapping, SimOptions { batch: 1 }).events;
         eprintln!("{name}: {events} events per run");
         group.bench_function(name, |b| {
             b.iter(|| {
-                let mapping = map_network(&net, &arch, options).expect("fits");
+                let mapping = map_network(&net, &arch, &options).expect("fits");
                 black_box(simulate(&net, &arch, &mapping, SimOptions { batch: 1 }).total_cycles)
             })
         });

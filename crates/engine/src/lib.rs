@@ -58,6 +58,10 @@ pub struct SimResult {
     /// Work items processed (the engine's events).
     pub events: u64,
     pub tiles_used: u32,
+    /// Whether any layer ran on the digital unit (its leakage is then charged).
+    pub digital_used: bool,
+    /// Cycles the digital unit computed.
+    pub digital_busy_cycles: u64,
 }
 
 impl SimResult {
@@ -81,9 +85,19 @@ impl SimResult {
         arch.energy.energy(&self.actions)
     }
 
-    /// Static energy of the tiles in use over the whole run.
+    /// Static energy of the tiles in use (and the digital unit, when used) over
+    /// the whole run.
     pub fn leakage_energy(&self, arch: &ArchParams) -> PicoJoule {
-        rramsim_hw::leakage_energy(arch, self.tiles_used, false, arch.clock.to_ns(self.total_cycles))
+        rramsim_hw::leakage_energy(arch, self.tiles_used, self.digital_used, arch.clock.to_ns(self.total_cycles))
+    }
+
+    /// Fraction of the run the digital unit was computing.
+    pub fn digital_utilization(&self) -> f64 {
+        if self.total_cycles.get() == 0 {
+            0.0
+        } else {
+            self.digital_busy_cycles as f64 / self.total_cycles.get() as f64
+        }
     }
 
     /// Dynamic + static energy.
@@ -177,7 +191,21 @@ enum Work {
     Input,
     View,
     Crossbar(Box<XbarWork>),
-    Alu { tile: u32, in_bytes: u64, ops: u64, out_bytes: u64, actions: ActionCounts },
+    /// A layer on the digital unit: `cycles` per image spread evenly over its
+    /// `pixels` items; weights are read from its SRAM once per image.
+    Digital {
+        cycles: u64,
+        pixels: u64,
+        actions: ActionCounts,
+        weight_bytes: u64,
+    },
+    Alu {
+        tile: u32,
+        in_bytes: u64,
+        ops: u64,
+        out_bytes: u64,
+        actions: ActionCounts,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -305,6 +333,8 @@ struct Sim<'a> {
     /// Per image: layers' finished items (to detect the image's end).
     groups: Vec<Group>,
     tiles: Vec<TileState>,
+    digital: Timeline,
+    digital_busy: u64,
     /// Mesh links: per chip, per router, 4 directions + the ejection port; bus: one per chip.
     links: Vec<Timeline>,
     offchip: Vec<Timeline>,
@@ -335,6 +365,8 @@ pub fn simulate(net: &Network, arch: &ArchParams, mapping: &Mapping, options: Si
         actions,
         events: sim.events,
         tiles_used: mapping.tiles_used,
+        digital_used: sim.work.iter().any(|w| matches!(w, Work::Digital { .. })),
+        digital_busy_cycles: sim.digital_busy,
     }
 }
 
@@ -411,6 +443,20 @@ impl<'a> Sim<'a> {
                         macs: stats.macs / pixels[id.0].max(1),
                         actions: act,
                     }))
+                }
+                Placement::Digital { gemm, cycles } => {
+                    let w_bits = arch.weight_bits;
+                    let mut act = ActionCounts::default();
+                    act[Action::DigitalMac] = gemm.k * gemm.m * gemm.groups;
+                    // One input vector read and one output vector written per pixel.
+                    act[Action::DigitalSramByte] =
+                        bytes_of(gemm.k * gemm.groups, a_bits) + bytes_of(gemm.m * gemm.groups, a_bits);
+                    Work::Digital {
+                        cycles: *cycles,
+                        pixels: pixels[id.0],
+                        actions: act,
+                        weight_bytes: bytes_of(gemm.k * gemm.m * gemm.groups, w_bits),
+                    }
                 }
                 Placement::Alu { tile } => {
                     let layer = net.layer(id);
@@ -495,6 +541,8 @@ impl<'a> Sim<'a> {
             edges,
             groups: vec![Group::default(); groups],
             tiles: vec![TileState::default(); tiles],
+            digital: Timeline::default(),
+            digital_busy: 0,
             links: vec![Timeline::default(); link_count],
             offchip: vec![Timeline::default(); arch.node.chips as usize],
             now: 0,
@@ -536,6 +584,19 @@ impl<'a> Sim<'a> {
         let _ = image;
         match &self.work[layer] {
             Work::Input | Work::View => ready,
+            &Work::Digital { cycles, pixels, actions, weight_bytes } => {
+                // Pixel q's share of the layer's cycles; the shares add up exactly.
+                let cost = (pixel + 1) * cycles / pixels - pixel * cycles / pixels;
+                let done = self.digital.reserve(self.now, ready, cost);
+                self.digital_busy += cost;
+                let res = &mut self.results[layer];
+                res.actions += actions;
+                res.macs += actions[Action::DigitalMac];
+                if pixel == 0 {
+                    res.actions[Action::DigitalSramByte] += weight_bytes;
+                }
+                done
+            }
             Work::Alu { tile, in_bytes, ops, out_bytes, actions } => {
                 let (tile, in_bytes, ops, out_bytes, actions) = (*tile as usize, *in_bytes, *ops, *out_bytes, *actions);
                 let t = self.buffer_read(tile, in_bytes, ready);

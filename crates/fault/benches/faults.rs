@@ -43,7 +43,7 @@ fn faults(c: &mut Criterion) {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../arch-configs/isaac.toml");
     let arch = load_arch_toml(path, &std::fs::read_to_string(path).expect("preset")).expect("valid").0;
     let net = fold_batchnorm(&zoo("resnet50").expect("zoo")).expect("folds");
-    let mapping = map_network(&net, &arch, MappingOptions { replication: Replication::None }).expect("fits");
+    let mapping = map_network(&net, &arch, &MappingOptions::rram(Replication::None)).expect("fits");
     let map = generate(Geometry::of(&arch), 1, params).expect("valid");
     let codec = WeightCodec::new(&arch);
     let layers: Vec<_> = net

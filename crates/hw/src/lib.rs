@@ -7,11 +7,13 @@
 //! source text and a name for error messages.
 
 mod config;
+mod digital;
 mod energy;
 mod params;
 mod peak;
 
 pub use config::{ConfigWarning, load_arch_toml};
+pub use digital::{Gemm, systolic_cycles};
 pub use energy::{Action, ActionCounts, Component, EnergyTable};
 pub use params::{
     AdcParams, ArchParams, AreaParams, BufferParams, CrossbarParams, Dataflow, DigitalParams, LeakageParams, NocParams,

@@ -20,7 +20,7 @@
 //! let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../arch-configs/isaac.toml")).unwrap();
 //! let (arch, _) = load_arch_toml("isaac.toml", &text).unwrap();
 //! let net = fold_batchnorm(&zoo("resnet20").unwrap()).unwrap();
-//! let mapping = map_network(&net, &arch, MappingOptions { replication: Replication::None }).unwrap();
+//! let mapping = map_network(&net, &arch, &MappingOptions::rram(Replication::None)).unwrap();
 //! // One copy of ResNet-20 at 16 bits: 166 crossbars of 128x128.
 //! assert_eq!(mapping.crossbars_used, 166);
 //! ```
@@ -30,8 +30,9 @@
 use std::collections::BinaryHeap;
 use std::fmt;
 
+use rramsim_core::{Cycle, Nanoseconds};
 use rramsim_graph::{Activation, LayerId, Network, Op};
-use rramsim_hw::{ArchParams, stage_cycles};
+use rramsim_hw::{ArchParams, Gemm, stage_cycles, systolic_cycles};
 
 /// How layers are replicated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,10 +54,58 @@ impl Replication {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which layers run on the fault-free digital unit instead of crossbars.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Offload {
+    /// Every conv/linear layer on crossbars.
+    AllRram,
+    /// Every 1x1 convolution (shortcut projections, pointwise convs) on the
+    /// digital unit.
+    Pointwise,
+    /// Every conv/linear layer on the digital unit (a baseline).
+    AllDigital,
+    /// The named layers on the digital unit.
+    Layers(Vec<String>),
+}
+
+impl Offload {
+    /// The policy's name as the CLI spells it.
+    pub fn name(&self) -> String {
+        match self {
+            Offload::AllRram => "all-rram".into(),
+            Offload::Pointwise => "pointwise".into(),
+            Offload::AllDigital => "all-digital".into(),
+            Offload::Layers(l) => format!("layers=[{}]", l.join(",")),
+        }
+    }
+
+    /// Whether weighted layer `id` goes to the digital unit.
+    pub fn offloads(&self, net: &Network, id: LayerId) -> bool {
+        let layer = net.layer(id);
+        match self {
+            Offload::AllRram => false,
+            Offload::AllDigital => layer.op.has_weights(),
+            Offload::Pointwise => matches!(&layer.op, Op::Conv2d(c) if c.is_pointwise() && c.groups == 1),
+            Offload::Layers(names) => names.contains(&layer.name),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MappingOptions {
     pub replication: Replication,
+    pub offload: Offload,
 }
+
+impl MappingOptions {
+    /// Everything on crossbars, with the given replication.
+    pub fn rram(replication: Replication) -> Self {
+        Self { replication, offload: Offload::AllRram }
+    }
+}
+
+/// The digital unit sits beside tile 0 and shares its router.
+pub const DIGITAL_UNIT_TILE: u32 = 0;
 
 /// The crossbar footprint of one conv/linear layer.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,6 +149,9 @@ pub enum Placement {
     Input { tile: u32 },
     /// Weights on crossbars.
     Crossbars { layout: CrossbarLayout, replicas: Vec<ReplicaPlacement> },
+    /// On the fault-free digital unit: its GEMM and compute cycles per image, in
+    /// chip clock cycles (converted once from the unit's own clock).
+    Digital { gemm: Gemm, cycles: u64 },
     /// Pooling, residual add, unfused activation or BatchNorm on a tile's ALU.
     Alu { tile: u32 },
     /// An activation folded into its producer's output path.
@@ -158,6 +210,7 @@ impl Mapping {
         match &self.layer(id).placement {
             Placement::Input { tile } | Placement::Alu { tile } | Placement::View { tile } => *tile,
             Placement::Crossbars { replicas, .. } => Self::tile_of_pe(arch, replicas[0].first_pe),
+            Placement::Digital { .. } => DIGITAL_UNIT_TILE,
             Placement::Fused { into } => self.home_tile(arch, *into),
         }
     }
@@ -175,6 +228,8 @@ pub enum MapError {
         available_chips: u32,
         available_crossbars: u64,
     },
+    /// An offload list naming a layer that does not exist or has no weights.
+    BadOffload(String),
 }
 
 impl fmt::Display for MapError {
@@ -192,6 +247,7 @@ impl fmt::Display for MapError {
                 "the network does not fit: it needs {needed_crossbars} crossbars ({needed_pes} PEs, {needed_tiles} tiles, \
                  {needed_chips} chips) but the node has {available_crossbars} crossbars in {available_chips} chips"
             ),
+            MapError::BadOffload(m) => write!(f, "offload: {m}"),
         }
     }
 }
@@ -253,6 +309,39 @@ pub fn crossbar_layout(net: &Network, arch: &ArchParams, id: LayerId) -> Option<
     })
 }
 
+/// The GEMM a conv/linear layer is for the digital unit.
+pub fn digital_gemm(net: &Network, id: LayerId) -> Gemm {
+    let cin = net.input_shapes(id)[0].channels as u64;
+    let out = net.output_shape(id);
+    let pixels = (out.height * out.width) as u64;
+    match &net.layer(id).op {
+        Op::Conv2d(c) => {
+            let g = c.groups as u64;
+            Gemm { k: cin / g * (c.kernel[0] * c.kernel[1]) as u64, m: c.out_channels as u64 / g, p: pixels, groups: g }
+        }
+        Op::Linear(l) => Gemm { k: cin, m: l.out_features as u64, p: 1, groups: 1 },
+        _ => Gemm { k: 0, m: 0, p: 0, groups: 0 },
+    }
+}
+
+/// Greedy fault-aware offload (the `auto` policy): candidates are
+/// `(layer, score, digital cycles)`; the highest scores go to the digital unit
+/// while their cycles fit in `budget_cycles`. Ties keep network order.
+pub fn auto_offload(candidates: &[(LayerId, f64, u64)], budget_cycles: u64) -> Vec<LayerId> {
+    let mut order: Vec<&(LayerId, f64, u64)> = candidates.iter().filter(|c| c.1 > 0.0).collect();
+    order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut used = 0u64;
+    let mut chosen = Vec::new();
+    for &(id, _, cycles) in order {
+        if used + cycles <= budget_cycles {
+            used += cycles;
+            chosen.push(id);
+        }
+    }
+    chosen.sort_unstable();
+    chosen
+}
+
 /// Cycles one replica spends per output pixel at its initiation interval.
 pub fn cycles_per_pixel(arch: &ArchParams, layout: &CrossbarLayout) -> u64 {
     let stages = stage_cycles(arch, layout.max_rows, layout.max_cols);
@@ -260,9 +349,20 @@ pub fn cycles_per_pixel(arch: &ArchParams, layout: &CrossbarLayout) -> u64 {
 }
 
 /// Maps `net` onto `arch`.
-pub fn map_network(net: &Network, arch: &ArchParams, options: MappingOptions) -> Result<Mapping, MapError> {
+pub fn map_network(net: &Network, arch: &ArchParams, options: &MappingOptions) -> Result<Mapping, MapError> {
     let xbars_per_pe = arch.pe.crossbars;
-    let layouts: Vec<Option<CrossbarLayout>> = net.ids().map(|id| crossbar_layout(net, arch, id)).collect();
+    if let Offload::Layers(names) = &options.offload {
+        for n in names {
+            match net.find(n) {
+                Some(id) if net.layer(id).op.has_weights() => {}
+                Some(_) => return Err(MapError::BadOffload(format!("layer `{n}` has no weights to offload"))),
+                None => return Err(MapError::BadOffload(format!("no layer named `{n}`"))),
+            }
+        }
+    }
+    let digital: Vec<bool> = net.ids().map(|id| options.offload.offloads(net, id)).collect();
+    let layouts: Vec<Option<CrossbarLayout>> =
+        net.ids().map(|id| if digital[id.0] { None } else { crossbar_layout(net, arch, id) }).collect();
     let pes_of = |l: &CrossbarLayout| l.crossbars.div_ceil(xbars_per_pe);
     let base_pes: u64 = layouts.iter().flatten().map(|l| u64::from(pes_of(l))).sum();
     let pes_per_chip = u64::from(arch.tile.pes) * u64::from(arch.tiles_per_chip);
@@ -331,6 +431,12 @@ pub fn map_network(net: &Network, arch: &ArchParams, options: MappingOptions) ->
     for id in net.ids() {
         let layer = net.layer(id);
         let placement = match (&layer.op, layouts[id.0].clone()) {
+            _ if digital[id.0] => {
+                let gemm = digital_gemm(net, id);
+                let unit = &arch.digital;
+                let t = unit.clock.to_ns(Cycle(systolic_cycles(unit, gemm)));
+                Placement::Digital { gemm, cycles: arch.clock.cycles_ceil(Nanoseconds(t.0)).get() }
+            }
             (_, Some(layout)) => {
                 let pes = pes_of(&layout);
                 let reps = (0..replicas[id.0])
@@ -343,7 +449,9 @@ pub fn map_network(net: &Network, arch: &ArchParams, options: MappingOptions) ->
                 Placement::Crossbars { layout, replicas: reps }
             }
             (Op::Input { .. }, None) => Placement::Input { tile: 0 },
-            (Op::Activation(act), None) if fusable(net, id, *act) => Placement::Fused { into: net.inputs(id)[0] },
+            (Op::Activation(act), None) if fusable(net, id, *act) && !digital[net.inputs(id)[0].0] => {
+                Placement::Fused { into: net.inputs(id)[0] }
+            }
             (op, None) => {
                 let producer = net.inputs(id)[0];
                 let tile = home_tile_of(&layers, arch, producer);
@@ -378,6 +486,7 @@ fn home_tile_of(layers: &[LayerMapping], arch: &ArchParams, id: LayerId) -> u32 
     match &layers[id.0].placement {
         Placement::Input { tile } | Placement::Alu { tile } | Placement::View { tile } => *tile,
         Placement::Crossbars { replicas, .. } => Mapping::tile_of_pe(arch, replicas[0].first_pe),
+        Placement::Digital { .. } => DIGITAL_UNIT_TILE,
         Placement::Fused { into } => home_tile_of(layers, arch, *into),
     }
 }

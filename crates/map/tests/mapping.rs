@@ -63,7 +63,7 @@ fn replicas_occupy_disjoint_pes_inside_the_node() {
         for name in ["resnet20", "mobilenetv2", "resnet50"] {
             let net = fold_batchnorm(&zoo(name).unwrap()).unwrap();
             for replication in [Replication::None, Replication::Balanced] {
-                let m = map_network(&net, &arch, MappingOptions { replication }).unwrap();
+                let m = map_network(&net, &arch, &MappingOptions::rram(replication)).unwrap();
                 let mut spans: Vec<(u32, u32)> = Vec::new();
                 for id in net.ids() {
                     if let Placement::Crossbars { layout, replicas } = &m.layer(id).placement {
@@ -84,7 +84,7 @@ fn replicas_occupy_disjoint_pes_inside_the_node() {
                 assert_eq!(m.pes_used, spans.last().unwrap().1);
                 if replication == Replication::Balanced {
                     // Balancing stays within the chips one copy needs.
-                    let one = map_network(&net, &arch, MappingOptions { replication: Replication::None }).unwrap();
+                    let one = map_network(&net, &arch, &MappingOptions::rram(Replication::None)).unwrap();
                     assert!(m.chips_used <= one.chips_used.max(1));
                 }
             }
@@ -108,8 +108,11 @@ fn a_network_too_large_is_an_error_with_counts() {
     let mut arch = preset("isaac");
     arch.node.chips = 1;
     let net = fold_batchnorm(&zoo("vgg16").unwrap()).unwrap();
-    let err = map_network(&net, &arch, MappingOptions { replication: Replication::None }).unwrap_err();
-    let MapError::DoesNotFit { needed_crossbars, needed_chips, available_chips, available_crossbars, .. } = err.clone();
+    let err = map_network(&net, &arch, &MappingOptions::rram(Replication::None)).unwrap_err();
+    let MapError::DoesNotFit { needed_crossbars, needed_chips, available_chips, available_crossbars, .. } = err.clone()
+    else {
+        panic!("{err}")
+    };
     assert_eq!(available_chips, 1);
     assert_eq!(available_crossbars, 16_128);
     assert!(needed_crossbars > available_crossbars && needed_chips >= 5, "{err}");

@@ -125,7 +125,7 @@ fn chain(input: Shape, layers: &[(&str, Op)]) -> Network {
 }
 
 fn run(net: &Network, arch: &ArchParams, replication: Replication, batch: u32) -> SimResult {
-    let mapping = map_network(net, arch, MappingOptions { replication }).unwrap();
+    let mapping = map_network(net, arch, &MappingOptions::rram(replication)).unwrap();
     simulate(net, arch, &mapping, SimOptions { batch })
 }
 
@@ -224,7 +224,7 @@ fn replication_divides_the_pixels() {
     // four replicas; pixel p runs on replica p mod 4.
     let arch = test_arch(1, 4, 1, 1);
     let net = chain(Shape::new(8, 4, 4), &[("c", conv(8, 1))]);
-    let mapping = map_network(&net, &arch, MappingOptions { replication: Replication::Balanced }).unwrap();
+    let mapping = map_network(&net, &arch, &MappingOptions::rram(Replication::Balanced)).unwrap();
     assert_eq!(mapping.layer(net.find("c").unwrap()).replicas(), 4);
     let c = closed_form(&net, &arch, "c");
     let r = run(&net, &arch, Replication::Balanced, 1);
@@ -239,7 +239,7 @@ fn two_layer_pipeline_matches_closed_form() {
     // Two tiles on one router: the second layer's inputs cross one ejection link.
     let arch = test_arch(2, 1, 1, 2);
     let net = chain(Shape::new(8, 4, 4), &[("a", conv(8, 1)), ("b", conv(8, 1))]);
-    let mapping = map_network(&net, &arch, MappingOptions { replication: Replication::None }).unwrap();
+    let mapping = map_network(&net, &arch, &MappingOptions::rram(Replication::None)).unwrap();
     assert_ne!(mapping.home_tile(&arch, net.find("a").unwrap()), mapping.home_tile(&arch, net.find("b").unwrap()));
     let c = closed_form(&net, &arch, "a");
     // Layer a's last pixel is written at finish(0, 16); it reaches b's tile after
@@ -264,7 +264,7 @@ fn actions_follow_their_formulas_on_the_zoo() {
     .0;
     for name in ["resnet20", "mobilenetv2"] {
         let net = fold_batchnorm(&zoo(name).unwrap()).unwrap();
-        let mapping = map_network(&net, &arch, MappingOptions { replication: Replication::Balanced }).unwrap();
+        let mapping = map_network(&net, &arch, &MappingOptions::rram(Replication::Balanced)).unwrap();
         let r = simulate(&net, &arch, &mapping, SimOptions { batch: 2 });
         let steps = u64::from(arch.input_steps());
         let (mut adc, mut dac, mut macs) = (0u64, 0u64, 0u64);
@@ -313,4 +313,37 @@ fn leakage_is_power_times_time() {
     let r = run(&net, &arch, Replication::None, 1);
     // 0.5 mW per tile, 1 tile, 1 GHz: 0.5 pJ per cycle.
     assert!((r.leakage_energy(&arch).0 - 0.5 * r.total_cycles.get() as f64).abs() < 1e-9);
+}
+
+#[test]
+fn offloading_a_layer_frees_its_crossbars_and_adds_digital_work() {
+    use rramsim_hw::{Gemm, systolic_cycles};
+    use rramsim_map::{DIGITAL_UNIT_TILE, Offload, digital_gemm};
+    // Two tiles of one PE on one router: `x` takes tile 0, `a` tile 1, and `b`
+    // goes to the digital unit beside tile 0.
+    let arch = test_arch(2, 1, 1, 2);
+    let net = chain(Shape::new(8, 4, 4), &[("x", conv(8, 1)), ("a", conv(8, 1)), ("b", conv(8, 1))]);
+    let rram = map_network(&net, &arch, &MappingOptions::rram(Replication::None));
+    // All three do not fit in two PEs: the all-RRAM mapping is refused…
+    assert!(rram.is_err());
+    let options = MappingOptions { replication: Replication::None, offload: Offload::Layers(vec!["b".into()]) };
+    // …and offloading `b` frees exactly its crossbar.
+    let mapped = map_network(&net, &arch, &options).unwrap();
+    assert_eq!(mapped.crossbars_used, 2);
+    let (a, b) = (net.find("a").unwrap(), net.find("b").unwrap());
+    assert_eq!(mapped.home_tile(&arch, a), 1);
+    let gemm = digital_gemm(&net, b);
+    assert_eq!(gemm, Gemm { k: 8, m: 8, p: 16, groups: 1 });
+    // Same 1 GHz clock: chip cycles = systolic cycles = (2·8 + 8 + 16 − 2) · 1 · 1 − 1.
+    let cycles = systolic_cycles(&arch.digital, gemm);
+    assert_eq!(cycles, 37);
+    let r = simulate(&net, &arch, &mapped, SimOptions { batch: 1 });
+    assert_eq!(r.digital_busy_cycles, cycles);
+    assert_eq!(r.layers[b.0].actions[Action::DigitalMac], net.stats(b).macs);
+    // Every pixel of `a` (8 channels × 4 bits = 4 bytes: one flit) crosses to the
+    // digital unit's tile through the shared router's ejection link: one hop.
+    assert_ne!(mapped.home_tile(&arch, a), DIGITAL_UNIT_TILE);
+    assert_eq!(r.layers[a.0].actions[Action::NocFlitHop], 16);
+    // MACs are unchanged by the offload.
+    assert_eq!(r.layers.iter().map(|l| l.macs).sum::<u64>(), net.total_stats().macs);
 }

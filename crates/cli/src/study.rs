@@ -1,0 +1,318 @@
+//! `rramsim study`: the system-level cost study of the drop-connect work — runtime
+//! and energy of widened networks and of offload policies, against width 1.0,
+//! everything on RRAM, 1x1 shortcuts.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use clap::Args;
+use rayon::prelude::*;
+use rramsim_map::{MappingOptions, Replication, map_network};
+use serde::Serialize;
+
+use crate::arch::load_arch;
+use crate::error::{CliError, CliResult};
+use crate::faults::{RunFaultArgs, run_fault_map};
+use crate::output::{Align, Format, Table, thousands, write_atomic};
+use crate::run::{OffloadSpec, ReplicationArg, RunWorkload, resolve_offload, simulate_network};
+
+#[derive(Debug, Args)]
+pub struct StudyArgs {
+    /// Architecture: a preset name or a `.toml` file.
+    #[arg(long)]
+    pub arch: String,
+    /// A zoo name, a workload `.toml` file or an `.onnx` file.
+    #[arg(long)]
+    pub workload: String,
+    /// Width multipliers.
+    #[arg(long, value_delimiter = ',', default_value = "1.0,1.2,1.6")]
+    pub widths: Vec<f64>,
+    /// Offload policies (all-rram, pointwise, all-digital, layers=A+B, auto[:F]).
+    #[arg(long, value_delimiter = ',', default_value = "all-rram,pointwise")]
+    pub offload: Vec<String>,
+    /// Shortcut kernel sizes (1 keeps the 1x1 projections).
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    pub shortcut_kernel: Vec<usize>,
+    #[arg(long, value_enum, default_value_t = ReplicationArg::Balanced)]
+    pub replication: ReplicationArg,
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch: u32,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Also draw runtime and energy change per configuration as an SVG.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    #[command(flatten)]
+    pub faults: RunFaultArgs,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StudyRow {
+    pub width: f64,
+    pub offload: String,
+    pub shortcut_kernel: usize,
+    /// The layers the policy put on the digital unit.
+    pub digital_layers: Vec<String>,
+    pub total_cycles: u64,
+    pub latency_ns: f64,
+    pub throughput_images_per_s: f64,
+    pub energy_pj: f64,
+    pub crossbars: u64,
+    pub tiles: u32,
+    pub digital_utilization: f64,
+    pub macs: u64,
+    pub runtime_change_pct: f64,
+    pub energy_change_pct: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct StudyReport {
+    arch: String,
+    workload: String,
+    batch: u32,
+    baseline: String,
+    rows: Vec<StudyRow>,
+}
+
+struct Point {
+    width: f64,
+    offload: String,
+    kernel: usize,
+}
+
+pub fn run(args: StudyArgs) -> CliResult<()> {
+    let (arch, _) = load_arch(&args.arch)?;
+    let replication: Replication = args.replication.into();
+    for &w in &args.widths {
+        if !(w.is_finite() && w > 0.0) {
+            return Err(CliError::input(format!("--widths: {w} is not a positive number")));
+        }
+    }
+    let specs: Vec<(String, OffloadSpec)> = args
+        .offload
+        .iter()
+        .map(|o| OffloadSpec::parse(&o.replace('+', ",")).map(|s| (o.clone(), s)))
+        .collect::<CliResult<_>>()?;
+    let mut points = vec![Point { width: 1.0, offload: "all-rram".into(), kernel: 1 }];
+    for &width in &args.widths {
+        for (name, _) in &specs {
+            for &kernel in &args.shortcut_kernel {
+                if !(width == 1.0 && name == "all-rram" && kernel == 1) {
+                    points.push(Point { width, offload: name.clone(), kernel });
+                }
+            }
+        }
+    }
+    let model = args.faults.fault_model.into();
+    let baseline_requested =
+        args.widths.contains(&1.0) && args.offload.iter().any(|o| o == "all-rram") && args.shortcut_kernel.contains(&1);
+    let rows: Vec<StudyRow> = points
+        .par_iter()
+        .map(|p| {
+            let net = RunWorkload {
+                workload: args.workload.clone(),
+                widen: (p.width != 1.0).then_some(p.width),
+                shortcut_kernel: (p.kernel != 1).then_some(p.kernel),
+            }
+            .load()?;
+            let spec = OffloadSpec::parse(&p.offload.replace('+', ","))?;
+            let rram = map_network(&net, &arch, &MappingOptions::rram(replication)).map_err(CliError::input)?;
+            let map = run_fault_map(&args.faults, &arch, &rram)?;
+            let offload = resolve_offload(&spec, &net, &arch, replication, map.as_ref(), model)?;
+            let options = MappingOptions { replication, offload };
+            let (mapping, result) = simulate_network(&net, &arch, &options, args.batch)?;
+            let digital_layers = net
+                .ids()
+                .filter(|&id| matches!(mapping.layer(id).placement, rramsim_map::Placement::Digital { .. }))
+                .map(|id| net.layer(id).name.clone())
+                .collect();
+            Ok(StudyRow {
+                width: p.width,
+                offload: p.offload.clone(),
+                shortcut_kernel: p.kernel,
+                digital_layers,
+                total_cycles: result.total_cycles.get(),
+                latency_ns: result.latency(&arch).0,
+                throughput_images_per_s: arch.clock.ghz() * 1e9 / result.cycles_per_image(),
+                energy_pj: result.energy(&arch).0,
+                crossbars: mapping.crossbars_used,
+                tiles: mapping.tiles_used,
+                digital_utilization: result.digital_utilization(),
+                macs: result.layers.iter().map(|l| l.macs).sum(),
+                runtime_change_pct: 0.0,
+                energy_change_pct: 0.0,
+            })
+        })
+        .collect::<CliResult<_>>()?;
+    let (base_cycles, base_energy) = (rows[0].total_cycles as f64, rows[0].energy_pj);
+    let mut rows: Vec<StudyRow> = rows
+        .into_iter()
+        .map(|mut r| {
+            r.runtime_change_pct = 100.0 * (r.total_cycles as f64 / base_cycles - 1.0);
+            r.energy_change_pct = 100.0 * (r.energy_pj / base_energy - 1.0);
+            r
+        })
+        .collect();
+    if !baseline_requested {
+        rows.remove(0);
+    }
+    let report = StudyReport {
+        arch: arch.name.clone(),
+        workload: args.workload.clone(),
+        batch: args.batch,
+        baseline: "width 1.0, all-rram, shortcut kernel 1".into(),
+        rows,
+    };
+    if let Some(path) = &args.plot {
+        write_atomic(path, svg(&report).as_bytes())?;
+    }
+    print!("{}", render(&report, args.format)?);
+    Ok(())
+}
+
+fn label(r: &StudyRow) -> String {
+    let mut s = format!("x{} {}", r.width, r.offload);
+    if r.shortcut_kernel != 1 {
+        let _ = write!(s, " k{}", r.shortcut_kernel);
+    }
+    s
+}
+
+fn render(r: &StudyReport, format: Format) -> CliResult<String> {
+    match format {
+        Format::Json => Ok(serde_json::to_string_pretty(r).map_err(CliError::internal)? + "\n"),
+        Format::Csv => {
+            let mut out = String::from(
+                "width,offload,shortcut_kernel,total_cycles,latency_ns,throughput_images_per_s,energy_pj,crossbars,tiles,digital_utilization,runtime_change_pct,energy_change_pct\n",
+            );
+            for row in &r.rows {
+                let _ = writeln!(
+                    out,
+                    "{},{},{},{},{:.3},{:.3},{:.1},{},{},{:.4},{:.3},{:.3}",
+                    row.width,
+                    crate::workload::csv_field(&row.offload),
+                    row.shortcut_kernel,
+                    row.total_cycles,
+                    row.latency_ns,
+                    row.throughput_images_per_s,
+                    row.energy_pj,
+                    row.crossbars,
+                    row.tiles,
+                    row.digital_utilization,
+                    row.runtime_change_pct,
+                    row.energy_change_pct
+                );
+            }
+            Ok(out)
+        }
+        Format::Table => {
+            let mut t = Table::new(&[
+                ("width", Align::Right),
+                ("offload", Align::Left),
+                ("k", Align::Right),
+                ("cycles", Align::Right),
+                ("latency us", Align::Right),
+                ("images/s", Align::Right),
+                ("energy uJ", Align::Right),
+                ("xbars", Align::Right),
+                ("tiles", Align::Right),
+                ("digital%", Align::Right),
+                ("runtime %", Align::Right),
+                ("energy %", Align::Right),
+            ]);
+            for row in &r.rows {
+                t.row(vec![
+                    format!("{}", row.width),
+                    row.offload.clone(),
+                    row.shortcut_kernel.to_string(),
+                    thousands(row.total_cycles),
+                    format!("{:.2}", row.latency_ns / 1e3),
+                    format!("{:.0}", row.throughput_images_per_s),
+                    format!("{:.2}", row.energy_pj / 1e6),
+                    thousands(row.crossbars),
+                    row.tiles.to_string(),
+                    format!("{:.1}", 100.0 * row.digital_utilization),
+                    format!("{:+.1}", row.runtime_change_pct),
+                    format!("{:+.1}", row.energy_change_pct),
+                ]);
+            }
+            Ok(format!(
+                "cost study: {} on {} (batch {}); changes against {}\n\n{}",
+                r.workload,
+                r.arch,
+                r.batch,
+                r.baseline,
+                t.render()
+            ))
+        }
+    }
+}
+
+/// Grouped bars of runtime and energy change per configuration.
+fn svg(r: &StudyReport) -> String {
+    let n = r.rows.len().max(1);
+    let (left, top, bar, gap, height) = (70.0, 40.0, 18.0, 22.0, 300.0);
+    let width = left + n as f64 * (2.0 * bar + gap) + 40.0;
+    let values: Vec<f64> = r.rows.iter().flat_map(|row| [row.runtime_change_pct, row.energy_change_pct]).collect();
+    let hi = values.iter().copied().fold(10.0f64, f64::max);
+    let lo = values.iter().copied().fold(0.0f64, f64::min);
+    let y = |v: f64| top + (hi - v) / (hi - lo) * height;
+    let mut s = String::new();
+    let total_h = top + height + 140.0;
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{total_h:.0}" font-family="sans-serif" font-size="11">"#
+    );
+    let _ = writeln!(
+        s,
+        r#"<text x="{left}" y="20" font-size="14">{} on {}: change vs width 1.0 / all-rram / 1x1 shortcuts (%)</text>"#,
+        r.workload, r.arch
+    );
+    // Axis with ticks every tenth of the range.
+    let step = ((hi - lo) / 8.0).max(1.0).ceil();
+    let mut v = (lo / step).floor() * step;
+    while v <= hi + 1e-9 {
+        let yy = y(v);
+        let _ =
+            writeln!(s, r##"<line x1="{left}" x2="{:.1}" y1="{yy:.1}" y2="{yy:.1}" stroke="#ddd"/>"##, width - 30.0);
+        let _ = writeln!(s, r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{v:.0}</text>"#, left - 6.0, yy + 4.0);
+        v += step;
+    }
+    let _ = writeln!(
+        s,
+        r#"<line x1="{left}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="black"/>"#,
+        width - 30.0,
+        y(0.0),
+        y(0.0)
+    );
+    for (i, row) in r.rows.iter().enumerate() {
+        let x0 = left + 10.0 + i as f64 * (2.0 * bar + gap);
+        for (j, (val, color)) in
+            [(row.runtime_change_pct, "#4e79a7"), (row.energy_change_pct, "#f28e2b")].iter().enumerate()
+        {
+            let (y0, y1) = (y(val.max(0.0)), y(val.min(0.0)));
+            let _ = writeln!(
+                s,
+                r#"<rect x="{:.1}" y="{y0:.1}" width="{bar}" height="{:.1}" fill="{color}"><title>{}: {val:+.1}%</title></rect>"#,
+                x0 + j as f64 * bar,
+                (y1 - y0).max(0.5),
+                label(row)
+            );
+        }
+        let lx = x0 + bar;
+        let ly = top + height + 12.0;
+        let _ = writeln!(
+            s,
+            r#"<text x="{lx:.1}" y="{ly:.1}" transform="rotate(45 {lx:.1} {ly:.1})">{}</text>"#,
+            label(row)
+        );
+    }
+    let ly = total_h - 12.0;
+    let _ = writeln!(s, r##"<rect x="{left}" y="{:.1}" width="12" height="12" fill="#4e79a7"/>"##, ly - 10.0);
+    let _ = writeln!(s, r#"<text x="{:.1}" y="{ly:.1}">runtime</text>"#, left + 16.0);
+    let _ =
+        writeln!(s, r##"<rect x="{:.1}" y="{:.1}" width="12" height="12" fill="#f28e2b"/>"##, left + 80.0, ly - 10.0);
+    let _ = writeln!(s, r#"<text x="{:.1}" y="{ly:.1}">energy</text>"#, left + 96.0);
+    s.push_str("</svg>\n");
+    s
+}
