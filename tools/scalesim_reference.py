@@ -11,8 +11,10 @@ virtual environment:
     tools/.venv-scalesim/bin/pip install -r tools/requirements-scalesim.txt
     tools/.venv-scalesim/bin/python tools/scalesim_reference.py
 
-SCALE-Sim does not pad: each layer's IFMAP is given with its padding added, so
-the output size equals the PyTorch layer's. Interface bandwidth and SRAMs are
+SCALE-Sim does not pad, and for strided layers it rounds the output size up
+where PyTorch rounds down: each layer's IFMAP is therefore given as the extent
+PyTorch's windows cover, `(out − 1) · stride + kernel` with
+`out = (in + 2 · padding − kernel) // stride + 1`, so both see the same output size. Interface bandwidth and SRAMs are
 set large so no stall cycles occur: the reported "Total Cycles" are compute
 cycles.
 """
@@ -91,7 +93,9 @@ def run(rows, cols, dataflow, work):
     header = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
     lines = [header]
     for _, name, h, w, k, c, m, s, p in LAYERS:
-        lines.append(f"{name}, {h + 2 * p}, {w + 2 * p}, {k}, {k}, {c}, {m}, {s},\n")
+        eh = ((h + 2 * p - k) // s) * s + k
+        ew = ((w + 2 * p - k) // s) * s + k
+        lines.append(f"{name}, {eh}, {ew}, {k}, {k}, {c}, {m}, {s},\n")
     (work / "topo.csv").write_text("".join(lines))
     (work / "layout.csv").write_text(header)
     sim = scalesim(save_disk_space=True, verbose=False, config=str(work / "scale.cfg"),
@@ -112,7 +116,7 @@ def main():
     root = pathlib.Path(__file__).resolve().parent.parent
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=pathlib.Path, default=root / "tests" / "fixtures" / "scalesim" / "reference.csv")
-    ap.add_argument("--arrays", default="32x32,16x8", help="array sizes, rows x cols")
+    ap.add_argument("--arrays", default="32x32", help="array sizes, rows x cols, comma-separated")
     args = ap.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     ver = version("scalesim")

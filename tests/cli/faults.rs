@@ -45,6 +45,19 @@ fn stats_json_has_counts_and_layers() {
     assert!(v["convention"].as_str().unwrap().contains("SA1 = stuck at the highest conductance"));
     assert_eq!(v["origin"]["distribution"], "clustered");
     assert!(v.get("layers").is_none());
+    let per: Value = serde_json::from_str(&stdout(&rramsim(&[
+        "faults",
+        "stats",
+        path_str(&map),
+        "--per-crossbar",
+        "--format",
+        "json",
+    ])))
+    .unwrap();
+    let rows = per["crossbar_counts"].as_array().unwrap();
+    assert_eq!(rows.len(), 8192);
+    assert_eq!(rows.iter().map(|r| r["sa0"].as_u64().unwrap()).sum::<u64>(), sa0);
+    assert_eq!(rows[9]["pe"], 1); // 8 crossbars per PE
     let o = rramsim(&[
         "faults",
         "stats",

@@ -111,8 +111,20 @@ pub struct StatsArgs {
     pub replication: ReplicationArg,
     #[arg(long, value_enum, default_value_t = FaultModelArg::Cell)]
     pub fault_model: FaultModelArg,
+    /// List every crossbar's SA0/SA1 counts (JSON `crossbar_counts`, or CSV rows).
+    #[arg(long)]
+    pub per_crossbar: bool,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+}
+
+#[derive(Debug, Serialize)]
+struct CrossbarRow {
+    tile: u32,
+    pe: u32,
+    crossbar: u32,
+    sa0: u64,
+    sa1: u64,
 }
 
 /// The fault options of `rramsim run`.
@@ -255,6 +267,8 @@ struct StatsReport {
     sparse_crossbars: usize,
     dense_crossbars: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
+    crossbar_counts: Option<Vec<CrossbarRow>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     fault_model: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     layers: Option<Vec<LayerFaultRow>>,
@@ -334,6 +348,12 @@ fn stats(a: StatsArgs) -> CliResult<()> {
         encoded_bytes: map.encoded_bytes(),
         sparse_crossbars: sparse,
         dense_crossbars: dense,
+        crossbar_counts: a.per_crossbar.then(|| {
+            counts
+                .iter()
+                .map(|c| CrossbarRow { tile: c.id.tile, pe: c.id.pe, crossbar: c.id.crossbar, sa0: c.sa0, sa1: c.sa1 })
+                .collect()
+        }),
         fault_model: layers.as_ref().map(|_| model.name()),
         layers,
     };
@@ -387,6 +407,25 @@ fn stats(a: StatsArgs) -> CliResult<()> {
                 sparse,
                 dense
             );
+            if let Some(rows) = &r.crossbar_counts {
+                let mut t = Table::new(&[
+                    ("tile", Align::Right),
+                    ("pe", Align::Right),
+                    ("crossbar", Align::Right),
+                    ("SA0", Align::Right),
+                    ("SA1", Align::Right),
+                ]);
+                for c in rows {
+                    t.row(vec![
+                        c.tile.to_string(),
+                        c.pe.to_string(),
+                        c.crossbar.to_string(),
+                        c.sa0.to_string(),
+                        c.sa1.to_string(),
+                    ]);
+                }
+                println!("\nper crossbar:\n{}", t.render());
+            }
             if let Some(layers) = &r.layers {
                 println!("\nper layer ({} fault model):\n{}", model.name(), layer_table(layers));
             }

@@ -10,11 +10,13 @@
 //! | output-stationary | P | M | K |
 //! | input-stationary | K | P | M |
 //!
-//! Each fold of `R × C` takes `2R + C + T − 2` cycles (fill, stream, drain), and
-//! there are `ceil(S_R / R) · ceil(S_C / C)` folds. SCALE-Sim 3.0.0 reports one
-//! cycle less per layer (its last fold's final cycle is not counted), which this
-//! model reproduces; `tests/fixtures/scalesim/reference.csv` holds SCALE-Sim's own
-//! numbers and the test suite checks the model against them.
+//! There are `ceil(S_R / R) · ceil(S_C / C)` folds. A weight- or input-stationary
+//! fold takes `2R + C + T − 2` cycles (load the stationary operand down the `R`
+//! rows, stream `T`, drain through rows and columns); an output-stationary fold
+//! `R + C + T − 2` (operands stream in from both edges, no preload). SCALE-Sim
+//! 3.0.0 reports one cycle less per layer than folds × fold cycles, which this
+//! model reproduces. `tests/fixtures/scalesim/reference.csv` holds SCALE-Sim's own
+//! numbers; the test suite checks the model against them.
 
 use crate::params::{Dataflow, DigitalParams};
 
@@ -43,5 +45,9 @@ pub fn systolic_cycles(params: &DigitalParams, gemm: Gemm) -> u64 {
         return 0;
     }
     let folds = sr.div_ceil(r) * sc.div_ceil(c);
-    gemm.groups * ((2 * r + c + t - 2) * folds - 1)
+    let per_fold = match params.dataflow {
+        Dataflow::WeightStationary | Dataflow::InputStationary => 2 * r + c + t - 2,
+        Dataflow::OutputStationary => r + c + t - 2,
+    };
+    gemm.groups * (per_fold * folds - 1)
 }
