@@ -42,6 +42,17 @@ pub fn assert_bad_input(o: &Output, needle: &str) {
     assert!(err.contains(needle), "stderr should contain `{needle}`: {err}");
 }
 
+/// Runs `rramsim <command…> <args…> --format json` and parses its output,
+/// asserting success.
+pub fn json_of(command: &[&str], args: &[&str]) -> serde_json::Value {
+    let mut all = command.to_vec();
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--format", "json"]);
+    let o = rramsim(&all);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    serde_json::from_str(&stdout(&o)).expect("valid JSON")
+}
+
 /// A fresh scratch directory for one test.
 pub fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("rramsim-cli-{}-{name}", std::process::id()));

@@ -5,12 +5,7 @@ use serde_json::Value;
 use crate::{assert_bad_input, path_str, root, rramsim, scratch, stderr, stdout};
 
 fn show_json(args: &[&str]) -> Value {
-    let mut all = vec!["workload", "show"];
-    all.extend_from_slice(args);
-    all.extend_from_slice(&["--format", "json"]);
-    let o = rramsim(&all);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    serde_json::from_str(&stdout(&o)).expect("valid JSON")
+    crate::json_of(&["workload", "show"], args)
 }
 
 #[test]

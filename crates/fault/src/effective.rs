@@ -79,11 +79,6 @@ impl WeightCodec {
         1i64 << (self.weight_bits - 1)
     }
 
-    /// Largest magnitude a weight is quantized to.
-    pub fn q_max(&self) -> i32 {
-        (1i32 << (self.weight_bits - 1)) - 1
-    }
-
     /// The change of weight `q` when weight column `s` (0-based within the
     /// weight's columns) reads `state` instead of its level.
     pub fn cell_delta(&self, q: i32, s: u32, state: CellState) -> i64 {

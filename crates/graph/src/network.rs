@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::error::GraphError;
-use crate::layer::{Activation, Layer, Op, Params, Pool, Shape};
+use crate::layer::{Activation, Layer, Op, Padding, Params, Pool, Shape};
 
 /// Index of a layer in a [`Network`]; layers are numbered in topological order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -200,6 +200,25 @@ fn window_out(layer: &Layer, w: Window) -> Result<usize, GraphError> {
     Ok(out)
 }
 
+/// Output height and width of a 2-D window over `x`.
+fn window_hw(
+    layer: &Layer,
+    x: Shape,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    p: Padding,
+    dilation: [usize; 2],
+    ceil_mode: bool,
+) -> Result<(usize, usize), GraphError> {
+    let along = |size, pad_begin, pad_end, d: usize| {
+        window_out(
+            layer,
+            Window { size, pad_begin, pad_end, kernel: kernel[d], stride: stride[d], dilation: dilation[d], ceil_mode },
+        )
+    };
+    Ok((along(x.height, p.top, p.bottom, 0)?, along(x.width, p.left, p.right, 1)?))
+}
+
 fn check_nonzero(layer: &Layer, key: &'static str, values: &[usize]) -> Result<(), GraphError> {
     if values.contains(&0) {
         return Err(GraphError::layer_key(&layer.name, key, "must be at least 1"));
@@ -240,31 +259,7 @@ fn infer_shape(layer: &Layer, inputs: &[Shape]) -> Result<Shape, GraphError> {
                     format!("{} output channels are not divisible into {} groups", conv.out_channels, conv.groups),
                 ));
             }
-            let p = conv.padding;
-            let h = window_out(
-                layer,
-                Window {
-                    size: x.height,
-                    pad_begin: p.top,
-                    pad_end: p.bottom,
-                    kernel: conv.kernel[0],
-                    stride: conv.stride[0],
-                    dilation: conv.dilation[0],
-                    ceil_mode: false,
-                },
-            )?;
-            let w = window_out(
-                layer,
-                Window {
-                    size: x.width,
-                    pad_begin: p.left,
-                    pad_end: p.right,
-                    kernel: conv.kernel[1],
-                    stride: conv.stride[1],
-                    dilation: conv.dilation[1],
-                    ceil_mode: false,
-                },
-            )?;
+            let (h, w) = window_hw(layer, x, conv.kernel, conv.stride, conv.padding, conv.dilation, false)?;
             Ok(Shape::new(conv.out_channels, h, w))
         }
         Op::Linear(linear) => {
@@ -306,30 +301,7 @@ fn infer_shape(layer: &Layer, inputs: &[Shape]) -> Result<Shape, GraphError> {
             if p.top.max(p.bottom) * 2 > kernel[0] || p.left.max(p.right) * 2 > kernel[1] {
                 return Err(GraphError::layer_key(name, "padding", "pool padding must be at most half the kernel"));
             }
-            let h = window_out(
-                layer,
-                Window {
-                    size: x.height,
-                    pad_begin: p.top,
-                    pad_end: p.bottom,
-                    kernel: kernel[0],
-                    stride: stride[0],
-                    dilation: 1,
-                    ceil_mode: *ceil_mode,
-                },
-            )?;
-            let w = window_out(
-                layer,
-                Window {
-                    size: x.width,
-                    pad_begin: p.left,
-                    pad_end: p.right,
-                    kernel: kernel[1],
-                    stride: stride[1],
-                    dilation: 1,
-                    ceil_mode: *ceil_mode,
-                },
-            )?;
+            let (h, w) = window_hw(layer, x, *kernel, *stride, *p, [1, 1], *ceil_mode)?;
             Ok(Shape::new(x.channels, h, w))
         }
         Op::GlobalAvgPool => {
