@@ -252,10 +252,15 @@ fn render(r: &StudyReport, format: Format) -> CliResult<String> {
 fn svg(r: &StudyReport) -> String {
     let n = r.rows.len().max(1);
     let (left, top, bar, gap, height) = (70.0, 40.0, 18.0, 22.0, 300.0);
-    let width = left + n as f64 * (2.0 * bar + gap) + 40.0;
+    let width = (left + n as f64 * (2.0 * bar + gap) + 40.0).max(640.0);
     let values: Vec<f64> = r.rows.iter().flat_map(|row| [row.runtime_change_pct, row.energy_change_pct]).collect();
-    let hi = values.iter().copied().fold(10.0f64, f64::max);
-    let lo = values.iter().copied().fold(0.0f64, f64::min);
+    let max = values.iter().copied().fold(10.0f64, f64::max);
+    let min = values.iter().copied().fold(0.0f64, f64::min);
+    // A 1-2-5 tick step giving about eight ticks; the axis spans whole steps.
+    let raw = (max - min) / 8.0;
+    let magnitude = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * magnitude).find(|s| *s >= raw).unwrap_or(10.0 * magnitude);
+    let (lo, hi) = ((min / step).floor() * step, (max / step).ceil() * step);
     let y = |v: f64| top + (hi - v) / (hi - lo) * height;
     let mut s = String::new();
     let total_h = top + height + 140.0;
@@ -268,9 +273,7 @@ fn svg(r: &StudyReport) -> String {
         r#"<text x="{left}" y="20" font-size="14">{} on {}: change vs width 1.0 / all-rram / 1x1 shortcuts (%)</text>"#,
         r.workload, r.arch
     );
-    // Axis with ticks every tenth of the range.
-    let step = ((hi - lo) / 8.0).max(1.0).ceil();
-    let mut v = (lo / step).floor() * step;
+    let mut v = lo;
     while v <= hi + 1e-9 {
         let yy = y(v);
         let _ =
