@@ -4,6 +4,7 @@
 mod faults;
 mod run;
 mod study;
+mod sweep;
 mod tools;
 mod workload;
 

@@ -43,3 +43,44 @@ fn onnx_fixtures_are_reproducible() {
     }
     assert_eq!(count, std::fs::read_dir(&committed).unwrap().count());
 }
+
+/// The Dask driver, on a 2-worker LocalCluster bound to 127.0.0.1, merges to the
+/// same result as a local `rramsim sweep`.
+#[test]
+fn dask_sweep_matches_the_local_sweep() {
+    let Some(python) = tools_python() else { return };
+    let dir = scratch("dask");
+    let spec = dir.join("spec.toml");
+    std::fs::write(
+        &spec,
+        "arch = \"neurosim-8b\"\n[axes]\nworkload = [\"resnet20\", \"mobilenetv2\"]\nwidth = [1.0, 1.2, 1.6]\n\"crossbar.rows\" = [64, 128]\n",
+    )
+    .unwrap();
+    let local = dir.join("local.parquet");
+    let o = Command::new(env!("CARGO_BIN_EXE_rramsim"))
+        .args(["sweep", spec.to_str().unwrap(), "-o", local.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let dask = dir.join("dask.parquet");
+    let o = Command::new(python)
+        .arg(root().join("tools/dask_sweep.py"))
+        .arg(&spec)
+        .args(["-o", dask.to_str().unwrap(), "--workers", "2", "--rramsim", env!("CARGO_BIN_EXE_rramsim")])
+        .output()
+        .expect("python runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Compare as CSV (Parquet files embed writer metadata).
+    let as_csv = |p: &std::path::Path, name: &str| {
+        let out = dir.join(name);
+        let o = Command::new(env!("CARGO_BIN_EXE_rramsim"))
+            .args(["sweep", "merge", p.to_str().unwrap(), "-o", out.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        std::fs::read_to_string(out).unwrap()
+    };
+    let (a, b) = (as_csv(&local, "local.csv"), as_csv(&dask, "dask.csv"));
+    assert_eq!(a.lines().count(), 2 + 12);
+    assert_eq!(a, b);
+}

@@ -9,8 +9,10 @@ mod arch;
 mod error;
 mod faults;
 mod output;
+mod results;
 mod run;
 mod study;
+mod sweep;
 mod workload;
 
 use std::process::ExitCode;
@@ -36,6 +38,8 @@ enum Command {
     Run(run::RunArgs),
     /// The widening / 1x1-offload cost study: runtime and energy per configuration.
     Study(study::StudyArgs),
+    /// Design-space sweeps: run a spec's points in parallel, or one shard of them.
+    Sweep(sweep::SweepArgs),
     /// Stuck-at-0/1 fault maps: generate, import, export, statistics.
     #[command(subcommand)]
     Faults(faults::FaultsCommand),
@@ -64,6 +68,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Faults(cmd) => faults::run(cmd),
         Command::Study(args) => study::run(args),
+        Command::Sweep(args) => sweep::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
