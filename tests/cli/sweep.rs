@@ -115,4 +115,23 @@ fn bad_sweeps_exit_two() {
         "unknown policy `magic`",
     );
     bad("e.toml", "arch = \"isaac\"\nextra = 1\n[axes]\nworkload = [\"resnet20\"]\n", "unknown field `extra`");
+    bad("f.toml", "arch = \"isaac\"\n[[point]]\nwidth = 1.2\n", "point 0 needs a `workload`");
+}
+
+#[test]
+fn explicit_point_lists_run_as_given() {
+    let dir = scratch("sweep-points");
+    let p = dir.join("points.toml");
+    std::fs::write(
+        &p,
+        "arch = \"isaac\"\n[[point]]\nworkload = \"resnet20\"\nwidth = 1.2\n\n[[point]]\nworkload = \"resnet20\"\n\"crossbar.rows\" = 64\n",
+    )
+    .unwrap();
+    let out = dir.join("p.csv");
+    sweep(&[path_str(&p), "-o", path_str(&out)], "2");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(lines[0].split(',').take(4).collect::<Vec<_>>(), ["index", "crossbar.rows", "width", "workload"]);
+    assert!(lines[1].starts_with("0,,1.2,resnet20,ok"), "{}", lines[1]);
+    assert!(lines[2].starts_with("1,64,,resnet20,ok"), "{}", lines[2]);
 }

@@ -194,7 +194,11 @@ pub fn read_rows(path: &Path) -> CliResult<Vec<Row>> {
                     return Err(bad(format!("row {}: {} fields, expected {}", n + 1, f.len(), header.len())));
                 }
                 let index = f[0].parse().map_err(|_| bad(format!("row {}: bad index `{}`", n + 1, f[0])))?;
-                let point = (1..status_at).map(|i| (header[i].clone(), Value::parse(&f[i]))).collect();
+                // An empty cell is an axis the point does not set.
+                let point = (1..status_at)
+                    .filter(|&i| !f[i].is_empty())
+                    .map(|i| (header[i].clone(), Value::parse(&f[i])))
+                    .collect();
                 let mut metrics = BTreeMap::new();
                 for i in status_at + 2..header.len() {
                     if !f[i].is_empty() {

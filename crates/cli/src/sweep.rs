@@ -60,7 +60,12 @@ struct RawSpec {
     arch: String,
     #[serde(default)]
     options: RawOptions,
+    /// Axes whose cartesian product is swept…
+    #[serde(default)]
     axes: toml::Table,
+    /// …or an explicit list of points (`[[point]]` tables), not both.
+    #[serde(default)]
+    point: Vec<toml::Table>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -85,6 +90,8 @@ pub struct Spec {
     arch_label: String,
     /// Axis name → values, in spec order (sorted by name: TOML tables are).
     axes: Vec<(String, Vec<Value>)>,
+    /// Explicit points, when the spec lists them instead of axes.
+    points: Option<Vec<BTreeMap<String, Value>>>,
     batch: u32,
     replication: Replication,
     sa1_fraction: f64,
@@ -168,22 +175,52 @@ impl Spec {
         load_arch_toml(&arch_label, &arch_text).map_err(CliError::input)?;
         let base: toml::Table =
             toml::from_str(&arch_text).map_err(|e| CliError::input(format!("{arch_label}: {e}")))?;
-        let mut axes = Vec::new();
-        for (key, v) in &raw.axes {
-            let values = axis_values(&file, key, v)?;
-            if !POINT_AXES.contains(&key.as_str()) {
+        let check = |key: &str, values: &[Value]| -> CliResult<()> {
+            if !POINT_AXES.contains(&key) {
                 // An architecture parameter: it must exist in the base config.
                 let mut probe = base.clone();
                 set_path(&mut probe, key, &values[0])
                     .map_err(|e| CliError::input(format!("{file}: axis `{key}`: {e}")))?;
             }
             if key == "offload" {
-                for v in &values {
+                for v in values {
                     OffloadSpec::parse(&v.text())?;
                 }
             }
+            Ok(())
+        };
+        let mut axes = Vec::new();
+        for (key, v) in &raw.axes {
+            let values = axis_values(&file, key, v)?;
+            check(key, &values)?;
             axes.push((key.clone(), values));
         }
+        let points = if raw.point.is_empty() {
+            None
+        } else {
+            if !axes.is_empty() {
+                return Err(CliError::input(format!("{file}: give either [axes] or [[point]] tables, not both")));
+            }
+            let mut pts = Vec::new();
+            for (i, table) in raw.point.iter().enumerate() {
+                let mut p = BTreeMap::new();
+                for (key, v) in table {
+                    let value = to_value(&file, key, v)?;
+                    check(key, std::slice::from_ref(&value)).map_err(|e| CliError::input(format!("point {i}: {e}")))?;
+                    p.insert(key.clone(), value);
+                }
+                if !p.contains_key("workload") {
+                    return Err(CliError::input(format!("{file}: point {i} needs a `workload`")));
+                }
+                pts.push(p);
+            }
+            // Columns: every key any point names.
+            let mut keys: Vec<String> = pts.iter().flat_map(|p| p.keys().cloned()).collect();
+            keys.sort();
+            keys.dedup();
+            axes = keys.into_iter().map(|k| (k, Vec::new())).collect();
+            Some(pts)
+        };
         let o = raw.options;
         let replication = match o.replication.as_deref().unwrap_or("balanced") {
             "balanced" => Replication::Balanced,
@@ -200,13 +237,14 @@ impl Spec {
             "weight-zero" => FaultModel::WeightZero,
             other => return Err(CliError::input(format!("{file}: options.fault_model: unknown `{other}`"))),
         };
-        if !axes.iter().any(|(k, _)| k == "workload") {
+        if points.is_none() && !axes.iter().any(|(k, _)| k == "workload") {
             return Err(CliError::input(format!("{file}: the axes need a `workload`")));
         }
         Ok(Spec {
             arch_text,
             arch_label,
             axes,
+            points,
             batch: o.batch.unwrap_or(1).max(1),
             replication,
             sa1_fraction: o.sa1_fraction.unwrap_or(0.5),
@@ -217,11 +255,18 @@ impl Spec {
     }
 
     pub fn len(&self) -> usize {
-        self.axes.iter().map(|(_, v)| v.len()).product()
+        match &self.points {
+            Some(p) => p.len(),
+            None => self.axes.iter().map(|(_, v)| v.len()).product(),
+        }
     }
 
-    /// Point `index` of the cartesian product (last axis fastest).
+    /// Point `index`: an explicit point, or of the cartesian product (last axis
+    /// fastest).
     pub fn point(&self, index: usize) -> BTreeMap<String, Value> {
+        if let Some(points) = &self.points {
+            return points[index].clone();
+        }
         let mut rest = index;
         let mut out = BTreeMap::new();
         for (key, values) in self.axes.iter().rev() {
