@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 use rayon::prelude::*;
 use rramsim_core::SourceError;
-use rramsim_fault::{Distribution, FaultModel, GenParams, Geometry, generate};
+use rramsim_fault::{Distribution, FaultModel, GenParams, Geometry, generate, splitmix};
 use rramsim_hw::load_arch_toml;
 use rramsim_map::{MappingOptions, Replication, map_network};
 use serde::Deserialize;
@@ -322,13 +322,6 @@ fn set_path(table: &mut toml::Table, path: &str, value: &Value) -> Result<(), St
             Ok(())
         }
     }
-}
-
-fn splitmix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
 }
 
 /// Runs one point; model errors (an invalid architecture, a network that does

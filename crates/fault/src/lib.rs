@@ -25,7 +25,7 @@ mod stats;
 pub mod storage;
 
 pub use effective::{FaultModel, FaultTally, WeightCodec, effective_weights, quantize};
-pub use generate::{Distribution, GenParams, crossbar_faults, crossbar_rng, generate};
+pub use generate::{Distribution, GenParams, crossbar_faults, crossbar_rng, generate, splitmix};
 pub use map::{CONVENTION, CellState, CrossbarId, Encoding, FaultMap, Geometry, Origin, XbarFaults};
 pub use stats::{
     CrossbarCount, LayerFaultStats, MapSummary, crossbar_counts, layer_stats, summarize, synthetic_weights,
