@@ -116,7 +116,7 @@ def main():
     root = pathlib.Path(__file__).resolve().parent.parent
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=pathlib.Path, default=root / "tests" / "fixtures" / "scalesim" / "reference.csv")
-    ap.add_argument("--arrays", default="32x32", help="array sizes, rows x cols, comma-separated")
+    ap.add_argument("--arrays", default="32x32,16x8", help="array sizes, rows x cols, comma-separated")
     args = ap.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     ver = version("scalesim")
