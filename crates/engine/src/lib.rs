@@ -565,7 +565,7 @@ impl<'a> Sim<'a> {
         while let Some(Reverse((ready, image, layer, pixel))) = self.heap.pop() {
             self.events += 1;
             self.now = ready;
-            let done = self.process(image as usize, layer, pixel, ready);
+            let done = self.process(layer, pixel, ready);
             let r = &mut self.results[layer];
             r.start = r.start.min(Cycle(ready));
             r.end = r.end.max(Cycle(done));
@@ -580,8 +580,7 @@ impl<'a> Sim<'a> {
     }
 
     /// Runs one item from `ready`; returns when its output is in its tile's buffer.
-    fn process(&mut self, image: usize, layer: usize, pixel: u64, ready: u64) -> u64 {
-        let _ = image;
+    fn process(&mut self, layer: usize, pixel: u64, ready: u64) -> u64 {
         match &self.work[layer] {
             Work::Input | Work::View => ready,
             &Work::Digital { cycles, pixels, actions, weight_bytes } => {

@@ -18,7 +18,7 @@
 use bincode::{Decode, Encode};
 
 use crate::generate::{Distribution, GenParams};
-use crate::map::{CellState, FaultMap, Geometry, Origin, XbarFaults};
+use crate::map::{CellState, FaultMap, Geometry, Origin};
 
 pub const MAGIC: &[u8; 4] = b"RRFM";
 pub const FORMAT_MAJOR: u16 = 1;
@@ -269,12 +269,6 @@ pub fn from_csv(text: &str, geometry: Geometry) -> Result<FaultMap, (usize, Stri
         l.sort_unstable();
     }
     Ok(FaultMap::from_lists(geometry, Origin::Imported, &lists))
-}
-
-/// Per-crossbar counts, for statistics: (SA0, SA1) of crossbar `index`.
-pub fn crossbar_counts(map: &FaultMap, index: usize, buf: &mut XbarFaults) -> Result<(u64, u64), String> {
-    map.crossbar_into(index, buf)?;
-    Ok(buf.count())
 }
 
 /// Every cell's state of one crossbar, for tests and small dumps.

@@ -31,7 +31,7 @@ use std::collections::BinaryHeap;
 use std::fmt;
 
 use rramsim_core::{Cycle, Nanoseconds};
-use rramsim_graph::{Activation, LayerId, Network, Op};
+use rramsim_graph::{LayerId, Network, Op};
 use rramsim_hw::{ArchParams, Gemm, stage_cycles, systolic_cycles};
 
 /// How layers are replicated.
@@ -207,12 +207,7 @@ impl Mapping {
 
     /// The tile where a layer's results are produced (its first replica's).
     pub fn home_tile(&self, arch: &ArchParams, id: LayerId) -> u32 {
-        match &self.layer(id).placement {
-            Placement::Input { tile } | Placement::Alu { tile } | Placement::View { tile } => *tile,
-            Placement::Crossbars { replicas, .. } => Self::tile_of_pe(arch, replicas[0].first_pe),
-            Placement::Digital { .. } => DIGITAL_UNIT_TILE,
-            Placement::Fused { into } => self.home_tile(arch, *into),
-        }
+        home_tile_of(&self.layers, arch, id)
     }
 }
 
@@ -449,7 +444,7 @@ pub fn map_network(net: &Network, arch: &ArchParams, options: &MappingOptions) -
                 Placement::Crossbars { layout, replicas: reps }
             }
             (Op::Input { .. }, None) => Placement::Input { tile: 0 },
-            (Op::Activation(act), None) if fusable(net, id, *act) && !digital[net.inputs(id)[0].0] => {
+            (Op::Activation(_), None) if fusable(net, id) && !digital[net.inputs(id)[0].0] => {
                 Placement::Fused { into: net.inputs(id)[0] }
             }
             (op, None) => {
@@ -493,8 +488,7 @@ fn home_tile_of(layers: &[LayerMapping], arch: &ArchParams, id: LayerId) -> u32 
 
 /// An activation directly after a conv/linear layer that nothing else reads runs
 /// in that layer's output path (ISAAC's sigmoid units sit there).
-fn fusable(net: &Network, id: LayerId, act: Activation) -> bool {
-    let _ = act;
+fn fusable(net: &Network, id: LayerId) -> bool {
     let [producer] = net.inputs(id) else { return false };
     net.layer(*producer).op.has_weights() && net.consumers(*producer).len() == 1
 }
