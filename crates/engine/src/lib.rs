@@ -23,6 +23,10 @@ use rramsim_graph::{Network, Op};
 use rramsim_hw::{Action, ActionCounts, ArchParams, Component, NocTopology, SignedEncoding, stage_cycles};
 use rramsim_map::{Mapping, Placement};
 
+mod events;
+
+pub use events::{Event, EventKind, EventSink, Level, NoEvents, PORTS, Unit};
+
 const NOT_YET: u64 = u64::MAX;
 
 /// Per-layer results.
@@ -214,6 +218,9 @@ struct XbarWork {
     group_base: usize,
     /// Home tile and the other tiles each replica spans.
     replica_tiles: Vec<(u32, Vec<u32>)>,
+    /// Per replica: its first PE's index within the home tile, and its PE count.
+    replica_pes: Vec<(u32, u32)>,
+    crossbars: u32,
     steps: u32,
     t_dac: u64,
     t_read: u64,
@@ -254,9 +261,15 @@ struct Timeline {
 
 impl Timeline {
     /// Reserves `n` free cycles at or after `t`; returns the cycle after the last.
+    #[cfg(test)]
     fn reserve(&mut self, now: u64, t: u64, n: u64) -> u64 {
+        self.reserve_span(now, t, n).1
+    }
+
+    /// Like [`Timeline::reserve`], also returning the first cycle reserved.
+    fn reserve_span(&mut self, now: u64, t: u64, n: u64) -> (u64, u64) {
         if n == 0 {
-            return t;
+            return (t, t);
         }
         while let Some((&s, &e)) = self.busy.first_key_value() {
             if e <= now {
@@ -270,6 +283,7 @@ impl Timeline {
             cursor = cursor.max(e);
         }
         let mut remaining = n;
+        let mut first = None;
         loop {
             let next = self.busy.range(cursor..).next().map(|(&s, &e)| (s, e));
             match next {
@@ -277,13 +291,14 @@ impl Timeline {
                     // Fill the gap before the next busy interval, then skip it.
                     if s > cursor {
                         remaining -= s - cursor;
+                        first.get_or_insert(cursor);
                         self.insert(cursor, s);
                     }
                     cursor = e;
                 }
                 _ => {
                     self.insert(cursor, cursor + remaining);
-                    return cursor + remaining;
+                    return (first.unwrap_or(cursor), cursor + remaining);
                 }
             }
         }
@@ -315,8 +330,11 @@ struct TileState {
 }
 
 /// The mutable state of a simulation and the fixed plans it follows.
-struct Sim<'a> {
+struct Sim<'a, 's, S: EventSink> {
     arch: &'a ArchParams,
+    sink: &'s mut S,
+    /// The layer and image whose item is being processed (events name them).
+    cur: (u32, u32),
     work: Vec<Work>,
     home: Vec<u32>,
     pixels: Vec<u64>,
@@ -354,7 +372,19 @@ fn bytes_of(values: u64, bits: u32) -> u64 {
 
 /// Simulates `batch` inputs through `net` as mapped by `mapping` onto `arch`.
 pub fn simulate(net: &Network, arch: &ArchParams, mapping: &Mapping, options: SimOptions) -> SimResult {
-    let mut sim = Sim::new(net, arch, mapping, options.batch.max(1));
+    simulate_with(net, arch, mapping, options, &mut NoEvents)
+}
+
+/// [`simulate`], reporting every event to `sink`. The result is the same
+/// whichever sink listens.
+pub fn simulate_with<S: EventSink>(
+    net: &Network,
+    arch: &ArchParams,
+    mapping: &Mapping,
+    options: SimOptions,
+    sink: &mut S,
+) -> SimResult {
+    let mut sim = Sim::new(net, arch, mapping, options.batch.max(1), sink);
     sim.run(net);
     let actions = sim.results.iter().fold(ActionCounts::default(), |acc, l| acc + l.actions);
     let image_done: Vec<Cycle> = sim.image_done.iter().map(|&t| Cycle(t)).collect();
@@ -370,8 +400,8 @@ pub fn simulate(net: &Network, arch: &ArchParams, mapping: &Mapping, options: Si
     }
 }
 
-impl<'a> Sim<'a> {
-    fn new(net: &Network, arch: &'a ArchParams, mapping: &Mapping, batch: u32) -> Self {
+impl<'a, 's, S: EventSink> Sim<'a, 's, S> {
+    fn new(net: &Network, arch: &'a ArchParams, mapping: &Mapping, batch: u32, sink: &'s mut S) -> Self {
         let a_bits = arch.activation_bits;
         let n = net.len();
         let pixels: Vec<u64> = net.ids().map(|id| mapping.layer(id).pixels).collect();
@@ -416,6 +446,7 @@ impl<'a> Sim<'a> {
                     act[Action::BufferWriteByte] = out_bytes;
                     act[Action::TileAdd] = adds;
                     act[Action::AluOp] = fused_ops;
+                    let replica_pes = replicas.iter().map(|r| (r.first_pe % arch.tile.pes, r.pes)).collect();
                     let replica_tiles = replicas
                         .iter()
                         .map(|r| {
@@ -428,6 +459,8 @@ impl<'a> Sim<'a> {
                     Work::Crossbar(Box::new(XbarWork {
                         group_base: base,
                         replica_tiles,
+                        replica_pes,
+                        crossbars: layout.crossbars,
                         steps,
                         t_dac: stages.dac.get(),
                         t_read: stages.read.get(),
@@ -530,6 +563,8 @@ impl<'a> Sim<'a> {
         let tiles = (arch.tiles_per_chip * arch.node.chips) as usize;
         Sim {
             arch,
+            sink,
+            cur: (0, 0),
             work,
             home,
             pixels,
@@ -559,12 +594,14 @@ impl<'a> Sim<'a> {
         let input = net.input().0;
         for image in 0..self.image_done.len() {
             for p in 0..self.pixels[input] {
+                self.cur = (input as u32, image as u32);
                 self.complete(image, input, p, 0);
             }
         }
         while let Some(Reverse((ready, image, layer, pixel))) = self.heap.pop() {
             self.events += 1;
             self.now = ready;
+            self.cur = (layer as u32, image);
             let done = self.process(layer, pixel, ready);
             let r = &mut self.results[layer];
             r.start = r.start.min(Cycle(ready));
@@ -579,6 +616,15 @@ impl<'a> Sim<'a> {
         }
     }
 
+    /// Reports an event of the current item to the sink.
+    #[inline(always)]
+    fn emit(&mut self, kind: EventKind, unit: Unit, start: u64, end: u64, amount: u64) {
+        if S::ENABLED {
+            let (layer, image) = self.cur;
+            self.sink.event(&Event { kind, unit, layer, image, start, end, amount });
+        }
+    }
+
     /// Runs one item from `ready`; returns when its output is in its tile's buffer.
     fn process(&mut self, layer: usize, pixel: u64, ready: u64) -> u64 {
         match &self.work[layer] {
@@ -586,8 +632,12 @@ impl<'a> Sim<'a> {
             &Work::Digital { cycles, pixels, actions, weight_bytes } => {
                 // Pixel q's share of the layer's cycles; the shares add up exactly.
                 let cost = (pixel + 1) * cycles / pixels - pixel * cycles / pixels;
-                let done = self.digital.reserve(self.now, ready, cost);
+                let (first, done) = self.digital.reserve_span(self.now, ready, cost);
                 self.digital_busy += cost;
+                if S::ENABLED && cost > 0 {
+                    self.emit(EventKind::Digital, Unit::Digital, first, done, actions[Action::DigitalMac]);
+                    self.emit(EventKind::Item, Unit::Digital, ready, done, 1);
+                }
                 let res = &mut self.results[layer];
                 res.actions += actions;
                 res.macs += actions[Action::DigitalMac];
@@ -602,6 +652,7 @@ impl<'a> Sim<'a> {
                 let t = self.alu(tile, ops, t);
                 let done = self.buffer_write(tile, out_bytes, t);
                 self.results[layer].actions += actions;
+                self.emit(EventKind::Item, Unit::Tile { tile: tile as u32 }, ready, done, 1);
                 done
             }
             Work::Crossbar(w) => {
@@ -610,6 +661,11 @@ impl<'a> Sim<'a> {
                 let r = (pixel % replicas) as usize;
                 let (home, ref others) = w.replica_tiles[r];
                 let others = others.clone();
+                let (pe, pes) = w.replica_pes[r];
+                let crossbars = w.crossbars;
+                let a = w.actions;
+                let stage_amounts =
+                    [a[Action::DacConversion], a[Action::CrossbarRead], a[Action::AdcConversion], a[Action::ShiftAdd]];
                 let (steps, t_dac, t_read, t_sh, t_adc, t_sa) = (w.steps, w.t_dac, w.t_read, w.t_sh, w.t_adc, w.t_sa);
                 let (in_bytes, out_bytes, psum_bytes, adds, fused_ops, macs, actions) =
                     (w.in_bytes, w.out_bytes, w.psum_bytes, w.adds, w.fused_ops, w.macs, w.actions);
@@ -624,7 +680,15 @@ impl<'a> Sim<'a> {
                 }
                 let mut grp = self.groups[g];
                 let mut last = t;
-                for _ in 0..steps {
+                // First start of each stage: DAC, array, ADC (with S&H), S&A.
+                let mut first = [0u64; 4];
+                for step in 0..steps {
+                    if S::ENABLED && step == 0 {
+                        first[0] = t.max(grp.dac);
+                        first[1] = (first[0] + t_dac).max(grp.array);
+                        first[2] = (first[1] + t_read).max(grp.adc);
+                        first[3] = (first[2] + t_sh + t_adc).max(grp.shift_add);
+                    }
                     let dac = t.max(grp.dac) + t_dac;
                     grp.dac = dac;
                     let read = dac.max(grp.array) + t_read;
@@ -636,6 +700,16 @@ impl<'a> Sim<'a> {
                     last = sa;
                 }
                 self.groups[g] = grp;
+                if S::ENABLED && steps > 0 {
+                    let home = home as u32;
+                    let xbars = Unit::Xbars { tile: home, pe, crossbars };
+                    self.emit(EventKind::Mvm, Unit::Pe { tile: home, pe, pes }, first[0], last, u64::from(steps));
+                    let ends = [grp.dac, grp.array, grp.adc, grp.shift_add];
+                    let kinds = [EventKind::Dac, EventKind::Array, EventKind::Adc, EventKind::ShiftAdd];
+                    for i in 0..4 {
+                        self.emit(kinds[i], xbars, first[i], ends[i], stage_amounts[i]);
+                    }
+                }
                 let mut t = last;
                 for &o in &others {
                     t = t.max(self.transfer(o, home as u32, psum_bytes, last, &mut counts));
@@ -650,6 +724,7 @@ impl<'a> Sim<'a> {
                 let res = &mut self.results[layer];
                 res.actions += counts;
                 res.macs += macs;
+                self.emit(EventKind::Item, Unit::Tile { tile: home as u32 }, ready, done, 1);
                 done
             }
         }
@@ -657,26 +732,40 @@ impl<'a> Sim<'a> {
 
     fn buffer_read(&mut self, tile: usize, bytes: u64, t: u64) -> u64 {
         let b = &self.arch.tile.buffer;
-        let occupancy = bytes.div_ceil(u64::from(b.read_bytes_per_cycle));
-        self.tiles[tile].buffer_read.reserve(self.now, t, occupancy) + b.latency.get()
+        let (latency, occupancy) = (b.latency.get(), bytes.div_ceil(u64::from(b.read_bytes_per_cycle)));
+        let (first, end) = self.tiles[tile].buffer_read.reserve_span(self.now, t, occupancy);
+        if occupancy > 0 {
+            self.emit(EventKind::BufferRead, Unit::Tile { tile: tile as u32 }, first, end, bytes);
+        }
+        end + latency
     }
 
     fn buffer_write(&mut self, tile: usize, bytes: u64, t: u64) -> u64 {
         let b = &self.arch.tile.buffer;
-        let occupancy = bytes.div_ceil(u64::from(b.write_bytes_per_cycle));
-        self.tiles[tile].buffer_write.reserve(self.now, t, occupancy) + b.latency.get()
+        let (latency, occupancy) = (b.latency.get(), bytes.div_ceil(u64::from(b.write_bytes_per_cycle)));
+        let (first, end) = self.tiles[tile].buffer_write.reserve_span(self.now, t, occupancy);
+        if occupancy > 0 {
+            self.emit(EventKind::BufferWrite, Unit::Tile { tile: tile as u32 }, first, end, bytes);
+        }
+        end + latency
     }
 
     fn adder(&mut self, tile: usize, ops: u64, t: u64) -> u64 {
         let u = &self.arch.tile.adder;
-        let occupancy = ops.div_ceil(u64::from(u.lanes));
-        self.tiles[tile].adder.reserve(self.now, t, occupancy) + u.latency.get()
+        let (latency, occupancy) = (u.latency.get(), ops.div_ceil(u64::from(u.lanes)));
+        let (first, end) = self.tiles[tile].adder.reserve_span(self.now, t, occupancy);
+        self.emit(EventKind::Adder, Unit::Tile { tile: tile as u32 }, first, end, ops);
+        end + latency
     }
 
     fn alu(&mut self, tile: usize, ops: u64, t: u64) -> u64 {
         let u = &self.arch.tile.alu;
-        let occupancy = ops.div_ceil(u64::from(u.lanes));
-        self.tiles[tile].alu.reserve(self.now, t, occupancy) + u.latency.get()
+        let (latency, occupancy) = (u.latency.get(), ops.div_ceil(u64::from(u.lanes)));
+        let (first, end) = self.tiles[tile].alu.reserve_span(self.now, t, occupancy);
+        if occupancy > 0 {
+            self.emit(EventKind::Alu, Unit::Tile { tile: tile as u32 }, first, end, ops);
+        }
+        end + latency
     }
 
     /// Moves `bytes` from tile `src` to tile `dst` starting at `t`; returns the
@@ -699,7 +788,8 @@ impl<'a> Sim<'a> {
         // Through the chip's I/O router (router 0) and the off-chip links.
         let t = self.route(src_chip, router(src), 0, flits, t, counts);
         let occupancy = (bytes as f64 / arch.node.offchip_bytes_per_cycle).ceil() as u64;
-        let end = self.offchip[src_chip as usize].reserve(self.now, t, occupancy);
+        let (first, end) = self.offchip[src_chip as usize].reserve_span(self.now, t, occupancy);
+        self.emit(EventKind::Offchip, Unit::Offchip { chip: src_chip }, first, end, bytes);
         counts[Action::OffchipByte] += bytes;
         let t = end + arch.node.offchip_latency.get();
         self.route(dst_chip, 0, router(dst), flits, t, counts)
@@ -711,49 +801,47 @@ impl<'a> Sim<'a> {
     /// uncontended transfer over `k` links (ejection included) arrives
     /// `k · hop_latency + flits` cycles after it starts.
     fn route(&mut self, chip: u32, a: u32, b: u32, flits: u64, t: u64, counts: &mut ActionCounts) -> u64 {
-        let arch = self.arch;
-        let hop = arch.noc.hop_latency.get();
-        let now = self.now;
-        let mut t = t;
-        let mut hops = 0u64;
-        let mut end = t;
-        let cross = |l: usize, t: &mut u64, end: &mut u64, links: &mut Vec<Timeline>| {
-            *end = links[l].reserve(now, *t, flits);
-            *t = *end - flits + hop;
-        };
-        match arch.noc.topology {
-            NocTopology::Bus => {
-                cross(chip as usize, &mut t, &mut end, &mut self.links);
-                hops += 1;
-            }
+        let (hops, end) = match self.arch.noc.topology {
+            NocTopology::Bus => (1, self.cross(chip as usize, Unit::Link { chip, router: 0, port: 0 }, flits, t).1),
             NocTopology::Mesh { width, height, .. } => {
                 let base = (chip * width * height * 5) as usize;
-                let id = |router: u32, dir: u32| base + (router * 5 + dir) as usize;
+                let mut link = |router: u32, port: u8, t: u64| {
+                    let l = base + (router * 5 + u32::from(port)) as usize;
+                    self.cross(l, Unit::Link { chip, router, port }, flits, t)
+                };
+                let mut t = t;
+                let mut hops = 1u64;
                 let (mut x, mut y) = (a % width, a / width);
                 let (bx, by) = (b % width, b / width);
                 while x != bx {
-                    let dir = if bx > x { 0 } else { 1 };
-                    cross(id(y * width + x, dir), &mut t, &mut end, &mut self.links);
+                    t = link(y * width + x, if bx > x { 0 } else { 1 }, t).0;
                     x = if bx > x { x + 1 } else { x - 1 };
                     hops += 1;
                 }
                 while y != by {
-                    let dir = if by > y { 2 } else { 3 };
-                    cross(id(y * width + x, dir), &mut t, &mut end, &mut self.links);
+                    t = link(y * width + x, if by > y { 2 } else { 3 }, t).0;
                     y = if by > y { y + 1 } else { y - 1 };
                     hops += 1;
                 }
-                cross(id(b, 4), &mut t, &mut end, &mut self.links);
-                hops += 1;
+                (hops, link(b, 4, t).1)
             }
-        }
+        };
         counts[Action::NocFlitHop] += flits * hops;
-        end + hop
+        end + self.arch.noc.hop_latency.get()
+    }
+
+    /// Sends `flits` over link `l` from `t`: returns when the head reaches the
+    /// next router, and when the tail left the link.
+    fn cross(&mut self, l: usize, unit: Unit, flits: u64, t: u64) -> (u64, u64) {
+        let (first, end) = self.links[l].reserve_span(self.now, t, flits);
+        self.emit(EventKind::Link, unit, first, end, flits);
+        (end - flits + self.arch.noc.hop_latency.get(), end)
     }
 
     /// Producer pixel `p` of `layer` is in its tile's buffer at `t`: send it to its
     /// readers, advance their inputs, and release the consumer pixels now ready.
     fn complete(&mut self, image: usize, layer: usize, p: u64, t: u64) {
+        self.cur = (layer as u32, image as u32);
         let layer_pixels = self.pixels[layer];
         // An image is done when its last output layer's pixels are all written.
         if self.out_edges[layer].is_empty() {
@@ -887,6 +975,9 @@ mod tests {
         // Gaps are filled cycle by cycle: [30, 31) busy, 3 cycles from 29 take 29, 31, 32.
         assert_eq!(t.reserve(0, 30, 1), 31);
         assert_eq!(t.reserve(0, 29, 3), 33);
+        // A split reservation reports its first cycle: [40, 41) busy, 2 cycles from 39 take 39 and 41.
+        assert_eq!(t.reserve(0, 40, 1), 41);
+        assert_eq!(t.reserve_span(0, 39, 2), (39, 42));
         // Intervals that ended before `now` are forgotten.
         assert_eq!(t.reserve(100, 100, 1), 101);
         assert_eq!(t.busy.len(), 1);

@@ -347,3 +347,66 @@ fn offloading_a_layer_frees_its_crossbars_and_adds_digital_work() {
     // MACs are unchanged by the offload.
     assert_eq!(r.layers.iter().map(|l| l.macs).sum::<u64>(), net.total_stats().macs);
 }
+
+#[test]
+fn events_account_for_every_action_and_do_not_change_the_result() {
+    use rramsim_engine::{Event, EventKind, Unit, simulate_with};
+    use std::collections::HashMap;
+    let arch = rramsim_hw::load_arch_toml(
+        "isaac.toml",
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../arch-configs/isaac.toml")).unwrap(),
+    )
+    .unwrap()
+    .0;
+    let net = fold_batchnorm(&zoo("resnet20").unwrap()).unwrap();
+    let options = MappingOptions { replication: Replication::Balanced, offload: rramsim_map::Offload::Pointwise };
+    let mapping = map_network(&net, &arch, &options).unwrap();
+    let plain = simulate(&net, &arch, &mapping, SimOptions { batch: 2 });
+    let mut events: Vec<Event> = Vec::new();
+    let traced = simulate_with(&net, &arch, &mapping, SimOptions { batch: 2 }, &mut events);
+    assert_eq!(plain, traced, "a sink must not change the simulation");
+    let sum = |k: EventKind| events.iter().filter(|e| e.kind == k).map(|e| e.amount).sum::<u64>();
+    let a = &traced.actions;
+    assert_eq!(sum(EventKind::Dac), a[Action::DacConversion]);
+    assert_eq!(sum(EventKind::Array), a[Action::CrossbarRead]);
+    assert_eq!(sum(EventKind::Adc), a[Action::AdcConversion]);
+    assert_eq!(sum(EventKind::ShiftAdd), a[Action::ShiftAdd]);
+    assert_eq!(sum(EventKind::Link), a[Action::NocFlitHop], "one link event per hop");
+    assert_eq!(sum(EventKind::BufferRead), a[Action::BufferReadByte]);
+    assert_eq!(sum(EventKind::BufferWrite), a[Action::BufferWriteByte]);
+    assert_eq!(sum(EventKind::Adder), a[Action::TileAdd]);
+    assert_eq!(sum(EventKind::Alu), a[Action::AluOp]);
+    assert_eq!(sum(EventKind::Digital), a[Action::DigitalMac]);
+    assert!(sum(EventKind::Digital) > 0, "pointwise offload puts work on the digital unit");
+    // One item event per processed item of a layer with work.
+    let items: u64 = net
+        .ids()
+        .filter(|&id| {
+            matches!(
+                mapping.layer(id).placement,
+                Placement::Crossbars { .. } | Placement::Digital { .. } | Placement::Alu { .. }
+            )
+        })
+        .map(|id| traced.layers[id.0].items)
+        .sum();
+    assert_eq!(sum(EventKind::Item), items);
+    // Events lie in the run and in their layer's span; a replica's stages never overlap themselves.
+    let mut last_end: HashMap<(EventKind, Unit), Vec<(u64, u64)>> = HashMap::new();
+    for e in &events {
+        assert!(e.start <= e.end && e.end <= traced.total_cycles.get(), "{e:?}");
+        let l = &traced.layers[e.layer as usize];
+        if e.kind == EventKind::Item {
+            assert!(e.start >= l.start.get() && e.end <= l.end.get(), "{e:?} outside {l:?}");
+        }
+        // (Matrix-vector multiplies of consecutive items overlap: the stages pipeline them.)
+        if matches!(e.kind, EventKind::Dac | EventKind::Array | EventKind::Adc | EventKind::ShiftAdd) {
+            last_end.entry((e.kind, e.unit)).or_default().push((e.start, e.end));
+        }
+    }
+    for (key, mut spans) in last_end {
+        spans.sort();
+        for w in spans.windows(2) {
+            assert!(w[0].1 <= w[1].0, "{key:?}: {:?} overlaps {:?}", w[0], w[1]);
+        }
+    }
+}
