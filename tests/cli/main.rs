@@ -6,6 +6,7 @@ mod run;
 mod study;
 mod sweep;
 mod tools;
+mod trace;
 mod workload;
 
 use std::path::{Path, PathBuf};

@@ -84,3 +84,46 @@ fn dask_sweep_matches_the_local_sweep() {
     assert_eq!(a.lines().count(), 2 + 12);
     assert_eq!(a, b);
 }
+
+/// tools/trace_plot.py loads the Parquet and CSV tables the CLI just wrote into
+/// pandas and polars (which must agree with each other and with the trace's
+/// own summary) and draws both charts.
+#[test]
+fn trace_plot_loads_tables_into_pandas_and_polars() {
+    let Some(python) = tools_python() else { return };
+    let dir = scratch("trace-plot");
+    let trace = dir.join("t.rtrace");
+    let bin = env!("CARGO_BIN_EXE_rramsim");
+    let run = |args: &[&str]| {
+        let o = Command::new(bin).args(args).current_dir(root()).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        o
+    };
+    let t = trace.to_str().unwrap();
+    run(&["run", "--arch", "isaac", "--workload", "resnet20", "--offload", "pointwise", "--trace", t]);
+    let summary: serde_json::Value =
+        serde_json::from_slice(&run(&["trace", "summary", t, "--format", "json"]).stdout).unwrap();
+    for ext in ["parquet", "csv"] {
+        let table = dir.join(format!("events.{ext}"));
+        run(&["trace", "convert", t, "--to", ext, "-o", table.to_str().unwrap()]);
+        let out = dir.join(format!("charts-{ext}"));
+        let o = Command::new(&python)
+            .arg(root().join("tools/trace_plot.py"))
+            .arg(&table)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .expect("python runs");
+        assert!(o.status.success(), "{ext}: {}", String::from_utf8_lossy(&o.stderr));
+        let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(r["events"], summary["events"], "{ext}");
+        assert_eq!(r["events_polars"], summary["events"], "{ext}");
+        assert_eq!(r["layers"].as_u64().unwrap() as usize, summary["layers"].as_array().unwrap().len());
+        let (a, b) = (r["energy_pj"].as_f64().unwrap(), summary["energy_pj"].as_f64().unwrap());
+        assert!((a - b).abs() <= 1e-6 * b, "{ext}: {a} vs {b}");
+        for chart in ["timeline.png", "energy.png"] {
+            let bytes = std::fs::read(out.join(chart)).unwrap();
+            assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000, "{ext}: {chart}");
+        }
+    }
+}

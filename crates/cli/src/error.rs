@@ -1,5 +1,6 @@
-//! The CLI's error type: every failure is either the user's input (exit 2) or an
-//! internal error (exit 1).
+//! The CLI's error type: every failure is the user's input (exit 2), an
+//! internal error (exit 1), or a check that found differences (exit 3:
+//! `run --check-baseline`, `trace diff`).
 
 use std::fmt;
 
@@ -9,6 +10,8 @@ pub enum CliError {
     Input(String),
     /// A bug or an environment failure (e.g. a full disk): exit code 1.
     Internal(String),
+    /// A comparison found differences (the report is already printed): exit code 3.
+    Differs(String),
 }
 
 impl CliError {
@@ -24,6 +27,7 @@ impl CliError {
         match self {
             Self::Input(_) => 2,
             Self::Internal(_) => 1,
+            Self::Differs(_) => 3,
         }
     }
 }
@@ -33,6 +37,7 @@ impl fmt::Display for CliError {
         match self {
             Self::Input(m) => f.write_str(m),
             Self::Internal(m) => write!(f, "internal error: {m}"),
+            Self::Differs(m) => f.write_str(m),
         }
     }
 }

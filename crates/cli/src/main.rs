@@ -1,11 +1,13 @@
 //! `rramsim`, the command-line tool: argument parsing, all file IO, output
-//! formats and exit codes (0 ok, 2 bad input, 1 internal error).
+//! formats and exit codes (0 ok, 2 bad input, 1 internal error, 3 a check
+//! found differences).
 //!
 //! Model crates take and return plain values; this crate reads the files, calls
 //! them, and prints or writes the results. Output files are written to a
 //! temporary file and renamed, so a failed run never leaves a half-written file.
 
 mod arch;
+mod baseline;
 mod error;
 mod faults;
 mod output;
@@ -13,6 +15,7 @@ mod results;
 mod run;
 mod study;
 mod sweep;
+mod trace;
 mod workload;
 
 use std::process::ExitCode;
@@ -43,6 +46,9 @@ enum Command {
     /// Stuck-at-0/1 fault maps: generate, import, export, statistics.
     #[command(subcommand)]
     Faults(faults::FaultsCommand),
+    /// Binary traces written by `run --trace`: convert, summarize, diff.
+    #[command(subcommand)]
+    Trace(trace::TraceCommand),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +75,7 @@ fn main() -> ExitCode {
         Command::Faults(cmd) => faults::run(cmd),
         Command::Study(args) => study::run(args),
         Command::Sweep(args) => sweep::run(args),
+        Command::Trace(cmd) => trace::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

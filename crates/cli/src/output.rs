@@ -19,6 +19,17 @@ pub enum Format {
 /// Writes `bytes` to `path` through a temporary file in the same directory and
 /// a rename, so the destination is either complete or untouched.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> CliResult<()> {
+    write_atomic_with(path, |w| {
+        w.write_all(bytes).map_err(|e| CliError::input(format!("cannot write {}: {e}", path.display())))
+    })
+}
+
+/// Streams an output file: `fill` writes to a temporary file beside `path`,
+/// which replaces `path` only if `fill` succeeds.
+pub fn write_atomic_with<T>(
+    path: &Path,
+    fill: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> CliResult<T>,
+) -> CliResult<T> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -33,19 +44,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> CliResult<()> {
     let file_name =
         path.file_name().ok_or_else(|| CliError::input(format!("{} is not a file path", path.display())))?;
     let tmp = dir.join(format!(".{}.tmp{}", file_name.to_string_lossy(), std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
+    let io = |e: std::io::Error| CliError::input(format!("cannot write {}: {e}", path.display()));
+    let result = (|| {
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, std::fs::File::create(&tmp).map_err(io)?);
+        let value = fill(&mut w)?;
+        w.into_inner().map_err(|e| io(e.into_error()))?.sync_all().map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)?;
+        Ok(value)
     })();
-    result.map_err(|e| {
+    if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
-        CliError::input(format!("cannot write {}: {e}", path.display()))
-    })
+    }
+    result
 }
 
-/// Column alignment in a [`Table`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Align {
     Left,

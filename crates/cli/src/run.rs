@@ -7,12 +7,16 @@ use rramsim_hw::ArchParams;
 use rramsim_map::{Mapping, MappingOptions, Offload, Placement, Replication, map_network};
 use serde::Serialize;
 
+use std::path::PathBuf;
+
 use crate::arch::load_arch;
+use crate::baseline;
 use crate::error::{CliError, CliResult};
 use crate::faults::{
     LayerFaultRow, OriginReport, RunFaultArgs, layer_rows, layer_table, origin_report, run_fault_map, run_layer_stats,
 };
 use crate::output::{Align, Format, Table, thousands};
+use crate::trace::{FilterArgs, TraceContext, config_hash, simulate_traced};
 use crate::workload::WorkloadArgs;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -52,6 +56,23 @@ pub struct RunArgs {
     pub format: Format,
     #[command(flatten)]
     pub faults: RunFaultArgs,
+    /// Write a binary trace of every event (see `rramsim trace`); streamed, so
+    /// memory stays bounded. Filter it with --trace-layer/-window/-level.
+    #[arg(long, value_name = "FILE.rtrace")]
+    pub trace: Option<PathBuf>,
+    #[command(flatten)]
+    pub trace_filter: FilterArgs,
+    /// Lock this run's figures (total and per-layer cycles, action counts,
+    /// energy) in a JSON baseline file.
+    #[arg(long, value_name = "FILE.json")]
+    pub save_baseline: Option<PathBuf>,
+    /// Compare this run with a baseline file; exit 3 with a per-layer diff if a
+    /// figure moved beyond --tolerance.
+    #[arg(long, value_name = "FILE.json")]
+    pub check_baseline: Option<PathBuf>,
+    /// Relative tolerance of --check-baseline (0: exact).
+    #[arg(long, default_value_t = 0.0, requires = "check_baseline", allow_negative_numbers = true)]
+    pub tolerance: f64,
 }
 
 /// `--workload` with the transform flags (the same as `workload show` takes).
@@ -319,10 +340,40 @@ pub fn run(args: RunArgs) -> CliResult<()> {
     let rram = map_network(&net, &arch, &MappingOptions::rram(replication)).map_err(CliError::input)?;
     let fault_map = run_fault_map(&args.faults, &arch, &rram)?;
     let offload = resolve_offload(&spec, &net, &arch, replication, fault_map.as_ref(), model)?;
+    if !(args.tolerance.is_finite() && args.tolerance >= 0.0) {
+        return Err(CliError::input(format!("--tolerance must be a non-negative number, got {}", args.tolerance)));
+    }
+    // Read the baseline before simulating: a bad file fails fast.
+    let base = args.check_baseline.as_deref().map(baseline::load).transpose()?;
+    if args.trace.is_none() && args.trace_filter != FilterArgs::default() {
+        return Err(CliError::input("--trace-layer/--trace-window/--trace-level filter a trace: give --trace FILE"));
+    }
     let options = MappingOptions { replication, offload };
-    let (mapping, result) = simulate_network(&net, &arch, &options, args.batch)?;
-    let mut report = build_report(&net, &arch, &mapping, &result, &args.workload.workload, args.batch);
+    let seed = fault_map.as_ref().and(args.faults.seed);
+    let hash = config_hash(&net, &arch, &options, args.batch, seed);
+    let workload = &args.workload.workload;
+    let (mapping, result) = match &args.trace {
+        None => simulate_network(&net, &arch, &options, args.batch)?,
+        Some(path) => {
+            let mapping = map_network(&net, &arch, &options).map_err(CliError::input)?;
+            let ctx = TraceContext {
+                net: &net,
+                arch: &arch,
+                mapping: &mapping,
+                workload,
+                batch: args.batch,
+                offload: options.offload.name(),
+                config_hash: hash,
+                seed,
+            };
+            let (result, events) = simulate_traced(&ctx, path, &args.trace_filter)?;
+            tracing::info!("trace {}: {events} events", path.display());
+            (mapping, result)
+        }
+    };
+    let mut report = build_report(&net, &arch, &mapping, &result, workload, args.batch);
     report.offload = options.offload.name();
+    let now = baseline::baseline_of(&net, &arch, &result, workload, args.batch, &report.offload, hash);
     if let Some(map) = fault_map {
         let stats = run_layer_stats(&net, &arch, &mapping, &map, model)?;
         report.faults = Some(RunFaults {
@@ -333,6 +384,22 @@ pub fn run(args: RunArgs) -> CliResult<()> {
         });
     }
     print!("{}", render(&report, args.format)?);
+    if let Some(path) = &args.save_baseline {
+        baseline::save(path, &now)?;
+        eprintln!("baseline {}: saved ({} layers, {} cycles)", path.display(), now.layers.len(), now.total_cycles);
+    }
+    if let (Some(path), Some(base)) = (&args.check_baseline, &base) {
+        let moved = baseline::compare(base, &now, args.tolerance);
+        eprint!("{}", baseline::report(path, base, &now, args.tolerance, &moved));
+        if !moved.is_empty() {
+            return Err(CliError::Differs(format!(
+                "{} figure(s) moved beyond tolerance {} versus {}",
+                moved.len(),
+                args.tolerance,
+                path.display()
+            )));
+        }
+    }
     Ok(())
 }
 

@@ -15,6 +15,7 @@
 //! assert!(e.to_string().starts_with("w.toml:2:8: expected a string"));
 //! ```
 
+pub mod codec;
 mod diag;
 mod units;
 

@@ -9,6 +9,7 @@
 //! reusable [`XbarFaults`] (two bit planes), so loading is a copy and the
 //! effective-weight path allocates nothing per crossbar.
 
+use rramsim_core::codec::push_leb128;
 use rramsim_hw::ArchParams;
 
 /// The state of one cell.
@@ -163,18 +164,6 @@ pub enum Encoding {
     Dense = 1,
 }
 
-fn push_varint(out: &mut Vec<u8>, mut v: u64) {
-    loop {
-        let byte = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
-}
-
 /// Appends the encoded form of a sorted fault list (cell, is_sa1) to `out`:
 /// one tag byte, then the payload.
 pub(crate) fn encode_faults(faults: &[(u32, bool)], cells: usize, out: &mut Vec<u8>) {
@@ -183,7 +172,7 @@ pub(crate) fn encode_faults(faults: &[(u32, bool)], cells: usize, out: &mut Vec<
     let mut prev: i64 = -1;
     for &(cell, sa1) in faults {
         let gap = (i64::from(cell) - prev - 1) as u64;
-        push_varint(out, gap << 1 | u64::from(sa1));
+        push_leb128(out, gap << 1 | u64::from(sa1));
         prev = i64::from(cell);
     }
     let dense_len = cells.div_ceil(4);

@@ -16,6 +16,7 @@
 //! then come the encoded per-crossbar records and their offsets.
 
 use bincode::{Decode, Encode};
+use rramsim_core::codec::fnv1a;
 
 use crate::generate::{Distribution, GenParams};
 use crate::map::{CellState, FaultMap, Geometry, Origin};
@@ -47,15 +48,6 @@ struct FileBody {
     header: FileHeader,
     offsets: Vec<u64>,
     data: Vec<u8>,
-}
-
-fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
 }
 
 /// Serializes a map to the binary format.

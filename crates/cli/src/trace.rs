@@ -1,0 +1,454 @@
+//! `run --trace` and `rramsim trace convert|summary|diff`.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand, ValueEnum};
+use rramsim_engine::{SimOptions, SimResult, simulate_with};
+use rramsim_graph::Network;
+use rramsim_hw::{Action, ArchParams, Component};
+use rramsim_map::{Mapping, MappingOptions, Placement};
+use rramsim_trace::{Filter, Header, LayerInfo, LayerStats, TraceWriter};
+use serde_json::json;
+
+use crate::error::{CliError, CliResult};
+use crate::output::{Align, Format, Table, thousands, write_atomic_with};
+
+/// Event filters (shared by `run --trace` and the `trace` commands).
+#[derive(Debug, Clone, Args, Default, PartialEq, Eq)]
+pub struct FilterArgs {
+    /// Keep only these layers (names; `*` matches any run of characters;
+    /// repeat or separate by commas).
+    #[arg(long = "trace-layer", value_name = "NAME")]
+    pub layers: Vec<String>,
+    /// Keep only events overlapping this cycle window, `FROM..TO` (either end may be omitted).
+    #[arg(long = "trace-window", value_name = "FROM..TO")]
+    pub window: Option<String>,
+    /// Deepest hierarchy level kept: tile (items, buffers, adder, ALU, links,
+    /// digital unit), pe (+ matrix-vector multiplies), xbar (+ DAC, array, ADC,
+    /// shift-and-add stages; the default).
+    #[arg(long = "trace-level", value_name = "LEVEL")]
+    pub level: Option<String>,
+}
+
+impl FilterArgs {
+    pub fn build(&self, layer_names: &[String]) -> CliResult<Filter> {
+        Filter::parse(&self.layers, self.window.as_deref(), self.level.as_deref(), layer_names).map_err(CliError::input)
+    }
+}
+
+/// The target of a layer, as reports name it.
+pub fn target_name(p: &Placement) -> &'static str {
+    match p {
+        Placement::Crossbars { .. } => "rram",
+        Placement::Digital { .. } => "digital",
+        Placement::Alu { .. } => "tile",
+        Placement::Fused { .. } => "fused",
+        Placement::View { .. } | Placement::Input { .. } => "view",
+    }
+}
+
+/// What a traced run is of.
+#[derive(Debug)]
+pub struct TraceContext<'a> {
+    pub net: &'a Network,
+    pub arch: &'a ArchParams,
+    pub mapping: &'a Mapping,
+    pub workload: &'a str,
+    pub batch: u32,
+    pub offload: String,
+    pub config_hash: u64,
+    pub seed: Option<u64>,
+}
+
+/// Per-layer statistics as the trace and baselines store them.
+pub fn layer_stats(arch: &ArchParams, result: &SimResult) -> Vec<LayerStats> {
+    result
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let mut energy = vec![0.0; Component::ALL.len()];
+            for (c, e) in arch.energy.by_component(&l.actions) {
+                energy[Component::ALL.iter().position(|&k| k == c).expect("listed")] = e.0;
+            }
+            LayerStats {
+                layer: i as u32,
+                start: l.start.get(),
+                end: l.end.get(),
+                items: l.items,
+                macs: l.macs,
+                actions: l.actions.0.to_vec(),
+                energy_pj: energy,
+            }
+        })
+        .collect()
+}
+
+/// Simulates with a streaming trace writer; the trace file appears only if the
+/// run completes.
+pub fn simulate_traced(ctx: &TraceContext, path: &Path, filter: &FilterArgs) -> CliResult<(SimResult, u64)> {
+    let names: Vec<String> = ctx.net.ids().map(|id| ctx.net.layer(id).name.clone()).collect();
+    let filter = filter.build(&names)?;
+    let header = Header {
+        simulator_version: env!("CARGO_PKG_VERSION").to_owned(),
+        config_hash: ctx.config_hash,
+        seed: ctx.seed,
+        clock_ghz: ctx.arch.clock.ghz(),
+        arch: ctx.arch.name.clone(),
+        workload: ctx.workload.to_owned(),
+        batch: ctx.batch,
+        offload: ctx.offload.clone(),
+        layers: ctx
+            .net
+            .ids()
+            .map(|id| LayerInfo {
+                name: ctx.net.layer(id).name.clone(),
+                op: ctx.net.layer(id).op.kind_name().to_owned(),
+                target: target_name(&ctx.mapping.layer(id).placement).to_owned(),
+            })
+            .collect(),
+        actions: Action::ALL.iter().map(|a| a.name().to_owned()).collect(),
+        components: Component::ALL.iter().map(|c| c.name().to_owned()).collect(),
+        filter: filter.description.clone(),
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.is_dir() {
+            return Err(CliError::input(format!(
+                "--trace {}: directory {} does not exist",
+                path.display(),
+                dir.display()
+            )));
+        }
+    }
+    let io = |e: std::io::Error| CliError::input(format!("cannot write {}: {e}", path.display()));
+    let mut writer = TraceWriter::create(path, &header, filter).map_err(io)?;
+    let result = simulate_with(ctx.net, ctx.arch, ctx.mapping, SimOptions { batch: ctx.batch }, &mut writer);
+    let events = writer.finish(&layer_stats(ctx.arch, &result)).map_err(io)?;
+    Ok((result, events))
+}
+
+/// FNV-1a of everything that determines a run's figures.
+/// The network enters as its layers in order (`Network`'s own Debug holds a
+/// hash map, whose order varies between processes).
+pub fn config_hash(net: &Network, arch: &ArchParams, options: &MappingOptions, batch: u32, seed: Option<u64>) -> u64 {
+    let mut text = format!("{arch:?}\n{options:?}\nbatch={batch}\nseed={seed:?}\n{}\n", net.name());
+    for id in net.ids() {
+        let inputs: Vec<usize> = net.inputs(id).iter().map(|i| i.0).collect();
+        text.push_str(&format!("{:?} {inputs:?} {:?}\n", net.layer(id), net.output_shape(id)));
+    }
+    rramsim_core::codec::fnv1a(text.as_bytes())
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TraceCommand {
+    /// Convert a binary trace to Chrome Trace Event JSON (Perfetto), Parquet or CSV.
+    Convert(ConvertArgs),
+    /// Per-layer and per-unit totals and the busiest resources of a trace.
+    Summary(SummaryArgs),
+    /// Compare two traces: header, first differing event, per-layer deltas (exit 3 if they differ).
+    Diff(DiffArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConvertTo {
+    /// Chrome Trace Event JSON (opens in ui.perfetto.dev and chrome://tracing).
+    Chrome,
+    /// Parquet: events to OUT, per-layer statistics to OUT with `.layers` before the extension.
+    Parquet,
+    /// CSV: as Parquet.
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// A `.rtrace` file written by `rramsim run --trace`.
+    pub input: PathBuf,
+    #[arg(long, value_enum)]
+    pub to: ConvertTo,
+    /// Output file.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SummaryArgs {
+    pub input: PathBuf,
+    /// Resources listed as busiest.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    pub a: PathBuf,
+    pub b: PathBuf,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+fn open(path: &Path) -> CliResult<rramsim_trace::TraceReader<std::io::BufReader<std::fs::File>>> {
+    rramsim_trace::open(path).map_err(|e| CliError::input(format!("{}: {e}", path.display())))
+}
+
+/// `OUT.ext` → `OUT.layers.ext`.
+pub fn layers_path(path: &Path) -> PathBuf {
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}.layers.{}", ext.to_string_lossy()),
+        None => format!("{stem}.layers"),
+    };
+    path.with_file_name(name)
+}
+
+pub fn run(cmd: TraceCommand) -> CliResult<()> {
+    match cmd {
+        TraceCommand::Convert(args) => convert(args),
+        TraceCommand::Summary(args) => summary(args),
+        TraceCommand::Diff(args) => diff(args),
+    }
+}
+
+fn convert(args: ConvertArgs) -> CliResult<()> {
+    let mut reader = open(&args.input)?;
+    let names: Vec<String> = reader.header.layers.iter().map(|l| l.name.clone()).collect();
+    let filter = args.filter.build(&names)?;
+    let bad = |e: String| CliError::input(format!("{}: {e}", args.input.display()));
+    match args.to {
+        ConvertTo::Chrome => {
+            let stats =
+                write_atomic_with(&args.output, |w| rramsim_trace::to_chrome(&mut reader, &filter, w).map_err(bad))?;
+            eprintln!(
+                "wrote {}: {} events on {} threads of {} processes, {} counter samples",
+                args.output.display(),
+                stats.events,
+                stats.threads,
+                stats.processes,
+                stats.counters
+            );
+        }
+        ConvertTo::Csv | ConvertTo::Parquet => {
+            let layers = layers_path(&args.output);
+            // The layer table is written second; both files appear only if both succeed.
+            let stats = write_atomic_with(&args.output, |events| {
+                write_atomic_with(&layers, |l| match args.to {
+                    ConvertTo::Csv => rramsim_trace::to_csv(&mut reader, &filter, events, l).map_err(bad),
+                    _ => rramsim_trace::to_parquet(&mut reader, &filter, &mut *events, &mut *l).map_err(bad),
+                })
+            })?;
+            eprintln!(
+                "wrote {} ({} events) and {} ({} layers)",
+                args.output.display(),
+                stats.events,
+                layers.display(),
+                stats.layers
+            );
+        }
+    }
+    Ok(())
+}
+
+fn summary(args: SummaryArgs) -> CliResult<()> {
+    let mut reader = open(&args.input)?;
+    let names: Vec<String> = reader.header.layers.iter().map(|l| l.name.clone()).collect();
+    let filter = args.filter.build(&names)?;
+    let s = rramsim_trace::summarize(&mut reader, &filter)
+        .map_err(|e| CliError::input(format!("{}: {e}", args.input.display())))?;
+    let h = &reader.header;
+    match args.format {
+        Format::Json => {
+            let doc = json!({
+                "simulator_version": h.simulator_version,
+                "format": format!("{}.{}", rramsim_trace::FORMAT_MAJOR, reader.minor),
+                "config_hash": format!("{:016x}", h.config_hash),
+                "arch": h.arch, "workload": h.workload, "batch": h.batch, "offload": h.offload,
+                "seed": h.seed, "clock_ghz": h.clock_ghz, "filter": h.filter,
+                "events": s.events, "skipped_records": s.skipped, "total_cycles": s.total_cycles,
+                "energy_pj": s.energy_pj,
+                "energy_by_component": s.energy_by_component.iter().map(|(c, e)| (c.clone(), json!(e))).collect::<serde_json::Map<_, _>>(),
+                "layers": s.layers.iter().map(|l| json!({
+                    "name": l.name, "op": l.op, "target": l.target, "start": l.start, "end": l.end,
+                    "cycles": l.end - l.start, "items": l.items, "energy_pj": l.energy_pj, "events": l.events,
+                })).collect::<Vec<_>>(),
+                "units": s.units.iter().map(|u| json!({
+                    "unit": u.unit, "kind": u.kind, "events": u.events, "busy_cycles": u.busy_cycles,
+                    "amount": u.amount, "amount_unit": u.amount_unit, "utilization": u.utilization,
+                })).collect::<Vec<_>>(),
+                "busiest": s.busiest(args.top).iter().map(|u| json!({"unit": u.unit, "kind": u.kind, "utilization": u.utilization})).collect::<Vec<_>>(),
+            });
+            println!("{}", serde_json::to_string_pretty(&doc).map_err(CliError::internal)?);
+        }
+        Format::Csv => {
+            println!("name,op,target,start,end,cycles,items,energy_pj,events");
+            for l in &s.layers {
+                println!(
+                    "{},{},{},{},{},{},{},{},{}",
+                    crate::workload::csv_field(&l.name),
+                    l.op,
+                    l.target,
+                    l.start,
+                    l.end,
+                    l.end - l.start,
+                    l.items,
+                    l.energy_pj,
+                    l.events
+                );
+            }
+        }
+        Format::Table => {
+            println!(
+                "{} on {} (batch {}, offload {}); rramsim {}, trace format {}.{}, config {:016x}{}",
+                h.workload,
+                h.arch,
+                h.batch,
+                h.offload,
+                h.simulator_version,
+                rramsim_trace::FORMAT_MAJOR,
+                reader.minor,
+                h.config_hash,
+                if h.filter.is_empty() { String::new() } else { format!(", written with filter {}", h.filter) }
+            );
+            println!(
+                "{} events; {} cycles; {:.3} uJ dynamic{}\n",
+                thousands(s.events),
+                thousands(s.total_cycles),
+                s.energy_pj / 1e6,
+                if s.skipped > 0 { format!("; {} records of unknown kinds skipped", s.skipped) } else { String::new() }
+            );
+            let mut t = Table::new(&[
+                ("layer", Align::Left),
+                ("target", Align::Left),
+                ("start", Align::Right),
+                ("end", Align::Right),
+                ("cycles", Align::Right),
+                ("items", Align::Right),
+                ("energy nJ", Align::Right),
+                ("events", Align::Right),
+            ]);
+            for l in s.layers.iter().filter(|l| l.target != "view") {
+                t.row(vec![
+                    l.name.clone(),
+                    l.target.clone(),
+                    thousands(l.start),
+                    thousands(l.end),
+                    thousands(l.end - l.start),
+                    thousands(l.items),
+                    format!("{:.2}", l.energy_pj / 1e3),
+                    thousands(l.events),
+                ]);
+            }
+            print!("{}", t.render());
+            let mut c =
+                Table::new(&[("component", Align::Left), ("energy nJ", Align::Right), ("share%", Align::Right)]);
+            for (name, e) in s.energy_by_component.iter().filter(|(_, e)| *e > 0.0) {
+                c.row(vec![name.clone(), format!("{:.2}", e / 1e3), format!("{:.1}", 100.0 * e / s.energy_pj)]);
+            }
+            print!("\n{}", c.render());
+            let mut b = Table::new(&[
+                ("busiest unit", Align::Left),
+                ("kind", Align::Left),
+                ("events", Align::Right),
+                ("busy cycles", Align::Right),
+                ("busy%", Align::Right),
+                ("amount", Align::Right),
+            ]);
+            for u in s.busiest(args.top) {
+                b.row(vec![
+                    u.unit.clone(),
+                    u.kind.to_owned(),
+                    thousands(u.events),
+                    thousands(u.busy_cycles),
+                    format!("{:.1}", 100.0 * u.utilization),
+                    format!("{} {}", thousands(u.amount), u.amount_unit),
+                ]);
+            }
+            print!("\n{}", b.render());
+        }
+    }
+    Ok(())
+}
+
+fn diff(args: DiffArgs) -> CliResult<()> {
+    let mut a = open(&args.a)?;
+    let mut b = open(&args.b)?;
+    let d = rramsim_trace::diff(&mut a, &mut b).map_err(CliError::input)?;
+    let show = |e: &Option<(rramsim_engine::Event, String)>| match e {
+        None => "(none: the trace ended)".to_owned(),
+        Some((e, layer)) => format!(
+            "{} {} layer {} image {} cycles {}..{} amount {}",
+            e.kind.name(),
+            e.unit,
+            layer,
+            e.image,
+            e.start,
+            e.end,
+            e.amount
+        ),
+    };
+    match args.format {
+        Format::Json => {
+            let doc = json!({
+                "identical": d.identical(),
+                "header": d.header.iter().map(|(f, x, y)| json!({"field": f, "a": x, "b": y})).collect::<Vec<_>>(),
+                "events": [d.events.0, d.events.1],
+                "first_event": d.first_event.as_ref().map(|f| json!({"index": f.index, "a": show(&f.a), "b": show(&f.b)})),
+                "layers": d.layers.iter().map(|l| json!({
+                    "name": l.name, "start": [l.start.0, l.start.1], "end": [l.end.0, l.end.1],
+                    "cycles": [l.cycles.0, l.cycles.1], "cycles_delta": l.cycles.1 as i64 - l.cycles.0 as i64,
+                    "energy_pj": [l.energy_pj.0, l.energy_pj.1],
+                })).collect::<Vec<_>>(),
+                "unmatched_layers": d.unmatched,
+            });
+            println!("{}", serde_json::to_string_pretty(&doc).map_err(CliError::internal)?);
+        }
+        Format::Table | Format::Csv => {
+            if d.identical() {
+                println!("identical: {} events, same header and per-layer figures", thousands(d.events.0));
+                return Ok(());
+            }
+            for (f, x, y) in &d.header {
+                println!("header {f}: {x} -> {y}");
+            }
+            println!("events: {} -> {}", thousands(d.events.0), thousands(d.events.1));
+            if let Some(f) = &d.first_event {
+                println!("first differing event #{}:\n  a: {}\n  b: {}", f.index, show(&f.a), show(&f.b));
+            }
+            if !d.layers.is_empty() {
+                let mut t = Table::new(&[
+                    ("layer", Align::Left),
+                    ("start a", Align::Right),
+                    ("start b", Align::Right),
+                    ("cycles a", Align::Right),
+                    ("cycles b", Align::Right),
+                    ("delta", Align::Right),
+                    ("energy delta%", Align::Right),
+                ]);
+                for l in &d.layers {
+                    t.row(vec![
+                        l.name.clone(),
+                        thousands(l.start.0),
+                        thousands(l.start.1),
+                        thousands(l.cycles.0),
+                        thousands(l.cycles.1),
+                        format!("{:+}", l.cycles.1 as i64 - l.cycles.0 as i64),
+                        format!("{:+.3}", pct(l.energy_pj.0, l.energy_pj.1)),
+                    ]);
+                }
+                print!("{}", t.render());
+            }
+            for n in &d.unmatched {
+                println!("layer {n} is in only one trace");
+            }
+        }
+    }
+    if d.identical() { Ok(()) } else { Err(CliError::Differs("the traces differ".into())) }
+}
+
+fn pct(a: f64, b: f64) -> f64 {
+    if a == 0.0 { if b == 0.0 { 0.0 } else { f64::INFINITY } } else { 100.0 * (b - a) / a }
+}
