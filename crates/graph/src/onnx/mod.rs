@@ -15,6 +15,9 @@
 #[allow(clippy::all, clippy::pedantic, missing_debug_implementations, missing_docs)]
 pub mod proto;
 
+mod export;
+pub use export::export_onnx;
+
 use std::collections::HashMap;
 use std::fmt;
 

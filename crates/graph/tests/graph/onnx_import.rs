@@ -359,3 +359,29 @@ fn bad_models_give_errors_naming_the_node() {
         assert!(err.to_string().contains(needle), "{what}: `{err}` should contain `{needle}`");
     }
 }
+
+/// Export then import gives back the same layers, shapes and parameters
+/// (Linear layers gain the Flatten node Gemm needs; Add becomes Sum).
+#[test]
+fn export_round_trips_through_the_importer() {
+    for name in ["resnet20.onnx", "mixed_ops.onnx", "typed_fields.onnx"] {
+        let net = import_onnx(name, &fixture(name)).unwrap();
+        let bytes = rramsim_graph::export_onnx(&net).unwrap();
+        let back = import_onnx("exported", &bytes).unwrap();
+        let weighted = |n: &rramsim_graph::Network| -> Vec<(String, Option<Params>, rramsim_graph::Shape)> {
+            n.ids()
+                .filter(|&id| n.layer(id).params.is_some())
+                .map(|id| (n.layer(id).name.clone(), n.layer(id).params.clone(), n.output_shape(id)))
+                .collect()
+        };
+        assert_eq!(weighted(&net), weighted(&back), "{name}");
+        assert_eq!(net.total_stats(), back.total_stats(), "{name}");
+        let ops = |n: &rramsim_graph::Network| -> Vec<&'static str> {
+            n.layers().map(|l| l.op.kind_name()).filter(|k| *k != "flatten").collect()
+        };
+        assert_eq!(ops(&net), ops(&back), "{name}");
+    }
+    // Structure-only networks have nothing to export.
+    let err = rramsim_graph::export_onnx(&zoo("resnet20").unwrap()).unwrap_err();
+    assert!(err.to_string().contains("no trained weights"), "{err}");
+}
