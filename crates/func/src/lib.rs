@@ -1,0 +1,26 @@
+//! Functional (numerical) inference for rramsim: accuracy under faults is
+//! measured, not assumed.
+//!
+//! - [`Functional`]: runs a [`rramsim_graph::Network`] with weights numerically,
+//!   one image per rayon task (im2col + GEMM through `matrixmultiply`); weights
+//!   may have several replicas (pixel `p` uses replica `p mod R`, as the engine
+//!   schedules them), inputs may be quantized, and crossbar partial sums clipped.
+//! - [`hardware_weights`]: the weights of a mapped network on an architecture:
+//!   quantized per the arch config, replaced by each replica's effective weights
+//!   under a fault map (cell or weight-zero model) for layers on crossbars, and
+//!   fault-free for layers on the digital unit.
+//! - [`data`]: Fashion-MNIST (IDX) and CIFAR-10 (binary) readers.
+//! - [`npy`]: `.npy` float32 arrays for `rramsim infer`.
+//!
+//! The crate reads dataset files and nothing else; results are identical on any
+//! thread count.
+
+pub mod data;
+mod gemm;
+mod hardware;
+mod model;
+pub mod npy;
+
+pub use data::{DataSpec, Dataset, Split};
+pub use hardware::{BuildStats, HardwareOptions, adc_clip_fraction, hardware_weights};
+pub use model::{Clip, Functional, LayerWeights, Scratch, argmax};

@@ -1,0 +1,532 @@
+//! The numerical forward pass of a [`Network`], one image at a time (images in
+//! parallel with rayon; each image's result depends on nothing else, so any
+//! thread count gives the same numbers).
+//!
+//! Convolutions are im2col + GEMM ([`crate::gemm`]); a weighted layer may hold
+//! several weight copies (the replicas of its crossbars, each with its own
+//! faults): output pixel `p` uses copy `p mod replicas`, as the engine assigns
+//! pixels to replicas. Optionally the layer's input is quantized (per image,
+//! symmetric, `bits`) and the partial sum of each crossbar row tile is clipped
+//! to the ADC's range.
+
+use rayon::prelude::*;
+use rramsim_graph::{Activation, Network, Op, Params, PoolKind, Shape};
+
+use crate::gemm::{Strides, sgemm};
+
+/// ADC clipping of partial sums: each row tile of `rows` inputs contributes at
+/// most `fraction × rows_in_tile × max|w| × max|x|` in magnitude.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Clip {
+    pub rows: usize,
+    pub fraction: f32,
+}
+
+/// The weights one conv/linear layer computes with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerWeights {
+    /// One or more copies, each `[out][in/groups · kh · kw]` (PyTorch order).
+    pub replicas: Vec<Vec<f32>>,
+    pub bias: Option<Vec<f32>>,
+    /// Quantize the layer's input to this many bits (symmetric, per image).
+    pub input_bits: Option<u32>,
+    pub clip: Option<Clip>,
+}
+
+impl LayerWeights {
+    /// Fault-free float weights from a layer's parameters.
+    pub fn exact(weight: Vec<f32>, bias: Option<Vec<f32>>) -> Self {
+        LayerWeights { replicas: vec![weight], bias, input_bits: None, clip: None }
+    }
+}
+
+/// A network ready to run: its graph and the weights of every weighted layer.
+#[derive(Debug, Clone)]
+pub struct Functional {
+    net: Network,
+    /// Indexed by layer; `Some` exactly for conv and linear layers.
+    weights: Vec<Option<LayerWeights>>,
+    input_shape: Shape,
+    output: usize,
+}
+
+/// Reusable buffers of one worker.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    outs: Vec<Vec<f32>>,
+    quant: Vec<f32>,
+    buffers: ConvBuffers,
+}
+
+impl Functional {
+    /// Float inference with the network's own parameters (every conv and
+    /// linear layer must have them; BatchNorm layers need their statistics).
+    pub fn float(net: &Network) -> Result<Self, String> {
+        let mut weights = Vec::with_capacity(net.len());
+        for id in net.ids() {
+            let layer = net.layer(id);
+            weights.push(match (&layer.op, &layer.params) {
+                (Op::Conv2d(_) | Op::Linear(_), Some(Params::Dense { weight, bias })) => {
+                    Some(LayerWeights::exact(weight.clone(), bias.clone()))
+                }
+                (Op::Conv2d(_) | Op::Linear(_), _) => {
+                    return Err(format!(
+                        "layer `{}` has no trained weights (use an ONNX model with initializers)",
+                        layer.name
+                    ));
+                }
+                _ => None,
+            });
+        }
+        Self::with_weights(net, weights)
+    }
+
+    /// A network with the given weights per layer (checked against the shapes).
+    pub fn with_weights(net: &Network, weights: Vec<Option<LayerWeights>>) -> Result<Self, String> {
+        if weights.len() != net.len() {
+            return Err(format!("{} weight entries for {} layers", weights.len(), net.len()));
+        }
+        for id in net.ids() {
+            let layer = net.layer(id);
+            match (&layer.op, &weights[id.0]) {
+                (Op::Conv2d(_) | Op::Linear(_), Some(w)) => {
+                    let (count, out) = (net.stats(id).weights as usize, net.output_shape(id).channels);
+                    if w.replicas.is_empty() || w.replicas.iter().any(|r| r.len() != count) {
+                        return Err(format!("layer `{}`: weights do not have {count} values", layer.name));
+                    }
+                    if w.bias.as_ref().is_some_and(|b| b.len() != out) {
+                        return Err(format!("layer `{}`: bias does not have {out} values", layer.name));
+                    }
+                }
+                (Op::Conv2d(_) | Op::Linear(_), None) => return Err(format!("layer `{}` has no weights", layer.name)),
+                (Op::BatchNorm(_), _) if !matches!(layer.params, Some(Params::BatchNorm { .. })) => {
+                    return Err(format!("BatchNorm layer `{}` has no statistics", layer.name));
+                }
+                _ => {}
+            }
+        }
+        let outputs = net.outputs();
+        let [output] = outputs.as_slice() else {
+            return Err(format!("functional inference needs one output layer, the network has {}", outputs.len()));
+        };
+        Ok(Functional { input_shape: net.output_shape(net.input()), output: output.0, net: net.clone(), weights })
+    }
+
+    pub fn network(&self) -> &Network {
+        &self.net
+    }
+
+    pub fn input_shape(&self) -> Shape {
+        self.input_shape
+    }
+
+    pub fn output_len(&self) -> usize {
+        self.net.output_shape(rramsim_graph::LayerId(self.output)).elements()
+    }
+
+    /// Runs one image (`C × H × W`); returns the output layer's values.
+    pub fn forward(&self, image: &[f32], s: &mut Scratch) -> Result<Vec<f32>, String> {
+        if image.len() != self.input_shape.elements() {
+            return Err(format!(
+                "input has {} values, the network takes {} ({}×{}×{})",
+                image.len(),
+                self.input_shape.elements(),
+                self.input_shape.channels,
+                self.input_shape.height,
+                self.input_shape.width
+            ));
+        }
+        Ok(self.forward_chunk(image, 1, s).to_vec())
+    }
+
+    /// Runs `b` images at once (each layer one GEMM per group and replica over
+    /// all their pixels); returns the `b` outputs back to back.
+    fn forward_chunk<'s>(&self, images: &[f32], b: usize, s: &'s mut Scratch) -> &'s [f32] {
+        let net = &self.net;
+        s.outs.resize_with(net.len(), Vec::new);
+        for id in net.ids() {
+            let mut out = std::mem::take(&mut s.outs[id.0]);
+            out.clear();
+            let layer = net.layer(id);
+            let ins = net.inputs(id);
+            let shapes = net.input_shapes(id);
+            let oshape = net.output_shape(id);
+            let per_in = shapes.first().map(|x| x.elements()).unwrap_or(0);
+            let per_out = oshape.elements();
+            match &layer.op {
+                Op::Input { .. } => out.extend_from_slice(images),
+                Op::Conv2d(_) | Op::Linear(_) => {
+                    let w = self.weights[id.0].as_ref().expect("checked");
+                    let geometry = match &layer.op {
+                        Op::Conv2d(c) => ConvGeometry {
+                            cin: shapes[0].channels,
+                            h: shapes[0].height,
+                            w: shapes[0].width,
+                            cout: c.out_channels,
+                            oh: oshape.height,
+                            ow: oshape.width,
+                            kernel: c.kernel,
+                            stride: c.stride,
+                            dilation: c.dilation,
+                            pad: [c.padding.top, c.padding.left],
+                            groups: c.groups,
+                        },
+                        _ => ConvGeometry {
+                            cin: per_in,
+                            h: 1,
+                            w: 1,
+                            cout: oshape.channels,
+                            oh: 1,
+                            ow: 1,
+                            kernel: [1, 1],
+                            stride: [1, 1],
+                            dilation: [1, 1],
+                            pad: [0, 0],
+                            groups: 1,
+                        },
+                    };
+                    let x = prepare_input(&s.outs[ins[0].0], per_in, w.input_bits, &mut s.quant);
+                    conv(&geometry, x, b, w, &mut s.buffers, &mut out);
+                }
+                Op::BatchNorm(bn) => {
+                    let Some(Params::BatchNorm { gamma, beta, mean, var }) = &layer.params else {
+                        unreachable!("checked")
+                    };
+                    let per = oshape.height * oshape.width;
+                    for img in s.outs[ins[0].0].chunks(per_out) {
+                        for ch in 0..oshape.channels {
+                            let scale = gamma[ch] / (var[ch] + bn.eps).sqrt();
+                            let shift = beta[ch] - mean[ch] * scale;
+                            out.extend(img[ch * per..(ch + 1) * per].iter().map(|v| v * scale + shift));
+                        }
+                    }
+                }
+                Op::Activation(a) => {
+                    let (lo, hi) = match a {
+                        Activation::Relu => (0.0, f32::INFINITY),
+                        Activation::Relu6 => (0.0, 6.0),
+                        Activation::Clip { min, max } => (*min, *max),
+                    };
+                    out.extend(s.outs[ins[0].0].iter().map(|v| v.max(lo).min(hi)));
+                }
+                Op::Pool(p) => {
+                    for img in s.outs[ins[0].0].chunks(per_in) {
+                        pool(p, shapes[0], oshape, img, &mut out);
+                    }
+                }
+                Op::GlobalAvgPool => {
+                    let per = shapes[0].height * shapes[0].width;
+                    for img in s.outs[ins[0].0].chunks(per_in) {
+                        out.extend(img.chunks(per).map(|plane| plane.iter().sum::<f32>() / per as f32));
+                    }
+                }
+                Op::Add => {
+                    out.extend_from_slice(&s.outs[ins[0].0]);
+                    for i in &ins[1..] {
+                        for (o, v) in out.iter_mut().zip(&s.outs[i.0]) {
+                            *o += v;
+                        }
+                    }
+                }
+                Op::Concat => {
+                    for img in 0..b {
+                        for (i, shape) in ins.iter().zip(&shapes) {
+                            let n = shape.elements();
+                            out.extend_from_slice(&s.outs[i.0][img * n..(img + 1) * n]);
+                        }
+                    }
+                }
+                Op::Flatten | Op::Reshape { .. } | Op::Identity | Op::Dropout { .. } => {
+                    out.extend_from_slice(&s.outs[ins[0].0]);
+                }
+            }
+            debug_assert_eq!(out.len(), b * per_out, "{}", layer.name);
+            s.outs[id.0] = out;
+        }
+        &s.outs[self.output]
+    }
+
+    /// Runs every image of `images` (concatenated `C × H × W` blocks) in
+    /// parallel; returns the outputs in order.
+    pub fn forward_batch(&self, images: &[f32]) -> Result<Vec<Vec<f32>>, String> {
+        let n = self.input_shape.elements();
+        if images.len() % n != 0 {
+            return Err(format!("{} values is not a whole number of {n}-value images", images.len()));
+        }
+        let per_out = self.output_len();
+        let outs: Vec<Vec<Vec<f32>>> = images
+            .par_chunks(n * CHUNK)
+            .map_init(Scratch::default, |s, chunk| {
+                self.forward_chunk(chunk, chunk.len() / n, s).chunks(per_out).map(<[f32]>::to_vec).collect()
+            })
+            .collect();
+        Ok(outs.into_iter().flatten().collect())
+    }
+
+    /// Top-1 accuracy on `images`/`labels`.
+    pub fn accuracy(&self, images: &[f32], labels: &[u8]) -> Result<f64, String> {
+        let n = self.input_shape.elements();
+        if images.len() != labels.len() * n {
+            return Err(format!("{} labels for {} values of {n}-value images", labels.len(), images.len()));
+        }
+        let per_out = self.output_len();
+        let correct: usize = images
+            .par_chunks(n * CHUNK)
+            .zip(labels.par_chunks(CHUNK))
+            .map_init(Scratch::default, |s, (chunk, labels)| {
+                let outs = self.forward_chunk(chunk, labels.len(), s);
+                outs.chunks(per_out).zip(labels).filter(|(o, l)| argmax(o) == usize::from(**l)).count()
+            })
+            .sum();
+        Ok(correct as f64 / labels.len().max(1) as f64)
+    }
+}
+
+/// Images per GEMM: a fixed number, so results do not depend on the thread count.
+const CHUNK: usize = 16;
+
+/// Index of the largest value (the first of ties).
+pub fn argmax(v: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, x) in v.iter().enumerate() {
+        if *x > v[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// The layer input, quantized into `buf` when `bits` is set (each image of
+/// `per` values with its own scale).
+fn prepare_input<'a>(x: &'a [f32], per: usize, bits: Option<u32>, buf: &'a mut Vec<f32>) -> &'a [f32] {
+    let Some(bits) = bits else { return x };
+    let q_max = ((1u64 << (bits - 1)) - 1) as f32;
+    buf.clear();
+    for img in x.chunks(per) {
+        let max = img.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        if max == 0.0 {
+            buf.extend_from_slice(img);
+        } else {
+            let scale = max / q_max;
+            buf.extend(img.iter().map(|v| (v * q_max / max).round() * scale));
+        }
+    }
+    buf
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ConvGeometry {
+    cin: usize,
+    h: usize,
+    w: usize,
+    cout: usize,
+    oh: usize,
+    ow: usize,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    dilation: [usize; 2],
+    pad: [usize; 2],
+    groups: usize,
+}
+
+/// Buffers of the convolution.
+#[derive(Debug, Default)]
+pub(crate) struct ConvBuffers {
+    col: Vec<f32>,
+    acc: Vec<f32>,
+    tile: Vec<f32>,
+    x_max: Vec<f32>,
+}
+
+/// `out[i][co][p] = bias[co] + Σ_k W_r[co][k] · col_i[p][k]` with `r = p mod R`,
+/// for `b` images: per group and replica, one GEMM over the replica's pixels of
+/// every image (im2col rows ordered by image, then pixel).
+fn conv(g: &ConvGeometry, x: &[f32], b: usize, w: &LayerWeights, buf: &mut ConvBuffers, out: &mut Vec<f32>) {
+    let p_count = g.oh * g.ow;
+    let (cin_g, cout_g) = (g.cin / g.groups, g.cout / g.groups);
+    let k = cin_g * g.kernel[0] * g.kernel[1];
+    let per_in = g.cin * g.h * g.w;
+    let per_out = g.cout * p_count;
+    out.clear();
+    out.resize(b * per_out, 0.0);
+    if w.clip.is_some() {
+        buf.x_max.clear();
+        buf.x_max.extend(x.chunks(per_in).map(|img| img.iter().fold(0.0f32, |m, v| m.max(v.abs()))));
+    }
+    let replicas = w.replicas.len().min(p_count);
+    for grp in 0..g.groups {
+        for (r, weights) in w.replicas.iter().enumerate().take(replicas) {
+            // This replica's pixels in each image: r, r + R, r + 2R, …
+            let per_image = (p_count - r).div_ceil(replicas);
+            let n = b * per_image;
+            buf.col.clear();
+            buf.col.resize(n * k, 0.0);
+            for img in 0..b {
+                let x = &x[img * per_in..(img + 1) * per_in];
+                for (j, p) in (r..p_count).step_by(replicas).enumerate() {
+                    let (oy, ox) = (p / g.ow, p % g.ow);
+                    let row = &mut buf.col[(img * per_image + j) * k..][..k];
+                    let mut idx = 0;
+                    for ci in 0..cin_g {
+                        let plane = &x[(grp * cin_g + ci) * g.h * g.w..][..g.h * g.w];
+                        for ky in 0..g.kernel[0] {
+                            let iy = (oy * g.stride[0] + ky * g.dilation[0]) as isize - g.pad[0] as isize;
+                            for kx in 0..g.kernel[1] {
+                                let ix = (ox * g.stride[1] + kx * g.dilation[1]) as isize - g.pad[1] as isize;
+                                if iy >= 0 && ix >= 0 && (iy as usize) < g.h && (ix as usize) < g.w {
+                                    row[idx] = plane[iy as usize * g.w + ix as usize];
+                                }
+                                idx += 1;
+                            }
+                        }
+                    }
+                }
+            }
+            let a = Strides { offset: grp * cout_g * k, rs: k, cs: 1 };
+            let bt = Strides { offset: 0, rs: 1, cs: k };
+            buf.acc.clear();
+            buf.acc.resize(cout_g * n, 0.0);
+            match w.clip {
+                None => sgemm(cout_g, k, n, weights, a, &buf.col, bt, 0.0, &mut buf.acc, Strides::rows(0, n)),
+                Some(clip) => {
+                    let w_max = weights.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+                    buf.tile.resize(cout_g * n, 0.0);
+                    for start in (0..k).step_by(clip.rows.max(1)) {
+                        let len = clip.rows.min(k - start);
+                        let ta = Strides { offset: a.offset + start, ..a };
+                        let tb = Strides { offset: start, ..bt };
+                        sgemm(cout_g, len, n, weights, ta, &buf.col, tb, 0.0, &mut buf.tile, Strides::rows(0, n));
+                        for i in 0..cout_g {
+                            for j in 0..n {
+                                let bound = clip.fraction * len as f32 * w_max * buf.x_max[j / per_image];
+                                buf.acc[i * n + j] += buf.tile[i * n + j].clamp(-bound, bound);
+                            }
+                        }
+                    }
+                }
+            }
+            // Scatter to [image][channel][pixel].
+            for i in 0..cout_g {
+                let co = grp * cout_g + i;
+                for img in 0..b {
+                    let dst = &mut out[img * per_out + co * p_count..][..p_count];
+                    let src = &buf.acc[i * n + img * per_image..][..per_image];
+                    for (j, v) in src.iter().enumerate() {
+                        dst[r + j * replicas] = *v;
+                    }
+                }
+            }
+        }
+    }
+    if let Some(bias) = &w.bias {
+        for img in out.chunks_mut(per_out) {
+            for (co, bias) in bias.iter().enumerate() {
+                for v in &mut img[co * p_count..(co + 1) * p_count] {
+                    *v += bias;
+                }
+            }
+        }
+    }
+}
+
+/// PyTorch/ONNX pooling: windows clipped to the padded input; average pooling
+/// divides by the clipped window (`count_include_pad`) or by its in-bounds part.
+fn pool(p: &rramsim_graph::Pool, input: Shape, output: Shape, x: &[f32], out: &mut Vec<f32>) {
+    let (h, w) = (input.height as isize, input.width as isize);
+    let (pt, pl) = (p.padding.top as isize, p.padding.left as isize);
+    let (pb, pr) = (p.padding.bottom as isize, p.padding.right as isize);
+    for ch in 0..output.channels {
+        let plane = &x[ch * input.height * input.width..][..input.height * input.width];
+        for oy in 0..output.height as isize {
+            for ox in 0..output.width as isize {
+                let hs = oy * p.stride[0] as isize - pt;
+                let ws = ox * p.stride[1] as isize - pl;
+                let he = (hs + p.kernel[0] as isize).min(h + pb);
+                let we = (ws + p.kernel[1] as isize).min(w + pr);
+                let padded = (he - hs) * (we - ws);
+                let (hs, ws, he, we) = (hs.max(0), ws.max(0), he.min(h), we.min(w));
+                let v = match p.kind {
+                    PoolKind::Max => {
+                        let mut m = f32::NEG_INFINITY;
+                        for y in hs..he {
+                            for xx in ws..we {
+                                m = m.max(plane[(y * w + xx) as usize]);
+                            }
+                        }
+                        m
+                    }
+                    PoolKind::Avg => {
+                        let mut sum = 0.0;
+                        for y in hs..he {
+                            for xx in ws..we {
+                                sum += plane[(y * w + xx) as usize];
+                            }
+                        }
+                        let count = if p.count_include_pad { padded } else { (he - hs) * (we - ws) };
+                        sum / count.max(1) as f32
+                    }
+                };
+                out.push(v);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rramsim_graph::{Conv2d, Layer, NetworkBuilder, Padding};
+
+    /// input 1×2×2 → 1x1 conv with one output channel.
+    fn net() -> Network {
+        let mut b = NetworkBuilder::new("t");
+        b.push(Layer::new("input", Op::Input { shape: Shape::new(1, 2, 2) }, &[]));
+        b.push(Layer::new(
+            "conv",
+            Op::Conv2d(Conv2d {
+                out_channels: 1,
+                kernel: [1, 1],
+                stride: [1, 1],
+                padding: Padding::uniform(0),
+                dilation: [1, 1],
+                groups: 1,
+                bias: true,
+            }),
+            &["input"],
+        ));
+        b.build().unwrap()
+    }
+
+    fn weights(replicas: Vec<Vec<f32>>, clip: Option<Clip>) -> Vec<Option<LayerWeights>> {
+        vec![None, Some(LayerWeights { replicas, bias: Some(vec![0.5]), input_bits: None, clip })]
+    }
+
+    #[test]
+    fn pixels_use_their_replica() {
+        let f = Functional::with_weights(&net(), weights(vec![vec![2.0], vec![-1.0], vec![10.0]], None)).unwrap();
+        let mut s = Scratch::default();
+        // Pixels 0..4 use replicas 0, 1, 2, 0.
+        assert_eq!(f.forward(&[1.0, 1.0, 1.0, 3.0], &mut s).unwrap(), vec![2.5, -0.5, 10.5, 6.5]);
+        // Batched and single-image runs agree.
+        let images: Vec<f32> = (0..4 * 40).map(|i| (i % 7) as f32 - 3.0).collect();
+        let batch = f.forward_batch(&images).unwrap();
+        for (i, out) in batch.iter().enumerate() {
+            assert_eq!(*out, f.forward(&images[i * 4..(i + 1) * 4], &mut s).unwrap());
+        }
+    }
+
+    #[test]
+    fn partial_sums_clip_and_inputs_quantize() {
+        // One row per tile, fraction 0.5: |w·x| ≤ 0.5 · 1 · |w| · max|x|.
+        let clip = Some(Clip { rows: 1, fraction: 0.5 });
+        let f = Functional::with_weights(&net(), weights(vec![vec![2.0]], clip)).unwrap();
+        let mut s = Scratch::default();
+        assert_eq!(f.forward(&[4.0, 1.0, -4.0, 2.0], &mut s).unwrap(), vec![4.5, 2.5, -3.5, 4.5]);
+        let mut w = weights(vec![vec![1.0]], None);
+        w[1].as_mut().unwrap().input_bits = Some(2); // levels −1, 0, 1 of max|x|
+        let f = Functional::with_weights(&net(), w).unwrap();
+        assert_eq!(f.forward(&[4.0, 1.0, -4.0, 2.5], &mut s).unwrap(), vec![4.5, 0.5, -3.5, 4.5]);
+        assert!(f.forward(&[1.0], &mut s).unwrap_err().contains("takes 4"));
+        assert!(Functional::with_weights(&net(), weights(vec![vec![1.0, 2.0]], None)).is_err());
+    }
+}
