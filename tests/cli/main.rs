@@ -1,6 +1,8 @@
 //! Integration tests through the `rramsim` binary: output formats, exit codes,
 //! and that bad input never panics nor leaves a half-written file.
 
+#[cfg(feature = "train")]
+mod accuracy;
 mod faults;
 mod run;
 mod study;

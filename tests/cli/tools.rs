@@ -127,3 +127,46 @@ fn trace_plot_loads_tables_into_pandas_and_polars() {
         }
     }
 }
+
+/// Functional inference matches onnxruntime on the ONNX fixtures and on a model
+/// `rramsim train` just exported: float within 1e-4 (absolute), quantized to
+/// 16 bits (ISAAC) within 1e-3 and to 8 bits (neurosim-8b) within 5e-2 of the
+/// output's largest magnitude (the documented bounds).
+#[test]
+fn functional_inference_matches_onnxruntime() {
+    let Some(python) = tools_python() else { return };
+    let dir = scratch("func-ort");
+    let trained = dir.join("trained.onnx");
+    let fashion = cfg!(feature = "train")
+        && std::path::Path::new("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz").exists();
+    let mut models: Vec<PathBuf> = ["resnet20", "mixed_ops", "typed_fields"]
+        .iter()
+        .map(|m| root().join(format!("tests/fixtures/onnx/{m}.onnx")))
+        .collect();
+    if fashion {
+        let o = Command::new(env!("CARGO_BIN_EXE_rramsim"))
+            .args(["train", "--model", "resnet-mini", "--width", "1.2", "--train-images", "128", "-o"])
+            .arg(&trained)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        models.push(trained);
+    }
+    let o = Command::new(python)
+        .arg(root().join("tools/func_reference.py"))
+        .args(["--rramsim", env!("CARGO_BIN_EXE_rramsim"), "--arch", "isaac", "--arch", "neurosim-8b"])
+        .args(&models)
+        .output()
+        .expect("python runs");
+    let report: serde_json::Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+    assert!(o.status.success(), "float error above 1e-4: {report:#}");
+    assert_eq!(report.as_object().unwrap().len(), models.len());
+    for (name, r) in report.as_object().unwrap() {
+        let f = |k: &str| r[k].as_f64().unwrap_or_else(|| panic!("{name}: {k}"));
+        assert!(f("float_max_abs_error") <= 1e-4, "{name}: {r}");
+        assert_eq!(f("float_argmax_agreement"), 1.0, "{name}");
+        assert!(f("isaac_max_rel_error") <= 1e-3, "{name}: {r}");
+        assert!(f("neurosim-8b_max_rel_error") <= 5e-2, "{name}: {r}");
+    }
+}

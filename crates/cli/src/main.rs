@@ -6,6 +6,7 @@
 //! them, and prints or writes the results. Output files are written to a
 //! temporary file and renamed, so a failed run never leaves a half-written file.
 
+mod accuracy;
 mod arch;
 mod baseline;
 mod error;
@@ -46,6 +47,12 @@ enum Command {
     /// Stuck-at-0/1 fault maps: generate, import, export, statistics.
     #[command(subcommand)]
     Faults(faults::FaultsCommand),
+    /// Drop-connect training of the small model family (Fashion-MNIST), exported to ONNX.
+    Train(accuracy::TrainArgs),
+    /// Accuracy of a trained model on faulty crossbars: mean ± std over fault-map seeds.
+    Eval(accuracy::EvalArgs),
+    /// Run a trained model on a `.npy` batch of images (float, or on an architecture).
+    Infer(accuracy::InferArgs),
     /// Binary traces written by `run --trace`: convert, summarize, diff.
     #[command(subcommand)]
     Trace(trace::TraceCommand),
@@ -76,6 +83,9 @@ fn main() -> ExitCode {
         Command::Study(args) => study::run(args),
         Command::Sweep(args) => sweep::run(args),
         Command::Trace(cmd) => trace::run(cmd),
+        Command::Train(args) => accuracy::train(args),
+        Command::Eval(args) => accuracy::eval(args),
+        Command::Infer(args) => accuracy::infer(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

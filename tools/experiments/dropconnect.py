@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""The drop-connect reproduction experiment on Fashion-MNIST (resnet-mini).
+
+Accuracy versus weight fault rate {0, 5, 10, 20, 30 %} (weight-zero model: a
+weight with any stuck cell contributes zero, as in the published study; the
+rate is the fraction of weights hit, converted to a cell rate for ISAAC's 16
+cells per weight) for
+
+  (a)  normal training, all layers on RRAM;
+  (b)  drop-connect training at the matched rate p = fault rate;
+  (c)  (b) trained and run with the 1x1 convolutions on the digital unit;
+  (d)  (c) widened x1.2 and x1.6;
+
+with each configuration's runtime and energy per image from `rramsim run` on
+ISAAC beside it. Writes results.csv, results.md, accuracy.svg and runs.json to
+--out. Trained models are cached in --models (delete them to retrain).
+
+    tools/.venv/bin/python tools/experiments/dropconnect.py --rramsim target/release/rramsim
+"""
+
+import argparse
+import json
+import pathlib
+import subprocess
+import sys
+import time
+
+RATES = [0.0, 0.05, 0.10, 0.20, 0.30]
+CONFIGS = [
+    # name, label, width, offload (training masks and evaluation), drop-connect matched?
+    ("a", "(a) normal", 1.0, "all-rram", False),
+    ("b", "(b) drop-connect", 1.0, "all-rram", True),
+    ("c", "(c) DC + 1x1 digital", 1.0, "pointwise", True),
+    ("d12", "(d) DC + 1x1 digital, x1.2", 1.2, "pointwise", True),
+    ("d16", "(d) DC + 1x1 digital, x1.6", 1.6, "pointwise", True),
+]
+
+
+def run(cmd, log):
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    log.append({"command": " ".join(cmd), "seconds": round(time.perf_counter() - t0, 2)})
+    if r.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{r.stderr}")
+    return r.stdout
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rramsim", default="target/release/rramsim")
+    here = pathlib.Path(__file__).resolve().parent
+    ap.add_argument("--out", type=pathlib.Path, default=here / "results")
+    ap.add_argument("--models", type=pathlib.Path, default=here / "models")
+    ap.add_argument("--arch", default="isaac")
+    ap.add_argument("--train-images", type=int, default=10000)
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--test-images", type=int, default=10000)
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--train-seed", type=int, default=1)
+    args = ap.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    args.models.mkdir(parents=True, exist_ok=True)
+    log = []
+    started = time.perf_counter()
+
+    def model(width, offload, p):
+        name = f"resnet-mini_w{width}_{offload}_p{p}.onnx"
+        path = args.models / name
+        if not path.exists():
+            out = run([args.rramsim, "train", "--model", "resnet-mini", "--width", str(width), "--offload", offload,
+                       "--drop-connect", str(p), "--epochs", str(args.epochs), "--train-images",
+                       str(args.train_images), "--seed", str(args.train_seed), "-o", str(path), "--format", "json"],
+                      log)
+            (args.models / (name + ".json")).write_text(out)
+        return path
+
+    rows = []
+    for key, label, width, offload, matched in CONFIGS:
+        for rate in RATES:
+            p = rate if matched else 0.0
+            # p = 0 trains identically whatever the offload: share the model.
+            m = model(width, offload if p > 0 else "all-rram", p)
+            cmd = [args.rramsim, "eval", "--model", str(m), "--data", "fashion-mnist", "--images",
+                   str(args.test_images), "--arch", args.arch, "--offload", offload, "--fault-model", "weight-zero",
+                   "--rate-per", "weight", "--seeds", str(args.seeds), "--format", "json"]
+            if rate > 0:
+                cmd += ["--fault-rate", str(rate)]
+            e = json.loads(run(cmd, log))
+            rows.append({"config": key, "label": label, "width": width, "offload": offload, "drop_connect": p,
+                         "weight_fault_rate": rate, "cell_fault_rate": e["cell_fault_rate"],
+                         "accuracy_float": e["accuracy_float"], "accuracy_fault_free": e["accuracy_fault_free"],
+                         "accuracy_mean": e["accuracy_mean"], "accuracy_std": e["accuracy_std"],
+                         "accuracy_min": e["accuracy_min"], "weights_changed": e["weights_changed"]})
+            print(f"{label:32s} rate {rate:4.2f}: {100 * e['accuracy_mean']:6.2f}% ± {100 * e['accuracy_std']:.2f}",
+                  file=sys.stderr)
+
+    # Runtime and energy per image of each configuration (the p = 0 model's structure).
+    cost = {}
+    for key, label, width, offload, _ in CONFIGS:
+        r = json.loads(run([args.rramsim, "run", "--arch", args.arch, "--workload", str(model(width, "all-rram", 0.0)),
+                            "--offload", offload, "--format", "json"], log))
+        cost[key] = {"cycles_per_image": r["cycles_per_image"], "energy_per_image_pj": r["energy_per_image_pj"],
+                     "crossbars": r["crossbars"], "digital_utilization": r["digital_utilization"]}
+    base = cost["a"]
+    for c in cost.values():
+        c["runtime_pct"] = 100 * (c["cycles_per_image"] / base["cycles_per_image"] - 1)
+        c["energy_pct"] = 100 * (c["energy_per_image_pj"] / base["energy_per_image_pj"] - 1)
+
+    fields = ["config", "label", "width", "offload", "drop_connect", "weight_fault_rate", "cell_fault_rate",
+              "accuracy_float", "accuracy_fault_free", "accuracy_mean", "accuracy_std", "accuracy_min",
+              "weights_changed", "cycles_per_image", "energy_per_image_pj", "runtime_pct", "energy_pct"]
+    with open(args.out / "results.csv", "w") as f:
+        f.write(",".join(fields) + "\n")
+        for r in rows:
+            r.update({k: cost[r["config"]][k] for k in ["cycles_per_image", "energy_per_image_pj", "runtime_pct",
+                                                      "energy_pct"]})
+            f.write(",".join(str(r[k]) for k in fields) + "\n")
+
+    md = ["| configuration | " + " | ".join(f"{int(100 * r)} % faults" for r in RATES) +
+          " | cycles/image | runtime | energy/image | energy |",
+          "|---|" + "---:|" * (len(RATES) + 4)]
+    for key, label, *_ in CONFIGS:
+        cells = []
+        for rate in RATES:
+            r = next(x for x in rows if x["config"] == key and x["weight_fault_rate"] == rate)
+            cells.append(f"{100 * r['accuracy_mean']:.1f} ± {100 * r['accuracy_std']:.1f}")
+        c = cost[key]
+        md.append(f"| {label} | " + " | ".join(cells) +
+                  f" | {c['cycles_per_image']:,.0f} | {c['runtime_pct']:+.1f} % | "
+                  f"{c['energy_per_image_pj'] / 1e6:.2f} uJ | {c['energy_pct']:+.1f} % |")
+    (args.out / "results.md").write_text("\n".join(md) + "\n")
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for key, label, *_ in CONFIGS:
+        rs = [x for x in rows if x["config"] == key]
+        ax.errorbar([100 * x["weight_fault_rate"] for x in rs], [100 * x["accuracy_mean"] for x in rs],
+                    yerr=[100 * x["accuracy_std"] for x in rs], marker="o", capsize=3, label=label)
+    ax.set_xlabel("weights with a stuck cell (%)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(f"resnet-mini on Fashion-MNIST, {args.arch}, weight-zero faults")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(args.out / "accuracy.svg")
+    total = time.perf_counter() - started
+    (args.out / "runs.json").write_text(json.dumps({"seconds": round(total, 1), "settings": vars(args) | {
+        "out": str(args.out), "models": str(args.models)}, "cost": cost, "commands": log}, indent=1, default=str))
+    print(f"done in {total:.0f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
