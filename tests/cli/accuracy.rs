@@ -221,6 +221,10 @@ fn eval_reports_float_quantized_and_faulty_accuracy() {
         "not available",
     );
     assert_bad_input(&rramsim(&["train", "--model", "vgg", "-o", path_str(&dir.join("v.onnx"))]), "unknown model");
+    assert_bad_input(
+        &rramsim(&["train", "--model", "resnet-mini", "-o", "/nonexistent-dir-rramsim/m.onnx"]),
+        "does not exist",
+    );
     assert!(!dir.join("v.onnx").exists());
 }
 

@@ -134,6 +134,14 @@ pub fn train(_: TrainArgs) -> CliResult<()> {
 #[cfg(feature = "train")]
 pub fn train(args: TrainArgs) -> CliResult<()> {
     let offload = fixed_offload(&args.offload)?;
+    // Fail before training, not after, when the output cannot be written.
+    if let Some(dir) = args.output.parent().filter(|d| !d.as_os_str().is_empty() && !d.is_dir()) {
+        return Err(CliError::input(format!(
+            "cannot write {}: directory {} does not exist",
+            args.output.display(),
+            dir.display()
+        )));
+    }
     if !(args.width.is_finite() && args.width > 0.0) {
         return Err(CliError::input(format!("--width must be positive, got {}", args.width)));
     }
