@@ -359,31 +359,24 @@ fn conv(g: &ConvGeometry, x: &[f32], b: usize, w: &LayerWeights, buf: &mut ConvB
             // This replica's pixels in each image: r, r + R, r + 2R, …
             let per_image = (p_count - r).div_ceil(replicas);
             let n = b * per_image;
+            // im2col, k-major: col[kk][j] for kk = (ci, ky, kx) and j = (image, pixel).
             buf.col.clear();
             buf.col.resize(n * k, 0.0);
             for img in 0..b {
                 let x = &x[img * per_in..(img + 1) * per_in];
-                for (j, p) in (r..p_count).step_by(replicas).enumerate() {
-                    let (oy, ox) = (p / g.ow, p % g.ow);
-                    let row = &mut buf.col[(img * per_image + j) * k..][..k];
-                    let mut idx = 0;
-                    for ci in 0..cin_g {
-                        let plane = &x[(grp * cin_g + ci) * g.h * g.w..][..g.h * g.w];
-                        for ky in 0..g.kernel[0] {
-                            let iy = (oy * g.stride[0] + ky * g.dilation[0]) as isize - g.pad[0] as isize;
-                            for kx in 0..g.kernel[1] {
-                                let ix = (ox * g.stride[1] + kx * g.dilation[1]) as isize - g.pad[1] as isize;
-                                if iy >= 0 && ix >= 0 && (iy as usize) < g.h && (ix as usize) < g.w {
-                                    row[idx] = plane[iy as usize * g.w + ix as usize];
-                                }
-                                idx += 1;
-                            }
+                for ci in 0..cin_g {
+                    let plane = &x[(grp * cin_g + ci) * g.h * g.w..][..g.h * g.w];
+                    for ky in 0..g.kernel[0] {
+                        for kx in 0..g.kernel[1] {
+                            let kk = (ci * g.kernel[0] + ky) * g.kernel[1] + kx;
+                            let dst = &mut buf.col[kk * n + img * per_image..][..per_image];
+                            im2col_row(g, plane, ky, kx, r, replicas, dst);
                         }
                     }
                 }
             }
             let a = Strides { offset: grp * cout_g * k, rs: k, cs: 1 };
-            let bt = Strides { offset: 0, rs: 1, cs: k };
+            let bt = Strides { offset: 0, rs: n, cs: 1 };
             buf.acc.clear();
             buf.acc.resize(cout_g * n, 0.0);
             match w.clip {
@@ -394,7 +387,7 @@ fn conv(g: &ConvGeometry, x: &[f32], b: usize, w: &LayerWeights, buf: &mut ConvB
                     for start in (0..k).step_by(clip.rows.max(1)) {
                         let len = clip.rows.min(k - start);
                         let ta = Strides { offset: a.offset + start, ..a };
-                        let tb = Strides { offset: start, ..bt };
+                        let tb = Strides { offset: start * n, ..bt };
                         sgemm(cout_g, len, n, weights, ta, &buf.col, tb, 0.0, &mut buf.tile, Strides::rows(0, n));
                         for i in 0..cout_g {
                             for j in 0..n {
@@ -425,6 +418,64 @@ fn conv(g: &ConvGeometry, x: &[f32], b: usize, w: &LayerWeights, buf: &mut ConvB
                     *v += bias;
                 }
             }
+        }
+    }
+}
+
+/// One im2col row: input values at kernel offset (`ky`, `kx`) for the output
+/// pixels `r, r + R, …` (zero where the window is in the padding).
+fn im2col_row(g: &ConvGeometry, plane: &[f32], ky: usize, kx: usize, r: usize, replicas: usize, dst: &mut [f32]) {
+    let dy = (ky * g.dilation[0]) as isize - g.pad[0] as isize;
+    let dx = (kx * g.dilation[1]) as isize - g.pad[1] as isize;
+    let (sy, sx) = (g.stride[0] as isize, g.stride[1] as isize);
+    if replicas == 1 {
+        // Whole output rows: the valid columns form one range per row.
+        let ox_lo = if dx >= 0 { 0 } else { ((-dx) as usize).div_ceil(g.stride[1]) };
+        let ox_hi = if (g.w as isize) > dx { ((g.w as isize - dx - 1) / sx + 1).max(0) as usize } else { 0 }.min(g.ow);
+        for oy in 0..g.oh {
+            let iy = oy as isize * sy + dy;
+            if iy < 0 || iy >= g.h as isize || ox_lo >= ox_hi {
+                continue;
+            }
+            let src = &plane[iy as usize * g.w..][..g.w];
+            let out = &mut dst[oy * g.ow..][..g.ow];
+            if g.stride[1] == 1 {
+                let start = (ox_lo as isize + dx) as usize;
+                out[ox_lo..ox_hi].copy_from_slice(&src[start..start + (ox_hi - ox_lo)]);
+            } else {
+                for (ox, o) in out.iter_mut().enumerate().take(ox_hi).skip(ox_lo) {
+                    *o = src[(ox as isize * sx + dx) as usize];
+                }
+            }
+        }
+        return;
+    }
+    if replicas >= g.ow {
+        // At most one pixel per row: visit the replica's pixels directly.
+        for (j, p) in (r..g.oh * g.ow).step_by(replicas).enumerate() {
+            let (iy, ix) = ((p / g.ow) as isize * sy + dy, (p % g.ow) as isize * sx + dx);
+            if iy >= 0 && ix >= 0 && (iy as usize) < g.h && (ix as usize) < g.w {
+                dst[j] = plane[iy as usize * g.w + ix as usize];
+            }
+        }
+        return;
+    }
+    // Pixels r, r + R, …: walk them row by row (one row bound check per row).
+    for oy in 0..g.oh {
+        let iy = oy as isize * sy + dy;
+        if iy < 0 || iy >= g.h as isize {
+            continue;
+        }
+        let src = &plane[iy as usize * g.w..][..g.w];
+        let row_start = oy * g.ow;
+        // The first pixel of this row that belongs to replica r.
+        let mut p = row_start + (r + replicas - row_start % replicas) % replicas;
+        while p < row_start + g.ow {
+            let ix = (p - row_start) as isize * sx + dx;
+            if ix >= 0 && ix < g.w as isize {
+                dst[(p - r) / replicas] = src[ix as usize];
+            }
+            p += replicas;
         }
     }
 }
@@ -499,6 +550,53 @@ mod tests {
 
     fn weights(replicas: Vec<Vec<f32>>, clip: Option<Clip>) -> Vec<Option<LayerWeights>> {
         vec![None, Some(LayerWeights { replicas, bias: Some(vec![0.5]), input_bits: None, clip })]
+    }
+
+    #[test]
+    fn im2col_rows_match_a_direct_gather() {
+        for (h, w, k, stride, dilation, pad) in
+            [(5, 7, 3, 1, 1, 1), (6, 6, 3, 2, 1, 1), (7, 5, 3, 1, 2, 2), (8, 8, 1, 2, 1, 0), (4, 9, 5, 3, 1, 2)]
+        {
+            let oh = (h + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
+            let ow = (w + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
+            let g = ConvGeometry {
+                cin: 1,
+                h,
+                w,
+                cout: 1,
+                oh,
+                ow,
+                kernel: [k, k],
+                stride: [stride, stride],
+                dilation: [dilation, dilation],
+                pad: [pad, pad],
+                groups: 1,
+            };
+            let plane: Vec<f32> = (0..h * w).map(|i| i as f32 + 1.0).collect();
+            for (ky, kx) in [(0, 0), (k / 2, k - 1), (k - 1, 0)] {
+                let want: Vec<f32> = (0..oh * ow)
+                    .map(|p| {
+                        let iy = ((p / ow) * stride + ky * dilation) as isize - pad as isize;
+                        let ix = ((p % ow) * stride + kx * dilation) as isize - pad as isize;
+                        let inside = iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w;
+                        if inside { plane[iy as usize * w + ix as usize] } else { 0.0 }
+                    })
+                    .collect();
+                let mut row = vec![0.0; oh * ow];
+                im2col_row(&g, &plane, ky, kx, 0, 1, &mut row);
+                assert_eq!(row, want, "{h}x{w} k{k} s{stride} d{dilation} p{pad} at ({ky}, {kx})");
+                // Replica 1 of 2 takes every other pixel from the second.
+                let mut half = vec![0.0; (oh * ow).div_ceil(2)];
+                im2col_row(&g, &plane, ky, kx, 1, 2, &mut half[..(oh * ow) / 2]);
+                let odd: Vec<f32> = want.iter().skip(1).step_by(2).copied().collect();
+                assert_eq!(half[..(oh * ow) / 2], odd[..]);
+                // Replica 2 of 3.
+                let third: Vec<f32> = want.iter().skip(2).step_by(3).copied().collect();
+                let mut got = vec![0.0; third.len()];
+                im2col_row(&g, &plane, ky, kx, 2, 3, &mut got);
+                assert_eq!(got, third);
+            }
+        }
     }
 
     #[test]
