@@ -336,17 +336,22 @@ pub(crate) struct ConvBuffers {
     acc: Vec<f32>,
     tile: Vec<f32>,
     x_max: Vec<f32>,
+    /// Column of pixel `p` of image `i`: `base[p] + i · mult[p]`.
+    base: Vec<usize>,
+    mult: Vec<usize>,
 }
 
 /// `out[i][co][p] = bias[co] + Σ_k W_r[co][k] · col_i[p][k]` with `r = p mod R`,
-/// for `b` images: per group and replica, one GEMM over the replica's pixels of
-/// every image (im2col rows ordered by image, then pixel).
+/// for `b` images. im2col is built once per group, k-major, with its columns
+/// ordered by (replica, image, pixel), so each replica's pixels of every image
+/// form one contiguous block and one GEMM per replica covers them.
 fn conv(g: &ConvGeometry, x: &[f32], b: usize, w: &LayerWeights, buf: &mut ConvBuffers, out: &mut Vec<f32>) {
     let p_count = g.oh * g.ow;
     let (cin_g, cout_g) = (g.cin / g.groups, g.cout / g.groups);
     let k = cin_g * g.kernel[0] * g.kernel[1];
     let per_in = g.cin * g.h * g.w;
     let per_out = g.cout * p_count;
+    let n_total = b * p_count;
     out.clear();
     out.resize(b * per_out, 0.0);
     if w.clip.is_some() {
@@ -354,58 +359,74 @@ fn conv(g: &ConvGeometry, x: &[f32], b: usize, w: &LayerWeights, buf: &mut ConvB
         buf.x_max.extend(x.chunks(per_in).map(|img| img.iter().fold(0.0f32, |m, v| m.max(v.abs()))));
     }
     let replicas = w.replicas.len().min(p_count);
+    // Replica r's pixels per image, and where its column block starts.
+    let per_image = |r: usize| (p_count - r).div_ceil(replicas);
+    let offsets: Vec<usize> =
+        (0..replicas).scan(0, |acc, r| Some(std::mem::replace(acc, *acc + b * per_image(r)))).collect();
+    buf.base.clear();
+    buf.mult.clear();
+    for p in 0..p_count {
+        buf.base.push(offsets[p % replicas] + p / replicas);
+        buf.mult.push(per_image(p % replicas));
+    }
     for grp in 0..g.groups {
-        for (r, weights) in w.replicas.iter().enumerate().take(replicas) {
-            // This replica's pixels in each image: r, r + R, r + 2R, …
-            let per_image = (p_count - r).div_ceil(replicas);
-            let n = b * per_image;
-            // im2col, k-major: col[kk][j] for kk = (ci, ky, kx) and j = (image, pixel).
-            buf.col.clear();
-            buf.col.resize(n * k, 0.0);
-            for img in 0..b {
-                let x = &x[img * per_in..(img + 1) * per_in];
-                for ci in 0..cin_g {
-                    let plane = &x[(grp * cin_g + ci) * g.h * g.w..][..g.h * g.w];
-                    for ky in 0..g.kernel[0] {
-                        for kx in 0..g.kernel[1] {
-                            let kk = (ci * g.kernel[0] + ky) * g.kernel[1] + kx;
-                            let dst = &mut buf.col[kk * n + img * per_image..][..per_image];
-                            im2col_row(g, plane, ky, kx, r, replicas, dst);
+        buf.col.clear();
+        buf.col.resize(k * n_total, 0.0);
+        for img in 0..b {
+            let x = &x[img * per_in..(img + 1) * per_in];
+            for ci in 0..cin_g {
+                let plane = &x[(grp * cin_g + ci) * g.h * g.w..][..g.h * g.w];
+                for ky in 0..g.kernel[0] {
+                    for kx in 0..g.kernel[1] {
+                        let kk = (ci * g.kernel[0] + ky) * g.kernel[1] + kx;
+                        let row = &mut buf.col[kk * n_total..(kk + 1) * n_total];
+                        if replicas == 1 {
+                            im2col_row(g, plane, ky, kx, &mut row[img * p_count..(img + 1) * p_count]);
+                        } else {
+                            im2col_scatter(g, plane, ky, kx, &buf.base, &buf.mult, img, row);
                         }
                     }
                 }
             }
+        }
+        buf.acc.clear();
+        buf.acc.resize(cout_g * n_total, 0.0);
+        for (r, weights) in w.replicas.iter().enumerate().take(replicas) {
+            let (n, offset) = (b * per_image(r), offsets[r]);
             let a = Strides { offset: grp * cout_g * k, rs: k, cs: 1 };
-            let bt = Strides { offset: 0, rs: n, cs: 1 };
-            buf.acc.clear();
-            buf.acc.resize(cout_g * n, 0.0);
+            let bt = Strides { offset, rs: n_total, cs: 1 };
+            let c = Strides { offset, rs: n_total, cs: 1 };
             match w.clip {
-                None => sgemm(cout_g, k, n, weights, a, &buf.col, bt, 0.0, &mut buf.acc, Strides::rows(0, n)),
+                None => sgemm(cout_g, k, n, weights, a, &buf.col, bt, 0.0, &mut buf.acc, c),
                 Some(clip) => {
                     let w_max = weights.iter().fold(0.0f32, |m, v| m.max(v.abs()));
                     buf.tile.resize(cout_g * n, 0.0);
                     for start in (0..k).step_by(clip.rows.max(1)) {
                         let len = clip.rows.min(k - start);
                         let ta = Strides { offset: a.offset + start, ..a };
-                        let tb = Strides { offset: start * n, ..bt };
+                        let tb = Strides { offset: offset + start * n_total, ..bt };
                         sgemm(cout_g, len, n, weights, ta, &buf.col, tb, 0.0, &mut buf.tile, Strides::rows(0, n));
                         for i in 0..cout_g {
                             for j in 0..n {
-                                let bound = clip.fraction * len as f32 * w_max * buf.x_max[j / per_image];
-                                buf.acc[i * n + j] += buf.tile[i * n + j].clamp(-bound, bound);
+                                let bound = clip.fraction * len as f32 * w_max * buf.x_max[j / per_image(r)];
+                                buf.acc[i * n_total + offset + j] += buf.tile[i * n + j].clamp(-bound, bound);
                             }
                         }
                     }
                 }
             }
-            // Scatter to [image][channel][pixel].
-            for i in 0..cout_g {
-                let co = grp * cout_g + i;
-                for img in 0..b {
-                    let dst = &mut out[img * per_out + co * p_count..][..p_count];
-                    let src = &buf.acc[i * n + img * per_image..][..per_image];
-                    for (j, v) in src.iter().enumerate() {
-                        dst[r + j * replicas] = *v;
+        }
+        // Back to [image][channel][pixel].
+        for i in 0..cout_g {
+            let co = grp * cout_g + i;
+            let acc = &buf.acc[i * n_total..(i + 1) * n_total];
+            for img in 0..b {
+                let dst = &mut out[img * per_out + co * p_count..][..p_count];
+                if replicas == 1 {
+                    dst.copy_from_slice(&acc[img * p_count..(img + 1) * p_count]);
+                } else {
+                    for (p, d) in dst.iter_mut().enumerate() {
+                        *d = acc[buf.base[p] + img * buf.mult[p]];
                     }
                 }
             }
@@ -422,60 +443,60 @@ fn conv(g: &ConvGeometry, x: &[f32], b: usize, w: &LayerWeights, buf: &mut ConvB
     }
 }
 
-/// One im2col row: input values at kernel offset (`ky`, `kx`) for the output
-/// pixels `r, r + R, …` (zero where the window is in the padding).
-fn im2col_row(g: &ConvGeometry, plane: &[f32], ky: usize, kx: usize, r: usize, replicas: usize, dst: &mut [f32]) {
+/// One im2col row of one image: input values at kernel offset (`ky`, `kx`)
+/// for every output pixel (zero where the window is in the padding).
+fn im2col_row(g: &ConvGeometry, plane: &[f32], ky: usize, kx: usize, dst: &mut [f32]) {
     let dy = (ky * g.dilation[0]) as isize - g.pad[0] as isize;
     let dx = (kx * g.dilation[1]) as isize - g.pad[1] as isize;
     let (sy, sx) = (g.stride[0] as isize, g.stride[1] as isize);
-    if replicas == 1 {
-        // Whole output rows: the valid columns form one range per row.
-        let ox_lo = if dx >= 0 { 0 } else { ((-dx) as usize).div_ceil(g.stride[1]) };
-        let ox_hi = if (g.w as isize) > dx { ((g.w as isize - dx - 1) / sx + 1).max(0) as usize } else { 0 }.min(g.ow);
-        for oy in 0..g.oh {
-            let iy = oy as isize * sy + dy;
-            if iy < 0 || iy >= g.h as isize || ox_lo >= ox_hi {
-                continue;
-            }
-            let src = &plane[iy as usize * g.w..][..g.w];
-            let out = &mut dst[oy * g.ow..][..g.ow];
-            if g.stride[1] == 1 {
-                let start = (ox_lo as isize + dx) as usize;
-                out[ox_lo..ox_hi].copy_from_slice(&src[start..start + (ox_hi - ox_lo)]);
-            } else {
-                for (ox, o) in out.iter_mut().enumerate().take(ox_hi).skip(ox_lo) {
-                    *o = src[(ox as isize * sx + dx) as usize];
-                }
-            }
-        }
-        return;
-    }
-    if replicas >= g.ow {
-        // At most one pixel per row: visit the replica's pixels directly.
-        for (j, p) in (r..g.oh * g.ow).step_by(replicas).enumerate() {
-            let (iy, ix) = ((p / g.ow) as isize * sy + dy, (p % g.ow) as isize * sx + dx);
-            if iy >= 0 && ix >= 0 && (iy as usize) < g.h && (ix as usize) < g.w {
-                dst[j] = plane[iy as usize * g.w + ix as usize];
-            }
-        }
-        return;
-    }
-    // Pixels r, r + R, …: walk them row by row (one row bound check per row).
+    // The valid output columns form one range, the same for every row.
+    let ox_lo = if dx >= 0 { 0 } else { ((-dx) as usize).div_ceil(g.stride[1]) };
+    let ox_hi = if (g.w as isize) > dx { ((g.w as isize - dx - 1) / sx + 1).max(0) as usize } else { 0 }.min(g.ow);
     for oy in 0..g.oh {
         let iy = oy as isize * sy + dy;
+        if iy < 0 || iy >= g.h as isize || ox_lo >= ox_hi {
+            continue;
+        }
+        let src = &plane[iy as usize * g.w..][..g.w];
+        let out = &mut dst[oy * g.ow..][..g.ow];
+        if g.stride[1] == 1 {
+            let start = (ox_lo as isize + dx) as usize;
+            out[ox_lo..ox_hi].copy_from_slice(&src[start..start + (ox_hi - ox_lo)]);
+        } else {
+            for (ox, o) in out.iter_mut().enumerate().take(ox_hi).skip(ox_lo) {
+                *o = src[(ox as isize * sx + dx) as usize];
+            }
+        }
+    }
+}
+
+/// [`im2col_row`] for a replicated layer: pixel `p` of image `img` goes to
+/// column `base[p] + img · mult[p]` of `row`.
+#[allow(clippy::too_many_arguments)]
+fn im2col_scatter(
+    g: &ConvGeometry,
+    plane: &[f32],
+    ky: usize,
+    kx: usize,
+    base: &[usize],
+    mult: &[usize],
+    img: usize,
+    row: &mut [f32],
+) {
+    let dy = (ky * g.dilation[0]) as isize - g.pad[0] as isize;
+    let dx = (kx * g.dilation[1]) as isize - g.pad[1] as isize;
+    for oy in 0..g.oh {
+        let iy = oy as isize * g.stride[0] as isize + dy;
         if iy < 0 || iy >= g.h as isize {
             continue;
         }
         let src = &plane[iy as usize * g.w..][..g.w];
-        let row_start = oy * g.ow;
-        // The first pixel of this row that belongs to replica r.
-        let mut p = row_start + (r + replicas - row_start % replicas) % replicas;
-        while p < row_start + g.ow {
-            let ix = (p - row_start) as isize * sx + dx;
+        for ox in 0..g.ow {
+            let ix = ox as isize * g.stride[1] as isize + dx;
             if ix >= 0 && ix < g.w as isize {
-                dst[(p - r) / replicas] = src[ix as usize];
+                let p = oy * g.ow + ox;
+                row[base[p] + img * mult[p]] = src[ix as usize];
             }
-            p += replicas;
         }
     }
 }
@@ -583,18 +604,74 @@ mod tests {
                     })
                     .collect();
                 let mut row = vec![0.0; oh * ow];
-                im2col_row(&g, &plane, ky, kx, 0, 1, &mut row);
+                im2col_row(&g, &plane, ky, kx, &mut row);
                 assert_eq!(row, want, "{h}x{w} k{k} s{stride} d{dilation} p{pad} at ({ky}, {kx})");
-                // Replica 1 of 2 takes every other pixel from the second.
-                let mut half = vec![0.0; (oh * ow).div_ceil(2)];
-                im2col_row(&g, &plane, ky, kx, 1, 2, &mut half[..(oh * ow) / 2]);
-                let odd: Vec<f32> = want.iter().skip(1).step_by(2).copied().collect();
-                assert_eq!(half[..(oh * ow) / 2], odd[..]);
-                // Replica 2 of 3.
-                let third: Vec<f32> = want.iter().skip(2).step_by(3).copied().collect();
-                let mut got = vec![0.0; third.len()];
-                im2col_row(&g, &plane, ky, kx, 2, 3, &mut got);
-                assert_eq!(got, third);
+                // Scattered for 3 replicas: pixel p of image 1 at base[p] + mult[p].
+                let per = |r: usize| (oh * ow - r).div_ceil(3);
+                let base: Vec<usize> = (0..oh * ow).map(|p| 2 * (0..p % 3).map(per).sum::<usize>() + p / 3).collect();
+                let mult: Vec<usize> = (0..oh * ow).map(|p| per(p % 3)).collect();
+                let mut scattered = vec![-1.0; 2 * oh * ow];
+                im2col_scatter(&g, &plane, ky, kx, &base, &mult, 1, &mut scattered);
+                for p in 0..oh * ow {
+                    let v = scattered[base[p] + mult[p]];
+                    assert!(v == want[p] || (want[p] == 0.0 && v == -1.0), "pixel {p}");
+                }
+            }
+        }
+    }
+
+    /// A replicated grouped 3x3 conv (stride 2, padding 1) over a batch equals a
+    /// direct per-pixel computation with replica `p mod R`'s weights.
+    #[test]
+    fn replicated_grouped_convs_match_a_direct_loop() {
+        let (cin, cout, h, w, groups, replicas) = (4, 6, 7, 6, 2, 5);
+        let mut b = NetworkBuilder::new("t");
+        b.push(Layer::new("input", Op::Input { shape: Shape::new(cin, h, w) }, &[]));
+        b.push(Layer::new(
+            "conv",
+            Op::Conv2d(Conv2d {
+                out_channels: cout,
+                kernel: [3, 3],
+                stride: [2, 2],
+                padding: Padding::uniform(1),
+                dilation: [1, 1],
+                groups,
+                bias: false,
+            }),
+            &["input"],
+        ));
+        let net = b.build().unwrap();
+        let per = cout * (cin / groups) * 9;
+        let copies: Vec<Vec<f32>> =
+            (0..replicas).map(|r| (0..per).map(|i| ((i * 7 + r * 13) % 11) as f32 - 5.0).collect()).collect();
+        let weights =
+            vec![None, Some(LayerWeights { replicas: copies.clone(), bias: None, input_bits: None, clip: None })];
+        let f = Functional::with_weights(&net, weights).unwrap();
+        let (oh, ow) = (4, 3);
+        let images: Vec<f32> = (0..3 * cin * h * w).map(|i| ((i * 5) % 17) as f32 - 8.0).collect();
+        let outs = f.forward_batch(&images).unwrap();
+        for (img, out) in outs.iter().enumerate() {
+            let x = &images[img * cin * h * w..][..cin * h * w];
+            for co in 0..cout {
+                let grp = co / (cout / groups);
+                for p in 0..oh * ow {
+                    let wr = &copies[p % replicas];
+                    let mut sum = 0.0;
+                    for ci in 0..cin / groups {
+                        for ky in 0..3 {
+                            for kx in 0..3 {
+                                let iy = ((p / ow) * 2 + ky) as isize - 1;
+                                let ix = ((p % ow) * 2 + kx) as isize - 1;
+                                if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w {
+                                    let c = grp * (cin / groups) + ci;
+                                    sum += wr[((co * (cin / groups) + ci) * 3 + ky) * 3 + kx]
+                                        * x[(c * h + iy as usize) * w + ix as usize];
+                                }
+                            }
+                        }
+                    }
+                    assert_eq!(out[co * oh * ow + p], sum, "image {img} channel {co} pixel {p}");
+                }
             }
         }
     }
