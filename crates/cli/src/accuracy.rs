@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::arch::load_arch;
 use crate::error::{CliError, CliResult};
 use crate::faults::{DistributionArg, FaultModelArg};
-use crate::output::{Format, thousands, write_atomic};
+use crate::output::{Format, progress_bar, thousands, write_atomic};
 use crate::run::{OffloadSpec, ReplicationArg};
 use crate::workload::WorkloadArgs;
 
@@ -59,17 +59,6 @@ fn load_with_weights(model: &str, weights: Option<&str>) -> CliResult<Network> {
     }
     // Building checks every parameter's size against its layer.
     b.build().map_err(|e| CliError::input(format!("--weights {weights}: {e}")))
-}
-
-fn bar(len: u64, what: &str) -> CliResult<indicatif::ProgressBar> {
-    let bar = indicatif::ProgressBar::with_draw_target(Some(len), indicatif::ProgressDrawTarget::stderr());
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(&format!(
-            "{{bar:40}} {{pos}}/{{len}} {what}, {{per_sec}}, eta {{eta}}"
-        ))
-        .map_err(CliError::internal)?,
-    );
-    Ok(bar)
 }
 
 #[derive(Debug, Args)]
@@ -162,7 +151,7 @@ pub fn train(args: TrainArgs) -> CliResult<()> {
         .map(|id| structure.layer(id).name.clone())
         .collect();
     let start = Instant::now();
-    let progress = bar(0, "steps")?;
+    let progress = progress_bar(0, "steps")?;
     let (trained, epochs) = rramsim_train::train(&structure, &train_set, &cfg, |done, total| {
         progress.set_length(total as u64);
         progress.set_position(done as u64);
@@ -303,10 +292,6 @@ struct EvalReport {
     images_per_s: f64,
 }
 
-fn cells_per_weight(arch: &ArchParams) -> u32 {
-    arch.columns_per_weight()
-}
-
 pub fn eval(args: EvalArgs) -> CliResult<()> {
     let rate = args.fault_rate.unwrap_or(0.0);
     if !(0.0..1.0).contains(&rate) {
@@ -330,7 +315,8 @@ pub fn eval(args: EvalArgs) -> CliResult<()> {
     let mapping = map_network(&net, &arch, &MappingOptions { replication, offload }).map_err(CliError::input)?;
     let rram = map_network(&net, &arch, &MappingOptions::rram(replication)).map_err(CliError::input)?;
     let options = HardwareOptions { adc_clip: args.adc_clip };
-    let cells = f64::from(cells_per_weight(&arch));
+    // Cells per weight: every column a weight occupies (G+ and G− slices).
+    let cells = f64::from(arch.columns_per_weight());
     let (cell_rate, weight_rate) = match args.rate_per {
         RatePer::Cell => (rate, 1.0 - (1.0 - rate).powf(cells)),
         RatePer::Weight => (1.0 - (1.0 - rate).powf(1.0 / cells), rate),
@@ -345,7 +331,7 @@ pub fn eval(args: EvalArgs) -> CliResult<()> {
     if cell_rate > 0.0 {
         let model: FaultModel = args.fault_model.into();
         let geometry = Geometry::of(&arch);
-        let progress = bar(u64::from(args.seeds), "fault maps")?;
+        let progress = progress_bar(u64::from(args.seeds), "fault maps")?;
         for i in 0..args.seeds {
             let params = GenParams {
                 rate: cell_rate,

@@ -24,6 +24,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> CliResult<()> {
     })
 }
 
+/// A progress bar on stderr: `{bar} pos/len <what>, rate, eta`.
+pub fn progress_bar(len: u64, what: &str) -> CliResult<indicatif::ProgressBar> {
+    let bar = indicatif::ProgressBar::with_draw_target(Some(len), indicatif::ProgressDrawTarget::stderr());
+    let template = format!("{{bar:40}} {{pos}}/{{len}} {what}, {{per_sec}}, eta {{eta}}");
+    bar.set_style(indicatif::ProgressStyle::with_template(&template).map_err(CliError::internal)?);
+    Ok(bar)
+}
+
 /// Streams an output file: `fill` writes to a temporary file beside `path`,
 /// which replaces `path` only if `fill` succeeds.
 pub fn write_atomic_with<T>(

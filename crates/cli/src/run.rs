@@ -268,12 +268,10 @@ pub fn build_report(
         .map(|id| {
             let l = &result.layers[id.0];
             let m = mapping.layer(id);
-            let (target, utilization) = match &m.placement {
-                Placement::Crossbars { layout, .. } => ("rram", Some(layout.utilization)),
-                Placement::Digital { .. } => ("digital", None),
-                Placement::Alu { .. } => ("tile", None),
-                Placement::Fused { .. } => ("fused", None),
-                Placement::View { .. } | Placement::Input { .. } => ("view", None),
+            let target = crate::trace::target_name(&m.placement);
+            let utilization = match &m.placement {
+                Placement::Crossbars { layout, .. } => Some(layout.utilization),
+                _ => None,
             };
             LayerRow {
                 name: net.layer(id).name.clone(),

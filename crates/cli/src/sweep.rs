@@ -437,12 +437,7 @@ pub fn run(args: SweepArgs) -> CliResult<()> {
     let mut rows = if output.exists() { read_rows(&output)? } else { Vec::new() };
     let done: std::collections::HashSet<u64> = rows.iter().map(|r| r.index).collect();
     let todo: Vec<usize> = selected.into_iter().filter(|i| !done.contains(&(*i as u64))).collect();
-    let bar =
-        indicatif::ProgressBar::with_draw_target(Some(todo.len() as u64), indicatif::ProgressDrawTarget::stderr());
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} points, {per_sec}, eta {eta}")
-            .map_err(CliError::internal)?,
-    );
+    let bar = crate::output::progress_bar(todo.len() as u64, "points")?;
     let new_rows: Vec<Row> = todo
         .par_iter()
         .map(|&i| {

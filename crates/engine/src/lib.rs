@@ -648,9 +648,9 @@ impl<'a, 's, S: EventSink> Sim<'a, 's, S> {
             }
             Work::Alu { tile, in_bytes, ops, out_bytes, actions } => {
                 let (tile, in_bytes, ops, out_bytes, actions) = (*tile as usize, *in_bytes, *ops, *out_bytes, *actions);
-                let t = self.buffer_read(tile, in_bytes, ready);
-                let t = self.alu(tile, ops, t);
-                let done = self.buffer_write(tile, out_bytes, t);
+                let t = self.tile_unit(tile, EventKind::BufferRead, in_bytes, ready);
+                let t = self.tile_unit(tile, EventKind::Alu, ops, t);
+                let done = self.tile_unit(tile, EventKind::BufferWrite, out_bytes, t);
                 self.results[layer].actions += actions;
                 self.emit(EventKind::Item, Unit::Tile { tile: tile as u32 }, ready, done, 1);
                 done
@@ -671,7 +671,7 @@ impl<'a, 's, S: EventSink> Sim<'a, 's, S> {
                     (w.in_bytes, w.out_bytes, w.psum_bytes, w.adds, w.fused_ops, w.macs, w.actions);
                 let g = w.group_base + r;
                 let home = home as usize;
-                let mut t = self.buffer_read(home, in_bytes, ready);
+                let mut t = self.tile_unit(home, EventKind::BufferRead, in_bytes, ready);
                 let mut counts = actions;
                 // A replica wider than a tile: its inputs go to the other tiles.
                 let start = t;
@@ -715,12 +715,12 @@ impl<'a, 's, S: EventSink> Sim<'a, 's, S> {
                     t = t.max(self.transfer(o, home as u32, psum_bytes, last, &mut counts));
                 }
                 if adds > 0 {
-                    t = self.adder(home, adds, t);
+                    t = self.tile_unit(home, EventKind::Adder, adds, t);
                 }
                 if fused_ops > 0 {
-                    t = self.alu(home, fused_ops, t);
+                    t = self.tile_unit(home, EventKind::Alu, fused_ops, t);
                 }
-                let done = self.buffer_write(home, out_bytes, t);
+                let done = self.tile_unit(home, EventKind::BufferWrite, out_bytes, t);
                 let res = &mut self.results[layer];
                 res.actions += counts;
                 res.macs += macs;
@@ -730,42 +730,25 @@ impl<'a, 's, S: EventSink> Sim<'a, 's, S> {
         }
     }
 
-    fn buffer_read(&mut self, tile: usize, bytes: u64, t: u64) -> u64 {
-        let b = &self.arch.tile.buffer;
-        let (latency, occupancy) = (b.latency.get(), bytes.div_ceil(u64::from(b.read_bytes_per_cycle)));
-        let (first, end) = self.tiles[tile].buffer_read.reserve_span(self.now, t, occupancy);
+    /// Reserves tile `tile`'s buffer read or write port, adder or ALU (`kind`)
+    /// for `amount` bytes or operations from `t`; returns when the result is
+    /// ready, after the unit's latency.
+    fn tile_unit(&mut self, tile: usize, kind: EventKind, amount: u64, t: u64) -> u64 {
+        let arch = &self.arch.tile;
+        let state = &mut self.tiles[tile];
+        let (timeline, per_cycle, latency) = match kind {
+            EventKind::BufferRead => (&mut state.buffer_read, arch.buffer.read_bytes_per_cycle, arch.buffer.latency),
+            EventKind::BufferWrite => (&mut state.buffer_write, arch.buffer.write_bytes_per_cycle, arch.buffer.latency),
+            EventKind::Adder => (&mut state.adder, arch.adder.lanes, arch.adder.latency),
+            EventKind::Alu => (&mut state.alu, arch.alu.lanes, arch.alu.latency),
+            other => unreachable!("{other:?} is not a tile unit"),
+        };
+        let occupancy = amount.div_ceil(u64::from(per_cycle));
+        let (first, end) = timeline.reserve_span(self.now, t, occupancy);
         if occupancy > 0 {
-            self.emit(EventKind::BufferRead, Unit::Tile { tile: tile as u32 }, first, end, bytes);
+            self.emit(kind, Unit::Tile { tile: tile as u32 }, first, end, amount);
         }
-        end + latency
-    }
-
-    fn buffer_write(&mut self, tile: usize, bytes: u64, t: u64) -> u64 {
-        let b = &self.arch.tile.buffer;
-        let (latency, occupancy) = (b.latency.get(), bytes.div_ceil(u64::from(b.write_bytes_per_cycle)));
-        let (first, end) = self.tiles[tile].buffer_write.reserve_span(self.now, t, occupancy);
-        if occupancy > 0 {
-            self.emit(EventKind::BufferWrite, Unit::Tile { tile: tile as u32 }, first, end, bytes);
-        }
-        end + latency
-    }
-
-    fn adder(&mut self, tile: usize, ops: u64, t: u64) -> u64 {
-        let u = &self.arch.tile.adder;
-        let (latency, occupancy) = (u.latency.get(), ops.div_ceil(u64::from(u.lanes)));
-        let (first, end) = self.tiles[tile].adder.reserve_span(self.now, t, occupancy);
-        self.emit(EventKind::Adder, Unit::Tile { tile: tile as u32 }, first, end, ops);
-        end + latency
-    }
-
-    fn alu(&mut self, tile: usize, ops: u64, t: u64) -> u64 {
-        let u = &self.arch.tile.alu;
-        let (latency, occupancy) = (u.latency.get(), ops.div_ceil(u64::from(u.lanes)));
-        let (first, end) = self.tiles[tile].alu.reserve_span(self.now, t, occupancy);
-        if occupancy > 0 {
-            self.emit(EventKind::Alu, Unit::Tile { tile: tile as u32 }, first, end, ops);
-        }
-        end + latency
+        end + latency.get()
     }
 
     /// Moves `bytes` from tile `src` to tile `dst` starting at `t`; returns the

@@ -112,10 +112,6 @@ impl Functional {
         Ok(Functional { input_shape: net.output_shape(net.input()), output: output.0, net: net.clone(), weights })
     }
 
-    pub fn network(&self) -> &Network {
-        &self.net
-    }
-
     pub fn input_shape(&self) -> Shape {
         self.input_shape
     }

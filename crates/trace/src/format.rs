@@ -183,11 +183,6 @@ impl TraceWriter {
         self.frame = frame;
     }
 
-    /// Events written so far (after filtering).
-    pub fn events(&self) -> u64 {
-        self.events
-    }
-
     /// Writes the per-layer statistics and the end record, and moves the file
     /// into place.
     pub fn finish(mut self, layers: &[LayerStats]) -> io::Result<u64> {
@@ -436,11 +431,6 @@ impl<R: Read> TraceReader<R> {
                 }
             }
         }
-    }
-
-    /// Events read so far (including skipped ones).
-    pub fn events_read(&self) -> u64 {
-        self.events
     }
 }
 
