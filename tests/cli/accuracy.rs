@@ -12,8 +12,11 @@ fn have_data() -> bool {
     if Path::new(FASHION).join("t10k-labels-idx1-ubyte.gz").exists() {
         return true;
     }
-    assert!(std::env::var_os("CI").is_none(), "CI is set but {FASHION} is missing: run .ci/run");
-    eprintln!("skipping: {FASHION} not found (apt-get install dataset-fashion-mnist)");
+    crate::prerequisite_missing(
+        std::thread::current().name().unwrap_or("?"),
+        FASHION,
+        "apt-get install dataset-fashion-mnist, or run .ci/run",
+    );
     false
 }
 
@@ -235,7 +238,7 @@ fn zoo_models_take_weights_files() {
     let dir = scratch("weights");
     let x = dir.join("x.npy");
     let values: Vec<f32> = (0..2 * 3 * 32 * 32).map(|i| ((i % 13) as f32 - 6.0) / 6.0).collect();
-    std::fs::write(&x, rramsim_func::npy::write_f32(&[2, 3, 32, 32], &values)).unwrap();
+    std::fs::write(&x, rramsim::accuracy::npy::write_f32(&[2, 3, 32, 32], &values)).unwrap();
     let onnx = "tests/fixtures/onnx/resnet20.onnx";
     let (a, b) = (dir.join("a.npy"), dir.join("b.npy"));
     let o = rramsim(&["infer", "--model", onnx, "--input", path_str(&x), "-o", path_str(&a)]);
@@ -252,14 +255,14 @@ fn infer_checks_its_input() {
     let dir = scratch("infer");
     let x = dir.join("x.npy");
     let model = "tests/fixtures/onnx/typed_fields.onnx";
-    std::fs::write(&x, rramsim_func::npy::write_f32(&[2, 2, 6, 6], &[0.5; 144])).unwrap();
+    std::fs::write(&x, rramsim::accuracy::npy::write_f32(&[2, 2, 6, 6], &[0.5; 144])).unwrap();
     let y = dir.join("y.npy");
     let o = rramsim(&["infer", "--model", model, "--input", path_str(&x), "-o", path_str(&y)]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let (shape, v) = rramsim_func::npy::read_f32(&std::fs::read(&y).unwrap()).unwrap();
+    let (shape, v) = rramsim::accuracy::npy::read_f32(&std::fs::read(&y).unwrap()).unwrap();
     assert_eq!(shape, vec![2, 3]);
     assert_eq!(v[..3], v[3..], "equal images, equal outputs");
-    std::fs::write(&x, rramsim_func::npy::write_f32(&[2, 3, 6, 6], &[0.5; 216])).unwrap();
+    std::fs::write(&x, rramsim::accuracy::npy::write_f32(&[2, 3, 6, 6], &[0.5; 216])).unwrap();
     assert_bad_input(
         &rramsim(&["infer", "--model", model, "--input", path_str(&x), "-o", path_str(&y)]),
         "is not [N, 2, 6, 6]",

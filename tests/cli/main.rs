@@ -4,6 +4,7 @@
 #[cfg(feature = "train")]
 mod accuracy;
 mod faults;
+mod options;
 mod run;
 mod study;
 mod sweep;
@@ -63,6 +64,16 @@ pub fn scratch(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// A prerequisite of a test (the tools venv, a dataset) is missing. Under CI
+/// (`CI` set) that is a failure; locally the test is skipped with a notice
+/// written straight to stderr, past the test harness's output capture, so a
+/// skip is never silent.
+pub fn prerequisite_missing(test: &str, what: &str, how: &str) {
+    assert!(std::env::var_os("CI").is_none(), "CI is set but {what} is missing: {how}");
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "NOTICE: test `{test}` SKIPPED: {what} is missing ({how})");
 }
 
 pub fn path_str(p: &Path) -> &str {

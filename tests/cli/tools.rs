@@ -14,8 +14,11 @@ fn tools_python() -> Option<PathBuf> {
     if python.exists() {
         return Some(python);
     }
-    assert!(std::env::var_os("CI").is_none(), "CI is set but {} is missing: run .ci/run", python.display());
-    eprintln!("skipping: {} not found (create it with .ci/run)", python.display());
+    crate::prerequisite_missing(
+        std::thread::current().name().unwrap_or("?"),
+        &python.display().to_string(),
+        "create it with .ci/run",
+    );
     None
 }
 

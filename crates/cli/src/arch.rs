@@ -1,39 +1,18 @@
-//! Loading architecture configurations (preset names or TOML files) and the
-//! `rramsim check` command.
-
-use std::path::Path;
+//! `rramsim check`: an architecture's resolved parameters and peak figures.
 
 use clap::Args;
-use rramsim_hw::{Action, ArchParams, ConfigWarning, NocTopology, load_arch_toml, peak_figures};
-use serde::Serialize;
+use rramsim::{Arch, CheckReport};
 
 use crate::error::{CliError, CliResult};
 use crate::output::{Align, Format, Table};
 
-/// Presets compiled into the binary, so `--arch isaac` works from any directory.
-pub const PRESETS: [(&str, &str); 2] = [
-    ("isaac", include_str!("../../../arch-configs/isaac.toml")),
-    ("neurosim-8b", include_str!("../../../arch-configs/neurosim-8b.toml")),
-];
-
-/// A preset name or a path to an architecture TOML file.
-pub fn load_arch(spec: &str) -> CliResult<(ArchParams, Vec<ConfigWarning>)> {
-    let path = Path::new(spec);
-    let is_file = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml"));
-    if is_file {
-        let text = std::fs::read_to_string(path).map_err(|e| CliError::input(format!("cannot read {spec}: {e}")))?;
-        return load_arch_toml(spec, &text).map_err(CliError::input);
+/// Loads an architecture and logs its warnings.
+pub fn load_arch(spec: &str) -> CliResult<Arch> {
+    let arch = Arch::load(spec)?;
+    for w in arch.warning_lines() {
+        tracing::warn!("{w}");
     }
-    match PRESETS.iter().find(|(name, _)| *name == spec) {
-        Some((name, text)) => load_arch_toml(&format!("<preset {name}>"), text).map_err(CliError::input),
-        None => {
-            let names: Vec<&str> = PRESETS.iter().map(|(n, _)| *n).collect();
-            Err(CliError::input(format!(
-                "unknown architecture `{spec}`: expected a preset ({}) or a .toml file",
-                names.join(", ")
-            )))
-        }
-    }
+    Ok(arch)
 }
 
 #[derive(Debug, Args)]
@@ -44,124 +23,8 @@ pub struct CheckArgs {
     pub format: Format,
 }
 
-#[derive(Debug, Serialize)]
-struct CheckReport {
-    name: String,
-    description: String,
-    clock_ghz: f64,
-    chips: u32,
-    tiles_per_chip: u32,
-    pes_per_tile: u32,
-    crossbars_per_pe: u32,
-    crossbars_per_chip: u64,
-    crossbar: String,
-    weight_bits: u32,
-    activation_bits: u32,
-    signed_encoding: &'static str,
-    columns_per_weight: u32,
-    weights_per_crossbar_row: u32,
-    input_steps: u32,
-    noc: String,
-    stage_cycles: StageReport,
-    energy_pj: Vec<(String, f64)>,
-    area_mm2: AreaReport,
-    peak_tops: f64,
-    peak_power_w: f64,
-    peak_pe_power_w: f64,
-    tops_per_w: f64,
-    tops_per_mm2: f64,
-    warnings: Vec<String>,
-}
-
-#[derive(Debug, Serialize)]
-struct StageReport {
-    dac: u64,
-    crossbar_read: u64,
-    sample_hold: u64,
-    adc_all_columns: u64,
-    shift_add: u64,
-    initiation_interval: u64,
-    step_latency: u64,
-}
-
-#[derive(Debug, Serialize)]
-struct AreaReport {
-    tile: f64,
-    chip: f64,
-    node: f64,
-    /// Per component, one chip.
-    chip_by_component: Vec<(String, f64)>,
-}
-
-fn report(arch: &ArchParams, warnings: &[ConfigWarning]) -> CheckReport {
-    let peak = peak_figures(arch);
-    let s = peak.stages;
-    let noc = match arch.noc.topology {
-        NocTopology::Mesh { width, height, concentration } => {
-            format!(
-                "mesh {width}x{height} routers, {concentration} tiles per router, {}-byte flits",
-                arch.noc.flit_bytes
-            )
-        }
-        NocTopology::Bus => format!("bus, {}-byte flits", arch.noc.flit_bytes),
-    };
-    CheckReport {
-        name: arch.name.clone(),
-        description: arch.description.clone(),
-        clock_ghz: arch.clock.ghz(),
-        chips: arch.node.chips,
-        tiles_per_chip: arch.tiles_per_chip,
-        pes_per_tile: arch.tile.pes,
-        crossbars_per_pe: arch.pe.crossbars,
-        crossbars_per_chip: arch.crossbars_per_chip(),
-        crossbar: format!(
-            "{}x{} cells of {} bits, {} ADC(s) of {} bits, {}-bit DACs",
-            arch.crossbar.rows,
-            arch.crossbar.cols,
-            arch.crossbar.bits_per_cell,
-            arch.pe.adc.per_crossbar,
-            arch.pe.adc.bits,
-            arch.pe.dac_bits
-        ),
-        weight_bits: arch.weight_bits,
-        activation_bits: arch.activation_bits,
-        signed_encoding: arch.encoding.name(),
-        columns_per_weight: arch.columns_per_weight(),
-        weights_per_crossbar_row: arch.weights_per_crossbar_row(),
-        input_steps: arch.input_steps(),
-        noc,
-        stage_cycles: StageReport {
-            dac: s.dac.get(),
-            crossbar_read: s.read.get(),
-            sample_hold: s.sample_hold.get(),
-            adc_all_columns: s.adc.get(),
-            shift_add: s.shift_add.get(),
-            initiation_interval: s.interval().get(),
-            step_latency: s.latency().get(),
-        },
-        energy_pj: Action::ALL.iter().map(|&a| (a.name().to_owned(), arch.energy[a].0)).collect(),
-        area_mm2: AreaReport {
-            tile: arch.tile_area().0,
-            chip: arch.chip_area().0,
-            node: arch.chip_area().0 * f64::from(arch.node.chips),
-            chip_by_component: arch
-                .chip_area_breakdown()
-                .into_iter()
-                .map(|(c, a)| (c.name().to_owned(), a.0))
-                .collect(),
-        },
-        peak_tops: peak.tops,
-        peak_power_w: peak.power.0 / 1e3,
-        peak_pe_power_w: peak.pe_power.0 / 1e3,
-        tops_per_w: peak.tops_per_watt,
-        tops_per_mm2: peak.tops_per_mm2,
-        warnings: warnings.iter().map(|w| format!("{}: {}", w.key, w.message)).collect(),
-    }
-}
-
 pub fn run_check(args: CheckArgs) -> CliResult<()> {
-    let (arch, warnings) = load_arch(&args.arch)?;
-    let r = report(&arch, &warnings);
+    let r = rramsim::check(&Arch::load(&args.arch)?);
     let text = match args.format {
         Format::Json => serde_json::to_string_pretty(&r).map_err(CliError::internal)? + "\n",
         Format::Csv => {

@@ -1,10 +1,11 @@
-//! `rramsim`, the command-line tool: argument parsing, all file IO, output
-//! formats and exit codes (0 ok, 2 bad input, 1 internal error, 3 a check
-//! found differences).
+//! `rramsim`, the command-line tool: argument parsing, rendering (tables,
+//! JSON, CSV, SVG), progress bars and exit codes (0 ok, 2 bad input, 1 internal
+//! error, 3 a check found differences).
 //!
-//! Model crates take and return plain values; this crate reads the files, calls
-//! them, and prints or writes the results. Output files are written to a
-//! temporary file and renamed, so a failed run never leaves a half-written file.
+//! The pipeline is the `rramsim` facade crate's; this crate translates
+//! arguments into its options and renders what it returns. Output files are
+//! written to a temporary file and renamed, so a failed run never leaves a
+//! half-written file.
 
 mod accuracy;
 mod arch;
@@ -12,7 +13,6 @@ mod baseline;
 mod error;
 mod faults;
 mod output;
-mod results;
 mod run;
 mod study;
 mod sweep;

@@ -1,6 +1,5 @@
 //! Output helpers: atomic file writes and aligned text tables.
 
-use std::io::Write;
 use std::path::Path;
 
 use crate::error::{CliError, CliResult};
@@ -16,12 +15,9 @@ pub enum Format {
     Csv,
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory and
-/// a rename, so the destination is either complete or untouched.
+/// Writes `bytes` to `path` atomically (complete or untouched).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> CliResult<()> {
-    write_atomic_with(path, |w| {
-        w.write_all(bytes).map_err(|e| CliError::input(format!("cannot write {}: {e}", path.display())))
-    })
+    Ok(rramsim::io::write_atomic(path, bytes)?)
 }
 
 /// A progress bar on stderr: `{bar} pos/len <what>, rate, eta`.
@@ -32,39 +28,10 @@ pub fn progress_bar(len: u64, what: &str) -> CliResult<indicatif::ProgressBar> {
     Ok(bar)
 }
 
-/// Streams an output file: `fill` writes to a temporary file beside `path`,
-/// which replaces `path` only if `fill` succeeds.
-pub fn write_atomic_with<T>(
-    path: &Path,
-    fill: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> CliResult<T>,
-) -> CliResult<T> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    if !dir.is_dir() {
-        return Err(CliError::input(format!(
-            "cannot write {}: directory {} does not exist",
-            path.display(),
-            dir.display()
-        )));
-    }
-    let file_name =
-        path.file_name().ok_or_else(|| CliError::input(format!("{} is not a file path", path.display())))?;
-    let tmp = dir.join(format!(".{}.tmp{}", file_name.to_string_lossy(), std::process::id()));
-    let io = |e: std::io::Error| CliError::input(format!("cannot write {}: {e}", path.display()));
-    let result = (|| {
-        let mut w = std::io::BufWriter::with_capacity(1 << 16, std::fs::File::create(&tmp).map_err(io)?);
-        let value = fill(&mut w)?;
-        w.into_inner().map_err(|e| io(e.into_error()))?.sync_all().map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)?;
-        Ok(value)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
+pub use rramsim::io::write_atomic_with;
+
+/// Quotes a CSV field when it holds a comma, quote or newline (RFC 4180).
+pub use rramsim::results::csv_field;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Align {
@@ -179,5 +146,12 @@ mod tests {
         let err = write_atomic(Path::new("/nonexistent-dir-rramsim/x.toml"), b"x").unwrap_err();
         assert_eq!(err.exit_code(), 2);
         assert!(err.to_string().contains("does not exist"));
+    }
+
+    #[test]
+    fn csv_fields_are_quoted_when_needed() {
+        assert_eq!(csv_field("a"), "a");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
     }
 }

@@ -1,23 +1,17 @@
 //! `rramsim run`: map a network onto an architecture and simulate it.
 
-use clap::{Args, ValueEnum};
-use rramsim_engine::{SimOptions, SimResult, simulate};
-use rramsim_graph::Network;
-use rramsim_hw::ArchParams;
-use rramsim_map::{Mapping, MappingOptions, Offload, Placement, Replication, map_network};
-use serde::Serialize;
-
 use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use rramsim::model::Replication;
+use rramsim::{OffloadSpec, RunOptions, RunReport, WorkloadSpec};
 
 use crate::arch::load_arch;
 use crate::baseline;
 use crate::error::{CliError, CliResult};
-use crate::faults::{
-    LayerFaultRow, OriginReport, RunFaultArgs, layer_rows, layer_table, origin_report, run_fault_map, run_layer_stats,
-};
-use crate::output::{Align, Format, Table, thousands};
-use crate::trace::{FilterArgs, TraceContext, config_hash, simulate_traced};
-use crate::workload::WorkloadArgs;
+use crate::faults::{RunFaultArgs, layer_table};
+use crate::output::{Align, Format, Table, csv_field, thousands};
+use crate::trace::FilterArgs;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReplicationArg {
@@ -90,310 +84,51 @@ pub struct RunWorkload {
 }
 
 impl RunWorkload {
-    pub fn load(&self) -> CliResult<Network> {
-        WorkloadArgs { workload: self.workload.clone(), widen: self.widen, shortcut_kernel: self.shortcut_kernel }
-            .load()
-    }
-}
-
-#[derive(Debug, Serialize)]
-pub struct LayerRow {
-    pub name: String,
-    pub op: &'static str,
-    /// `rram` (crossbars), `tile` (tile ALU), `fused` or `view` (no work of its own).
-    pub target: &'static str,
-    pub crossbars: u64,
-    pub replicas: u32,
-    pub utilization: Option<f64>,
-    pub start_cycle: u64,
-    pub end_cycle: u64,
-    pub cycles: u64,
-    pub macs: u64,
-    pub energy_pj: f64,
-    /// The layer's dynamic energy per component (leakage is reported for the run).
-    pub energy_by_component: serde_json::Map<String, serde_json::Value>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct RunReport {
-    pub arch: String,
-    pub workload: String,
-    pub batch: u32,
-    pub replication: &'static str,
-    pub offload: String,
-    pub clock_ghz: f64,
-    pub total_cycles: u64,
-    pub latency_ns: f64,
-    pub first_image_cycles: u64,
-    pub cycles_per_image: f64,
-    pub throughput_images_per_s: f64,
-    pub energy_pj: f64,
-    pub energy_per_image_pj: f64,
-    pub energy_by_component: serde_json::Map<String, serde_json::Value>,
-    pub macs: u64,
-    pub tops_per_w: f64,
-    pub crossbars: u64,
-    pub pes: u32,
-    pub tiles: u32,
-    pub chips: u32,
-    pub digital_utilization: f64,
-    pub events: u64,
-    pub layers: Vec<LayerRow>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub faults: Option<RunFaults>,
-}
-
-/// Fault statistics of a run with a fault map.
-#[derive(Debug, Serialize)]
-pub struct RunFaults {
-    pub convention: &'static str,
-    pub origin: OriginReport,
-    pub fault_model: &'static str,
-    pub layers: Vec<LayerFaultRow>,
-}
-
-/// An offload policy as given on the command line.
-#[derive(Debug, Clone, PartialEq)]
-pub enum OffloadSpec {
-    Fixed(Offload),
-    /// Fault-aware: offload the layers with the largest fault-induced weight error
-    /// while the digital unit's cycles stay within `budget` × the all-RRAM cycles
-    /// per image.
-    Auto {
-        budget: f64,
-    },
-}
-
-impl OffloadSpec {
-    pub fn parse(text: &str) -> CliResult<Self> {
-        let bad = || {
-            CliError::input(format!(
-                "--offload: unknown policy `{text}`; expected all-rram, pointwise, all-digital, layers=NAME,… or auto[:F]"
-            ))
-        };
-        Ok(match text {
-            "all-rram" => OffloadSpec::Fixed(Offload::AllRram),
-            "pointwise" => OffloadSpec::Fixed(Offload::Pointwise),
-            "all-digital" => OffloadSpec::Fixed(Offload::AllDigital),
-            "auto" => OffloadSpec::Auto { budget: 0.5 },
-            t if t.starts_with("auto:") => {
-                let f: f64 = t[5..].parse().map_err(|_| bad())?;
-                if !(f.is_finite() && f > 0.0) {
-                    return Err(CliError::input(format!("--offload: auto budget must be positive, got {f}")));
-                }
-                OffloadSpec::Auto { budget: f }
-            }
-            t if t.starts_with("layers=") => {
-                let names: Vec<String> = t[7..]
-                    .trim_matches(['[', ']'])
-                    .split([',', '+'])
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect();
-                if names.is_empty() {
-                    return Err(CliError::input("--offload: layers= needs at least one layer name"));
-                }
-                OffloadSpec::Fixed(Offload::Layers(names))
-            }
-            _ => return Err(bad()),
-        })
-    }
-}
-
-/// Resolves `auto` to a layer list using the fault map's per-layer error on the
-/// all-RRAM mapping and the digital unit's cycles per layer.
-pub fn resolve_offload(
-    spec: &OffloadSpec,
-    net: &Network,
-    arch: &ArchParams,
-    replication: Replication,
-    faults: Option<&rramsim_fault::FaultMap>,
-    model: rramsim_fault::FaultModel,
-) -> CliResult<Offload> {
-    let budget = match spec {
-        OffloadSpec::Fixed(o) => return Ok(o.clone()),
-        OffloadSpec::Auto { budget } => *budget,
-    };
-    let Some(map) = faults else {
-        return Err(CliError::input("--offload auto ranks layers by their faults: give --faults or --fault-rate"));
-    };
-    let (rram, result) = simulate_network(net, arch, &MappingOptions::rram(replication), 1)?;
-    let stats = run_layer_stats(net, arch, &rram, map, model)?;
-    let all_digital = map_network(net, arch, &MappingOptions { replication, offload: Offload::AllDigital })
-        .map_err(CliError::input)?;
-    let candidates: Vec<_> = stats
-        .iter()
-        .map(|s| {
-            let cycles = match all_digital.layer(s.layer).placement {
-                Placement::Digital { cycles, .. } => cycles,
-                _ => u64::MAX / 4,
-            };
-            // Total relative weight error of the layer over its replicas.
-            (s.layer, s.mean_rel_dw * s.weights as f64, cycles)
-        })
-        .collect();
-    let budget_cycles = (budget * result.cycles_per_image()) as u64;
-    let chosen = rramsim_map::auto_offload(&candidates, budget_cycles);
-    Ok(Offload::Layers(chosen.iter().map(|&id| net.layer(id).name.clone()).collect()))
-}
-
-/// Maps and simulates; the one path every command that simulates goes through.
-pub fn simulate_network(
-    net: &Network,
-    arch: &ArchParams,
-    options: &MappingOptions,
-    batch: u32,
-) -> CliResult<(Mapping, SimResult)> {
-    let mapping = map_network(net, arch, options).map_err(CliError::input)?;
-    let result = simulate(net, arch, &mapping, SimOptions { batch });
-    Ok((mapping, result))
-}
-
-pub fn build_report(
-    net: &Network,
-    arch: &ArchParams,
-    mapping: &Mapping,
-    result: &SimResult,
-    workload: &str,
-    batch: u32,
-) -> RunReport {
-    let energy = result.energy(arch).0;
-    let macs: u64 = result.layers.iter().map(|l| l.macs).sum();
-    let mut by_component = serde_json::Map::new();
-    for (c, e) in result.energy_by_component(arch) {
-        by_component.insert(c.name().to_owned(), serde_json::json!(e.0));
-    }
-    let layers = net
-        .ids()
-        .map(|id| {
-            let l = &result.layers[id.0];
-            let m = mapping.layer(id);
-            let target = crate::trace::target_name(&m.placement);
-            let utilization = match &m.placement {
-                Placement::Crossbars { layout, .. } => Some(layout.utilization),
-                _ => None,
-            };
-            LayerRow {
-                name: net.layer(id).name.clone(),
-                op: net.layer(id).op.kind_name(),
-                target,
-                crossbars: m.crossbars(),
-                replicas: m.replicas(),
-                utilization,
-                start_cycle: l.start.get(),
-                end_cycle: l.end.get(),
-                cycles: l.span().get(),
-                macs: l.macs,
-                energy_pj: arch.energy.energy(&l.actions).0,
-                energy_by_component: arch
-                    .energy
-                    .by_component(&l.actions)
-                    .into_iter()
-                    .filter(|(_, e)| e.0 > 0.0)
-                    .map(|(c, e)| (c.name().to_owned(), serde_json::json!(e.0)))
-                    .collect(),
-            }
-        })
-        .collect();
-    let cycles_per_image = result.cycles_per_image();
-    RunReport {
-        arch: arch.name.clone(),
-        workload: workload.to_owned(),
-        batch,
-        replication: mapping.replication.name(),
-        offload: "all-rram".to_owned(),
-        clock_ghz: arch.clock.ghz(),
-        total_cycles: result.total_cycles.get(),
-        latency_ns: result.latency(arch).0,
-        first_image_cycles: result.first_latency().get(),
-        cycles_per_image,
-        throughput_images_per_s: arch.clock.ghz() * 1e9 / cycles_per_image,
-        energy_pj: energy,
-        energy_per_image_pj: energy / f64::from(batch),
-        energy_by_component: by_component,
-        macs,
-        // 2 ops per MAC; ops per pJ = TOPS/W.
-        tops_per_w: 2.0 * macs as f64 / energy,
-        crossbars: mapping.crossbars_used,
-        pes: mapping.pes_used,
-        tiles: mapping.tiles_used,
-        chips: mapping.chips_used,
-        digital_utilization: result.digital_utilization(),
-        events: result.events,
-        layers,
-        faults: None,
+    pub fn spec(&self) -> WorkloadSpec {
+        WorkloadSpec { source: self.workload.clone(), widen: self.widen, shortcut_kernel: self.shortcut_kernel }
     }
 }
 
 pub fn run(args: RunArgs) -> CliResult<()> {
-    let (arch, warnings) = load_arch(&args.arch)?;
-    for w in &warnings {
-        tracing::warn!("{}: {}", w.key, w.message);
-    }
-    let net = args.workload.load()?;
-    let spec = OffloadSpec::parse(&args.offload)?;
-    let replication: Replication = args.replication.into();
-    let model = args.faults.fault_model.into();
-    // The fault map covers the chips of the all-RRAM mapping (the largest).
-    let rram = map_network(&net, &arch, &MappingOptions::rram(replication)).map_err(CliError::input)?;
-    let fault_map = run_fault_map(&args.faults, &arch, &rram)?;
-    let offload = resolve_offload(&spec, &net, &arch, replication, fault_map.as_ref(), model)?;
-    if !(args.tolerance.is_finite() && args.tolerance >= 0.0) {
-        return Err(CliError::input(format!("--tolerance must be a non-negative number, got {}", args.tolerance)));
-    }
+    let arch = load_arch(&args.arch)?;
+    let options = RunOptions {
+        offload: OffloadSpec::parse(&args.offload)?,
+        replication: args.replication.into(),
+        batch: args.batch,
+        faults: args.faults.spec()?,
+    };
+    let tolerance = rramsim::baseline::check_tolerance(args.tolerance)?;
     // Read the baseline before simulating: a bad file fails fast.
     let base = args.check_baseline.as_deref().map(baseline::load).transpose()?;
-    if args.trace.is_none() && args.trace_filter != FilterArgs::default() {
+    let filter = args.trace_filter.spec();
+    if args.trace.is_none() && !filter.is_empty() {
         return Err(CliError::input("--trace-layer/--trace-window/--trace-level filter a trace: give --trace FILE"));
     }
-    let options = MappingOptions { replication, offload };
-    let seed = fault_map.as_ref().and(args.faults.seed);
-    let hash = config_hash(&net, &arch, &options, args.batch, seed);
-    let workload = &args.workload.workload;
-    let (mapping, result) = match &args.trace {
-        None => simulate_network(&net, &arch, &options, args.batch)?,
+    let workload = args.workload.spec();
+    let run = rramsim::prepare(&arch, workload.load()?, &workload.label(), &options)?;
+    let outcome = match &args.trace {
+        None => run.simulate(),
         Some(path) => {
-            let mapping = map_network(&net, &arch, &options).map_err(CliError::input)?;
-            let ctx = TraceContext {
-                net: &net,
-                arch: &arch,
-                mapping: &mapping,
-                workload,
-                batch: args.batch,
-                offload: options.offload.name(),
-                config_hash: hash,
-                seed,
-            };
-            let (result, events) = simulate_traced(&ctx, path, &args.trace_filter)?;
+            let (outcome, events) = run.simulate_traced(path, &filter)?;
             tracing::info!("trace {}: {events} events", path.display());
-            (mapping, result)
+            outcome
         }
     };
-    let mut report = build_report(&net, &arch, &mapping, &result, workload, args.batch);
-    report.offload = options.offload.name();
-    let now = baseline::baseline_of(&net, &arch, &result, workload, args.batch, &report.offload, hash);
-    if let Some(map) = fault_map {
-        let stats = run_layer_stats(&net, &arch, &mapping, &map, model)?;
-        report.faults = Some(RunFaults {
-            convention: rramsim_fault::CONVENTION,
-            origin: origin_report(&map.origin),
-            fault_model: model.name(),
-            layers: layer_rows(&net, &stats),
-        });
-    }
+    let report = run.report(&outcome)?;
+    let now = rramsim::baseline::baseline_of(&run, &outcome);
     print!("{}", render(&report, args.format)?);
     if let Some(path) = &args.save_baseline {
         baseline::save(path, &now)?;
         eprintln!("baseline {}: saved ({} layers, {} cycles)", path.display(), now.layers.len(), now.total_cycles);
     }
     if let (Some(path), Some(base)) = (&args.check_baseline, &base) {
-        let moved = baseline::compare(base, &now, args.tolerance);
-        eprint!("{}", baseline::report(path, base, &now, args.tolerance, &moved));
+        let moved = rramsim::baseline::compare(base, &now, tolerance);
+        eprint!("{}", baseline::report(path, base, &now, tolerance, &moved));
         if !moved.is_empty() {
             return Err(CliError::Differs(format!(
                 "{} figure(s) moved beyond tolerance {} versus {}",
                 moved.len(),
-                args.tolerance,
+                tolerance,
                 path.display()
             )));
         }
@@ -411,7 +146,7 @@ fn render(r: &RunReport, format: Format) -> CliResult<String> {
             for l in &r.layers {
                 out.push_str(&format!(
                     "{},{},{},{},{},{},{},{},{},{},{}\n",
-                    crate::workload::csv_field(&l.name),
+                    csv_field(&l.name),
                     l.op,
                     l.target,
                     l.crossbars,
@@ -482,8 +217,8 @@ fn render(r: &RunReport, format: Format) -> CliResult<String> {
             out.push_str(&t.render());
             let mut c =
                 Table::new(&[("component", Align::Left), ("energy nJ", Align::Right), ("share%", Align::Right)]);
-            for (name, v) in &r.energy_by_component {
-                let e = v.as_f64().unwrap_or(0.0);
+            for (name, e) in &r.energy_by_component {
+                let e = *e;
                 c.row(vec![name.clone(), format!("{:.2}", e / 1e3), format!("{:.1}", 100.0 * e / r.energy_pj)]);
             }
             out.push('\n');

@@ -6,15 +6,13 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use clap::Args;
-use rayon::prelude::*;
-use rramsim_map::{MappingOptions, Replication, map_network};
-use serde::Serialize;
+use rramsim::Arch;
+use rramsim::study::{StudyReport, StudyRow, StudySpec, run_study};
 
-use crate::arch::load_arch;
 use crate::error::{CliError, CliResult};
-use crate::faults::{RunFaultArgs, run_fault_map};
-use crate::output::{Align, Format, Table, thousands, write_atomic};
-use crate::run::{OffloadSpec, ReplicationArg, RunWorkload, resolve_offload, simulate_network};
+use crate::faults::RunFaultArgs;
+use crate::output::{Align, Format, Table, csv_field, thousands, write_atomic};
+use crate::run::ReplicationArg;
 
 #[derive(Debug, Args)]
 pub struct StudyArgs {
@@ -25,7 +23,7 @@ pub struct StudyArgs {
     #[arg(long)]
     pub workload: String,
     /// Width multipliers.
-    #[arg(long, value_delimiter = ',', default_value = "1.0,1.2,1.6")]
+    #[arg(long, value_delimiter = ',', default_value = "1.0,1.2,1.6", allow_negative_numbers = true)]
     pub widths: Vec<f64>,
     /// Offload policies (all-rram, pointwise, all-digital, layers=A+B, auto[:F]).
     #[arg(long, value_delimiter = ',', default_value = "all-rram,pointwise")]
@@ -46,123 +44,21 @@ pub struct StudyArgs {
     pub faults: RunFaultArgs,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct StudyRow {
-    pub width: f64,
-    pub offload: String,
-    pub shortcut_kernel: usize,
-    /// The layers the policy put on the digital unit.
-    pub digital_layers: Vec<String>,
-    pub total_cycles: u64,
-    pub latency_ns: f64,
-    pub throughput_images_per_s: f64,
-    pub energy_pj: f64,
-    pub crossbars: u64,
-    pub tiles: u32,
-    pub digital_utilization: f64,
-    pub macs: u64,
-    pub runtime_change_pct: f64,
-    pub energy_change_pct: f64,
-}
-
-#[derive(Debug, Serialize)]
-struct StudyReport {
-    arch: String,
-    workload: String,
-    batch: u32,
-    baseline: String,
-    rows: Vec<StudyRow>,
-}
-
-struct Point {
-    width: f64,
-    offload: String,
-    kernel: usize,
-}
-
 pub fn run(args: StudyArgs) -> CliResult<()> {
-    let (arch, _) = load_arch(&args.arch)?;
-    let replication: Replication = args.replication.into();
-    for &w in &args.widths {
-        if !(w.is_finite() && w > 0.0) {
-            return Err(CliError::input(format!("--widths: {w} is not a positive number")));
-        }
-    }
-    let specs: Vec<(String, OffloadSpec)> = args
-        .offload
-        .iter()
-        .map(|o| OffloadSpec::parse(&o.replace('+', ",")).map(|s| (o.clone(), s)))
-        .collect::<CliResult<_>>()?;
-    let mut points = vec![Point { width: 1.0, offload: "all-rram".into(), kernel: 1 }];
-    for &width in &args.widths {
-        for (name, _) in &specs {
-            for &kernel in &args.shortcut_kernel {
-                if !(width == 1.0 && name == "all-rram" && kernel == 1) {
-                    points.push(Point { width, offload: name.clone(), kernel });
-                }
-            }
-        }
-    }
-    let model = args.faults.fault_model.into();
-    let baseline_requested =
-        args.widths.contains(&1.0) && args.offload.iter().any(|o| o == "all-rram") && args.shortcut_kernel.contains(&1);
-    let rows: Vec<StudyRow> = points
-        .par_iter()
-        .map(|p| {
-            let net = RunWorkload {
-                workload: args.workload.clone(),
-                widen: (p.width != 1.0).then_some(p.width),
-                shortcut_kernel: (p.kernel != 1).then_some(p.kernel),
-            }
-            .load()?;
-            let spec = OffloadSpec::parse(&p.offload.replace('+', ","))?;
-            let rram = map_network(&net, &arch, &MappingOptions::rram(replication)).map_err(CliError::input)?;
-            let map = run_fault_map(&args.faults, &arch, &rram)?;
-            let offload = resolve_offload(&spec, &net, &arch, replication, map.as_ref(), model)?;
-            let options = MappingOptions { replication, offload };
-            let (mapping, result) = simulate_network(&net, &arch, &options, args.batch)?;
-            let digital_layers = net
-                .ids()
-                .filter(|&id| matches!(mapping.layer(id).placement, rramsim_map::Placement::Digital { .. }))
-                .map(|id| net.layer(id).name.clone())
-                .collect();
-            Ok(StudyRow {
-                width: p.width,
-                offload: p.offload.clone(),
-                shortcut_kernel: p.kernel,
-                digital_layers,
-                total_cycles: result.total_cycles.get(),
-                latency_ns: result.latency(&arch).0,
-                throughput_images_per_s: arch.clock.ghz() * 1e9 / result.cycles_per_image(),
-                energy_pj: result.energy(&arch).0,
-                crossbars: mapping.crossbars_used,
-                tiles: mapping.tiles_used,
-                digital_utilization: result.digital_utilization(),
-                macs: result.layers.iter().map(|l| l.macs).sum(),
-                runtime_change_pct: 0.0,
-                energy_change_pct: 0.0,
-            })
-        })
-        .collect::<CliResult<_>>()?;
-    let (base_cycles, base_energy) = (rows[0].total_cycles as f64, rows[0].energy_pj);
-    let mut rows: Vec<StudyRow> = rows
-        .into_iter()
-        .map(|mut r| {
-            r.runtime_change_pct = 100.0 * (r.total_cycles as f64 / base_cycles - 1.0);
-            r.energy_change_pct = 100.0 * (r.energy_pj / base_energy - 1.0);
-            r
-        })
-        .collect();
-    if !baseline_requested {
-        rows.remove(0);
-    }
-    let report = StudyReport {
-        arch: arch.name.clone(),
+    let arch = Arch::load(&args.arch)?;
+    let spec = StudySpec {
         workload: args.workload.clone(),
+        widths: args.widths.clone(),
+        offload: args.offload.clone(),
+        shortcut_kernels: args.shortcut_kernel.clone(),
+        replication: args.replication.into(),
         batch: args.batch,
-        baseline: "width 1.0, all-rram, shortcut kernel 1".into(),
-        rows,
+        faults: args.faults.spec()?,
     };
+    if let Some(path) = &args.plot {
+        rramsim::io::check_writable_dir(path)?;
+    }
+    let report = run_study(&arch, &spec)?;
     if let Some(path) = &args.plot {
         write_atomic(path, svg(&report).as_bytes())?;
     }
@@ -190,7 +86,7 @@ fn render(r: &StudyReport, format: Format) -> CliResult<String> {
                     out,
                     "{},{},{},{},{:.3},{:.3},{:.1},{},{},{:.4},{:.3},{:.3}",
                     row.width,
-                    crate::workload::csv_field(&row.offload),
+                    csv_field(&row.offload),
                     row.shortcut_kernel,
                     row.total_cycles,
                     row.latency_ns,

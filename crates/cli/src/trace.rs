@@ -1,17 +1,13 @@
 //! `run --trace` and `rramsim trace convert|summary|diff`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
-use rramsim_engine::{SimOptions, SimResult, simulate_with};
-use rramsim_graph::Network;
-use rramsim_hw::{Action, ArchParams, Component};
-use rramsim_map::{Mapping, MappingOptions, Placement};
-use rramsim_trace::{Filter, Header, LayerInfo, LayerStats, TraceWriter};
+use rramsim::trace::{FilterSpec, layers_path, open};
 use serde_json::json;
 
 use crate::error::{CliError, CliResult};
-use crate::output::{Align, Format, Table, thousands, write_atomic_with};
+use crate::output::{Align, Format, Table, csv_field, thousands, write_atomic_with};
 
 /// Event filters (shared by `run --trace` and the `trace` commands).
 #[derive(Debug, Clone, Args, Default, PartialEq, Eq)]
@@ -31,112 +27,9 @@ pub struct FilterArgs {
 }
 
 impl FilterArgs {
-    pub fn build(&self, layer_names: &[String]) -> CliResult<Filter> {
-        Filter::parse(&self.layers, self.window.as_deref(), self.level.as_deref(), layer_names).map_err(CliError::input)
+    pub fn spec(&self) -> FilterSpec {
+        FilterSpec { layers: self.layers.clone(), window: self.window.clone(), level: self.level.clone() }
     }
-}
-
-/// The target of a layer, as reports name it.
-pub fn target_name(p: &Placement) -> &'static str {
-    match p {
-        Placement::Crossbars { .. } => "rram",
-        Placement::Digital { .. } => "digital",
-        Placement::Alu { .. } => "tile",
-        Placement::Fused { .. } => "fused",
-        Placement::View { .. } | Placement::Input { .. } => "view",
-    }
-}
-
-/// What a traced run is of.
-#[derive(Debug)]
-pub struct TraceContext<'a> {
-    pub net: &'a Network,
-    pub arch: &'a ArchParams,
-    pub mapping: &'a Mapping,
-    pub workload: &'a str,
-    pub batch: u32,
-    pub offload: String,
-    pub config_hash: u64,
-    pub seed: Option<u64>,
-}
-
-/// Per-layer statistics as the trace and baselines store them.
-pub fn layer_stats(arch: &ArchParams, result: &SimResult) -> Vec<LayerStats> {
-    result
-        .layers
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            let mut energy = vec![0.0; Component::ALL.len()];
-            for (c, e) in arch.energy.by_component(&l.actions) {
-                energy[Component::ALL.iter().position(|&k| k == c).expect("listed")] = e.0;
-            }
-            LayerStats {
-                layer: i as u32,
-                start: l.start.get(),
-                end: l.end.get(),
-                items: l.items,
-                macs: l.macs,
-                actions: l.actions.0.to_vec(),
-                energy_pj: energy,
-            }
-        })
-        .collect()
-}
-
-/// Simulates with a streaming trace writer; the trace file appears only if the
-/// run completes.
-pub fn simulate_traced(ctx: &TraceContext, path: &Path, filter: &FilterArgs) -> CliResult<(SimResult, u64)> {
-    let names: Vec<String> = ctx.net.ids().map(|id| ctx.net.layer(id).name.clone()).collect();
-    let filter = filter.build(&names)?;
-    let header = Header {
-        simulator_version: env!("CARGO_PKG_VERSION").to_owned(),
-        config_hash: ctx.config_hash,
-        seed: ctx.seed,
-        clock_ghz: ctx.arch.clock.ghz(),
-        arch: ctx.arch.name.clone(),
-        workload: ctx.workload.to_owned(),
-        batch: ctx.batch,
-        offload: ctx.offload.clone(),
-        layers: ctx
-            .net
-            .ids()
-            .map(|id| LayerInfo {
-                name: ctx.net.layer(id).name.clone(),
-                op: ctx.net.layer(id).op.kind_name().to_owned(),
-                target: target_name(&ctx.mapping.layer(id).placement).to_owned(),
-            })
-            .collect(),
-        actions: Action::ALL.iter().map(|a| a.name().to_owned()).collect(),
-        components: Component::ALL.iter().map(|c| c.name().to_owned()).collect(),
-        filter: filter.description.clone(),
-    };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.is_dir() {
-            return Err(CliError::input(format!(
-                "--trace {}: directory {} does not exist",
-                path.display(),
-                dir.display()
-            )));
-        }
-    }
-    let io = |e: std::io::Error| CliError::input(format!("cannot write {}: {e}", path.display()));
-    let mut writer = TraceWriter::create(path, &header, filter).map_err(io)?;
-    let result = simulate_with(ctx.net, ctx.arch, ctx.mapping, SimOptions { batch: ctx.batch }, &mut writer);
-    let events = writer.finish(&layer_stats(ctx.arch, &result)).map_err(io)?;
-    Ok((result, events))
-}
-
-/// FNV-1a of everything that determines a run's figures.
-/// The network enters as its layers in order (`Network`'s own Debug holds a
-/// hash map, whose order varies between processes).
-pub fn config_hash(net: &Network, arch: &ArchParams, options: &MappingOptions, batch: u32, seed: Option<u64>) -> u64 {
-    let mut text = format!("{arch:?}\n{options:?}\nbatch={batch}\nseed={seed:?}\n{}\n", net.name());
-    for id in net.ids() {
-        let inputs: Vec<usize> = net.inputs(id).iter().map(|i| i.0).collect();
-        text.push_str(&format!("{:?} {inputs:?} {:?}\n", net.layer(id), net.output_shape(id)));
-    }
-    rramsim_core::codec::fnv1a(text.as_bytes())
 }
 
 #[derive(Debug, Subcommand)]
@@ -192,20 +85,6 @@ pub struct DiffArgs {
     pub format: Format,
 }
 
-fn open(path: &Path) -> CliResult<rramsim_trace::TraceReader<std::io::BufReader<std::fs::File>>> {
-    rramsim_trace::open(path).map_err(|e| CliError::input(format!("{}: {e}", path.display())))
-}
-
-/// `OUT.ext` → `OUT.layers.ext`.
-pub fn layers_path(path: &Path) -> PathBuf {
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let name = match path.extension() {
-        Some(ext) => format!("{stem}.layers.{}", ext.to_string_lossy()),
-        None => format!("{stem}.layers"),
-    };
-    path.with_file_name(name)
-}
-
 pub fn run(cmd: TraceCommand) -> CliResult<()> {
     match cmd {
         TraceCommand::Convert(args) => convert(args),
@@ -217,12 +96,12 @@ pub fn run(cmd: TraceCommand) -> CliResult<()> {
 fn convert(args: ConvertArgs) -> CliResult<()> {
     let mut reader = open(&args.input)?;
     let names: Vec<String> = reader.header.layers.iter().map(|l| l.name.clone()).collect();
-    let filter = args.filter.build(&names)?;
+    let filter = args.filter.spec().build(&names)?;
     let bad = |e: String| CliError::input(format!("{}: {e}", args.input.display()));
     match args.to {
         ConvertTo::Chrome => {
             let stats =
-                write_atomic_with(&args.output, |w| rramsim_trace::to_chrome(&mut reader, &filter, w).map_err(bad))?;
+                write_atomic_with(&args.output, |w| rramsim::trace::to_chrome(&mut reader, &filter, w).map_err(bad))?;
             eprintln!(
                 "wrote {}: {} events on {} threads of {} processes, {} counter samples",
                 args.output.display(),
@@ -237,8 +116,8 @@ fn convert(args: ConvertArgs) -> CliResult<()> {
             // The layer table is written second; both files appear only if both succeed.
             let stats = write_atomic_with(&args.output, |events| {
                 write_atomic_with(&layers, |l| match args.to {
-                    ConvertTo::Csv => rramsim_trace::to_csv(&mut reader, &filter, events, l).map_err(bad),
-                    _ => rramsim_trace::to_parquet(&mut reader, &filter, &mut *events, &mut *l).map_err(bad),
+                    ConvertTo::Csv => rramsim::trace::to_csv(&mut reader, &filter, events, l).map_err(bad),
+                    _ => rramsim::trace::to_parquet(&mut reader, &filter, &mut *events, &mut *l).map_err(bad),
                 })
             })?;
             eprintln!(
@@ -256,15 +135,15 @@ fn convert(args: ConvertArgs) -> CliResult<()> {
 fn summary(args: SummaryArgs) -> CliResult<()> {
     let mut reader = open(&args.input)?;
     let names: Vec<String> = reader.header.layers.iter().map(|l| l.name.clone()).collect();
-    let filter = args.filter.build(&names)?;
-    let s = rramsim_trace::summarize(&mut reader, &filter)
+    let filter = args.filter.spec().build(&names)?;
+    let s = rramsim::trace::summarize(&mut reader, &filter)
         .map_err(|e| CliError::input(format!("{}: {e}", args.input.display())))?;
     let h = &reader.header;
     match args.format {
         Format::Json => {
             let doc = json!({
                 "simulator_version": h.simulator_version,
-                "format": format!("{}.{}", rramsim_trace::FORMAT_MAJOR, reader.minor),
+                "format": format!("{}.{}", rramsim::trace::FORMAT_MAJOR, reader.minor),
                 "config_hash": format!("{:016x}", h.config_hash),
                 "arch": h.arch, "workload": h.workload, "batch": h.batch, "offload": h.offload,
                 "seed": h.seed, "clock_ghz": h.clock_ghz, "filter": h.filter,
@@ -288,7 +167,7 @@ fn summary(args: SummaryArgs) -> CliResult<()> {
             for l in &s.layers {
                 println!(
                     "{},{},{},{},{},{},{},{},{}",
-                    crate::workload::csv_field(&l.name),
+                    csv_field(&l.name),
                     l.op,
                     l.target,
                     l.start,
@@ -308,7 +187,7 @@ fn summary(args: SummaryArgs) -> CliResult<()> {
                 h.batch,
                 h.offload,
                 h.simulator_version,
-                rramsim_trace::FORMAT_MAJOR,
+                rramsim::trace::FORMAT_MAJOR,
                 reader.minor,
                 h.config_hash,
                 if h.filter.is_empty() { String::new() } else { format!(", written with filter {}", h.filter) }
@@ -376,8 +255,8 @@ fn summary(args: SummaryArgs) -> CliResult<()> {
 fn diff(args: DiffArgs) -> CliResult<()> {
     let mut a = open(&args.a)?;
     let mut b = open(&args.b)?;
-    let d = rramsim_trace::diff(&mut a, &mut b).map_err(CliError::input)?;
-    let show = |e: &Option<(rramsim_engine::Event, String)>| match e {
+    let d = rramsim::trace::diff(&mut a, &mut b).map_err(CliError::input)?;
+    let show = |e: &Option<(rramsim::trace::Event, String)>| match e {
         None => "(none: the trace ended)".to_owned(),
         Some((e, layer)) => format!(
             "{} {} layer {} image {} cycles {}..{} amount {}",

@@ -1,14 +1,13 @@
-//! `rramsim workload …`: loading networks from any source, and the `show` and
-//! `export` commands.
+//! `rramsim workload …`: the `show` and `export` commands, and the workload
+//! arguments other commands share.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use rramsim_graph::{Network, Op, Shape};
-use serde::Serialize;
+use rramsim::WorkloadReport;
 
 use crate::error::{CliError, CliResult};
-use crate::output::{Align, Format, Table, thousands, write_atomic};
+use crate::output::{Align, Format, Table, csv_field, thousands, write_atomic};
 
 #[derive(Debug, Subcommand)]
 pub enum WorkloadCommand {
@@ -43,128 +42,30 @@ pub struct WorkloadArgs {
     pub shortcut_kernel: Option<usize>,
 }
 
-/// Reads a network as written (BatchNorm layers kept), without transforms.
-pub fn load_raw(source: &str) -> CliResult<Network> {
-    let path = Path::new(source);
-    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    match ext.as_deref() {
-        Some("toml") => {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| CliError::input(format!("cannot read {source}: {e}")))?;
-            rramsim_graph::load_workload_toml(source, &text).map_err(CliError::input)
-        }
-        Some("onnx") => {
-            let bytes = std::fs::read(path).map_err(|e| CliError::input(format!("cannot read {source}: {e}")))?;
-            rramsim_graph::import_onnx(source, &bytes).map_err(|e| CliError::input(format!("{source}: {e}")))
-        }
-        _ => rramsim_graph::zoo(source).ok_or_else(|| {
-            CliError::input(format!(
-                "unknown workload `{source}`: expected a zoo name ({}), a .toml file or an .onnx file",
-                rramsim_graph::ZOO_NAMES.join(", ")
-            ))
-        }),
-    }
-}
-
 impl WorkloadArgs {
-    /// Applies the requested transforms, in the order shortcut kernel, then widen.
-    fn transform(&self, mut net: Network) -> CliResult<Network> {
-        if let Some(k) = self.shortcut_kernel {
-            net = rramsim_graph::shortcut_kernel(&net, k)
-                .map_err(|e| CliError::input(format!("--shortcut-kernel: {e}")))?;
+    /// The facade's workload specification.
+    pub fn spec(&self) -> rramsim::WorkloadSpec {
+        rramsim::WorkloadSpec {
+            source: self.workload.clone(),
+            widen: self.widen,
+            shortcut_kernel: self.shortcut_kernel,
         }
-        if let Some(f) = self.widen {
-            net = rramsim_graph::widen(&net, f).map_err(|e| CliError::input(format!("--widen: {e}")))?;
-        }
-        Ok(net)
-    }
-
-    /// The network as simulated: loaded, BatchNorm folded, transforms applied.
-    pub fn load(&self) -> CliResult<Network> {
-        let net = load_raw(&self.workload)?;
-        let net =
-            rramsim_graph::fold_batchnorm(&net).map_err(|e| CliError::input(format!("{}: {e}", self.workload)))?;
-        self.transform(net)
     }
 }
 
 pub fn run(cmd: WorkloadCommand) -> CliResult<()> {
     match cmd {
         WorkloadCommand::Show { source, format } => {
-            let net = source.load()?;
-            print!("{}", render(&net, format)?);
+            let net = source.spec().load()?;
+            print!("{}", render(&rramsim::workload_report(&net), format)?);
             Ok(())
         }
         WorkloadCommand::Export { source, output } => {
-            // Export keeps BatchNorm layers: the file describes the network as trained.
-            let net = source.transform(load_raw(&source.workload)?)?;
-            let description = rramsim_graph::zoo_description(&source.workload);
-            let text = rramsim_graph::to_workload_toml(&net, description);
+            let (text, layers) = rramsim::export_toml(&source.spec())?;
             write_atomic(&output, text.as_bytes())?;
-            eprintln!("wrote {} ({} layers)", output.display(), net.len());
+            eprintln!("wrote {} ({layers} layers)", output.display());
             Ok(())
         }
-    }
-}
-
-#[derive(Debug, Serialize)]
-struct LayerRow {
-    name: String,
-    op: &'static str,
-    inputs: Vec<String>,
-    input_shape: Option<[usize; 3]>,
-    output_shape: [usize; 3],
-    weights: u64,
-    biases: u64,
-    macs: u64,
-}
-
-#[derive(Debug, Serialize)]
-struct WorkloadReport {
-    name: String,
-    input_shape: [usize; 3],
-    layer_count: usize,
-    total_weights: u64,
-    total_biases: u64,
-    total_macs: u64,
-    layers: Vec<LayerRow>,
-}
-
-fn dims(s: Shape) -> [usize; 3] {
-    [s.channels, s.height, s.width]
-}
-
-fn report(net: &Network) -> WorkloadReport {
-    let layers: Vec<LayerRow> = net
-        .ids()
-        .map(|id| {
-            let layer = net.layer(id);
-            let stats = net.stats(id);
-            LayerRow {
-                name: layer.name.clone(),
-                op: layer.op.kind_name(),
-                inputs: layer.inputs.clone(),
-                input_shape: net.input_shapes(id).first().copied().map(dims),
-                output_shape: dims(net.output_shape(id)),
-                weights: stats.weights,
-                biases: stats.biases,
-                macs: stats.macs,
-            }
-        })
-        .collect();
-    let total = net.total_stats();
-    let input_shape = match net.layer(net.input()).op {
-        Op::Input { shape } => dims(shape),
-        _ => unreachable!("input() returns the input layer"),
-    };
-    WorkloadReport {
-        name: net.name().to_owned(),
-        input_shape,
-        layer_count: net.len(),
-        total_weights: total.weights,
-        total_biases: total.biases,
-        total_macs: total.macs,
-        layers,
     }
 }
 
@@ -172,8 +73,7 @@ fn shape_text(d: [usize; 3]) -> String {
     format!("{}x{}x{}", d[0], d[1], d[2])
 }
 
-fn render(net: &Network, format: Format) -> CliResult<String> {
-    let r = report(net);
+fn render(r: &WorkloadReport, format: Format) -> CliResult<String> {
     match format {
         Format::Json => serde_json::to_string_pretty(&r).map(|s| s + "\n").map_err(CliError::internal),
         Format::Csv => {
@@ -231,9 +131,4 @@ fn render(net: &Network, format: Format) -> CliResult<String> {
             ))
         }
     }
-}
-
-/// Quotes a CSV field when it holds a comma, quote or newline (RFC 4180).
-pub fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() }
 }

@@ -17,7 +17,9 @@
 
 pub mod codec;
 mod diag;
+pub mod rng;
 mod units;
 
 pub use diag::{SourceError, line_col};
+pub use rng::splitmix;
 pub use units::{Bytes, Clock, Cycle, MilliWatt, Nanoseconds, PicoJoule, SquareMm};

@@ -70,13 +70,7 @@ impl GenParams {
     }
 }
 
-/// SplitMix64's finalizer: mixes a 64-bit value into a well-spread seed.
-pub fn splitmix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
+pub use rramsim_core::splitmix;
 
 /// The generator of one crossbar, derived from (seed, tile, PE, crossbar) alone.
 pub fn crossbar_rng(seed: u64, id: CrossbarId) -> Pcg64Mcg {

@@ -11,6 +11,7 @@ mod digital;
 mod energy;
 mod params;
 mod peak;
+mod presets;
 
 pub use config::{ConfigWarning, load_arch_toml};
 pub use digital::{Gemm, systolic_cycles};
@@ -20,3 +21,4 @@ pub use params::{
     NocTopology, NodeParams, PeParams, SignedEncoding, TileParams, VectorUnitParams,
 };
 pub use peak::{PeakFigures, StageCycles, leakage_energy, peak_figures, stage_cycles};
+pub use presets::{PRESETS, preset, preset_names};

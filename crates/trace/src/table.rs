@@ -11,6 +11,7 @@
 
 use std::io::{Read, Write};
 
+#[cfg(feature = "parquet")]
 use rramsim_engine::Event;
 
 use crate::filter::Filter;

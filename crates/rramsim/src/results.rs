@@ -5,12 +5,11 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{CliError, CliResult};
-use crate::output::write_atomic;
+use crate::error::{Error, Result};
+use crate::io::write_atomic;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -87,17 +86,18 @@ enum Kind {
     Parquet,
 }
 
-fn kind(path: &Path) -> CliResult<Kind> {
+fn kind(path: &Path) -> Result<Kind> {
     match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
         Some("csv") => Ok(Kind::Csv),
         Some("json") => Ok(Kind::Json),
         Some("parquet") => Ok(Kind::Parquet),
-        _ => Err(CliError::input(format!("{}: results go to a .parquet, .csv or .json file", path.display()))),
+        _ => Err(Error::input(format!("{}: results go to a .parquet, .csv or .json file", path.display()))),
     }
 }
 
-fn csv_field(s: &str) -> String {
-    crate::workload::csv_field(s)
+/// Quotes a CSV field when it holds a comma, quote or newline (RFC 4180).
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() }
 }
 
 /// Splits one CSV line, honouring RFC 4180 quotes.
@@ -121,11 +121,11 @@ fn split_csv(line: &str) -> Vec<String> {
     out
 }
 
-pub fn write_rows(path: &Path, axes: &[String], rows: &[Row]) -> CliResult<()> {
+pub fn write_rows(path: &Path, axes: &[String], rows: &[Row]) -> Result<()> {
     let bytes = match kind(path)? {
         Kind::Json => {
             let f = JsonFile { schema_version: SCHEMA_VERSION, rows: rows.to_vec() };
-            serde_json::to_vec_pretty(&f).map_err(CliError::internal)?
+            serde_json::to_vec_pretty(&f).map_err(Error::internal)?
         }
         Kind::Csv => {
             let mut out = format!("# rramsim sweep results, schema {SCHEMA_VERSION}\nindex");
@@ -164,9 +164,9 @@ pub fn write_rows(path: &Path, axes: &[String], rows: &[Row]) -> CliResult<()> {
     write_atomic(path, &bytes)
 }
 
-pub fn read_rows(path: &Path) -> CliResult<Vec<Row>> {
+pub fn read_rows(path: &Path) -> Result<Vec<Row>> {
     let name = path.display().to_string();
-    let bad = |m: String| CliError::input(format!("{name}: {m}"));
+    let bad = |m: String| Error::input(format!("{name}: {m}"));
     match kind(path)? {
         Kind::Json => {
             let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read: {e}")))?;
@@ -216,9 +216,10 @@ pub fn read_rows(path: &Path) -> CliResult<Vec<Row>> {
 }
 
 #[cfg(feature = "parquet")]
-fn parquet_bytes(axes: &[String], rows: &[Row]) -> CliResult<Vec<u8>> {
+fn parquet_bytes(axes: &[String], rows: &[Row]) -> Result<Vec<u8>> {
     use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt64Array};
     use arrow_schema::{DataType, Field, Schema};
+    use std::sync::Arc;
 
     let numeric = |a: &String| rows.iter().all(|r| matches!(r.point.get(a), Some(Value::Num(_))));
     let mut fields = vec![Field::new("index", DataType::UInt64, false)];
@@ -242,16 +243,16 @@ fn parquet_bytes(axes: &[String], rows: &[Row]) -> CliResult<Vec<u8>> {
     }
     let metadata = std::collections::HashMap::from([("rramsim.schema_version".to_owned(), SCHEMA_VERSION.to_string())]);
     let schema = Arc::new(Schema::new_with_metadata(fields, metadata));
-    let batch = RecordBatch::try_new(schema.clone(), columns).map_err(CliError::internal)?;
+    let batch = RecordBatch::try_new(schema.clone(), columns).map_err(Error::internal)?;
     let mut out = Vec::new();
-    let mut writer = parquet::arrow::ArrowWriter::try_new(&mut out, schema, None).map_err(CliError::internal)?;
-    writer.write(&batch).map_err(CliError::internal)?;
-    writer.close().map_err(CliError::internal)?;
+    let mut writer = parquet::arrow::ArrowWriter::try_new(&mut out, schema, None).map_err(Error::internal)?;
+    writer.write(&batch).map_err(Error::internal)?;
+    writer.close().map_err(Error::internal)?;
     Ok(out)
 }
 
 #[cfg(feature = "parquet")]
-fn read_parquet(path: &Path) -> Result<Vec<Row>, String> {
+fn read_parquet(path: &Path) -> std::result::Result<Vec<Row>, String> {
     use arrow_array::{Array, Float64Array, StringArray, UInt64Array};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
@@ -287,7 +288,7 @@ fn read_parquet(path: &Path) -> Result<Vec<Row>, String> {
                     point.insert(name.clone(), v);
                 }
             }
-            let text = |i: usize| -> Result<String, String> {
+            let text = |i: usize| -> std::result::Result<String, String> {
                 let c = col(i);
                 let s = c.as_any().downcast_ref::<StringArray>().ok_or(format!("`{}` is not text", names[i]))?;
                 Ok(s.value(r).to_owned())
@@ -313,12 +314,12 @@ fn read_parquet(path: &Path) -> Result<Vec<Row>, String> {
 }
 
 #[cfg(not(feature = "parquet"))]
-fn parquet_bytes(_: &[String], _: &[Row]) -> CliResult<Vec<u8>> {
-    Err(CliError::input("this rramsim was built without the `parquet` feature; write .csv or .json"))
+fn parquet_bytes(_: &[String], _: &[Row]) -> Result<Vec<u8>> {
+    Err(Error::input("this rramsim was built without the `parquet` feature; write .csv or .json"))
 }
 
 #[cfg(not(feature = "parquet"))]
-fn read_parquet(_: &Path) -> Result<Vec<Row>, String> {
+fn read_parquet(_: &Path) -> std::result::Result<Vec<Row>, String> {
     Err("this rramsim was built without the `parquet` feature".into())
 }
 

@@ -1,0 +1,165 @@
+//! Architectures: presets, files and TOML text resolved into validated
+//! [`ArchParams`], and the figures `rramsim check` reports.
+
+use std::path::Path;
+
+use rramsim_hw::{Action, ArchParams, ConfigWarning, NocTopology, load_arch_toml, peak_figures};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// A loaded, validated architecture with the text it came from.
+#[derive(Debug, Clone)]
+pub struct Arch {
+    pub params: ArchParams,
+    /// Warnings about unusual but valid values.
+    pub warnings: Vec<ConfigWarning>,
+    /// How errors and reports name it: the file path or `<preset NAME>`.
+    pub label: String,
+    /// The TOML source (sweeps override keys in it).
+    pub text: String,
+}
+
+impl Arch {
+    /// A preset name (`isaac`, `neurosim-8b`), a path to a `.toml` file, or
+    /// TOML text (anything with a line break).
+    pub fn load(spec: &str) -> Result<Arch> {
+        if spec.contains('\n') {
+            return Self::from_text("<architecture text>", spec);
+        }
+        let path = Path::new(spec);
+        if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml")) {
+            let text = crate::io::read_text(path)?;
+            return Self::from_text(spec, &text);
+        }
+        match rramsim_hw::preset(spec) {
+            Some(text) => Self::from_text(&format!("<preset {spec}>"), text),
+            None => Err(Error::input(format!(
+                "unknown architecture `{spec}`: expected a preset ({}) or a .toml file",
+                rramsim_hw::preset_names().join(", ")
+            ))),
+        }
+    }
+
+    /// Parses and validates TOML text; `label` names it in errors.
+    pub fn from_text(label: &str, text: &str) -> Result<Arch> {
+        let (params, warnings) = load_arch_toml(label, text).map_err(Error::input)?;
+        Ok(Arch { params, warnings, label: label.to_owned(), text: text.to_owned() })
+    }
+
+    /// The warnings as `key: message` lines.
+    pub fn warning_lines(&self) -> Vec<String> {
+        self.warnings.iter().map(|w| format!("{}: {}", w.key, w.message)).collect()
+    }
+}
+
+/// What `rramsim check` reports (its `--format json` document).
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub name: String,
+    pub description: String,
+    pub clock_ghz: f64,
+    pub chips: u32,
+    pub tiles_per_chip: u32,
+    pub pes_per_tile: u32,
+    pub crossbars_per_pe: u32,
+    pub crossbars_per_chip: u64,
+    pub crossbar: String,
+    pub weight_bits: u32,
+    pub activation_bits: u32,
+    pub signed_encoding: &'static str,
+    pub columns_per_weight: u32,
+    pub weights_per_crossbar_row: u32,
+    pub input_steps: u32,
+    pub noc: String,
+    pub stage_cycles: StageReport,
+    pub energy_pj: Vec<(String, f64)>,
+    pub area_mm2: AreaReport,
+    pub peak_tops: f64,
+    pub peak_power_w: f64,
+    pub peak_pe_power_w: f64,
+    pub tops_per_w: f64,
+    pub tops_per_mm2: f64,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StageReport {
+    pub dac: u64,
+    pub crossbar_read: u64,
+    pub sample_hold: u64,
+    pub adc_all_columns: u64,
+    pub shift_add: u64,
+    pub initiation_interval: u64,
+    pub step_latency: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AreaReport {
+    pub tile: f64,
+    pub chip: f64,
+    pub node: f64,
+    /// Per component, one chip.
+    pub chip_by_component: Vec<(String, f64)>,
+}
+
+/// The resolved parameters and peak figures of an architecture.
+pub fn check(arch: &Arch) -> CheckReport {
+    let a = &arch.params;
+    let peak = peak_figures(a);
+    let s = peak.stages;
+    let noc = match a.noc.topology {
+        NocTopology::Mesh { width, height, concentration } => {
+            format!("mesh {width}x{height} routers, {concentration} tiles per router, {}-byte flits", a.noc.flit_bytes)
+        }
+        NocTopology::Bus => format!("bus, {}-byte flits", a.noc.flit_bytes),
+    };
+    CheckReport {
+        name: a.name.clone(),
+        description: a.description.clone(),
+        clock_ghz: a.clock.ghz(),
+        chips: a.node.chips,
+        tiles_per_chip: a.tiles_per_chip,
+        pes_per_tile: a.tile.pes,
+        crossbars_per_pe: a.pe.crossbars,
+        crossbars_per_chip: a.crossbars_per_chip(),
+        crossbar: format!(
+            "{}x{} cells of {} bits, {} ADC(s) of {} bits, {}-bit DACs",
+            a.crossbar.rows,
+            a.crossbar.cols,
+            a.crossbar.bits_per_cell,
+            a.pe.adc.per_crossbar,
+            a.pe.adc.bits,
+            a.pe.dac_bits
+        ),
+        weight_bits: a.weight_bits,
+        activation_bits: a.activation_bits,
+        signed_encoding: a.encoding.name(),
+        columns_per_weight: a.columns_per_weight(),
+        weights_per_crossbar_row: a.weights_per_crossbar_row(),
+        input_steps: a.input_steps(),
+        noc,
+        stage_cycles: StageReport {
+            dac: s.dac.get(),
+            crossbar_read: s.read.get(),
+            sample_hold: s.sample_hold.get(),
+            adc_all_columns: s.adc.get(),
+            shift_add: s.shift_add.get(),
+            initiation_interval: s.interval().get(),
+            step_latency: s.latency().get(),
+        },
+        energy_pj: Action::ALL.iter().map(|&act| (act.name().to_owned(), a.energy[act].0)).collect(),
+        area_mm2: AreaReport {
+            tile: a.tile_area().0,
+            chip: a.chip_area().0,
+            node: a.chip_area().0 * f64::from(a.node.chips),
+            chip_by_component: a.chip_area_breakdown().into_iter().map(|(c, x)| (c.name().to_owned(), x.0)).collect(),
+        },
+        peak_tops: peak.tops,
+        peak_power_w: peak.power.0 / 1e3,
+        peak_pe_power_w: peak.pe_power.0 / 1e3,
+        tops_per_w: peak.tops_per_watt,
+        tops_per_mm2: peak.tops_per_mm2,
+        warnings: arch.warning_lines(),
+    }
+}

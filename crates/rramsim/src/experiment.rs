@@ -1,0 +1,408 @@
+//! The simulation pipeline, assembled once: an architecture and a workload,
+//! options validated up front, then load → map (all-RRAM) → fault map → offload
+//! policy resolved → final mapping → simulate → metrics and reports.
+//!
+//! Lifecycle in types: [`Experiment`] (what to run) → [`Prepared`] (validated,
+//! mapped, fault map materialized; misconfiguration fails here, before the first
+//! cycle) → [`Outcome`] (the engine's result and the derived metrics).
+
+use rramsim_engine::{EventSink, NoEvents, SimOptions, SimResult, simulate_with};
+use rramsim_fault::{FaultMap, FaultModel, LayerFaultStats};
+use rramsim_graph::Network;
+use rramsim_hw::ArchParams;
+use rramsim_map::{Mapping, MappingOptions, Offload, Placement, Replication, map_network};
+use serde::Serialize;
+
+use crate::arch::Arch;
+use crate::error::{Error, Result};
+use crate::faults::{LayerFaultRow, OriginReport, layer_rows, run_layer_stats};
+use crate::options::{FaultSpec, OffloadSpec};
+use crate::workload::WorkloadSpec;
+
+/// How a network is run: the options every simulating entry point shares.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunOptions {
+    pub offload: OffloadSpec,
+    pub replication: Replication,
+    /// Inputs simulated back to back (at least 1).
+    pub batch: u32,
+    pub faults: Option<FaultSpec>,
+}
+
+impl Default for RunOptions {
+    /// Everything on RRAM, balanced replication, one input, no faults: the
+    /// documented defaults of `rramsim run`.
+    fn default() -> Self {
+        RunOptions {
+            offload: OffloadSpec::Fixed(Offload::AllRram),
+            replication: Replication::Balanced,
+            batch: 1,
+            faults: None,
+        }
+    }
+}
+
+/// What to run: an architecture and a workload with their options.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Experiment {
+    /// A preset name, an architecture `.toml` path or TOML text.
+    pub arch: String,
+    pub workload: WorkloadSpec,
+    pub options: RunOptions,
+}
+
+impl Experiment {
+    /// Loads the architecture and the network and prepares the run.
+    pub fn prepare(&self) -> Result<Prepared> {
+        let arch = Arch::load(&self.arch)?;
+        let net = self.workload.load()?;
+        prepare(&arch, net, &self.workload.label(), &self.options)
+    }
+}
+
+/// A validated, mapped run, ready to simulate.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub arch: ArchParams,
+    pub net: Network,
+    /// How reports name the workload.
+    pub workload: String,
+    pub options: MappingOptions,
+    pub mapping: Mapping,
+    pub batch: u32,
+    pub fault_map: Option<FaultMap>,
+    pub fault_model: FaultModel,
+    /// The fault generator's seed, when the map was generated for this run.
+    pub seed: Option<u64>,
+    /// FNV-1a of everything that determines the run's figures.
+    pub config_hash: u64,
+}
+
+/// Maps `net` onto `arch` with `options`: the fault map (if any) covers the
+/// chips of the all-RRAM mapping; `auto` offload is resolved against it.
+pub fn prepare(arch: &Arch, net: Network, workload: &str, options: &RunOptions) -> Result<Prepared> {
+    crate::options::check_batch(u64::from(options.batch))?;
+    let params = &arch.params;
+    let replication = options.replication;
+    let model = options.faults.as_ref().map_or(FaultModel::Cell, |f| f.model);
+    let rram = map_network(&net, params, &MappingOptions::rram(replication)).map_err(Error::input)?;
+    let fault_map = options.faults.as_ref().map(|f| f.materialize(params, rram.chips_used)).transpose()?;
+    let offload = resolve_offload(&options.offload, &net, params, replication, fault_map.as_ref(), model)?;
+    let mapping_options = MappingOptions { replication, offload };
+    let mapping = if mapping_options == MappingOptions::rram(replication) {
+        rram
+    } else {
+        map_network(&net, params, &mapping_options).map_err(Error::input)?
+    };
+    let seed = fault_map.as_ref().and(options.faults.as_ref().and_then(FaultSpec::seed));
+    let config_hash = crate::trace::config_hash(&net, params, &mapping_options, options.batch, seed);
+    Ok(Prepared {
+        arch: params.clone(),
+        net,
+        workload: workload.to_owned(),
+        options: mapping_options,
+        mapping,
+        batch: options.batch,
+        fault_map,
+        fault_model: model,
+        seed,
+        config_hash,
+    })
+}
+
+/// Resolves `auto` to a layer list: layers ranked by their fault-induced weight
+/// error on the all-RRAM mapping, chosen while the digital unit's cycles stay
+/// within the budget.
+fn resolve_offload(
+    spec: &OffloadSpec,
+    net: &Network,
+    arch: &ArchParams,
+    replication: Replication,
+    faults: Option<&FaultMap>,
+    model: FaultModel,
+) -> Result<Offload> {
+    let budget = match spec {
+        OffloadSpec::Fixed(o) => return Ok(o.clone()),
+        OffloadSpec::Auto { budget } => *budget,
+    };
+    let Some(map) = faults else {
+        return Err(Error::input("--offload auto ranks layers by their faults: give --faults or --fault-rate"));
+    };
+    let rram = map_network(net, arch, &MappingOptions::rram(replication)).map_err(Error::input)?;
+    let result = rramsim_engine::simulate(net, arch, &rram, SimOptions { batch: 1 });
+    let stats = run_layer_stats(net, arch, &rram, map, model)?;
+    let all_digital =
+        map_network(net, arch, &MappingOptions { replication, offload: Offload::AllDigital }).map_err(Error::input)?;
+    let candidates: Vec<_> = stats
+        .iter()
+        .map(|s| {
+            let cycles = match all_digital.layer(s.layer).placement {
+                Placement::Digital { cycles, .. } => cycles,
+                _ => u64::MAX / 4,
+            };
+            // Total relative weight error of the layer over its replicas.
+            (s.layer, s.mean_rel_dw * s.weights as f64, cycles)
+        })
+        .collect();
+    let budget_cycles = (budget * result.cycles_per_image()) as u64;
+    let chosen = rramsim_map::auto_offload(&candidates, budget_cycles);
+    Ok(Offload::Layers(chosen.iter().map(|&id| net.layer(id).name.clone()).collect()))
+}
+
+/// The result of a simulation with its derived metrics.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub result: SimResult,
+    pub metrics: Metrics,
+}
+
+/// The figures of a run, derived once from the engine's result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Metrics {
+    pub total_cycles: u64,
+    /// The whole run's wall time at the chip's clock.
+    pub latency_ns: f64,
+    pub first_image_cycles: u64,
+    pub cycles_per_image: f64,
+    pub throughput_images_per_s: f64,
+    /// Dynamic + static energy of the run.
+    pub energy_pj: f64,
+    pub energy_per_image_pj: f64,
+    pub macs: u64,
+    /// Two operations per MAC over the run's energy.
+    pub tops_per_w: f64,
+    pub crossbars: u64,
+    pub pes: u32,
+    pub tiles: u32,
+    pub chips: u32,
+    pub digital_utilization: f64,
+    pub events: u64,
+}
+
+impl Metrics {
+    pub fn of(arch: &ArchParams, mapping: &Mapping, result: &SimResult, batch: u32) -> Metrics {
+        let energy = result.energy(arch).0;
+        let macs: u64 = result.layers.iter().map(|l| l.macs).sum();
+        let cycles_per_image = result.cycles_per_image();
+        Metrics {
+            total_cycles: result.total_cycles.get(),
+            latency_ns: result.latency(arch).0,
+            first_image_cycles: result.first_latency().get(),
+            cycles_per_image,
+            throughput_images_per_s: arch.clock.ghz() * 1e9 / cycles_per_image,
+            energy_pj: energy,
+            energy_per_image_pj: energy / f64::from(batch),
+            macs,
+            // 2 ops per MAC; ops per pJ = TOPS/W.
+            tops_per_w: 2.0 * macs as f64 / energy,
+            crossbars: mapping.crossbars_used,
+            pes: mapping.pes_used,
+            tiles: mapping.tiles_used,
+            chips: mapping.chips_used,
+            digital_utilization: result.digital_utilization(),
+            events: result.events,
+        }
+    }
+}
+
+impl Prepared {
+    /// Simulates the run cycle by cycle.
+    pub fn simulate(&self) -> Outcome {
+        self.simulate_with(&mut NoEvents)
+    }
+
+    /// [`Prepared::simulate`], reporting every event to `sink`; the outcome is
+    /// the same whichever sink listens.
+    pub fn simulate_with<S: EventSink>(&self, sink: &mut S) -> Outcome {
+        let result = simulate_with(&self.net, &self.arch, &self.mapping, SimOptions { batch: self.batch }, sink);
+        let metrics = Metrics::of(&self.arch, &self.mapping, &result, self.batch);
+        Outcome { result, metrics }
+    }
+
+    /// The offload policy as reports name it.
+    pub fn offload_name(&self) -> String {
+        self.options.offload.name()
+    }
+
+    /// Names of the layers placed on the digital unit.
+    pub fn digital_layers(&self) -> Vec<String> {
+        self.net
+            .ids()
+            .filter(|&id| matches!(self.mapping.layer(id).placement, Placement::Digital { .. }))
+            .map(|id| self.net.layer(id).name.clone())
+            .collect()
+    }
+
+    /// Per-layer statistics of the run's fault map on its mapping.
+    pub fn fault_stats(&self) -> Result<Option<Vec<LayerFaultStats>>> {
+        self.fault_map
+            .as_ref()
+            .map(|map| run_layer_stats(&self.net, &self.arch, &self.mapping, map, self.fault_model))
+            .transpose()
+    }
+
+    /// The report of `rramsim run` (its `--format json` document).
+    pub fn report(&self, outcome: &Outcome) -> Result<RunReport> {
+        let (arch, result, m) = (&self.arch, &outcome.result, &outcome.metrics);
+        let layers = self
+            .net
+            .ids()
+            .map(|id| {
+                let l = &result.layers[id.0];
+                let lm = self.mapping.layer(id);
+                let utilization = match &lm.placement {
+                    Placement::Crossbars { layout, .. } => Some(layout.utilization),
+                    _ => None,
+                };
+                LayerRow {
+                    name: self.net.layer(id).name.clone(),
+                    op: self.net.layer(id).op.kind_name(),
+                    target: target_name(&lm.placement),
+                    crossbars: lm.crossbars(),
+                    replicas: lm.replicas(),
+                    utilization,
+                    start_cycle: l.start.get(),
+                    end_cycle: l.end.get(),
+                    cycles: l.span().get(),
+                    macs: l.macs,
+                    energy_pj: arch.energy.energy(&l.actions).0,
+                    energy_by_component: arch
+                        .energy
+                        .by_component(&l.actions)
+                        .into_iter()
+                        .filter(|(_, e)| e.0 > 0.0)
+                        .map(|(c, e)| (c.name().to_owned(), e.0))
+                        .collect(),
+                }
+            })
+            .collect();
+        let faults = match (&self.fault_map, self.fault_stats()?) {
+            (Some(map), Some(stats)) => Some(RunFaults {
+                convention: rramsim_fault::CONVENTION,
+                origin: OriginReport::of(&map.origin),
+                fault_model: self.fault_model.name(),
+                layers: layer_rows(&self.net, &stats),
+            }),
+            _ => None,
+        };
+        Ok(RunReport {
+            arch: arch.name.clone(),
+            workload: self.workload.clone(),
+            batch: self.batch,
+            replication: self.mapping.replication.name(),
+            offload: self.offload_name(),
+            clock_ghz: arch.clock.ghz(),
+            total_cycles: m.total_cycles,
+            latency_ns: m.latency_ns,
+            first_image_cycles: m.first_image_cycles,
+            cycles_per_image: m.cycles_per_image,
+            throughput_images_per_s: m.throughput_images_per_s,
+            energy_pj: m.energy_pj,
+            energy_per_image_pj: m.energy_per_image_pj,
+            energy_by_component: result
+                .energy_by_component(arch)
+                .into_iter()
+                .map(|(c, e)| (c.name().to_owned(), e.0))
+                .collect(),
+            macs: m.macs,
+            tops_per_w: m.tops_per_w,
+            crossbars: m.crossbars,
+            pes: m.pes,
+            tiles: m.tiles,
+            chips: m.chips,
+            digital_utilization: m.digital_utilization,
+            events: m.events,
+            layers,
+            faults,
+        })
+    }
+}
+
+/// The target of a layer, as reports and traces name it: `rram` (crossbars),
+/// `digital`, `tile` (tile ALU), `fused` or `view` (no work of its own).
+pub fn target_name(p: &Placement) -> &'static str {
+    match p {
+        Placement::Crossbars { .. } => "rram",
+        Placement::Digital { .. } => "digital",
+        Placement::Alu { .. } => "tile",
+        Placement::Fused { .. } => "fused",
+        Placement::View { .. } | Placement::Input { .. } => "view",
+    }
+}
+
+/// One layer of a run report.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerRow {
+    pub name: String,
+    pub op: &'static str,
+    /// `rram` (crossbars), `digital`, `tile` (tile ALU), `fused` or `view`.
+    pub target: &'static str,
+    pub crossbars: u64,
+    pub replicas: u32,
+    pub utilization: Option<f64>,
+    pub start_cycle: u64,
+    pub end_cycle: u64,
+    pub cycles: u64,
+    pub macs: u64,
+    pub energy_pj: f64,
+    /// The layer's dynamic energy per component (leakage is reported for the run).
+    #[serde(serialize_with = "as_map")]
+    pub energy_by_component: Vec<(String, f64)>,
+}
+
+/// The report of a run: totals, per component and per layer.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub arch: String,
+    pub workload: String,
+    pub batch: u32,
+    pub replication: &'static str,
+    pub offload: String,
+    pub clock_ghz: f64,
+    pub total_cycles: u64,
+    pub latency_ns: f64,
+    pub first_image_cycles: u64,
+    pub cycles_per_image: f64,
+    pub throughput_images_per_s: f64,
+    pub energy_pj: f64,
+    pub energy_per_image_pj: f64,
+    #[serde(serialize_with = "as_map")]
+    pub energy_by_component: Vec<(String, f64)>,
+    pub macs: u64,
+    pub tops_per_w: f64,
+    pub crossbars: u64,
+    pub pes: u32,
+    pub tiles: u32,
+    pub chips: u32,
+    pub digital_utilization: f64,
+    pub events: u64,
+    pub layers: Vec<LayerRow>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub faults: Option<RunFaults>,
+}
+
+/// Fault statistics of a run with a fault map.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunFaults {
+    pub convention: &'static str,
+    pub origin: OriginReport,
+    pub fault_model: &'static str,
+    pub layers: Vec<LayerFaultRow>,
+}
+
+/// `(name, value)` pairs as a JSON object in their order.
+fn as_map<S: serde::Serializer>(pairs: &[(String, f64)], s: S) -> std::result::Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(Some(pairs.len()))?;
+    for (k, v) in pairs {
+        m.serialize_entry(k, v)?;
+    }
+    m.end()
+}
+
+impl LayerRow {
+    /// The dynamic energy of component `name`, 0 when absent.
+    pub fn component_energy(&self, name: &str) -> f64 {
+        self.energy_by_component.iter().find(|(n, _)| n == name).map_or(0.0, |(_, e)| *e)
+    }
+}

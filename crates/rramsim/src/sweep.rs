@@ -1,0 +1,418 @@
+//! Design-space sweeps. A spec names axes (architecture parameters by TOML
+//! path, workload, width, shortcut kernel, offload policy, fault rate and seed);
+//! their cartesian product (last axis fastest) — or an explicit list of points —
+//! is run in parallel. Each point's seed is derived from its index, so results
+//! do not depend on the thread count, and the cluster contract (list, one point,
+//! a shard, merge) lets any existing scheduler (Dask, Slurm) run the points.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rayon::prelude::*;
+use rramsim_core::{SourceError, splitmix};
+use rramsim_fault::{Distribution, FaultModel};
+use rramsim_map::Replication;
+use serde::Deserialize;
+
+use crate::arch::Arch;
+use crate::error::{Error, Result};
+use crate::experiment::{RunOptions, prepare};
+use crate::faults::run_layer_stats;
+use crate::options::{
+    FaultSpec, OffloadSpec, check_batch, check_probability, check_width, parse_distribution, parse_fault_model,
+    parse_replication,
+};
+use crate::results::{Row, Value};
+use crate::workload::WorkloadSpec;
+
+/// The spec file's raw form.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSpec {
+    /// Base architecture: a preset name or a path relative to the spec.
+    arch: String,
+    #[serde(default)]
+    options: RawOptions,
+    /// Axes whose cartesian product is swept…
+    #[serde(default)]
+    axes: toml::Table,
+    /// …or an explicit list of points (`[[point]]` tables), not both.
+    #[serde(default)]
+    point: Vec<toml::Table>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOptions {
+    batch: Option<u32>,
+    replication: Option<String>,
+    sa1_fraction: Option<f64>,
+    distribution: Option<String>,
+    fault_model: Option<String>,
+    /// Base of the per-point seeds.
+    seed: Option<u64>,
+}
+
+/// Axes that are not architecture parameters.
+const POINT_AXES: [&str; 6] = ["workload", "width", "shortcut_kernel", "offload", "fault_rate", "fault_seed"];
+
+/// A validated spec.
+#[derive(Debug)]
+pub struct Spec {
+    arch_text: String,
+    arch_label: String,
+    /// Axis name → values, in spec order (sorted by name: TOML tables are).
+    axes: Vec<(String, Vec<Value>)>,
+    /// Explicit points, when the spec lists them instead of axes.
+    points: Option<Vec<BTreeMap<String, Value>>>,
+    batch: u32,
+    replication: Replication,
+    sa1_fraction: f64,
+    distribution: Distribution,
+    fault_model: FaultModel,
+    seed: u64,
+}
+
+fn spec_err(file: &str, source: &str, span: Option<std::ops::Range<usize>>, key: Option<&str>, msg: String) -> Error {
+    Error::input(SourceError::at(file, source, span, key.map(str::to_owned), msg))
+}
+
+fn to_value(file: &str, key: &str, v: &toml::Value) -> Result<Value> {
+    match v {
+        toml::Value::Integer(i) => Ok(Value::Num(*i as f64)),
+        toml::Value::Float(f) => Ok(Value::Num(*f)),
+        toml::Value::String(s) => Ok(Value::Text(s.clone())),
+        other => Err(Error::input(format!("{file}: axis `{key}`: values must be numbers or strings, got {other}"))),
+    }
+}
+
+/// Expands `[a, b]` or `{ from, to, step }` (inclusive) into values.
+fn axis_values(file: &str, key: &str, v: &toml::Value) -> Result<Vec<Value>> {
+    match v {
+        toml::Value::Array(items) => {
+            if items.is_empty() {
+                return Err(Error::input(format!("{file}: axis `{key}` has no values")));
+            }
+            items.iter().map(|i| to_value(file, key, i)).collect()
+        }
+        toml::Value::Table(t) => {
+            let num = |k: &str| -> Result<f64> {
+                match t.get(k) {
+                    Some(toml::Value::Integer(i)) => Ok(*i as f64),
+                    Some(toml::Value::Float(f)) => Ok(*f),
+                    _ => Err(Error::input(format!(
+                        "{file}: axis `{key}`: a range needs numeric `from`, `to` and `step`"
+                    ))),
+                }
+            };
+            if let Some(extra) = t.keys().find(|k| !["from", "to", "step"].contains(&k.as_str())) {
+                return Err(Error::input(format!("{file}: axis `{key}`: unknown range key `{extra}`")));
+            }
+            let (from, to, step) = (num("from")?, num("to")?, num("step")?);
+            if step.is_nan() || step <= 0.0 || to < from {
+                return Err(Error::input(format!("{file}: axis `{key}`: need step > 0 and to >= from")));
+            }
+            let n = ((to - from) / step + 1e-9).floor() as usize + 1;
+            if n > 1_000_000 {
+                return Err(Error::input(format!("{file}: axis `{key}` has {n} values")));
+            }
+            Ok((0..n).map(|i| Value::Num(from + i as f64 * step)).collect())
+        }
+        single => Ok(vec![to_value(file, key, single)?]),
+    }
+}
+
+impl Spec {
+    /// Reads a spec file; an architecture path in it is relative to the file.
+    pub fn load(path: &Path) -> Result<Spec> {
+        let text = crate::io::read_text(path)?;
+        Self::parse(&path.display().to_string(), &text, path.parent().unwrap_or(Path::new(".")))
+    }
+
+    /// Parses spec text; `file` names it in errors and architecture paths are
+    /// relative to `base`.
+    pub fn parse(file: &str, text: &str, base: &Path) -> Result<Spec> {
+        let file = file.to_owned();
+        let raw: RawSpec = toml::from_str(text)
+            .map_err(|e| spec_err(&file, text, e.span(), None, e.message().trim_end().to_owned()))?;
+        let (arch_text, arch_label) = match rramsim_hw::preset(&raw.arch) {
+            Some(t) => (t.to_owned(), format!("<preset {}>", raw.arch)),
+            None => {
+                let p = base.join(&raw.arch);
+                let t = std::fs::read_to_string(&p).map_err(|e| {
+                    Error::input(format!("{file}: arch `{}`: cannot read {}: {e}", raw.arch, p.display()))
+                })?;
+                (t, p.display().to_string())
+            }
+        };
+        // The base architecture must be valid on its own.
+        Arch::from_text(&arch_label, &arch_text)?;
+        let base: toml::Table = toml::from_str(&arch_text).map_err(|e| Error::input(format!("{arch_label}: {e}")))?;
+        let number = |v: &Value| -> Result<f64> {
+            match v {
+                Value::Num(x) => Ok(*x),
+                Value::Text(t) => Err(Error::input(format!("{file}: `{t}` is not a number"))),
+            }
+        };
+        let check = |key: &str, values: &[Value]| -> Result<()> {
+            if !POINT_AXES.contains(&key) {
+                // An architecture parameter: it must exist in the base config.
+                let mut probe = base.clone();
+                set_path(&mut probe, key, &values[0])
+                    .map_err(|e| Error::input(format!("{file}: axis `{key}`: {e}")))?;
+            }
+            // Point axes are validated as every entry point validates them.
+            let at = |e: Error| e.context(format!("{file}: axis `{key}`"));
+            for v in values {
+                match key {
+                    "offload" => drop(OffloadSpec::parse(&v.text()).map_err(at)?),
+                    "fault_rate" => drop(check_probability("fault rate", number(v)?).map_err(at)?),
+                    "width" => drop(check_width(number(v)?).map_err(at)?),
+                    "shortcut_kernel" | "fault_seed" => {
+                        let x = number(v)?;
+                        if !(x.fract() == 0.0 && x >= 1.0 - f64::from(u8::from(key == "fault_seed")) && x < 9e15) {
+                            return Err(at(Error::input(format!("expected a whole number, got {}", v.text()))));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Ok(())
+        };
+        let mut axes = Vec::new();
+        for (key, v) in &raw.axes {
+            let values = axis_values(&file, key, v)?;
+            check(key, &values)?;
+            axes.push((key.clone(), values));
+        }
+        let points = if raw.point.is_empty() {
+            None
+        } else {
+            if !axes.is_empty() {
+                return Err(Error::input(format!("{file}: give either [axes] or [[point]] tables, not both")));
+            }
+            let mut pts = Vec::new();
+            for (i, table) in raw.point.iter().enumerate() {
+                let mut p = BTreeMap::new();
+                for (key, v) in table {
+                    let value = to_value(&file, key, v)?;
+                    check(key, std::slice::from_ref(&value)).map_err(|e| Error::input(format!("point {i}: {e}")))?;
+                    p.insert(key.clone(), value);
+                }
+                if !p.contains_key("workload") {
+                    return Err(Error::input(format!("{file}: point {i} needs a `workload`")));
+                }
+                pts.push(p);
+            }
+            // Columns: every key any point names.
+            let mut keys: Vec<String> = pts.iter().flat_map(|p| p.keys().cloned()).collect();
+            keys.sort();
+            keys.dedup();
+            axes = keys.into_iter().map(|k| (k, Vec::new())).collect();
+            Some(pts)
+        };
+        let o = raw.options;
+        let file_ref = file.as_str();
+        let at = |key: &'static str| move |e: Error| e.context(format!("{file_ref}: options.{key}"));
+        let replication =
+            parse_replication(o.replication.as_deref().unwrap_or("balanced")).map_err(at("replication"))?;
+        let distribution =
+            parse_distribution(o.distribution.as_deref().unwrap_or("uniform")).map_err(at("distribution"))?;
+        let fault_model = parse_fault_model(o.fault_model.as_deref().unwrap_or("cell")).map_err(at("fault_model"))?;
+        let batch = check_batch(u64::from(o.batch.unwrap_or(1))).map_err(at("batch"))?;
+        let sa1_fraction =
+            check_probability("SA1 fraction", o.sa1_fraction.unwrap_or(0.5)).map_err(at("sa1_fraction"))?;
+        if points.is_none() && !axes.iter().any(|(k, _)| k == "workload") {
+            return Err(Error::input(format!("{file}: the axes need a `workload`")));
+        }
+        Ok(Spec {
+            arch_text,
+            arch_label,
+            axes,
+            points,
+            batch,
+            replication,
+            sa1_fraction,
+            distribution,
+            fault_model,
+            seed: o.seed.unwrap_or(0),
+        })
+    }
+
+    /// Whether the spec has no points.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The number of points.
+    pub fn len(&self) -> usize {
+        match &self.points {
+            Some(p) => p.len(),
+            None => self.axes.iter().map(|(_, v)| v.len()).product(),
+        }
+    }
+
+    /// Point `index`: an explicit point, or of the cartesian product (last axis
+    /// fastest).
+    pub fn point(&self, index: usize) -> BTreeMap<String, Value> {
+        if let Some(points) = &self.points {
+            return points[index].clone();
+        }
+        let mut rest = index;
+        let mut out = BTreeMap::new();
+        for (key, values) in self.axes.iter().rev() {
+            out.insert(key.clone(), values[rest % values.len()].clone());
+            rest /= values.len();
+        }
+        out
+    }
+
+    pub fn axis_names(&self) -> Vec<String> {
+        self.axes.iter().map(|(k, _)| k.clone()).collect()
+    }
+}
+
+/// Sets `a.b.c` in a TOML table, keeping the leaf's form (`{ value = … }`,
+/// `{ ns = … }`/`{ cycles = … }` or bare).
+fn set_path(table: &mut toml::Table, path: &str, value: &Value) -> Result<(), String> {
+    let parts: Vec<&str> = path.split('.').collect();
+    let (leaf, tables) = parts.split_last().ok_or("empty path")?;
+    let mut t = table;
+    for p in tables {
+        t = match t.get_mut(*p) {
+            Some(toml::Value::Table(inner)) => inner,
+            _ => return Err(format!("the architecture has no table `{p}`")),
+        };
+    }
+    let new = match value {
+        Value::Num(x) if x.fract() == 0.0 && x.abs() < 9e15 => toml::Value::Integer(*x as i64),
+        Value::Num(x) => toml::Value::Float(*x),
+        Value::Text(s) => toml::Value::String(s.clone()),
+    };
+    match t.get_mut(*leaf) {
+        None => Err(format!("the architecture has no key `{leaf}` there")),
+        Some(toml::Value::Table(inner)) => {
+            let unit = ["value", "ns", "cycles"].into_iter().find(|k| inner.contains_key(*k));
+            let Some(unit) = unit else { return Err(format!("`{leaf}` is a table, not a parameter")) };
+            // A float latency in cycles is not an integer count.
+            let new = match (unit, &new) {
+                ("ns" | "value", toml::Value::Integer(i)) if inner.get(unit).is_some_and(toml::Value::is_float) => {
+                    toml::Value::Float(*i as f64)
+                }
+                _ => new,
+            };
+            inner.insert(unit.to_owned(), new);
+            Ok(())
+        }
+        Some(slot) => {
+            let new = match (&*slot, &new) {
+                (toml::Value::Float(_), toml::Value::Integer(i)) => toml::Value::Float(*i as f64),
+                _ => new,
+            };
+            *slot = new;
+            Ok(())
+        }
+    }
+}
+
+/// Runs one point; model errors (an invalid architecture, a network that does
+/// not fit) become an `invalid` row, not a failure of the sweep.
+pub fn run_point(spec: &Spec, index: usize) -> Row {
+    let point = spec.point(index);
+    let mut row = Row::new(index as u64, point.clone());
+    match evaluate(spec, index, &point) {
+        Ok(metrics) => row.metrics = metrics,
+        Err(e) => {
+            row.status = "invalid".into();
+            row.error = e.to_string();
+        }
+    }
+    row
+}
+
+fn evaluate(spec: &Spec, index: usize, point: &BTreeMap<String, Value>) -> Result<BTreeMap<String, f64>> {
+    let mut table: toml::Table = toml::from_str(&spec.arch_text).map_err(Error::internal)?;
+    for (k, v) in point {
+        if !POINT_AXES.contains(&k.as_str()) {
+            set_path(&mut table, k, v).map_err(Error::input)?;
+        }
+    }
+    let text = toml::to_string(&table).map_err(Error::internal)?;
+    // The point's row names the axes; the message alone says what is wrong.
+    let (params, warnings) =
+        rramsim_hw::load_arch_toml(&spec.arch_label, &text).map_err(|e| Error::input(e.message))?;
+    let arch = Arch { params, warnings, label: spec.arch_label.clone(), text };
+    let num = |k: &str| point.get(k).map(Value::num);
+    let workload = WorkloadSpec::new(point["workload"].text())
+        .widened(num("width"))
+        .with_shortcut_kernel(num("shortcut_kernel").map(|k| k as usize));
+    let net = workload.load()?;
+    let offload = OffloadSpec::parse(&point.get("offload").map(Value::text).unwrap_or_else(|| "all-rram".into()))?;
+    let fault_rate = num("fault_rate").unwrap_or(0.0);
+    // 53 bits, so the seed survives a Float64 results column exactly.
+    let seed = match num("fault_seed") {
+        Some(s) => s as u64,
+        None => splitmix(spec.seed ^ splitmix(index as u64)) >> 11,
+    };
+    let faults = (fault_rate > 0.0)
+        .then(|| FaultSpec::generated(fault_rate, spec.sa1_fraction, spec.distribution, seed, spec.fault_model))
+        .transpose()?;
+    let options = RunOptions { offload, replication: spec.replication, batch: spec.batch, faults };
+    let run = prepare(&arch, net, &workload.label(), &options)?;
+    let m = run.simulate().metrics;
+    let mut out = BTreeMap::new();
+    out.insert("total_cycles".into(), m.total_cycles as f64);
+    out.insert("latency_ns".into(), m.latency_ns);
+    out.insert("throughput_images_per_s".into(), m.throughput_images_per_s);
+    out.insert("energy_pj".into(), m.energy_pj);
+    out.insert("tops_per_w".into(), m.tops_per_w);
+    out.insert("crossbars".into(), m.crossbars as f64);
+    out.insert("tiles".into(), f64::from(m.tiles));
+    out.insert("chips".into(), f64::from(m.chips));
+    out.insert("digital_utilization".into(), m.digital_utilization);
+    out.insert("seed".into(), seed as f64);
+    if let Some(map) = &run.fault_map {
+        let stats = run_layer_stats(&run.net, &run.arch, &run.mapping, map, spec.fault_model)?;
+        let weights: u64 = stats.iter().map(|s| s.weights).sum();
+        let changed: u64 = stats.iter().map(|s| s.weights_changed).sum();
+        out.insert("weights_changed_fraction".into(), if weights > 0 { changed as f64 / weights as f64 } else { 0.0 });
+    }
+    Ok(out)
+}
+
+/// Runs the points `indices` of `spec` in parallel; `progress` is called once
+/// per finished point (from any thread). Rows come in the order of `indices`.
+pub fn run_points(spec: &Spec, indices: &[usize], progress: &(dyn Fn() + Sync)) -> Vec<Row> {
+    indices
+        .par_iter()
+        .map(|&i| {
+            let r = run_point(spec, i);
+            progress();
+            r
+        })
+        .collect()
+}
+
+/// Parses a `--shard I/N` selector.
+pub fn parse_shard(s: &str) -> Result<(usize, usize)> {
+    let bad = || Error::input(format!("--shard: expected I/N with 0 <= I < N, got `{s}`"));
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n): (usize, usize) = (i.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
+    if n == 0 || i >= n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+/// Merges result rows of shards or points: sorted by point index, duplicates
+/// dropped, a point with two different results refused.
+pub fn merge_rows(mut rows: Vec<Row>) -> Result<Vec<Row>> {
+    rows.sort_by_key(|r| r.index);
+    for w in rows.windows(2) {
+        if w[0].index == w[1].index && w[0] != w[1] {
+            return Err(Error::input(format!("point {} appears twice with different results", w[0].index)));
+        }
+    }
+    rows.dedup();
+    Ok(rows)
+}
