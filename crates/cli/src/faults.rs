@@ -300,7 +300,7 @@ pub fn run(cmd: FaultsCommand) -> CliResult<()> {
             let text = std::fs::read_to_string(&csv)
                 .map_err(|e| CliError::input(format!("cannot read {}: {e}", csv.display())))?;
             let map = storage::from_csv(&text, Geometry::of(&arch))
-                .map_err(|(line, e)| CliError::input(format!("{}:{line}: {e}", csv.display())))?;
+                .map_err(|e| CliError::input(format!("{}:{}: {}", csv.display(), e.line, e.kind)))?;
             write_atomic(&output, &storage::to_bytes(&map))?;
             eprintln!("wrote {} ({} crossbars)", output.display(), map.crossbars());
             Ok(())
