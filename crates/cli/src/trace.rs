@@ -218,7 +218,7 @@ fn convert(args: ConvertArgs) -> CliResult<()> {
     let mut reader = open(&args.input)?;
     let names: Vec<String> = reader.header.layers.iter().map(|l| l.name.clone()).collect();
     let filter = args.filter.build(&names)?;
-    let bad = |e: String| CliError::input(format!("{}: {e}", args.input.display()));
+    let bad = |e: rramsim_trace::TraceError| CliError::input(format!("{}: {e}", args.input.display()));
     match args.to {
         ConvertTo::Chrome => {
             let stats =
