@@ -97,7 +97,7 @@ fn convert(args: ConvertArgs) -> CliResult<()> {
     let mut reader = open(&args.input)?;
     let names: Vec<String> = reader.header.layers.iter().map(|l| l.name.clone()).collect();
     let filter = args.filter.spec().build(&names)?;
-    let bad = |e: String| CliError::input(format!("{}: {e}", args.input.display()));
+    let bad = |e: rramsim::trace::TraceError| CliError::from(rramsim::Error::from(e).context(args.input.display()));
     match args.to {
         ConvertTo::Chrome => {
             let stats =

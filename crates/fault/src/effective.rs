@@ -22,6 +22,7 @@
 use rramsim_hw::{ArchParams, SignedEncoding};
 use rramsim_map::{CrossbarLayout, ReplicaPlacement};
 
+use crate::error::FaultError;
 use crate::map::{CellState, FaultMap, XbarFaults};
 
 /// How faults act on weights.
@@ -202,7 +203,7 @@ pub fn effective_weights(
     q: &[i32],
     buf: &mut XbarFaults,
     out: &mut Vec<i32>,
-) -> Result<FaultTally, String> {
+) -> Result<FaultTally, FaultError> {
     out.clear();
     out.extend_from_slice(q);
     let mut tally = FaultTally::default();

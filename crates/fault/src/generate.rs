@@ -7,6 +7,7 @@ use rand_core::Rng;
 use rand_pcg::Pcg64Mcg;
 use rayon::prelude::*;
 
+use crate::error::FaultError;
 use crate::map::{CrossbarId, FaultMap, Geometry, Origin};
 
 /// Spatial distribution of faults within a crossbar.
@@ -59,12 +60,12 @@ pub struct GenParams {
 
 impl GenParams {
     /// Checks the probabilities.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), FaultError> {
         if !(0.0..=1.0).contains(&self.rate) {
-            return Err(format!("fault rate must be in [0, 1], got {}", self.rate));
+            return Err(FaultError::Rate(self.rate));
         }
         if !(0.0..=1.0).contains(&self.sa1_fraction) {
-            return Err(format!("SA1 fraction must be in [0, 1], got {}", self.sa1_fraction));
+            return Err(FaultError::Sa1Fraction(self.sa1_fraction));
         }
         Ok(())
     }
@@ -159,10 +160,10 @@ pub fn crossbar_faults(geometry: &Geometry, params: &GenParams, id: CrossbarId) 
 }
 
 /// Generates maps for every crossbar of the first `chips` chips, in parallel.
-pub fn generate(geometry: Geometry, chips: u32, params: GenParams) -> Result<FaultMap, String> {
+pub fn generate(geometry: Geometry, chips: u32, params: GenParams) -> Result<FaultMap, FaultError> {
     params.validate()?;
     if chips == 0 || chips > geometry.chips {
-        return Err(format!("chips to cover must be between 1 and the node's {}, got {chips}", geometry.chips));
+        return Err(FaultError::Chips { chips, node_chips: geometry.chips });
     }
     let count = geometry.crossbars_per_chip() * chips as usize;
     let lists: Vec<Vec<(u32, bool)>> =

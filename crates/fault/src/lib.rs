@@ -15,16 +15,23 @@
 //!   weight encoding; allocation-free per crossbar.
 //! - [`layer_stats`]: faulty cells, changed weights and |Δw| per layer.
 //!
+//! Errors: [`FaultError`] (parameters, crossbar access, statistics; its
+//! `is_input` tells bad input from an internal error), [`RecordError`] (a
+//! crossbar record that does not decode), and in [`storage`] the file errors
+//! [`storage::StorageError`] and [`storage::CsvError`] (always bad input).
+//!
 //! This crate knows nothing about timing; it reads no files (storage works on
 //! bytes and strings).
 
 mod effective;
+mod error;
 mod generate;
 mod map;
 mod stats;
 pub mod storage;
 
 pub use effective::{FaultModel, FaultTally, WeightCodec, effective_weights, quantize};
+pub use error::{FaultError, RecordError};
 pub use generate::{Distribution, GenParams, crossbar_faults, crossbar_rng, generate, splitmix};
 pub use map::{CONVENTION, CellState, CrossbarId, Encoding, FaultMap, Geometry, Origin, XbarFaults};
 pub use stats::{

@@ -12,6 +12,8 @@
 use rramsim_core::codec::push_leb128;
 use rramsim_hw::ArchParams;
 
+use crate::error::{FaultError, RecordError};
+
 /// The state of one cell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CellState {
@@ -189,10 +191,10 @@ pub(crate) fn encode_faults(faults: &[(u32, bool)], cells: usize, out: &mut Vec<
 }
 
 /// Decodes one crossbar's record into `into` (cleared first).
-pub(crate) fn decode_faults(record: &[u8], into: &mut XbarFaults) -> Result<(), String> {
+pub(crate) fn decode_faults(record: &[u8], into: &mut XbarFaults) -> Result<(), RecordError> {
     into.clear();
     let cells = into.rows as usize * into.cols as usize;
-    let (&tag, payload) = record.split_first().ok_or("empty crossbar record")?;
+    let (&tag, payload) = record.split_first().ok_or(RecordError::Empty)?;
     match tag {
         t if t == Encoding::Sparse as u8 => {
             let mut cell: i64 = -1;
@@ -201,10 +203,10 @@ pub(crate) fn decode_faults(record: &[u8], into: &mut XbarFaults) -> Result<(), 
                 let mut v: u64 = 0;
                 let mut shift = 0;
                 loop {
-                    let byte = *payload.get(i).ok_or("truncated varint")?;
+                    let byte = *payload.get(i).ok_or(RecordError::TruncatedVarint)?;
                     i += 1;
                     if shift >= 64 {
-                        return Err("varint too long".into());
+                        return Err(RecordError::VarintTooLong);
                     }
                     v |= u64::from(byte & 0x7f) << shift;
                     shift += 7;
@@ -214,7 +216,7 @@ pub(crate) fn decode_faults(record: &[u8], into: &mut XbarFaults) -> Result<(), 
                 }
                 cell += (v >> 1) as i64 + 1;
                 if cell as usize >= cells {
-                    return Err(format!("fault at cell {cell} beyond the crossbar's {cells} cells"));
+                    return Err(RecordError::CellBeyond { cell, cells });
                 }
                 into.set(cell as usize, if v & 1 == 1 { CellState::Sa1 } else { CellState::Sa0 });
             }
@@ -222,7 +224,7 @@ pub(crate) fn decode_faults(record: &[u8], into: &mut XbarFaults) -> Result<(), 
         }
         t if t == Encoding::Dense as u8 => {
             if payload.len() != cells.div_ceil(4) {
-                return Err(format!("dense record of {} bytes, expected {}", payload.len(), cells.div_ceil(4)));
+                return Err(RecordError::DenseLength { len: payload.len(), expected: cells.div_ceil(4) });
             }
             for (i, &byte) in payload.iter().enumerate() {
                 if byte == 0 {
@@ -234,13 +236,13 @@ pub(crate) fn decode_faults(record: &[u8], into: &mut XbarFaults) -> Result<(), 
                         0 => {}
                         1 if cell < cells => into.set(cell, CellState::Sa0),
                         2 if cell < cells => into.set(cell, CellState::Sa1),
-                        code => return Err(format!("invalid cell code {code} at cell {cell}")),
+                        code => return Err(RecordError::CellCode { code, cell }),
                     }
                 }
             }
             Ok(())
         }
-        other => Err(format!("unknown crossbar encoding tag {other}")),
+        other => Err(RecordError::UnknownTag(other)),
     }
 }
 
@@ -288,15 +290,11 @@ impl FaultMap {
     }
 
     /// Decodes crossbar `index` into `into` (which must have the map's geometry).
-    pub fn crossbar_into(&self, index: usize, into: &mut XbarFaults) -> Result<(), String> {
+    pub fn crossbar_into(&self, index: usize, into: &mut XbarFaults) -> Result<(), FaultError> {
         if index >= self.crossbars() {
-            return Err(format!(
-                "crossbar {index} is outside the map, which covers {} crossbars ({} chips)",
-                self.crossbars(),
-                self.chips()
-            ));
+            return Err(FaultError::OutsideMap { index, crossbars: self.crossbars(), chips: self.chips() });
         }
-        decode_faults(&self.data[self.offsets[index]..self.offsets[index + 1]], into)
+        Ok(decode_faults(&self.data[self.offsets[index]..self.offsets[index + 1]], into)?)
     }
 
     /// A fresh decoding buffer of the map's geometry.
@@ -339,12 +337,12 @@ mod tests {
     #[test]
     fn corrupt_records_are_errors() {
         let mut x = XbarFaults::new(4, 4);
-        assert!(decode_faults(&[], &mut x).is_err());
-        assert!(decode_faults(&[7], &mut x).is_err());
-        assert!(decode_faults(&[0, 0x80], &mut x).is_err()); // truncated varint
-        assert!(decode_faults(&[0, 40], &mut x).is_err()); // beyond 16 cells
-        assert!(decode_faults(&[1, 0, 0], &mut x).is_err()); // dense of wrong length
-        assert!(decode_faults(&[1, 3, 0, 0, 0], &mut x).is_err()); // code 3
+        assert_eq!(decode_faults(&[], &mut x), Err(RecordError::Empty));
+        assert_eq!(decode_faults(&[7], &mut x), Err(RecordError::UnknownTag(7)));
+        assert_eq!(decode_faults(&[0, 0x80], &mut x), Err(RecordError::TruncatedVarint));
+        assert_eq!(decode_faults(&[0, 40], &mut x), Err(RecordError::CellBeyond { cell: 20, cells: 16 }));
+        assert_eq!(decode_faults(&[1, 0, 0], &mut x), Err(RecordError::DenseLength { len: 2, expected: 4 }));
+        assert_eq!(decode_faults(&[1, 3, 0, 0, 0], &mut x), Err(RecordError::CellCode { code: 3, cell: 0 }));
     }
 
     #[test]

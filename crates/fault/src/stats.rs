@@ -8,6 +8,7 @@ use rramsim_hw::ArchParams;
 use rramsim_map::{Mapping, Placement};
 
 use crate::effective::{FaultModel, FaultTally, WeightCodec, effective_weights, quantize};
+use crate::error::FaultError;
 use crate::generate::crossbar_rng;
 use crate::map::{CrossbarId, FaultMap};
 
@@ -33,7 +34,7 @@ pub struct CrossbarCount {
 }
 
 /// Counts every crossbar (in parallel; the result is in crossbar order).
-pub fn crossbar_counts(map: &FaultMap) -> Result<Vec<CrossbarCount>, String> {
+pub fn crossbar_counts(map: &FaultMap) -> Result<Vec<CrossbarCount>, FaultError> {
     (0..map.crossbars())
         .into_par_iter()
         .map_init(
@@ -107,14 +108,10 @@ pub fn layer_stats(
     map: &FaultMap,
     model: FaultModel,
     synthetic_seed: u64,
-) -> Result<Vec<LayerFaultStats>, String> {
+) -> Result<Vec<LayerFaultStats>, FaultError> {
     let needed = mapping.pes_used as usize * arch.pe.crossbars as usize;
     if needed > map.crossbars() {
-        return Err(format!(
-            "the fault map covers {} crossbars ({} chip(s)) but the mapping uses {needed}; generate it with more chips",
-            map.crossbars(),
-            map.chips()
-        ));
+        return Err(FaultError::MapTooSmall { crossbars: map.crossbars(), chips: map.chips(), needed });
     }
     let codec = WeightCodec::new(arch);
     let layers: Vec<LayerId> =

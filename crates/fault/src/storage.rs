@@ -14,12 +14,82 @@
 //! The payload's header records the simulator version, the node geometry, the
 //! origin (generator parameters and seed, or imported) and the crossbar count;
 //! then come the encoded per-crossbar records and their offsets.
+//!
+//! Errors: [`StorageError`] for the binary file and [`CsvError`] (with its
+//! line) for the CSV list; both are always the input's fault.
 
 use bincode::{Decode, Encode};
 use rramsim_core::codec::fnv1a;
+use thiserror::Error;
 
+use crate::error::{FaultError, RecordError};
 use crate::generate::{Distribution, GenParams};
-use crate::map::{CellState, FaultMap, Geometry, Origin};
+use crate::map::{CellState, FaultMap, Geometry, Origin, decode_faults};
+
+/// A binary fault-map file that cannot be read, or a map for another geometry.
+#[derive(Debug, Error)]
+pub enum StorageError {
+    #[error("not an rramsim fault map (missing the RRFM magic)")]
+    NoMagic,
+    #[error("fault-map format {major}.{minor} is not readable by this rramsim (reads format {FORMAT_MAJOR}.x)")]
+    Version { major: u16, minor: u16 },
+    #[error("truncated file")]
+    Truncated,
+    #[error("truncated file: {have} payload bytes of {len}")]
+    TruncatedPayload { have: usize, len: usize },
+    #[error("{0} unexpected bytes after the checksum")]
+    TrailingBytes(usize),
+    #[error("checksum mismatch: the file is corrupt")]
+    Checksum,
+    #[error("corrupt payload: {0}")]
+    Payload(#[source] bincode::error::DecodeError),
+    #[error("corrupt payload: trailing bytes")]
+    PayloadTrailing,
+    #[error("corrupt header: a zero dimension")]
+    ZeroDimension,
+    #[error("corrupt header: unknown distribution `{0}`")]
+    UnknownDistribution(String),
+    #[error("corrupt header: unknown origin `{0}`")]
+    UnknownOrigin(String),
+    #[error("corrupt record index")]
+    RecordIndex,
+    #[error("corrupt record of crossbar {crossbar}: {source}")]
+    Record { crossbar: usize, source: RecordError },
+    #[error(
+        "the fault map is for {} tiles x {} PEs x {} crossbars of {}x{} per chip, the architecture has {} x {} x {} of {}x{}",
+        .map.tiles_per_chip, .map.pes_per_tile, .map.crossbars_per_pe, .map.rows, .map.cols,
+        .arch.tiles_per_chip, .arch.pes_per_tile, .arch.crossbars_per_pe, .arch.rows, .arch.cols
+    )]
+    GeometryMismatch { map: Geometry, arch: Geometry },
+}
+
+/// A CSV list of faulty cells that cannot be read: the 1-based line and what
+/// is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("line {line}: {kind}")]
+pub struct CsvError {
+    pub line: usize,
+    pub kind: CsvErrorKind,
+}
+
+/// What is wrong with a line of a CSV fault list.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CsvErrorKind {
+    #[error("empty file")]
+    Empty,
+    #[error("expected the header tile,pe,crossbar,row,col,type, got `{0}`")]
+    Header(String),
+    #[error("expected 6 fields, got {0}")]
+    FieldCount(usize),
+    #[error("`{field}` must be a non-negative integer, got `{value}`")]
+    NotInteger { field: &'static str, value: String },
+    #[error("`{field}` {value} is out of range (the architecture has {limit})")]
+    OutOfRange { field: &'static str, value: u64, limit: u64 },
+    #[error("`type` must be SA0 or SA1, got `{0}`")]
+    Type(String),
+    #[error("cell ({row}, {col}) of tile {tile} PE {pe} crossbar {crossbar} is listed twice")]
+    Duplicate { row: u32, col: u32, tile: u32, pe: u32, crossbar: u32 },
+}
 
 pub const MAGIC: &[u8; 4] = b"RRFM";
 pub const FORMAT_MAJOR: u16 = 1;
@@ -89,34 +159,32 @@ pub fn to_bytes(map: &FaultMap) -> Vec<u8> {
 
 /// Parses the binary format, checking magic, version, length, checksum and the
 /// structure of every record.
-pub fn from_bytes(bytes: &[u8]) -> Result<FaultMap, String> {
+pub fn from_bytes(bytes: &[u8]) -> Result<FaultMap, StorageError> {
     if bytes.len() < 16 || &bytes[..4] != MAGIC {
-        return Err("not an rramsim fault map (missing the RRFM magic)".into());
+        return Err(StorageError::NoMagic);
     }
     let major = u16::from_le_bytes([bytes[4], bytes[5]]);
     let minor = u16::from_le_bytes([bytes[6], bytes[7]]);
     if major != FORMAT_MAJOR {
-        return Err(format!(
-            "fault-map format {major}.{minor} is not readable by this rramsim (reads format {FORMAT_MAJOR}.x)"
-        ));
+        return Err(StorageError::Version { major, minor });
     }
     let len = u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes")) as usize;
-    let Some(rest) = bytes.get(16..) else { return Err("truncated file".into()) };
+    let Some(rest) = bytes.get(16..) else { return Err(StorageError::Truncated) };
     if rest.len() < len.saturating_add(8) {
-        return Err(format!("truncated file: {} payload bytes of {len}", rest.len().saturating_sub(8)));
+        return Err(StorageError::TruncatedPayload { have: rest.len().saturating_sub(8), len });
     }
     if rest.len() > len + 8 {
-        return Err(format!("{} unexpected bytes after the checksum", rest.len() - len - 8));
+        return Err(StorageError::TrailingBytes(rest.len() - len - 8));
     }
     let payload = &rest[..len];
     let stored = u64::from_le_bytes(rest[len..len + 8].try_into().expect("8 bytes"));
     if fnv1a(payload) != stored {
-        return Err("checksum mismatch: the file is corrupt".into());
+        return Err(StorageError::Checksum);
     }
-    let (body, used): (FileBody, usize) = bincode::decode_from_slice(payload, bincode::config::standard())
-        .map_err(|e| format!("corrupt payload: {e}"))?;
+    let (body, used): (FileBody, usize) =
+        bincode::decode_from_slice(payload, bincode::config::standard()).map_err(StorageError::Payload)?;
     if used != payload.len() {
-        return Err("corrupt payload: trailing bytes".into());
+        return Err(StorageError::PayloadTrailing);
     }
     let h = body.header;
     let geometry = Geometry {
@@ -128,18 +196,18 @@ pub fn from_bytes(bytes: &[u8]) -> Result<FaultMap, String> {
         cols: h.cols,
     };
     if [h.chips, h.tiles_per_chip, h.pes_per_tile, h.crossbars_per_pe, h.rows, h.cols].contains(&0) {
-        return Err("corrupt header: a zero dimension".into());
+        return Err(StorageError::ZeroDimension);
     }
     let origin = match h.origin.as_str() {
         "generated" => Origin::Generated(GenParams {
             rate: h.rate,
             sa1_fraction: h.sa1_fraction,
             distribution: Distribution::from_name(&h.distribution)
-                .ok_or_else(|| format!("corrupt header: unknown distribution `{}`", h.distribution))?,
+                .ok_or_else(|| StorageError::UnknownDistribution(h.distribution.clone()))?,
             seed: h.seed,
         }),
         "imported" => Origin::Imported,
-        other => return Err(format!("corrupt header: unknown origin `{other}`")),
+        other => return Err(StorageError::UnknownOrigin(other.to_owned())),
     };
     let offsets: Vec<usize> = body.offsets.iter().map(|&o| o as usize).collect();
     let valid = offsets.len() as u64 == h.crossbars + 1
@@ -147,35 +215,24 @@ pub fn from_bytes(bytes: &[u8]) -> Result<FaultMap, String> {
         && offsets.last() == Some(&body.data.len())
         && offsets.windows(2).all(|w| w[0] < w[1]);
     if !valid {
-        return Err("corrupt record index".into());
+        return Err(StorageError::RecordIndex);
     }
     let map = FaultMap { geometry, origin, data: body.data, offsets };
     let mut buf = map.buffer();
     for i in 0..map.crossbars() {
-        map.crossbar_into(i, &mut buf).map_err(|e| format!("corrupt record of crossbar {i}: {e}"))?;
+        decode_faults(&map.data[map.offsets[i]..map.offsets[i + 1]], &mut buf)
+            .map_err(|source| StorageError::Record { crossbar: i, source })?;
     }
     Ok(map)
 }
 
 /// Checks that a map was made for `geometry`.
-pub fn check_geometry(map: &FaultMap, geometry: &Geometry) -> Result<(), String> {
+pub fn check_geometry(map: &FaultMap, geometry: &Geometry) -> Result<(), StorageError> {
     let g = &map.geometry;
     let same_chip = (g.tiles_per_chip, g.pes_per_tile, g.crossbars_per_pe, g.rows, g.cols)
         == (geometry.tiles_per_chip, geometry.pes_per_tile, geometry.crossbars_per_pe, geometry.rows, geometry.cols);
     if !same_chip {
-        return Err(format!(
-            "the fault map is for {} tiles x {} PEs x {} crossbars of {}x{} per chip, the architecture has {} x {} x {} of {}x{}",
-            g.tiles_per_chip,
-            g.pes_per_tile,
-            g.crossbars_per_pe,
-            g.rows,
-            g.cols,
-            geometry.tiles_per_chip,
-            geometry.pes_per_tile,
-            geometry.crossbars_per_pe,
-            geometry.rows,
-            geometry.cols
-        ));
+        return Err(StorageError::GeometryMismatch { map: *g, arch: *geometry });
     }
     Ok(())
 }
@@ -206,30 +263,30 @@ pub fn to_csv(map: &FaultMap) -> String {
 
 /// Parses a CSV list of faulty cells for `geometry`. Errors give the line.
 /// The map covers every chip up to the last one named.
-pub fn from_csv(text: &str, geometry: Geometry) -> Result<FaultMap, (usize, String)> {
+pub fn from_csv(text: &str, geometry: Geometry) -> Result<FaultMap, CsvError> {
     let mut lines = text.lines().enumerate();
-    let Some((_, header)) = lines.next() else { return Err((1, "empty file".into())) };
+    let Some((_, header)) = lines.next() else { return Err(CsvError { line: 1, kind: CsvErrorKind::Empty }) };
     let header: Vec<String> = header.split(',').map(|s| s.trim().to_ascii_lowercase()).collect();
     if header != ["tile", "pe", "crossbar", "row", "col", "type"] {
-        return Err((1, format!("expected the header tile,pe,crossbar,row,col,type, got `{}`", header.join(","))));
+        return Err(CsvError { line: 1, kind: CsvErrorKind::Header(header.join(",")) });
     }
     let per_chip = geometry.crossbars_per_chip();
     let mut lists: Vec<Vec<(u32, bool)>> = Vec::new();
     for (i, line) in lines {
         let n = i + 1;
+        let err = |kind| CsvError { line: n, kind };
         if line.trim().is_empty() {
             continue;
         }
         let fields: Vec<&str> = line.split(',').map(str::trim).collect();
         if fields.len() != 6 {
-            return Err((n, format!("expected 6 fields, got {}", fields.len())));
+            return Err(err(CsvErrorKind::FieldCount(fields.len())));
         }
-        let num = |k: usize, name: &str, limit: u64| -> Result<u32, (usize, String)> {
-            let v: u64 = fields[k]
-                .parse()
-                .map_err(|_| (n, format!("`{name}` must be a non-negative integer, got `{}`", fields[k])))?;
+        let num = |k: usize, field: &'static str, limit: u64| -> Result<u32, CsvError> {
+            let v: u64 =
+                fields[k].parse().map_err(|_| err(CsvErrorKind::NotInteger { field, value: fields[k].to_owned() }))?;
             if v >= limit {
-                return Err((n, format!("`{name}` {v} is out of range (the architecture has {limit})")));
+                return Err(err(CsvErrorKind::OutOfRange { field, value: v, limit }));
             }
             Ok(v as u32)
         };
@@ -241,7 +298,7 @@ pub fn from_csv(text: &str, geometry: Geometry) -> Result<FaultMap, (usize, Stri
         let sa1 = match fields[5].to_ascii_uppercase().as_str() {
             "SA0" => false,
             "SA1" => true,
-            other => return Err((n, format!("`type` must be SA0 or SA1, got `{other}`"))),
+            other => return Err(err(CsvErrorKind::Type(other.to_owned()))),
         };
         let index = geometry.index(crate::map::CrossbarId { tile, pe, crossbar });
         let needed = (index / per_chip + 1) * per_chip;
@@ -250,7 +307,7 @@ pub fn from_csv(text: &str, geometry: Geometry) -> Result<FaultMap, (usize, Stri
         }
         let cell = row * geometry.cols + col;
         if lists[index].iter().any(|&(c, _)| c == cell) {
-            return Err((n, format!("cell ({row}, {col}) of tile {tile} PE {pe} crossbar {crossbar} is listed twice")));
+            return Err(err(CsvErrorKind::Duplicate { row, col, tile, pe, crossbar }));
         }
         lists[index].push((cell, sa1));
     }
@@ -264,7 +321,7 @@ pub fn from_csv(text: &str, geometry: Geometry) -> Result<FaultMap, (usize, Stri
 }
 
 /// Every cell's state of one crossbar, for tests and small dumps.
-pub fn crossbar_states(map: &FaultMap, index: usize) -> Result<Vec<CellState>, String> {
+pub fn crossbar_states(map: &FaultMap, index: usize) -> Result<Vec<CellState>, FaultError> {
     let mut buf = map.buffer();
     map.crossbar_into(index, &mut buf)?;
     let mut out = Vec::with_capacity(map.geometry.cells_per_crossbar());

@@ -1,6 +1,7 @@
 //! Fault maps: hand-computed encodings, statistics of the generators, determinism,
 //! storage round trips and corrupt files.
 
+use rramsim_fault::storage::StorageError;
 use rramsim_fault::{
     CellState, CrossbarId, Distribution, FaultMap, FaultModel, GenParams, Geometry, Origin, WeightCodec,
     crossbar_counts, crossbar_faults, effective_weights, generate, quantize, storage, summarize,
@@ -291,22 +292,26 @@ fn binary_files_round_trip_and_reject_corruption() {
     assert_eq!(back, map);
     assert_eq!(back.origin, Origin::Generated(params));
     // Truncated, corrupt, wrong magic, future major version.
-    assert!(storage::from_bytes(&bytes[..bytes.len() - 9]).unwrap_err().contains("truncated"));
+    let err = storage::from_bytes(&bytes[..bytes.len() - 9]).unwrap_err();
+    assert!(matches!(err, StorageError::TruncatedPayload { .. }), "{err}");
+    assert!(err.to_string().contains("truncated"));
     let mut flipped = bytes.clone();
     let mid = flipped.len() / 2;
     flipped[mid] ^= 0x40;
-    assert!(storage::from_bytes(&flipped).unwrap_err().contains("checksum"));
-    assert!(storage::from_bytes(b"PNG\x89 not a map at all").unwrap_err().contains("magic"));
+    assert!(matches!(storage::from_bytes(&flipped), Err(StorageError::Checksum)));
+    assert!(storage::from_bytes(b"PNG\x89 not a map at all").unwrap_err().to_string().contains("magic"));
     let mut future = bytes.clone();
     future[4..6].copy_from_slice(&2u16.to_le_bytes());
-    assert!(storage::from_bytes(&future).unwrap_err().contains("format 2.0"));
+    let err = storage::from_bytes(&future).unwrap_err();
+    assert!(matches!(err, StorageError::Version { major: 2, minor: 0 }), "{err}");
+    assert!(err.to_string().contains("format 2.0"));
     // A newer minor version of the same major is read.
     let mut minor = bytes.clone();
     minor[6..8].copy_from_slice(&9u16.to_le_bytes());
     assert!(storage::from_bytes(&minor).is_ok());
     // Geometry checks against an architecture.
     let other = Geometry { rows: 128, ..g };
-    assert!(storage::check_geometry(&back, &other).unwrap_err().contains("64x64"));
+    assert!(storage::check_geometry(&back, &other).unwrap_err().to_string().contains("64x64"));
     assert!(storage::check_geometry(&back, &g).is_ok());
 }
 
@@ -329,8 +334,8 @@ fn csv_round_trips_and_reports_lines() {
         (&format!("{header}0,0,0,-1,1,SA0\n"), 2, "non-negative integer"),
     ];
     for (text, line, needle) in bad {
-        let (l, msg) = storage::from_csv(text, g).unwrap_err();
-        assert_eq!(l, line, "{msg}");
-        assert!(msg.contains(needle), "{msg}");
+        let err = storage::from_csv(text, g).unwrap_err();
+        assert_eq!(err.line, line, "{err}");
+        assert!(err.kind.to_string().contains(needle), "{err}");
     }
 }

@@ -5,9 +5,65 @@
 //!
 //! Images become `f32` in `[0, 1]`, channel-major (`C × H × W`), the layout the
 //! networks take. Readers take bytes, so they are tested on synthetic files.
+//!
+//! Errors: [`DataError`] (with [`IdxError`] for IDX files), always bad input.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+/// A dataset that cannot be named or read.
+#[derive(Debug, Error)]
+pub enum DataError {
+    #[error("cifar10 needs the directory of its binary files: --data cifar10:DIR")]
+    Cifar10NeedsDir,
+    #[error("unknown dataset `{0}`; expected fashion-mnist[:DIR] or cifar10:DIR")]
+    UnknownDataset(String),
+    #[error("{}: cannot read: {source}", .path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{}: corrupt gzip data: {source}", .path.display())]
+    Gzip { path: PathBuf, source: std::io::Error },
+    #[error(
+        "{}: no {name}[.gz] (Fashion-MNIST: `apt-get install dataset-fashion-mnist`, or give --data fashion-mnist:DIR)",
+        .dir.display()
+    )]
+    Missing { dir: PathBuf, name: String },
+    #[error("images: {0}")]
+    Images(#[source] IdxError),
+    #[error("labels: {0}")]
+    Labels(#[source] IdxError),
+    #[error("images: expected 3 dimensions (N, H, W), got {0:?}")]
+    ImageDims(Vec<usize>),
+    #[error("labels: expected [{images}], got {dims:?}")]
+    LabelDims { images: usize, dims: Vec<usize> },
+    #[error("labels: class {0} is out of range 0..10")]
+    LabelClass(u8),
+    #[error("{bytes} bytes is not a whole number of {record}-byte CIFAR-10 records")]
+    Cifar10Size { bytes: usize, record: usize },
+    #[error("record {record}: class {class} is out of range 0..10")]
+    Cifar10Class { record: usize, class: u8 },
+    #[error("{}: cannot read: {source} (CIFAR-10 binary version: {file})", .path.display())]
+    Cifar10Read { path: PathBuf, file: String, source: std::io::Error },
+    /// An error in the contents of a file or directory, prefixed with its path.
+    #[error("{}: {source}", .path.display())]
+    In { path: PathBuf, source: Box<DataError> },
+}
+
+/// An IDX file that cannot be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum IdxError {
+    #[error("not an IDX file (bad magic)")]
+    Magic,
+    #[error("IDX data type 0x{0:02x} is not unsigned bytes (0x08)")]
+    DataType(u8),
+    #[error("truncated IDX header")]
+    TruncatedHeader,
+    #[error("IDX dimensions overflow")]
+    Overflow,
+    #[error("IDX dimensions {dims:?} need {needed} bytes, the file has {actual}")]
+    Size { dims: Vec<usize>, needed: usize, actual: usize },
+}
 
 /// Labelled images, all of one shape.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,7 +122,7 @@ pub enum DataSpec {
 pub const FASHION_MNIST_DIR: &str = "/usr/share/datasets/fashion-mnist";
 
 impl DataSpec {
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, DataError> {
         let (kind, dir) = match text.split_once(':') {
             Some((k, d)) => (k, Some(d)),
             None => (text, None),
@@ -74,12 +130,12 @@ impl DataSpec {
         match (kind, dir) {
             ("fashion-mnist", d) => Ok(DataSpec::FashionMnist(PathBuf::from(d.unwrap_or(FASHION_MNIST_DIR)))),
             ("cifar10", Some(d)) if !d.is_empty() => Ok(DataSpec::Cifar10(PathBuf::from(d))),
-            ("cifar10", _) => Err("cifar10 needs the directory of its binary files: --data cifar10:DIR".into()),
-            _ => Err(format!("unknown dataset `{text}`; expected fashion-mnist[:DIR] or cifar10:DIR")),
+            ("cifar10", _) => Err(DataError::Cifar10NeedsDir),
+            _ => Err(DataError::UnknownDataset(text.to_owned())),
         }
     }
 
-    pub fn load(&self, split: Split) -> Result<Dataset, String> {
+    pub fn load(&self, split: Split) -> Result<Dataset, DataError> {
         match self {
             DataSpec::FashionMnist(dir) => load_fashion_mnist(dir, split),
             DataSpec::Cifar10(dir) => load_cifar10(dir, split),
@@ -87,13 +143,13 @@ impl DataSpec {
     }
 }
 
-fn read_file(path: &Path) -> Result<Vec<u8>, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+fn read_file(path: &Path) -> Result<Vec<u8>, DataError> {
+    let bytes = std::fs::read(path).map_err(|source| DataError::Read { path: path.to_owned(), source })?;
     if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(&bytes[..])
             .read_to_end(&mut out)
-            .map_err(|e| format!("{}: corrupt gzip data: {e}", path.display()))?;
+            .map_err(|source| DataError::Gzip { path: path.to_owned(), source })?;
         Ok(out)
     } else {
         Ok(bytes)
@@ -101,55 +157,52 @@ fn read_file(path: &Path) -> Result<Vec<u8>, String> {
 }
 
 /// `name` or `name.gz` in `dir`.
-fn find(dir: &Path, name: &str) -> Result<PathBuf, String> {
+fn find(dir: &Path, name: &str) -> Result<PathBuf, DataError> {
     for candidate in [dir.join(name), dir.join(format!("{name}.gz"))] {
         if candidate.exists() {
             return Ok(candidate);
         }
     }
-    Err(format!(
-        "{}: no {name}[.gz] (Fashion-MNIST: `apt-get install dataset-fashion-mnist`, or give --data fashion-mnist:DIR)",
-        dir.display()
-    ))
+    Err(DataError::Missing { dir: dir.to_owned(), name: name.to_owned() })
 }
 
 /// Parses an IDX file: magic `0 0 type ndim`, big-endian u32 dimensions, data.
 /// Returns the dimensions and the unsigned bytes (type 0x08 only).
-pub fn parse_idx(bytes: &[u8]) -> Result<(Vec<usize>, &[u8]), String> {
+pub fn parse_idx(bytes: &[u8]) -> Result<(Vec<usize>, &[u8]), IdxError> {
     if bytes.len() < 4 || bytes[0] != 0 || bytes[1] != 0 {
-        return Err("not an IDX file (bad magic)".into());
+        return Err(IdxError::Magic);
     }
     if bytes[2] != 0x08 {
-        return Err(format!("IDX data type 0x{:02x} is not unsigned bytes (0x08)", bytes[2]));
+        return Err(IdxError::DataType(bytes[2]));
     }
     let ndim = bytes[3] as usize;
     let header = 4 + 4 * ndim;
     if bytes.len() < header {
-        return Err("truncated IDX header".into());
+        return Err(IdxError::TruncatedHeader);
     }
     let dims: Vec<usize> = (0..ndim)
         .map(|i| u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().expect("4 bytes")) as usize)
         .collect();
-    let count = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or("IDX dimensions overflow")?;
+    let count = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or(IdxError::Overflow)?;
     let data = &bytes[header..];
     if data.len() != count {
-        return Err(format!("IDX dimensions {dims:?} need {count} bytes, the file has {}", data.len()));
+        return Err(IdxError::Size { dims, needed: count, actual: data.len() });
     }
     Ok((dims, data))
 }
 
 /// An IDX image file (`N × H × W`) and its label file (`N`).
-pub fn idx_dataset(name: &str, images: &[u8], labels: &[u8]) -> Result<Dataset, String> {
-    let (dims, pixels) = parse_idx(images).map_err(|e| format!("images: {e}"))?;
-    let (ldims, labels) = parse_idx(labels).map_err(|e| format!("labels: {e}"))?;
+pub fn idx_dataset(name: &str, images: &[u8], labels: &[u8]) -> Result<Dataset, DataError> {
+    let (dims, pixels) = parse_idx(images).map_err(DataError::Images)?;
+    let (ldims, labels) = parse_idx(labels).map_err(DataError::Labels)?;
     let [n, h, w] = dims[..] else {
-        return Err(format!("images: expected 3 dimensions (N, H, W), got {dims:?}"));
+        return Err(DataError::ImageDims(dims));
     };
     if ldims != [n] {
-        return Err(format!("labels: expected [{n}], got {ldims:?}"));
+        return Err(DataError::LabelDims { images: n, dims: ldims });
     }
-    if let Some(bad) = labels.iter().find(|&&l| l >= 10) {
-        return Err(format!("labels: class {bad} is out of range 0..10"));
+    if let Some(&bad) = labels.iter().find(|&&l| l >= 10) {
+        return Err(DataError::LabelClass(bad));
     }
     Ok(Dataset {
         name: name.to_owned(),
@@ -162,7 +215,7 @@ pub fn idx_dataset(name: &str, images: &[u8], labels: &[u8]) -> Result<Dataset, 
     })
 }
 
-pub fn load_fashion_mnist(dir: &Path, split: Split) -> Result<Dataset, String> {
+pub fn load_fashion_mnist(dir: &Path, split: Split) -> Result<Dataset, DataError> {
     let prefix = match split {
         Split::Train => "train",
         Split::Test => "t10k",
@@ -170,18 +223,19 @@ pub fn load_fashion_mnist(dir: &Path, split: Split) -> Result<Dataset, String> {
     let ip = find(dir, &format!("{prefix}-images-idx3-ubyte"))?;
     let lp = find(dir, &format!("{prefix}-labels-idx1-ubyte"))?;
     let (images, labels) = (read_file(&ip)?, read_file(&lp)?);
-    idx_dataset("fashion-mnist", &images, &labels).map_err(|e| format!("{}: {e}", dir.display()))
+    idx_dataset("fashion-mnist", &images, &labels)
+        .map_err(|e| DataError::In { path: dir.to_owned(), source: Box::new(e) })
 }
 
 /// CIFAR-10 binary records: 1 label byte, then 3 × 32 × 32 pixel bytes (R, G, B planes).
-pub fn cifar10_records(bytes: &[u8], into: &mut Dataset) -> Result<(), String> {
+pub fn cifar10_records(bytes: &[u8], into: &mut Dataset) -> Result<(), DataError> {
     const RECORD: usize = 1 + 3 * 32 * 32;
     if bytes.is_empty() || bytes.len() % RECORD != 0 {
-        return Err(format!("{} bytes is not a whole number of {RECORD}-byte CIFAR-10 records", bytes.len()));
+        return Err(DataError::Cifar10Size { bytes: bytes.len(), record: RECORD });
     }
     for (i, r) in bytes.chunks_exact(RECORD).enumerate() {
         if r[0] >= 10 {
-            return Err(format!("record {i}: class {} is out of range 0..10", r[0]));
+            return Err(DataError::Cifar10Class { record: i, class: r[0] });
         }
         into.labels.push(r[0]);
         into.images.extend(r[1..].iter().map(|&p| f32::from(p) / 255.0));
@@ -189,7 +243,7 @@ pub fn cifar10_records(bytes: &[u8], into: &mut Dataset) -> Result<(), String> {
     Ok(())
 }
 
-pub fn load_cifar10(dir: &Path, split: Split) -> Result<Dataset, String> {
+pub fn load_cifar10(dir: &Path, split: Split) -> Result<Dataset, DataError> {
     let files: Vec<String> = match split {
         Split::Train => (1..=5).map(|i| format!("data_batch_{i}.bin")).collect(),
         Split::Test => vec!["test_batch.bin".into()],
@@ -205,9 +259,11 @@ pub fn load_cifar10(dir: &Path, split: Split) -> Result<Dataset, String> {
     };
     for f in files {
         let path = dir.join(&f);
-        let bytes = std::fs::read(&path)
-            .map_err(|e| format!("{}: cannot read: {e} (CIFAR-10 binary version: {f})", path.display()))?;
-        cifar10_records(&bytes, &mut d).map_err(|e| format!("{}: {e}", path.display()))?;
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(source) => return Err(DataError::Cifar10Read { path, file: f, source }),
+        };
+        cifar10_records(&bytes, &mut d).map_err(|e| DataError::In { path, source: Box::new(e) })?;
     }
     Ok(d)
 }
@@ -233,11 +289,16 @@ mod tests {
         assert_eq!((d.len(), d.channels, d.height, d.width), (2, 1, 2, 3));
         assert_eq!(d.image(0)[..3], [0.0, 1.0, 0.2]);
         assert_eq!(d.labels, [7, 1]);
-        assert!(idx_dataset("t", &images, &idx(&[3], &[0, 1, 2])).unwrap_err().contains("expected [2]"));
-        assert!(idx_dataset("t", &images, &idx(&[2], &[0, 10])).unwrap_err().contains("out of range"));
-        assert!(parse_idx(&images[..images.len() - 1]).unwrap_err().contains("need 12 bytes"));
-        assert!(parse_idx(b"\x1f\x8b..").unwrap_err().contains("magic"));
-        assert!(parse_idx(&[0, 0, 0x0d, 1, 0, 0, 0, 0]).unwrap_err().contains("0x0d"));
+        let err = idx_dataset("t", &images, &idx(&[3], &[0, 1, 2])).unwrap_err();
+        assert!(matches!(err, DataError::LabelDims { images: 2, .. }), "{err}");
+        assert!(err.to_string().contains("expected [2]"));
+        let err = idx_dataset("t", &images, &idx(&[2], &[0, 10])).unwrap_err();
+        assert!(matches!(err, DataError::LabelClass(10)), "{err}");
+        assert!(err.to_string().contains("out of range"));
+        let err = parse_idx(&images[..images.len() - 1]).unwrap_err();
+        assert!(err.to_string().contains("need 12 bytes"), "{err}");
+        assert_eq!(parse_idx(b"\x1f\x8b..").unwrap_err(), IdxError::Magic);
+        assert!(parse_idx(&[0, 0, 0x0d, 1, 0, 0, 0, 0]).unwrap_err().to_string().contains("0x0d"));
     }
 
     #[test]
@@ -254,7 +315,7 @@ mod tests {
         std::fs::write(dir.join("t10k-labels-idx1-ubyte"), idx(&[1], &[3])).unwrap();
         let d = load_fashion_mnist(&dir, Split::Test).unwrap();
         assert_eq!((d.len(), d.labels[0]), (1, 3));
-        assert!(load_fashion_mnist(&dir, Split::Train).unwrap_err().contains("no train-images"));
+        assert!(load_fashion_mnist(&dir, Split::Train).unwrap_err().to_string().contains("no train-images"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -273,11 +334,12 @@ mod tests {
         assert_eq!(d.image(1)[1], 1.0 / 255.0);
         assert_eq!(d.image(1)[1024], 0.0, "the green plane starts at 1024");
         std::fs::write(dir.join("test_batch.bin"), &bytes[..100]).unwrap();
-        assert!(load_cifar10(&dir, Split::Test).unwrap_err().contains("whole number"));
-        assert!(load_cifar10(&dir, Split::Train).unwrap_err().contains("data_batch_1.bin"));
+        assert!(load_cifar10(&dir, Split::Test).unwrap_err().to_string().contains("whole number"));
+        assert!(load_cifar10(&dir, Split::Train).unwrap_err().to_string().contains("data_batch_1.bin"));
         std::fs::remove_dir_all(&dir).unwrap();
-        assert!(DataSpec::parse("cifar10").unwrap_err().contains("cifar10:DIR"));
-        assert!(DataSpec::parse("mnist").unwrap_err().contains("unknown dataset"));
+        assert!(matches!(DataSpec::parse("cifar10"), Err(DataError::Cifar10NeedsDir)));
+        assert!(DataSpec::parse("cifar10").unwrap_err().to_string().contains("cifar10:DIR"));
+        assert!(DataSpec::parse("mnist").unwrap_err().to_string().contains("unknown dataset"));
         assert_eq!(DataSpec::parse("fashion-mnist").unwrap(), DataSpec::FashionMnist(FASHION_MNIST_DIR.into()));
     }
 }

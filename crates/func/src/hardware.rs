@@ -9,6 +9,7 @@ use rramsim_graph::{Network, Op, Params};
 use rramsim_hw::ArchParams;
 use rramsim_map::{Mapping, Placement};
 
+use crate::error::FuncError;
 use crate::model::{Clip, LayerWeights};
 
 /// How a network's weights are realised.
@@ -47,7 +48,7 @@ pub fn hardware_weights(
     mapping: &Mapping,
     faults: Option<(&FaultMap, FaultModel)>,
     options: HardwareOptions,
-) -> Result<(Vec<Option<LayerWeights>>, BuildStats), String> {
+) -> Result<(Vec<Option<LayerWeights>>, BuildStats), FuncError> {
     let codec = WeightCodec::new(arch);
     let clip = options.adc_clip.then(|| Clip { rows: arch.crossbar.rows as usize, fraction: adc_clip_fraction(arch) });
     let mut stats = BuildStats::default();
@@ -61,7 +62,7 @@ pub fn hardware_weights(
             continue;
         }
         let Some(Params::Dense { weight, bias }) = &layer.params else {
-            return Err(format!("layer `{}` has no trained weights (use an ONNX model with initializers)", layer.name));
+            return Err(FuncError::NoTrainedWeights { layer: layer.name.clone() });
         };
         let (q, scale) = quantize(weight, arch.weight_bits);
         let dequant = |q: &[i32]| -> Vec<f32> { q.iter().map(|&v| v as f32 * scale).collect() };
@@ -71,7 +72,7 @@ pub fn hardware_weights(
                     let mut copies = Vec::with_capacity(replicas.len());
                     for r in replicas {
                         let t = effective_weights(&codec, layout, r, map, model, &q, buf, &mut out)
-                            .map_err(|e| format!("layer `{}`: {e}", layer.name))?;
+                            .map_err(|source| FuncError::Faults { layer: layer.name.clone(), source })?;
                         stats.faulty_cells += t.used_faulty_cells;
                         stats.weights_changed += q.iter().zip(&out).filter(|(a, b)| a != b).count() as u64;
                         stats.weights += q.len() as u64;

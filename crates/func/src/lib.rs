@@ -12,15 +12,21 @@
 //! - [`data`]: Fashion-MNIST (IDX) and CIFAR-10 (binary) readers.
 //! - [`npy`]: `.npy` float32 arrays for `rramsim infer`.
 //!
+//! Errors: [`FuncError`] (building and running a model, hardware weights; its
+//! `is_input` tells bad input from an internal error), [`data::DataError`] and
+//! [`npy::NpyError`] (file contents, always bad input).
+//!
 //! The crate reads dataset files and nothing else; results are identical on any
 //! thread count.
 
 pub mod data;
+mod error;
 mod gemm;
 mod hardware;
 mod model;
 pub mod npy;
 
-pub use data::{DataSpec, Dataset, Split};
+pub use data::{DataError, DataSpec, Dataset, Split};
+pub use error::FuncError;
 pub use hardware::{BuildStats, HardwareOptions, adc_clip_fraction, hardware_weights};
 pub use model::{Clip, Functional, LayerWeights, Scratch, argmax};

@@ -12,6 +12,7 @@
 use rayon::prelude::*;
 use rramsim_graph::{Activation, Network, Op, Params, PoolKind, Shape};
 
+use crate::error::FuncError;
 use crate::gemm::{Strides, sgemm};
 
 /// ADC clipping of partial sums: each row tile of `rows` inputs contributes at
@@ -61,7 +62,7 @@ pub struct Scratch {
 impl Functional {
     /// Float inference with the network's own parameters (every conv and
     /// linear layer must have them; BatchNorm layers need their statistics).
-    pub fn float(net: &Network) -> Result<Self, String> {
+    pub fn float(net: &Network) -> Result<Self, FuncError> {
         let mut weights = Vec::with_capacity(net.len());
         for id in net.ids() {
             let layer = net.layer(id);
@@ -70,10 +71,7 @@ impl Functional {
                     Some(LayerWeights::exact(weight.clone(), bias.clone()))
                 }
                 (Op::Conv2d(_) | Op::Linear(_), _) => {
-                    return Err(format!(
-                        "layer `{}` has no trained weights (use an ONNX model with initializers)",
-                        layer.name
-                    ));
+                    return Err(FuncError::NoTrainedWeights { layer: layer.name.clone() });
                 }
                 _ => None,
             });
@@ -82,9 +80,9 @@ impl Functional {
     }
 
     /// A network with the given weights per layer (checked against the shapes).
-    pub fn with_weights(net: &Network, weights: Vec<Option<LayerWeights>>) -> Result<Self, String> {
+    pub fn with_weights(net: &Network, weights: Vec<Option<LayerWeights>>) -> Result<Self, FuncError> {
         if weights.len() != net.len() {
-            return Err(format!("{} weight entries for {} layers", weights.len(), net.len()));
+            return Err(FuncError::WeightEntries { entries: weights.len(), layers: net.len() });
         }
         for id in net.ids() {
             let layer = net.layer(id);
@@ -92,22 +90,24 @@ impl Functional {
                 (Op::Conv2d(_) | Op::Linear(_), Some(w)) => {
                     let (count, out) = (net.stats(id).weights as usize, net.output_shape(id).channels);
                     if w.replicas.is_empty() || w.replicas.iter().any(|r| r.len() != count) {
-                        return Err(format!("layer `{}`: weights do not have {count} values", layer.name));
+                        return Err(FuncError::WeightCount { layer: layer.name.clone(), count });
                     }
                     if w.bias.as_ref().is_some_and(|b| b.len() != out) {
-                        return Err(format!("layer `{}`: bias does not have {out} values", layer.name));
+                        return Err(FuncError::BiasCount { layer: layer.name.clone(), count: out });
                     }
                 }
-                (Op::Conv2d(_) | Op::Linear(_), None) => return Err(format!("layer `{}` has no weights", layer.name)),
+                (Op::Conv2d(_) | Op::Linear(_), None) => {
+                    return Err(FuncError::NoWeights { layer: layer.name.clone() });
+                }
                 (Op::BatchNorm(_), _) if !matches!(layer.params, Some(Params::BatchNorm { .. })) => {
-                    return Err(format!("BatchNorm layer `{}` has no statistics", layer.name));
+                    return Err(FuncError::NoStatistics { layer: layer.name.clone() });
                 }
                 _ => {}
             }
         }
         let outputs = net.outputs();
         let [output] = outputs.as_slice() else {
-            return Err(format!("functional inference needs one output layer, the network has {}", outputs.len()));
+            return Err(FuncError::Outputs(outputs.len()));
         };
         Ok(Functional { input_shape: net.output_shape(net.input()), output: output.0, net: net.clone(), weights })
     }
@@ -121,16 +121,15 @@ impl Functional {
     }
 
     /// Runs one image (`C × H × W`); returns the output layer's values.
-    pub fn forward(&self, image: &[f32], s: &mut Scratch) -> Result<Vec<f32>, String> {
+    pub fn forward(&self, image: &[f32], s: &mut Scratch) -> Result<Vec<f32>, FuncError> {
         if image.len() != self.input_shape.elements() {
-            return Err(format!(
-                "input has {} values, the network takes {} ({}×{}×{})",
-                image.len(),
-                self.input_shape.elements(),
-                self.input_shape.channels,
-                self.input_shape.height,
-                self.input_shape.width
-            ));
+            return Err(FuncError::InputSize {
+                values: image.len(),
+                expected: self.input_shape.elements(),
+                channels: self.input_shape.channels,
+                height: self.input_shape.height,
+                width: self.input_shape.width,
+            });
         }
         Ok(self.forward_chunk(image, 1, s).to_vec())
     }
@@ -244,10 +243,10 @@ impl Functional {
 
     /// Runs every image of `images` (concatenated `C × H × W` blocks) in
     /// parallel; returns the outputs in order.
-    pub fn forward_batch(&self, images: &[f32]) -> Result<Vec<Vec<f32>>, String> {
+    pub fn forward_batch(&self, images: &[f32]) -> Result<Vec<Vec<f32>>, FuncError> {
         let n = self.input_shape.elements();
         if images.len() % n != 0 {
-            return Err(format!("{} values is not a whole number of {n}-value images", images.len()));
+            return Err(FuncError::PartialImage { values: images.len(), image: n });
         }
         let per_out = self.output_len();
         let outs: Vec<Vec<Vec<f32>>> = images
@@ -260,10 +259,10 @@ impl Functional {
     }
 
     /// Top-1 accuracy on `images`/`labels`.
-    pub fn accuracy(&self, images: &[f32], labels: &[u8]) -> Result<f64, String> {
+    pub fn accuracy(&self, images: &[f32], labels: &[u8]) -> Result<f64, FuncError> {
         let n = self.input_shape.elements();
         if images.len() != labels.len() * n {
-            return Err(format!("{} labels for {} values of {n}-value images", labels.len(), images.len()));
+            return Err(FuncError::LabelCount { labels: labels.len(), values: images.len(), image: n });
         }
         let per_out = self.output_len();
         let correct: usize = images
@@ -697,7 +696,10 @@ mod tests {
         w[1].as_mut().unwrap().input_bits = Some(2); // levels −1, 0, 1 of max|x|
         let f = Functional::with_weights(&net(), w).unwrap();
         assert_eq!(f.forward(&[4.0, 1.0, -4.0, 2.5], &mut s).unwrap(), vec![4.5, 0.5, -3.5, 4.5]);
-        assert!(f.forward(&[1.0], &mut s).unwrap_err().contains("takes 4"));
-        assert!(Functional::with_weights(&net(), weights(vec![vec![1.0, 2.0]], None)).is_err());
+        let err = f.forward(&[1.0], &mut s).unwrap_err();
+        assert!(matches!(err, FuncError::InputSize { values: 1, expected: 4, .. }) && err.is_input(), "{err}");
+        assert!(err.to_string().contains("takes 4"));
+        let err = Functional::with_weights(&net(), weights(vec![vec![1.0, 2.0]], None)).unwrap_err();
+        assert!(matches!(err, FuncError::WeightCount { count: 1, .. }) && !err.is_input(), "{err}");
     }
 }

@@ -1,45 +1,72 @@
 //! NumPy `.npy` files of little-endian float32 (version 1.0 and 2.0 headers, C
 //! order): enough for `rramsim infer` to exchange arrays with Python.
+//! Errors are [`NpyError`]s, always bad input.
+
+use thiserror::Error;
+
+/// An `.npy` file that cannot be read as float32.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum NpyError {
+    #[error("not a .npy file (bad magic)")]
+    Magic,
+    #[error(".npy version {0} is not supported")]
+    Version(u8),
+    #[error("truncated .npy header")]
+    TruncatedHeader,
+    #[error("the .npy header is not text")]
+    HeaderNotText,
+    #[error(".npy header has no '{0}'")]
+    MissingKey(&'static str),
+    #[error("malformed .npy header")]
+    MalformedHeader,
+    #[error(".npy dtype {0} is not little-endian float32 ('<f4')")]
+    Dtype(String),
+    #[error(".npy arrays in Fortran order are not supported")]
+    FortranOrder,
+    #[error("malformed .npy shape")]
+    MalformedShape,
+    #[error("malformed .npy shape ({0})")]
+    MalformedDims(String),
+    #[error(".npy shape {dims:?} needs {needed} bytes of data, the file has {actual}")]
+    Size { dims: Vec<usize>, needed: usize, actual: usize },
+}
 
 /// Parses an `.npy` file of `<f4` values; returns the shape and the values.
-pub fn read_f32(bytes: &[u8]) -> Result<(Vec<usize>, Vec<f32>), String> {
+pub fn read_f32(bytes: &[u8]) -> Result<(Vec<usize>, Vec<f32>), NpyError> {
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
-        return Err("not a .npy file (bad magic)".into());
+        return Err(NpyError::Magic);
     }
     let (header_len, start) = match bytes[6] {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
         2 | 3 if bytes.len() >= 12 => (u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes")) as usize, 12),
-        v => return Err(format!(".npy version {v} is not supported")),
+        v => return Err(NpyError::Version(v)),
     };
-    let header = bytes.get(start..start + header_len).ok_or("truncated .npy header")?;
-    let header = std::str::from_utf8(header).map_err(|_| "the .npy header is not text")?;
-    let field = |key: &str| -> Result<&str, String> {
-        let at = header.find(&format!("'{key}'")).ok_or(format!(".npy header has no '{key}'"))?;
-        let rest = header[at + key.len() + 2..].trim_start().strip_prefix(':').ok_or("malformed .npy header")?;
+    let header = bytes.get(start..start + header_len).ok_or(NpyError::TruncatedHeader)?;
+    let header = std::str::from_utf8(header).map_err(|_| NpyError::HeaderNotText)?;
+    let field = |key: &'static str| -> Result<&str, NpyError> {
+        let at = header.find(&format!("'{key}'")).ok_or(NpyError::MissingKey(key))?;
+        let rest = header[at + key.len() + 2..].trim_start().strip_prefix(':').ok_or(NpyError::MalformedHeader)?;
         Ok(rest.trim_start())
     };
     let descr = field("descr")?;
     if !(descr.starts_with("'<f4'") || descr.starts_with("'float32'")) {
-        return Err(format!(
-            ".npy dtype {} is not little-endian float32 ('<f4')",
-            descr.split(',').next().unwrap_or("")
-        ));
+        return Err(NpyError::Dtype(descr.split(',').next().unwrap_or("").to_owned()));
     }
     if field("fortran_order")?.starts_with("True") {
-        return Err(".npy arrays in Fortran order are not supported".into());
+        return Err(NpyError::FortranOrder);
     }
     let shape = field("shape")?;
-    let inner = shape.strip_prefix('(').and_then(|s| s.split_once(')')).ok_or("malformed .npy shape")?.0;
+    let inner = shape.strip_prefix('(').and_then(|s| s.split_once(')')).ok_or(NpyError::MalformedShape)?.0;
     let dims: Vec<usize> = inner
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse().map_err(|_| format!("malformed .npy shape ({inner})")))
+        .map(|s| s.parse().map_err(|_| NpyError::MalformedDims(inner.to_owned())))
         .collect::<Result<_, _>>()?;
     let count: usize = dims.iter().product();
     let data = &bytes[start + header_len..];
     if data.len() != count * 4 {
-        return Err(format!(".npy shape {dims:?} needs {} bytes of data, the file has {}", count * 4, data.len()));
+        return Err(NpyError::Size { dims, needed: count * 4, actual: data.len() });
     }
     Ok((dims, data.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect()))
 }
@@ -72,11 +99,13 @@ mod tests {
         let (shape, v) = read_f32(&bytes).unwrap();
         assert_eq!((shape, v[5]), (vec![2, 3], -6.5));
         assert_eq!(read_f32(&write_f32(&[4], &[0.0; 4])).unwrap().0, vec![4]);
-        assert!(read_f32(&bytes[..bytes.len() - 1]).unwrap_err().contains("needs 24 bytes"));
-        assert!(read_f32(b"PK\x03\x04xxxxxxxx").unwrap_err().contains("magic"));
+        assert!(read_f32(&bytes[..bytes.len() - 1]).unwrap_err().to_string().contains("needs 24 bytes"));
+        assert_eq!(read_f32(b"PK\x03\x04xxxxxxxx").unwrap_err(), NpyError::Magic);
         let mut f8 = bytes.clone();
         let at = f8.windows(3).position(|w| w == b"<f4").unwrap();
         f8[at + 2] = b'8';
-        assert!(read_f32(&f8).unwrap_err().contains("float32"));
+        let err = read_f32(&f8).unwrap_err();
+        assert!(matches!(err, NpyError::Dtype(_)), "{err}");
+        assert!(err.to_string().contains("float32"));
     }
 }

@@ -28,7 +28,6 @@
 //! This crate knows nothing about files or timing.
 
 use std::collections::BinaryHeap;
-use std::fmt;
 
 use rramsim_core::{Cycle, Nanoseconds};
 use rramsim_graph::{LayerId, Network, Op};
@@ -211,10 +210,15 @@ impl Mapping {
     }
 }
 
-/// Mapping failures.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Mapping failures; all are bad input (the network, architecture or offload
+/// list the caller gave).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MapError {
     /// The network needs more crossbars than the node has.
+    #[error(
+        "the network does not fit: it needs {needed_crossbars} crossbars ({needed_pes} PEs, {needed_tiles} tiles, \
+         {needed_chips} chips) but the node has {available_crossbars} crossbars in {available_chips} chips"
+    )]
     DoesNotFit {
         needed_crossbars: u64,
         needed_pes: u64,
@@ -223,31 +227,20 @@ pub enum MapError {
         available_chips: u32,
         available_crossbars: u64,
     },
-    /// An offload list naming a layer that does not exist or has no weights.
-    BadOffload(String),
+    /// An offload list naming a layer that does not exist.
+    #[error("offload: no layer named `{0}`")]
+    NoSuchLayer(String),
+    /// An offload list naming a layer without weights.
+    #[error("offload: layer `{0}` has no weights to offload")]
+    NoWeights(String),
 }
 
-impl fmt::Display for MapError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            MapError::DoesNotFit {
-                needed_crossbars,
-                needed_pes,
-                needed_tiles,
-                needed_chips,
-                available_chips,
-                available_crossbars,
-            } => write!(
-                f,
-                "the network does not fit: it needs {needed_crossbars} crossbars ({needed_pes} PEs, {needed_tiles} tiles, \
-                 {needed_chips} chips) but the node has {available_crossbars} crossbars in {available_chips} chips"
-            ),
-            MapError::BadOffload(m) => write!(f, "offload: {m}"),
-        }
+impl MapError {
+    /// Always true: every mapping failure is the caller's input.
+    pub fn is_input(&self) -> bool {
+        true
     }
 }
-
-impl std::error::Error for MapError {}
 
 /// The crossbar layout of a conv/linear layer, or `None` for other layers.
 pub fn crossbar_layout(net: &Network, arch: &ArchParams, id: LayerId) -> Option<CrossbarLayout> {
@@ -350,8 +343,8 @@ pub fn map_network(net: &Network, arch: &ArchParams, options: &MappingOptions) -
         for n in names {
             match net.find(n) {
                 Some(id) if net.layer(id).op.has_weights() => {}
-                Some(_) => return Err(MapError::BadOffload(format!("layer `{n}` has no weights to offload"))),
-                None => return Err(MapError::BadOffload(format!("no layer named `{n}`"))),
+                Some(_) => return Err(MapError::NoWeights(n.clone())),
+                None => return Err(MapError::NoSuchLayer(n.clone())),
             }
         }
     }

@@ -22,7 +22,7 @@ pub use rramsim_func::npy;
 /// first `limit` images.
 pub fn load_data(spec: &str, split: Split, limit: Option<usize>) -> Result<Dataset> {
     let spec = DataSpec::parse(spec).map_err(|e| Error::input(format!("--data: {e}")))?;
-    let d = spec.load(split).map_err(Error::input)?;
+    let d = spec.load(split).map_err(Error::from)?;
     Ok(match limit {
         Some(n) => d.truncated(n),
         None => d,
@@ -122,9 +122,9 @@ pub fn eval(spec: &EvalSpec, progress: &mut dyn FnMut(u64, u64)) -> Result<EvalR
     let offload = OffloadSpec::parse_fixed(&spec.offload)?;
     let net = load_with_weights(&spec.model, spec.weights.as_deref())?;
     let test = load_data(&spec.data, Split::Test, spec.images)?;
-    let float = Functional::float(&net).map_err(Error::input)?;
+    let float = Functional::float(&net).map_err(Error::from)?;
     let t0 = Instant::now();
-    let accuracy_float = float.accuracy(&test.images, &test.labels).map_err(Error::input)?;
+    let accuracy_float = float.accuracy(&test.images, &test.labels).map_err(Error::from)?;
     let float_rate = test.len() as f64 / t0.elapsed().as_secs_f64();
     let mut numbers = Numbers {
         accuracy_float,
@@ -144,15 +144,15 @@ pub fn eval(spec: &EvalSpec, progress: &mut dyn FnMut(u64, u64)) -> Result<EvalR
     let arch = Arch::load(arch_spec)?;
     let params = &arch.params;
     let replication = spec.replication;
-    let mapping = map_network(&net, params, &MappingOptions { replication, offload }).map_err(Error::input)?;
-    let rram = map_network(&net, params, &MappingOptions::rram(replication)).map_err(Error::input)?;
+    let mapping = map_network(&net, params, &MappingOptions { replication, offload }).map_err(Error::from)?;
+    let rram = map_network(&net, params, &MappingOptions::rram(replication)).map_err(Error::from)?;
     let options = HardwareOptions { adc_clip: spec.adc_clip };
     // Cells per weight: every column a weight occupies (G+ and G− slices).
     let (cell_rate, weight_rate) = spec.rate_per.rates(spec.fault_rate, params.columns_per_weight())?;
-    let (fault_free, _) = hardware_weights(&net, params, &mapping, None, options).map_err(Error::input)?;
-    let fault_free = Functional::with_weights(&net, fault_free).map_err(Error::internal)?;
+    let (fault_free, _) = hardware_weights(&net, params, &mapping, None, options).map_err(Error::from)?;
+    let fault_free = Functional::with_weights(&net, fault_free).map_err(Error::from)?;
     let t0 = Instant::now();
-    numbers.accuracy_fault_free = fault_free.accuracy(&test.images, &test.labels).map_err(Error::input)?;
+    numbers.accuracy_fault_free = fault_free.accuracy(&test.images, &test.labels).map_err(Error::from)?;
     numbers.images_per_s = test.len() as f64 / t0.elapsed().as_secs_f64();
     numbers.cell_rate = cell_rate;
     numbers.weight_rate = weight_rate;
@@ -162,9 +162,9 @@ pub fn eval(spec: &EvalSpec, progress: &mut dyn FnMut(u64, u64)) -> Result<EvalR
             let faults = FaultSpec::generated(cell_rate, spec.sa1_fraction, spec.distribution, seed, spec.fault_model)?;
             let map = faults.materialize(params, rram.chips_used)?;
             let (weights, stats) = hardware_weights(&net, params, &mapping, Some((&map, spec.fault_model)), options)
-                .map_err(Error::input)?;
-            let f = Functional::with_weights(&net, weights).map_err(Error::internal)?;
-            numbers.per_seed.push(f.accuracy(&test.images, &test.labels).map_err(Error::input)?);
+                .map_err(Error::from)?;
+            let f = Functional::with_weights(&net, weights).map_err(Error::from)?;
+            numbers.per_seed.push(f.accuracy(&test.images, &test.labels).map_err(Error::from)?);
             numbers.changed += stats.weights_changed as f64 / stats.weights.max(1) as f64;
             progress(u64::from(i) + 1, u64::from(spec.seeds));
         }
@@ -266,7 +266,7 @@ impl Inference {
                 if spec.fault_rate.is_some() {
                     return Err(Error::input("--fault-rate needs --arch"));
                 }
-                Functional::float(&net).map_err(Error::input)?
+                Functional::float(&net).map_err(Error::from)?
             }
             Some(a) => hardware_model(&net, &Arch::load(a)?, spec)?,
         };
@@ -298,7 +298,7 @@ impl Inference {
         if !ok || elements != Some(values.len()) {
             return Err(Error::input(format!("shape {shape:?} is not [N, {}, {}, {}]", s.channels, s.height, s.width)));
         }
-        let outs = self.model.forward_batch(values).map_err(Error::input)?;
+        let outs = self.model.forward_batch(values).map_err(Error::from)?;
         let n = outs.len();
         Ok((outs.into_iter().flatten().collect(), [n, self.output_len()]))
     }
@@ -308,10 +308,10 @@ fn hardware_model(net: &Network, arch: &Arch, spec: &InferSpec) -> Result<Functi
     let params = &arch.params;
     let offload = OffloadSpec::parse_fixed(&spec.offload)?;
     let mapping = map_network(net, params, &MappingOptions { replication: Replication::Balanced, offload })
-        .map_err(Error::input)?;
+        .map_err(Error::from)?;
     let map = match spec.fault_rate {
         Some(rate) => {
-            let rram = map_network(net, params, &MappingOptions::rram(Replication::Balanced)).map_err(Error::input)?;
+            let rram = map_network(net, params, &MappingOptions::rram(Replication::Balanced)).map_err(Error::from)?;
             let faults =
                 FaultSpec::generated(rate, spec.sa1_fraction, Distribution::Uniform, spec.seed, spec.fault_model)?;
             Some(faults.materialize(params, rram.chips_used)?)
@@ -320,8 +320,8 @@ fn hardware_model(net: &Network, arch: &Arch, spec: &InferSpec) -> Result<Functi
     };
     let options = HardwareOptions { adc_clip: spec.adc_clip };
     let (w, _) = hardware_weights(net, params, &mapping, map.as_ref().map(|m| (m, spec.fault_model)), options)
-        .map_err(Error::input)?;
-    Functional::with_weights(net, w).map_err(Error::internal)
+        .map_err(Error::from)?;
+    Functional::with_weights(net, w).map_err(Error::from)
 }
 
 #[cfg(feature = "train")]
@@ -381,7 +381,7 @@ mod training {
         check_width(spec.width).map_err(|e| e.context("--width"))?;
         let train_set = load_data(&spec.data, Split::Train, spec.train_images)?;
         let input = rramsim_graph::Shape::new(train_set.channels, train_set.height, train_set.width);
-        let structure = rramsim_train::family(&spec.model, spec.width, input).map_err(Error::input)?;
+        let structure = rramsim_train::family(&spec.model, spec.width, input).map_err(Error::from)?;
         let cfg = rramsim_train::TrainConfig {
             epochs: spec.epochs,
             batch_size: spec.batch_size,
@@ -398,7 +398,7 @@ mod training {
         let start = Instant::now();
         let (trained, epochs) =
             rramsim_train::train(&structure, &train_set, &cfg, |done, total| progress(done as u64, total as u64))
-                .map_err(Error::input)?;
+                .map_err(Error::from)?;
         let seconds = start.elapsed().as_secs_f64();
         let bytes = rramsim_graph::export_onnx(&trained).map_err(Error::internal)?;
         // A check of the exported model: re-import it and measure float accuracy.

@@ -57,3 +57,40 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Model crates' errors keep their own judgement of who is at fault.
+macro_rules! judged {
+    ($($t:ty),* $(,)?) => {$(
+        impl From<$t> for Error {
+            fn from(e: $t) -> Self {
+                if e.is_input() { Self::input(e) } else { Self::internal(e) }
+            }
+        }
+    )*};
+}
+
+judged!(rramsim_map::MapError, rramsim_fault::FaultError, rramsim_func::FuncError, rramsim_trace::TraceError,);
+
+#[cfg(feature = "train")]
+judged!(rramsim_train::TrainError);
+
+/// Errors that are always the input's fault (files, located sources, graphs).
+macro_rules! input {
+    ($($t:ty),* $(,)?) => {$(
+        impl From<$t> for Error {
+            fn from(e: $t) -> Self {
+                Self::input(e)
+            }
+        }
+    )*};
+}
+
+input!(
+    rramsim_core::SourceError,
+    rramsim_graph::GraphError,
+    rramsim_graph::OnnxError,
+    rramsim_fault::storage::StorageError,
+    rramsim_func::DataError,
+    rramsim_func::npy::NpyError,
+    rramsim_trace::FilterError,
+);

@@ -85,14 +85,14 @@ pub fn prepare(arch: &Arch, net: Network, workload: &str, options: &RunOptions) 
     let params = &arch.params;
     let replication = options.replication;
     let model = options.faults.as_ref().map_or(FaultModel::Cell, |f| f.model);
-    let rram = map_network(&net, params, &MappingOptions::rram(replication)).map_err(Error::input)?;
+    let rram = map_network(&net, params, &MappingOptions::rram(replication)).map_err(Error::from)?;
     let fault_map = options.faults.as_ref().map(|f| f.materialize(params, rram.chips_used)).transpose()?;
     let offload = resolve_offload(&options.offload, &net, params, replication, fault_map.as_ref(), model)?;
     let mapping_options = MappingOptions { replication, offload };
     let mapping = if mapping_options == MappingOptions::rram(replication) {
         rram
     } else {
-        map_network(&net, params, &mapping_options).map_err(Error::input)?
+        map_network(&net, params, &mapping_options).map_err(Error::from)?
     };
     let seed = fault_map.as_ref().and(options.faults.as_ref().and_then(FaultSpec::seed));
     let config_hash = crate::trace::config_hash(&net, params, &mapping_options, options.batch, seed);
@@ -128,11 +128,11 @@ fn resolve_offload(
     let Some(map) = faults else {
         return Err(Error::input("--offload auto ranks layers by their faults: give --faults or --fault-rate"));
     };
-    let rram = map_network(net, arch, &MappingOptions::rram(replication)).map_err(Error::input)?;
+    let rram = map_network(net, arch, &MappingOptions::rram(replication)).map_err(Error::from)?;
     let result = rramsim_engine::simulate(net, arch, &rram, SimOptions { batch: 1 });
     let stats = run_layer_stats(net, arch, &rram, map, model)?;
     let all_digital =
-        map_network(net, arch, &MappingOptions { replication, offload: Offload::AllDigital }).map_err(Error::input)?;
+        map_network(net, arch, &MappingOptions { replication, offload: Offload::AllDigital }).map_err(Error::from)?;
     let candidates: Vec<_> = stats
         .iter()
         .map(|s| {

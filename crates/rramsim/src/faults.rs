@@ -42,7 +42,7 @@ pub fn read(path: &Path) -> Result<FaultMap> {
 
 /// A map from a CSV list of faulty cells (`label` names it in errors).
 pub fn from_csv(label: &str, text: &str, arch: &ArchParams) -> Result<FaultMap> {
-    storage::from_csv(text, Geometry::of(arch)).map_err(|(line, e)| Error::input(format!("{label}:{line}: {e}")))
+    storage::from_csv(text, Geometry::of(arch)).map_err(|e| Error::input(format!("{label}:{}: {}", e.line, e.kind)))
 }
 
 /// The CSV list of a map's faulty cells.
@@ -64,7 +64,7 @@ pub fn run_layer_stats(
         Origin::Generated(p) => p.seed,
         Origin::Imported => 0,
     };
-    layer_stats(net, arch, mapping, map, model, seed).map_err(Error::input)
+    layer_stats(net, arch, mapping, map, model, seed).map_err(Error::from)
 }
 
 /// One layer's fault statistics as reports show them.
@@ -193,14 +193,14 @@ pub struct StatsOn<'a> {
 
 /// Totals of a map and, with `on`, per-layer statistics of a mapped workload.
 pub fn stats(map: &FaultMap, label: &str, on: Option<StatsOn<'_>>, per_crossbar: bool) -> Result<StatsReport> {
-    let counts = crossbar_counts(map).map_err(Error::internal)?;
+    let counts = crossbar_counts(map).map_err(Error::from)?;
     let s = summarize(&counts, map.geometry.cells_per_crossbar() as u64);
     let (layers, model) = match on {
         Some(on) => {
             let arch = &on.arch.params;
             storage::check_geometry(map, &Geometry::of(arch)).map_err(|e| Error::input(format!("{label}: {e}")))?;
             let net = WorkloadSpec::new(on.workload).load()?;
-            let mapping = map_network(&net, arch, &MappingOptions::rram(on.replication)).map_err(Error::input)?;
+            let mapping = map_network(&net, arch, &MappingOptions::rram(on.replication)).map_err(Error::from)?;
             let stats = run_layer_stats(&net, arch, &mapping, map, on.model)?;
             (Some(layer_rows(&net, &stats)), Some(on.model.name()))
         }

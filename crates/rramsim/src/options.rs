@@ -176,7 +176,7 @@ impl FaultSpec {
                 Ok(map)
             }
             FaultSource::Generate(params) => {
-                rramsim_fault::generate(geometry, chips.max(1), *params).map_err(Error::input)
+                rramsim_fault::generate(geometry, chips.max(1), *params).map_err(Error::from)
             }
         }
     }

@@ -15,8 +15,8 @@ use crate::experiment::{Outcome, Prepared, target_name};
 
 pub use rramsim_engine::Event;
 pub use rramsim_trace::{
-    ChromeStats, Diff, FORMAT_MAJOR, FORMAT_MINOR, Summary, TableStats, TraceReader, check_chrome, diff, summarize,
-    to_chrome, to_csv, to_parquet,
+    ChromeStats, Diff, FORMAT_MAJOR, FORMAT_MINOR, Summary, TableStats, TraceError, TraceReader, check_chrome, diff,
+    summarize, to_chrome, to_csv, to_parquet,
 };
 
 /// Event filters of a trace: layer name globs, a cycle window `FROM..TO`, the

@@ -17,6 +17,7 @@ use std::io::{Read, Write};
 
 use rramsim_engine::{Event, EventKind, Unit};
 
+use crate::error::{ChromeCheckError, TraceError};
 use crate::filter::Filter;
 use crate::format::{Header, Record, TraceReader};
 
@@ -71,7 +72,7 @@ pub fn to_chrome<R: Read, W: Write>(
     reader: &mut TraceReader<R>,
     filter: &Filter,
     out: &mut W,
-) -> Result<ChromeStats, String> {
+) -> Result<ChromeStats, TraceError> {
     let mut events: Vec<Event> = Vec::new();
     let mut end = 0u64;
     while let Some(r) = reader.next_record()? {
@@ -81,7 +82,7 @@ pub fn to_chrome<R: Read, W: Write>(
             Record::Event(_) => {}
         }
     }
-    write_chrome(&reader.header, &events, end, out).map_err(|e| format!("cannot write: {e}"))
+    write_chrome(&reader.header, &events, end, out).map_err(TraceError::Write)
 }
 
 fn write_chrome<W: Write>(h: &Header, events: &[Event], total: u64, out: &mut W) -> std::io::Result<ChromeStats> {
@@ -231,20 +232,21 @@ fn write_chrome<W: Write>(h: &Header, events: &[Event], total: u64, out: &mut W)
 /// Checks the structure of Chrome Trace Event JSON: required fields per phase,
 /// named processes and threads, and complete events that nest per thread.
 /// Returns the number of complete (`X`) events.
-pub fn check_chrome(doc: &serde_json::Value) -> Result<u64, String> {
-    let events = doc.get("traceEvents").and_then(|v| v.as_array()).ok_or("no traceEvents array")?;
+pub fn check_chrome(doc: &serde_json::Value) -> Result<u64, ChromeCheckError> {
+    use ChromeCheckError as E;
+    let events = doc.get("traceEvents").and_then(|v| v.as_array()).ok_or(E::NoEvents)?;
     let mut named_pids = std::collections::BTreeSet::new();
     let mut named_threads = std::collections::BTreeSet::new();
     let mut spans: BTreeMap<(u64, u64), Vec<(f64, f64)>> = BTreeMap::new();
     let mut complete = 0;
     for (i, e) in events.iter().enumerate() {
-        let ph = e.get("ph").and_then(|v| v.as_str()).ok_or(format!("event {i}: no ph"))?;
-        let pid = e.get("pid").and_then(|v| v.as_u64()).ok_or(format!("event {i}: no pid"))?;
-        let tid = e.get("tid").and_then(|v| v.as_u64()).ok_or(format!("event {i}: no tid"))?;
-        let name = e.get("name").and_then(|v| v.as_str()).ok_or(format!("event {i}: no name"))?;
+        let ph = e.get("ph").and_then(|v| v.as_str()).ok_or(E::Missing { index: i, field: "ph" })?;
+        let pid = e.get("pid").and_then(|v| v.as_u64()).ok_or(E::Missing { index: i, field: "pid" })?;
+        let tid = e.get("tid").and_then(|v| v.as_u64()).ok_or(E::Missing { index: i, field: "tid" })?;
+        let name = e.get("name").and_then(|v| v.as_str()).ok_or(E::Missing { index: i, field: "name" })?;
         match ph {
             "M" => {
-                e.get("args").and_then(|a| a.as_object()).ok_or(format!("event {i}: metadata without args"))?;
+                e.get("args").and_then(|a| a.as_object()).ok_or(E::MetadataArgs(i))?;
                 match name {
                     "process_name" => {
                         named_pids.insert(pid);
@@ -256,32 +258,31 @@ pub fn check_chrome(doc: &serde_json::Value) -> Result<u64, String> {
                 }
             }
             "X" => {
-                let ts = e.get("ts").and_then(|v| v.as_f64()).ok_or(format!("event {i}: no ts"))?;
-                let dur = e.get("dur").and_then(|v| v.as_f64()).ok_or(format!("event {i}: no dur"))?;
+                let ts = e.get("ts").and_then(|v| v.as_f64()).ok_or(E::Missing { index: i, field: "ts" })?;
+                let dur = e.get("dur").and_then(|v| v.as_f64()).ok_or(E::Missing { index: i, field: "dur" })?;
                 if !(ts >= 0.0 && dur >= 0.0) {
-                    return Err(format!("event {i}: negative ts or dur"));
+                    return Err(E::Negative(i));
                 }
-                e.get("cat").and_then(|v| v.as_str()).ok_or(format!("event {i}: no cat"))?;
+                e.get("cat").and_then(|v| v.as_str()).ok_or(E::Missing { index: i, field: "cat" })?;
                 spans.entry((pid, tid)).or_default().push((ts, ts + dur));
                 complete += 1;
             }
             "C" => {
-                e.get("ts").and_then(|v| v.as_f64()).ok_or(format!("event {i}: counter without ts"))?;
-                let args =
-                    e.get("args").and_then(|a| a.as_object()).ok_or(format!("event {i}: counter without args"))?;
+                e.get("ts").and_then(|v| v.as_f64()).ok_or(E::CounterTs(i))?;
+                let args = e.get("args").and_then(|a| a.as_object()).ok_or(E::CounterArgs(i))?;
                 if !args.values().all(|v| v.is_number()) {
-                    return Err(format!("event {i}: counter values must be numbers"));
+                    return Err(E::CounterValues(i));
                 }
             }
-            other => return Err(format!("event {i}: unexpected phase `{other}`")),
+            other => return Err(E::Phase { index: i, phase: other.to_owned() }),
         }
     }
     for ((pid, tid), mut s) in spans {
         if !named_pids.contains(&pid) {
-            return Err(format!("pid {pid} has no process_name"));
+            return Err(E::ProcessName(pid));
         }
         if !named_threads.contains(&(pid, tid)) {
-            return Err(format!("pid {pid} tid {tid} has no thread_name"));
+            return Err(E::ThreadName { pid, tid });
         }
         // Complete events on a thread must nest: with a stack of open spans,
         // each event either lies inside the innermost open one or after it.
@@ -295,9 +296,7 @@ pub fn check_chrome(doc: &serde_json::Value) -> Result<u64, String> {
             }
             if let Some(&end) = stack.last() {
                 if b > end + EPS {
-                    return Err(format!(
-                        "pid {pid} tid {tid}: span [{a}, {b}] overlaps one ending at {end} without nesting"
-                    ));
+                    return Err(E::Overlap { pid, tid, start: a, end: b, open_end: end });
                 }
             }
             stack.push(b);
@@ -325,9 +324,11 @@ mod tests {
             serde_json::json!({ "traceEvents": events })
         };
         assert_eq!(check_chrome(&doc(&[(0.0, 10.0), (2.0, 3.0), (10.0, 1.0)])), Ok(3), "nested and adjacent");
-        assert!(check_chrome(&doc(&[(0.0, 10.0), (5.0, 10.0)])).unwrap_err().contains("without nesting"));
+        let err = check_chrome(&doc(&[(0.0, 10.0), (5.0, 10.0)])).unwrap_err();
+        assert_eq!(err, ChromeCheckError::Overlap { pid: 1, tid: 1, start: 5.0, end: 15.0, open_end: 10.0 });
+        assert!(err.to_string().contains("without nesting"));
         let unnamed = serde_json::json!({"traceEvents": [{"ph": "X", "name": "e", "cat": "c", "pid": 1, "tid": 1, "ts": 0, "dur": 1}]});
-        assert!(check_chrome(&unnamed).unwrap_err().contains("process_name"));
+        assert_eq!(check_chrome(&unnamed), Err(ChromeCheckError::ProcessName(1)));
     }
 
     #[test]

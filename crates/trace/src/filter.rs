@@ -3,6 +3,8 @@
 
 use rramsim_engine::{Event, Level};
 
+use crate::error::FilterError;
+
 /// Which events to keep. The default keeps everything.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Filter {
@@ -50,7 +52,7 @@ impl Filter {
         window: Option<&str>,
         level: Option<&str>,
         names: &[String],
-    ) -> Result<Self, String> {
+    ) -> Result<Self, FilterError> {
         let mut desc = Vec::new();
         let layers = if layers.is_empty() {
             None
@@ -65,12 +67,11 @@ impl Filter {
                     }
                 }
                 if !any {
-                    let near: Vec<&str> = names.iter().take(8).map(String::as_str).collect();
-                    return Err(format!(
-                        "--layer: `{pattern}` matches no layer (layers: {}{})",
-                        near.join(", "),
-                        if names.len() > 8 { ", …" } else { "" }
-                    ));
+                    return Err(FilterError::NoLayer {
+                        pattern: pattern.to_owned(),
+                        near: names.iter().take(8).cloned().collect(),
+                        more: names.len() > 8,
+                    });
                 }
             }
             desc.push(format!("layers={}", layers.join(",")));
@@ -79,12 +80,12 @@ impl Filter {
         let window = match window {
             None => None,
             Some(w) => {
-                let bad = || format!("--window: expected FROM..TO in cycles (e.g. 1000..5000), got `{w}`");
+                let bad = || FilterError::Window(w.to_owned());
                 let (a, b) = w.split_once("..").ok_or_else(bad)?;
                 let from: u64 = if a.is_empty() { 0 } else { a.trim().parse().map_err(|_| bad())? };
                 let to: u64 = if b.is_empty() { u64::MAX } else { b.trim().parse().map_err(|_| bad())? };
                 if from >= to {
-                    return Err(format!("--window: `{w}` is empty (FROM must be below TO)"));
+                    return Err(FilterError::EmptyWindow(w.to_owned()));
                 }
                 desc.push(format!("window={w}"));
                 Some((from, to))
@@ -94,7 +95,7 @@ impl Filter {
             None => Level::Xbar,
             Some(l) => {
                 desc.push(format!("level={l}"));
-                Level::from_name(l).ok_or_else(|| format!("--level: expected tile, pe or xbar, got `{l}`"))?
+                Level::from_name(l).ok_or_else(|| FilterError::Level(l.to_owned()))?
             }
         };
         Ok(Filter { layers, window, level, description: desc.join(" ") })
@@ -154,10 +155,12 @@ mod tests {
         assert!(!f.passes(&e(EventKind::Item, 2, 200, 210)));
         assert!(!f.passes(&e(EventKind::Item, 1, 150, 160)), "other layer");
         assert!(!f.passes(&e(EventKind::Dac, 2, 150, 160)), "deeper than pe");
-        assert!(Filter::parse(&["nope".into()], None, None, &names).unwrap_err().contains("matches no layer"));
-        assert!(Filter::parse(&[], Some("5..5"), None, &names).is_err());
-        assert!(Filter::parse(&[], Some("x..5"), None, &names).is_err());
-        assert!(Filter::parse(&[], None, Some("chip"), &names).is_err());
+        let err = Filter::parse(&["nope".into()], None, None, &names).unwrap_err();
+        assert!(matches!(err, FilterError::NoLayer { more: false, .. }), "{err}");
+        assert!(err.to_string().contains("matches no layer (layers: input, conv1, layer1.0.conv1)"), "{err}");
+        assert_eq!(Filter::parse(&[], Some("5..5"), None, &names), Err(FilterError::EmptyWindow("5..5".into())));
+        assert_eq!(Filter::parse(&[], Some("x..5"), None, &names), Err(FilterError::Window("x..5".into())));
+        assert_eq!(Filter::parse(&[], None, Some("chip"), &names), Err(FilterError::Level("chip".into())));
         assert_eq!(Filter::parse(&[], Some("..5"), None, &names).unwrap().window, Some((0, 5)));
     }
 }

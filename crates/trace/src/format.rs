@@ -28,6 +28,7 @@ use bincode::{Decode, Encode};
 use rramsim_core::codec::{Fnv1a as Fnv, fnv1a, push_leb128};
 use rramsim_engine::{Event, EventKind, EventSink, Unit};
 
+use crate::error::TraceError;
 use crate::filter::Filter;
 
 pub const MAGIC: &[u8; 8] = b"RRTRACE\0";
@@ -272,49 +273,41 @@ pub struct TraceReader<R: Read> {
 }
 
 /// Opens a trace file.
-pub fn open(path: &Path) -> Result<TraceReader<BufReader<File>>, String> {
-    let file = File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+pub fn open(path: &Path) -> Result<TraceReader<BufReader<File>>, TraceError> {
+    let file = File::open(path).map_err(TraceError::Read)?;
     TraceReader::new(BufReader::with_capacity(1 << 16, file))
 }
 
-fn truncated(what: &str) -> String {
-    format!("truncated trace: the file ends inside {what}")
-}
-
 impl<R: Read> TraceReader<R> {
-    pub fn new(mut input: R) -> Result<Self, String> {
+    pub fn new(mut input: R) -> Result<Self, TraceError> {
         let mut fixed = [0u8; 16];
-        let n = read_full(&mut input, &mut fixed).map_err(|e| format!("cannot read: {e}"))?;
+        let n = read_full(&mut input, &mut fixed).map_err(TraceError::Read)?;
         if n < 8 || &fixed[..8] != MAGIC {
-            return Err("not an rramsim trace (missing the RRTRACE magic)".into());
+            return Err(TraceError::NoMagic);
         }
         if n < 16 {
-            return Err(truncated("the header"));
+            return Err(TraceError::Truncated("the header"));
         }
         let major = u16::from_le_bytes([fixed[8], fixed[9]]);
         let minor = u16::from_le_bytes([fixed[10], fixed[11]]);
         if major != FORMAT_MAJOR {
-            return Err(format!(
-                "trace format {major}.{minor} is not readable by this rramsim (reads format {FORMAT_MAJOR}.x); \
-                 use the rramsim that wrote it"
-            ));
+            return Err(TraceError::Version { major, minor });
         }
         let len = u32::from_le_bytes(fixed[12..16].try_into().expect("4 bytes")) as u64;
         if len > MAX_RECORD {
-            return Err(format!("corrupt header: length {len}"));
+            return Err(TraceError::HeaderLength(len));
         }
         let mut head = vec![0u8; len as usize];
-        if read_full(&mut input, &mut head).map_err(|e| format!("cannot read: {e}"))? < head.len() {
-            return Err(truncated("the header"));
+        if read_full(&mut input, &mut head).map_err(TraceError::Read)? < head.len() {
+            return Err(TraceError::Truncated("the header"));
         }
         let mut hash = Fnv::default();
         hash.update(&fixed);
         hash.update(&head);
         // A later minor version may append header fields: decode the prefix we know.
-        let (header, _): (Header, usize) =
-            bincode::decode_from_slice(&head, config()).map_err(|e| format!("corrupt header: {e}"))?;
+        let (header, _): (Header, usize) = bincode::decode_from_slice(&head, config()).map_err(TraceError::Header)?;
         if !(header.clock_ghz.is_finite() && header.clock_ghz > 0.0) {
-            return Err(format!("corrupt header: clock {} GHz", header.clock_ghz));
+            return Err(TraceError::Clock(header.clock_ghz));
         }
         Ok(TraceReader {
             input,
@@ -330,17 +323,14 @@ impl<R: Read> TraceReader<R> {
     }
 
     /// The next record; `Ok(None)` after a valid end record.
-    pub fn next_record(&mut self) -> Result<Option<Record>, String> {
+    pub fn next_record(&mut self) -> Result<Option<Record>, TraceError> {
         loop {
             if self.done {
                 return Ok(None);
             }
             let mut kind = [0u8; 1];
-            if read_full(&mut self.input, &mut kind).map_err(|e| format!("cannot read: {e}"))? == 0 {
-                return Err(format!(
-                    "truncated trace: no end record after {} events (was the run interrupted?)",
-                    self.events
-                ));
+            if read_full(&mut self.input, &mut kind).map_err(TraceError::Read)? == 0 {
+                return Err(TraceError::NoEnd { events: self.events });
             }
             let checksum_before = self.hash.0;
             self.hash.update(&kind);
@@ -348,8 +338,8 @@ impl<R: Read> TraceReader<R> {
             let mut shift = 0;
             loop {
                 let mut b = [0u8; 1];
-                if read_full(&mut self.input, &mut b).map_err(|e| format!("cannot read: {e}"))? == 0 {
-                    return Err(truncated("a record length"));
+                if read_full(&mut self.input, &mut b).map_err(TraceError::Read)? == 0 {
+                    return Err(TraceError::Truncated("a record length"));
                 }
                 self.hash.update(&b);
                 len |= u64::from(b[0] & 0x7f) << shift;
@@ -358,31 +348,31 @@ impl<R: Read> TraceReader<R> {
                     break;
                 }
                 if shift > 63 {
-                    return Err("corrupt record length".into());
+                    return Err(TraceError::RecordLengthOverflow);
                 }
             }
             if len > MAX_RECORD {
-                return Err(format!("corrupt record: length {len} after {} events", self.events));
+                return Err(TraceError::RecordLength { len, events: self.events });
             }
             self.payload.resize(len as usize, 0);
-            if read_full(&mut self.input, &mut self.payload).map_err(|e| format!("cannot read: {e}"))? < len as usize {
-                return Err(truncated("a record"));
+            if read_full(&mut self.input, &mut self.payload).map_err(TraceError::Read)? < len as usize {
+                return Err(TraceError::Truncated("a record"));
             }
             match kind[0] {
                 KIND_EVENT => {
                     self.hash.update(&self.payload);
                     let (r, _): (EventRecord, usize) = bincode::decode_from_slice(&self.payload, config())
-                        .map_err(|e| format!("corrupt event record {}: {e}", self.events))?;
+                        .map_err(|source| TraceError::EventRecord { index: self.events, source })?;
                     self.events += 1;
                     let Some(kind) = EventKind::from_code(r.kind) else {
                         self.skipped += 1;
                         continue;
                     };
                     let unit = Unit::from_parts(r.unit, r.a, r.b, r.c)
-                        .ok_or_else(|| format!("corrupt event record {}: unit tag {}", self.events - 1, r.unit))?;
-                    let end = r.start.checked_add(r.duration).ok_or("corrupt event record: span overflows")?;
+                        .ok_or(TraceError::UnitTag { index: self.events - 1, tag: r.unit })?;
+                    let end = r.start.checked_add(r.duration).ok_or(TraceError::SpanOverflow)?;
                     if r.layer as usize >= self.header.layers.len() {
-                        return Err(format!("corrupt event record {}: layer {}", self.events - 1, r.layer));
+                        return Err(TraceError::EventLayer { index: self.events - 1, layer: r.layer });
                     }
                     return Ok(Some(Record::Event(Event {
                         kind,
@@ -396,32 +386,34 @@ impl<R: Read> TraceReader<R> {
                 }
                 KIND_LAYER => {
                     self.hash.update(&self.payload);
-                    let (s, _): (LayerStats, usize) = bincode::decode_from_slice(&self.payload, config())
-                        .map_err(|e| format!("corrupt layer record: {e}"))?;
+                    let (s, _): (LayerStats, usize) =
+                        bincode::decode_from_slice(&self.payload, config()).map_err(TraceError::LayerRecord)?;
                     if s.layer as usize >= self.header.layers.len()
                         || s.actions.len() != self.header.actions.len()
                         || s.energy_pj.len() != self.header.components.len()
                     {
-                        return Err(format!("corrupt layer record for layer {}", s.layer));
+                        return Err(TraceError::LayerStats(s.layer));
                     }
                     self.layers += 1;
                     return Ok(Some(Record::Layer(s)));
                 }
                 KIND_END => {
-                    let (end, _): (EndRecord, usize) = bincode::decode_from_slice(&self.payload, config())
-                        .map_err(|e| format!("corrupt end record: {e}"))?;
+                    let (end, _): (EndRecord, usize) =
+                        bincode::decode_from_slice(&self.payload, config()).map_err(TraceError::EndRecord)?;
                     if end.checksum != checksum_before {
-                        return Err("checksum mismatch: the trace is corrupt".into());
+                        return Err(TraceError::Checksum);
                     }
                     if end.events != self.events || end.layers != self.layers {
-                        return Err(format!(
-                            "corrupt trace: {} events and {} layer records, the end record says {} and {}",
-                            self.events, self.layers, end.events, end.layers
-                        ));
+                        return Err(TraceError::Counts {
+                            events: self.events,
+                            layers: self.layers,
+                            end_events: end.events,
+                            end_layers: end.layers,
+                        });
                     }
                     let mut extra = [0u8; 1];
-                    if read_full(&mut self.input, &mut extra).map_err(|e| format!("cannot read: {e}"))? > 0 {
-                        return Err("corrupt trace: bytes after the end record".into());
+                    if read_full(&mut self.input, &mut extra).map_err(TraceError::Read)? > 0 {
+                        return Err(TraceError::TrailingBytes);
                     }
                     self.done = true;
                 }

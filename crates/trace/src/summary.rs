@@ -6,6 +6,7 @@ use std::io::Read;
 
 use rramsim_engine::{Event, EventKind, Unit};
 
+use crate::error::TraceError;
 use crate::filter::Filter;
 use crate::format::{LayerStats, Record, TraceReader};
 
@@ -58,7 +59,7 @@ impl Summary {
 }
 
 /// Summarizes a trace, counting the events `filter` passes.
-pub fn summarize<R: Read>(reader: &mut TraceReader<R>, filter: &Filter) -> Result<Summary, String> {
+pub fn summarize<R: Read>(reader: &mut TraceReader<R>, filter: &Filter) -> Result<Summary, TraceError> {
     let mut units: HashMap<(Unit, EventKind), (u64, u64, u64)> = HashMap::new();
     let mut per_layer = vec![0u64; reader.header.layers.len()];
     let mut stats: Vec<LayerStats> = Vec::new();
@@ -168,7 +169,7 @@ fn next_event<R: Read>(
     r: &mut TraceReader<R>,
     stats: &mut Vec<LayerStats>,
     done: &mut bool,
-) -> Result<Option<Event>, String> {
+) -> Result<Option<Event>, TraceError> {
     while !*done {
         match r.next_record()? {
             Some(Record::Event(e)) => return Ok(Some(e)),
@@ -180,7 +181,7 @@ fn next_event<R: Read>(
 }
 
 /// Compares two traces record by record.
-pub fn diff<R: Read, S: Read>(a: &mut TraceReader<R>, b: &mut TraceReader<S>) -> Result<Diff, String> {
+pub fn diff<R: Read, S: Read>(a: &mut TraceReader<R>, b: &mut TraceReader<S>) -> Result<Diff, TraceError> {
     let (ha, hb) = (a.header.clone(), b.header.clone());
     let mut header = Vec::new();
     let mut field = |name: &str, x: String, y: String| {

@@ -14,6 +14,7 @@ use std::io::{Read, Write};
 #[cfg(feature = "parquet")]
 use rramsim_engine::Event;
 
+use crate::error::TraceError;
 use crate::filter::Filter;
 use crate::format::{Header, LayerStats, Record, TraceReader};
 
@@ -41,8 +42,8 @@ pub fn to_csv<R: Read, W: Write, V: Write>(
     filter: &Filter,
     events: &mut W,
     layers: &mut V,
-) -> Result<TableStats, String> {
-    let io = |e: std::io::Error| format!("cannot write: {e}");
+) -> Result<TableStats, TraceError> {
+    let io = TraceError::Write;
     let h = reader.header.clone();
     writeln!(events, "# rramsim trace events, schema {SCHEMA_VERSION}").map_err(io)?;
     writeln!(events, "kind,level,unit,tile,layer,layer_name,image,start,end,cycles,amount,amount_unit").map_err(io)?;
@@ -162,7 +163,7 @@ mod pq {
             self.rows += 1;
         }
 
-        fn finish(&mut self, schema: &SchemaRef) -> Result<RecordBatch, String> {
+        fn finish(&mut self, schema: &SchemaRef) -> Result<RecordBatch, TraceError> {
             self.rows = 0;
             let cols: Vec<ArrayRef> = vec![
                 Arc::new(self.kind.finish()),
@@ -178,7 +179,7 @@ mod pq {
                 Arc::new(self.amount.finish()),
                 Arc::new(self.amount_unit.finish()),
             ];
-            RecordBatch::try_new(schema.clone(), cols).map_err(|e| e.to_string())
+            RecordBatch::try_new(schema.clone(), cols).map_err(TraceError::Arrow)
         }
     }
 
@@ -187,8 +188,8 @@ mod pq {
         filter: &Filter,
         events: W,
         layers: V,
-    ) -> Result<TableStats, String> {
-        let err = |e: parquet::errors::ParquetError| format!("cannot write Parquet: {e}");
+    ) -> Result<TableStats, TraceError> {
+        let err = TraceError::Parquet;
         let h = reader.header.clone();
         let text = |n: &str| Field::new(n, DataType::Utf8, false);
         let u32f = |n: &str| Field::new(n, DataType::UInt32, false);
@@ -267,7 +268,7 @@ mod pq {
         for a in 0..h.actions.len() {
             columns.push(Arc::new(UInt64Array::from_iter_values(rows.iter().map(|l| l.actions[a]))));
         }
-        let batch = RecordBatch::try_new(l_schema.clone(), columns).map_err(|e| e.to_string())?;
+        let batch = RecordBatch::try_new(l_schema.clone(), columns).map_err(TraceError::Arrow)?;
         let mut writer = ArrowWriter::try_new(layers, l_schema, None).map_err(err)?;
         writer.write(&batch).map_err(err)?;
         writer.close().map_err(err)?;
@@ -286,6 +287,6 @@ pub fn to_parquet<R: Read, W: Write + Send, V: Write + Send>(
     _: &Filter,
     _: W,
     _: V,
-) -> Result<TableStats, String> {
-    Err("this rramsim was built without the `parquet` feature; convert to csv".into())
+) -> Result<TableStats, TraceError> {
+    Err(TraceError::NoParquet)
 }

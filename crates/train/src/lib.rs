@@ -15,6 +15,11 @@
 //! Everything random (initialization, shuffling, masks) comes from seeded
 //! `Pcg64Mcg` streams, so a run is reproducible on a given machine and thread
 //! count (candle's CPU kernels may sum in a different order on another count).
+//!
+//! Errors are [`TrainError`]s; [`TrainError::is_input`] tells bad input (an
+//! unknown model, a bad width or setting, a dataset of another shape, a layer
+//! outside the trainable family) from an internal error (candle failing, or a
+//! model of the family that does not build).
 
 use std::collections::HashMap;
 
@@ -27,6 +32,42 @@ use rramsim_graph::{
     Activation, BatchNorm, Conv2d, Layer, Linear, Network, NetworkBuilder, Op, Padding, Params, Shape, widen,
 };
 use rramsim_map::Offload;
+use thiserror::Error;
+
+/// A training failure.
+#[derive(Debug, Error)]
+pub enum TrainError {
+    #[error("unknown model `{name}`; expected one of {}", MODELS.join(", "))]
+    UnknownModel { name: String },
+    /// A model of the family does not build: a bug.
+    #[error(transparent)]
+    Build(rramsim_graph::GraphError),
+    /// The width multiplier cannot be applied.
+    #[error(transparent)]
+    Widen(rramsim_graph::GraphError),
+    #[error("layer `{0}`: training needs square kernels, strides and paddings")]
+    NotSquare(String),
+    #[error("layer `{layer}`: op {op} is not in the trainable family")]
+    Untrainable { layer: String, op: &'static str },
+    #[error("drop-connect rate must be in [0, 1), got {0}")]
+    DropConnect(f64),
+    #[error("training needs at least one epoch, a batch size of at least 1 and some images")]
+    Empty,
+    #[error(
+        "the model takes {}×{}×{} images, the dataset has {}×{}×{}",
+        .model.channels, .model.height, .model.width, .data.0, .data.1, .data.2
+    )]
+    ImageShape { model: Shape, data: (usize, usize, usize) },
+    #[error("training: {0}")]
+    Candle(#[from] candle_core::Error),
+}
+
+impl TrainError {
+    /// True for the caller's bad input, false for an internal error.
+    pub fn is_input(&self) -> bool {
+        !matches!(self, Self::Build(_) | Self::Candle(_))
+    }
+}
 
 /// The models `rramsim train` knows.
 pub const MODELS: [&str; 2] = ["resnet-mini", "mobilenet-mini"];
@@ -50,7 +91,7 @@ fn bn() -> Op {
 /// A structure of the family at width 1.0 (before `widen`), for `1 × 28 × 28`
 /// inputs: a stride-2 stem (to 14×14), three stages of 16, 32 and 64 channels
 /// (the last two stride 2), global average pooling and a linear classifier.
-fn base(name: &str, input: Shape) -> Result<Network, String> {
+fn base(name: &str, input: Shape) -> Result<Network, TrainError> {
     let mut b = NetworkBuilder::new(name);
     let mut push = |name: &str, op: Op, inputs: &[&str]| {
         b.push(Layer::new(name, op, inputs));
@@ -108,15 +149,15 @@ fn base(name: &str, input: Shape) -> Result<Network, String> {
             push("pool", Op::GlobalAvgPool, &["head.relu"]);
             push("fc", Op::Linear(Linear { out_features: 10, bias: true }), &["pool"]);
         }
-        other => return Err(format!("unknown model `{other}`; expected one of {}", MODELS.join(", "))),
+        other => return Err(TrainError::UnknownModel { name: other.to_owned() }),
     }
-    b.build().map_err(|e| e.to_string())
+    b.build().map_err(TrainError::Build)
 }
 
 /// The model `name` at `width` (channel multiplier) for `input`-shaped images.
-pub fn family(name: &str, width: f64, input: Shape) -> Result<Network, String> {
+pub fn family(name: &str, width: f64, input: Shape) -> Result<Network, TrainError> {
     let net = base(name, input)?;
-    if width == 1.0 { Ok(net) } else { widen(&net, width).map_err(|e| e.to_string()) }
+    if width == 1.0 { Ok(net) } else { widen(&net, width).map_err(TrainError::Widen) }
 }
 
 /// Training settings.
@@ -149,10 +190,6 @@ enum Param {
     Bn { gamma: Var, beta: Var, mean: Vec<f32>, var: Vec<f32>, eps: f32 },
 }
 
-fn err(e: candle_core::Error) -> String {
-    format!("training: {e}")
-}
-
 /// A uniform draw in `[0, 1)`.
 fn unit(rng: &mut Pcg64Mcg) -> f64 {
     (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
@@ -167,7 +204,7 @@ struct Model {
 }
 
 impl Model {
-    fn new(net: &Network, offload: &Offload, rng: &mut Pcg64Mcg) -> Result<Self, String> {
+    fn new(net: &Network, offload: &Offload, rng: &mut Pcg64Mcg) -> Result<Self, TrainError> {
         let device = Device::Cpu;
         let mut params = Vec::with_capacity(net.len());
         for id in net.ids() {
@@ -179,10 +216,7 @@ impl Model {
                         || c.stride[0] != c.stride[1]
                         || c.padding != Padding::uniform(c.padding.top)
                     {
-                        return Err(format!(
-                            "layer `{}`: training needs square kernels, strides and paddings",
-                            layer.name
-                        ));
+                        return Err(TrainError::NotSquare(layer.name.clone()));
                     }
                     let cin = net.input_shapes(id)[0].channels / c.groups;
                     let fan_in = cin * c.kernel[0] * c.kernel[1];
@@ -190,8 +224,8 @@ impl Model {
                     let bound = (6.0 / fan_in as f64).sqrt();
                     let n = c.out_channels * fan_in;
                     let w: Vec<f32> = (0..n).map(|_| ((unit(rng) * 2.0 - 1.0) * bound) as f32).collect();
-                    let w = Var::from_vec(w, (c.out_channels, cin, c.kernel[0], c.kernel[1]), &device).map_err(err)?;
-                    let b = c.bias.then(|| Var::zeros(c.out_channels, DType::F32, &device)).transpose().map_err(err)?;
+                    let w = Var::from_vec(w, (c.out_channels, cin, c.kernel[0], c.kernel[1]), &device)?;
+                    let b = c.bias.then(|| Var::zeros(c.out_channels, DType::F32, &device)).transpose()?;
                     Some(Param::Dense { w, b, masked })
                 }
                 Op::Linear(l) => {
@@ -199,26 +233,22 @@ impl Model {
                     let bound = 1.0 / (k as f64).sqrt();
                     let w: Vec<f32> =
                         (0..l.out_features * k).map(|_| ((unit(rng) * 2.0 - 1.0) * bound) as f32).collect();
-                    let w = Var::from_vec(w, (l.out_features, k), &device).map_err(err)?;
-                    let b = l.bias.then(|| Var::zeros(l.out_features, DType::F32, &device)).transpose().map_err(err)?;
+                    let w = Var::from_vec(w, (l.out_features, k), &device)?;
+                    let b = l.bias.then(|| Var::zeros(l.out_features, DType::F32, &device)).transpose()?;
                     Some(Param::Dense { w, b, masked })
                 }
                 Op::BatchNorm(bn) => {
                     let c = net.output_shape(id).channels;
                     Some(Param::Bn {
-                        gamma: Var::ones(c, DType::F32, &device).map_err(err)?,
-                        beta: Var::zeros(c, DType::F32, &device).map_err(err)?,
+                        gamma: Var::ones(c, DType::F32, &device)?,
+                        beta: Var::zeros(c, DType::F32, &device)?,
                         mean: vec![0.0; c],
                         var: vec![1.0; c],
                         eps: bn.eps,
                     })
                 }
                 Op::Pool(_) | Op::Concat | Op::Reshape { .. } => {
-                    return Err(format!(
-                        "layer `{}`: op {} is not in the trainable family",
-                        layer.name,
-                        layer.op.kind_name()
-                    ));
+                    return Err(TrainError::Untrainable { layer: layer.name.clone(), op: layer.op.kind_name() });
                 }
                 _ => None,
             };
@@ -245,7 +275,7 @@ impl Model {
     }
 
     /// Fresh Bernoulli keep-masks for the masked layers (`None` when p = 0).
-    fn masks(&self, p: f64, rng: &mut Pcg64Mcg) -> Result<HashMap<usize, Tensor>, String> {
+    fn masks(&self, p: f64, rng: &mut Pcg64Mcg) -> Result<HashMap<usize, Tensor>, TrainError> {
         let mut masks = HashMap::new();
         if p <= 0.0 {
             return Ok(masks);
@@ -254,7 +284,7 @@ impl Model {
             if let Some(Param::Dense { w, masked: true, .. }) = param {
                 let n = w.as_tensor().elem_count();
                 let m: Vec<f32> = (0..n).map(|_| if unit(rng) < p { 0.0 } else { 1.0 }).collect();
-                masks.insert(i, Tensor::from_vec(m, w.as_tensor().shape(), &self.device).map_err(err)?);
+                masks.insert(i, Tensor::from_vec(m, w.as_tensor().shape(), &self.device)?);
             }
         }
         Ok(masks)
@@ -337,18 +367,18 @@ impl Model {
     }
 
     /// The network with the trained parameters.
-    fn export(&self) -> Result<Network, String> {
+    fn export(&self) -> Result<Network, TrainError> {
         let mut b = self.net.to_builder();
         for id in self.net.ids() {
             let name = self.net.layer(id).name.clone();
             let params = match &self.params[id.0] {
                 Some(Param::Dense { w, b, .. }) => Params::Dense {
-                    weight: w.as_tensor().flatten_all().and_then(|t| t.to_vec1()).map_err(err)?,
-                    bias: b.as_ref().map(|b| b.as_tensor().to_vec1()).transpose().map_err(err)?,
+                    weight: w.as_tensor().flatten_all().and_then(|t| t.to_vec1())?,
+                    bias: b.as_ref().map(|b| b.as_tensor().to_vec1()).transpose()?,
                 },
                 Some(Param::Bn { gamma, beta, mean, var, .. }) => Params::BatchNorm {
-                    gamma: gamma.as_tensor().to_vec1().map_err(err)?,
-                    beta: beta.as_tensor().to_vec1().map_err(err)?,
+                    gamma: gamma.as_tensor().to_vec1()?,
+                    beta: beta.as_tensor().to_vec1()?,
                     mean: mean.clone(),
                     var: var.clone(),
                 },
@@ -356,7 +386,7 @@ impl Model {
             };
             b.layer_mut(&name).expect("the layer exists").params = Some(params);
         }
-        b.build().map_err(|e| e.to_string())
+        b.build().map_err(TrainError::Build)
     }
 }
 
@@ -368,25 +398,21 @@ pub fn train(
     data: &Dataset,
     cfg: &TrainConfig,
     mut progress: impl FnMut(usize, usize),
-) -> Result<(Network, Vec<EpochReport>), String> {
+) -> Result<(Network, Vec<EpochReport>), TrainError> {
     if !(0.0..1.0).contains(&cfg.drop_connect) {
-        return Err(format!("drop-connect rate must be in [0, 1), got {}", cfg.drop_connect));
+        return Err(TrainError::DropConnect(cfg.drop_connect));
     }
     if cfg.batch_size == 0 || cfg.epochs == 0 || data.is_empty() {
-        return Err("training needs at least one epoch, a batch size of at least 1 and some images".into());
+        return Err(TrainError::Empty);
     }
     let input = structure.output_shape(structure.input());
     if input.elements() != data.image_size() {
-        return Err(format!(
-            "the model takes {}×{}×{} images, the dataset has {}×{}×{}",
-            input.channels, input.height, input.width, data.channels, data.height, data.width
-        ));
+        return Err(TrainError::ImageShape { model: input, data: (data.channels, data.height, data.width) });
     }
     let stream = |k: u64| Pcg64Mcg::new(u128::from(rramsim_fault::splitmix(cfg.seed ^ k)) << 64 | u128::from(k));
     let (mut init_rng, mut order_rng, mut mask_rng) = (stream(1), stream(2), stream(3));
     let mut model = Model::new(structure, &cfg.offload, &mut init_rng)?;
-    let mut opt =
-        AdamW::new(model.vars(), ParamsAdamW { lr: cfg.lr, weight_decay: 1e-4, ..Default::default() }).map_err(err)?;
+    let mut opt = AdamW::new(model.vars(), ParamsAdamW { lr: cfg.lr, weight_decay: 1e-4, ..Default::default() })?;
     let n = data.len();
     let size = data.image_size();
     let steps_per_epoch = n.div_ceil(cfg.batch_size);
@@ -408,16 +434,15 @@ pub fn train(
             }
             let labels: Vec<u32> = idx.iter().map(|&i| u32::from(data.labels[i])).collect();
             let x =
-                Tensor::from_vec(batch.clone(), (idx.len(), input.channels, input.height, input.width), &model.device)
-                    .map_err(err)?;
-            let y = Tensor::from_vec(labels.clone(), idx.len(), &model.device).map_err(err)?;
+                Tensor::from_vec(batch.clone(), (idx.len(), input.channels, input.height, input.width), &model.device)?;
+            let y = Tensor::from_vec(labels.clone(), idx.len(), &model.device)?;
             let masks = model.masks(cfg.drop_connect, &mut mask_rng)?;
             let mut stats = Vec::new();
-            let logits = model.forward(&x, &masks, true, &mut stats).map_err(err)?;
-            let loss = candle_nn::loss::cross_entropy(&logits, &y).map_err(err)?;
-            opt.backward_step(&loss).map_err(err)?;
-            loss_sum += f64::from(loss.to_scalar::<f32>().map_err(err)?);
-            let pred: Vec<u32> = logits.argmax(D::Minus1).and_then(|t| t.to_vec1()).map_err(err)?;
+            let logits = model.forward(&x, &masks, true, &mut stats)?;
+            let loss = candle_nn::loss::cross_entropy(&logits, &y)?;
+            opt.backward_step(&loss)?;
+            loss_sum += f64::from(loss.to_scalar::<f32>()?);
+            let pred: Vec<u32> = logits.argmax(D::Minus1).and_then(|t| t.to_vec1())?;
             correct += pred.iter().zip(&labels).filter(|(a, b)| a == b).count();
             // Running statistics, PyTorch's momentum 0.1 and unbiased variance.
             for (layer, m, v) in stats {
