@@ -5,7 +5,7 @@
 //! event loop allocates nothing per item once the state has grown.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BinaryHeap, VecDeque};
 
 use rramsim_hw::{Action, ActionCounts, ArchParams, NocTopology, StageBusy};
 
@@ -24,9 +24,14 @@ pub(crate) const NOT_YET: u64 = u64::MAX;
 /// after its arrival, filling gaps that earlier reservations left, so service
 /// follows arrival time and not processing order. Intervals that ended before the
 /// current event time can no longer matter and are pruned.
+///
+/// The intervals are kept sorted by start in a ring buffer, never touching
+/// (touching intervals are merged): few are live at a time, so binary search
+/// and shifting beat a tree, and the buffer only grows (no allocation per
+/// reservation once it has reached its high-water mark).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Timeline {
-    busy: BTreeMap<u64, u64>,
+    busy: VecDeque<(u64, u64)>,
 }
 
 impl Timeline {
@@ -41,22 +46,20 @@ impl Timeline {
         if n == 0 {
             return (t, t);
         }
-        while let Some((&s, &e)) = self.busy.first_key_value() {
-            if e <= now {
-                self.busy.remove(&s);
-            } else {
-                break;
-            }
+        while self.busy.front().is_some_and(|&(_, e)| e <= now) {
+            self.busy.pop_front();
         }
         let mut cursor = t;
-        if let Some((_, &e)) = self.busy.range(..=cursor).next_back() {
-            cursor = cursor.max(e);
+        // The last interval starting at or before the arrival may cover it.
+        let i = self.busy.partition_point(|&(s, _)| s <= cursor);
+        if i > 0 {
+            cursor = cursor.max(self.busy[i - 1].1);
         }
         let mut remaining = n;
         let mut first = None;
         loop {
-            let next = self.busy.range(cursor..).next().map(|(&s, &e)| (s, e));
-            match next {
+            let i = self.busy.partition_point(|&(s, _)| s < cursor);
+            match self.busy.get(i).copied() {
                 Some((s, e)) if s < cursor + remaining => {
                     // Fill the gap before the next busy interval, then skip it.
                     if s > cursor {
@@ -74,20 +77,20 @@ impl Timeline {
         }
     }
 
-    /// Marks `[a, b)` busy, merging with intervals that touch it.
+    /// Marks the free cycles `[a, b)` busy, merging with intervals that touch them.
     fn insert(&mut self, a: u64, b: u64) {
-        let mut begin = a;
-        let mut end = b;
-        if let Some((&s, &e)) = self.busy.range(..=a).next_back() {
-            if e == a {
-                begin = s;
-                self.busy.remove(&s);
+        let i = self.busy.partition_point(|&(s, _)| s < a);
+        let left = i > 0 && self.busy[i - 1].1 == a;
+        let right = self.busy.get(i).is_some_and(|&(s, _)| s == b);
+        match (left, right) {
+            (true, true) => {
+                self.busy[i - 1].1 = self.busy[i].1;
+                self.busy.remove(i);
             }
+            (true, false) => self.busy[i - 1].1 = b,
+            (false, true) => self.busy[i].0 = a,
+            (false, false) => self.busy.insert(i, (a, b)),
         }
-        if let Some(e) = self.busy.remove(&b) {
-            end = e;
-        }
-        self.busy.insert(begin, end);
     }
 }
 
