@@ -249,6 +249,29 @@ impl EventSink for Vec<Event> {
     }
 }
 
+/// The engine's side of a sink: stamps events with the layer and image of the
+/// item being processed. With a disabled sink, `emit` compiles to nothing.
+pub(crate) struct Emitter<'s, S: EventSink> {
+    sink: &'s mut S,
+    /// The layer and image whose item is being processed.
+    pub cur: (u32, u32),
+}
+
+impl<'s, S: EventSink> Emitter<'s, S> {
+    pub(crate) fn new(sink: &'s mut S) -> Self {
+        Emitter { sink, cur: (0, 0) }
+    }
+
+    /// Reports an event of the current item to the sink.
+    #[inline(always)]
+    pub(crate) fn emit(&mut self, kind: EventKind, unit: Unit, start: u64, end: u64, amount: u64) {
+        if S::ENABLED {
+            let (layer, image) = self.cur;
+            self.sink.event(&Event { kind, unit, layer, image, start, end, amount });
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

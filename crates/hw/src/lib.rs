@@ -20,5 +20,5 @@ pub use params::{
     AdcParams, ArchParams, AreaParams, BufferParams, CrossbarParams, Dataflow, DigitalParams, LeakageParams, NocParams,
     NocTopology, NodeParams, PeParams, SignedEncoding, TileParams, VectorUnitParams,
 };
-pub use peak::{PeakFigures, StageCycles, leakage_energy, peak_figures, stage_cycles};
+pub use peak::{PeakFigures, Stage, StageBusy, StageCycles, leakage_energy, peak_figures, stage_cycles};
 pub use presets::{PRESETS, preset, preset_names};

@@ -6,27 +6,100 @@ use rramsim_core::{Cycle, MilliWatt, Nanoseconds, PicoJoule, SquareMm};
 use crate::energy::{Action, ActionCounts};
 use crate::params::ArchParams;
 
+/// The stages of a crossbar input step, in pipeline order.
+///
+/// The sample-and-hold decouples the array from the ADCs, so consecutive steps
+/// pipeline: each stage is a single server that takes a step as soon as the
+/// previous stage has finished it and the stage itself is free (buffering
+/// between stages is unbounded, so a stage never blocks the one before it).
+/// [`StageCycles::advance`] is that recurrence; the engine runs it per input
+/// step, and [`StageCycles::interval`] and [`StageCycles::latency`] are its
+/// closed forms (tested against it), which `check` and the mapper use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Stage {
+    Dac = 0,
+    Read = 1,
+    SampleHold = 2,
+    Adc = 3,
+    ShiftAdd = 4,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 5] = [Stage::Dac, Stage::Read, Stage::SampleHold, Stage::Adc, Stage::ShiftAdd];
+}
+
 /// Cycles of each stage of one crossbar input step with every row and column in use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StageCycles {
     pub dac: Cycle,
     /// Array read(s) for one step (`reads_per_step × read_latency`).
     pub read: Cycle,
+    /// Capturing the column outputs; the held values are double-buffered, so
+    /// holding them while the ADCs convert does not occupy this stage.
     pub sample_hold: Cycle,
     /// All conversions of one crossbar's columns by its ADCs.
     pub adc: Cycle,
     pub shift_add: Cycle,
 }
 
+/// The mutable state of one stage pipeline (a layer replica): the cycle until
+/// which each stage is busy, indexed by [`Stage`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StageBusy([Cycle; 5]);
+
+impl StageBusy {
+    /// The cycle after the last one `stage` is busy.
+    pub fn until(&self, stage: Stage) -> Cycle {
+        self.0[stage as usize]
+    }
+}
+
 impl StageCycles {
-    /// The initiation interval of pipelined steps: the slowest stage.
-    pub fn interval(&self) -> Cycle {
-        self.dac.max(self.read).max(self.sample_hold).max(self.adc).max(self.shift_add)
+    /// The cycles of each stage, indexed by [`Stage`].
+    pub fn by_stage(&self) -> [Cycle; 5] {
+        [self.dac, self.read, self.sample_hold, self.adc, self.shift_add]
     }
 
-    /// Latency of one step through all stages.
+    /// Runs one input step that can enter the first stage at `t` through the
+    /// pipeline whose state is `busy`: every stage starts the step when the
+    /// previous stage has finished it and the stage is free, and is then busy
+    /// for its cycles. Returns the cycle each stage started the step (indexed
+    /// by [`Stage`]); the step leaves the pipeline at
+    /// `busy.until(Stage::ShiftAdd)`.
+    ///
+    /// This is the one definition of the pipeline's timing: the engine calls it
+    /// per step, and [`StageCycles::interval`] and [`StageCycles::latency`] are
+    /// its closed forms.
+    #[inline]
+    pub fn advance(&self, busy: &mut StageBusy, t: Cycle) -> [Cycle; 5] {
+        let cycles = self.by_stage();
+        let mut starts = [Cycle::ZERO; 5];
+        let mut ready = t;
+        for (i, &cycles) in cycles.iter().enumerate() {
+            let start = ready.max(busy.0[i]);
+            ready = start + cycles;
+            busy.0[i] = ready;
+            starts[i] = start;
+        }
+        starts
+    }
+
+    /// The initiation interval of pipelined steps: the slowest stage (the
+    /// steady state of [`StageCycles::advance`] on back-to-back steps).
+    pub fn interval(&self) -> Cycle {
+        self.by_stage().into_iter().max().unwrap_or(Cycle::ZERO)
+    }
+
+    /// Latency of one step through all stages of an idle pipeline.
     pub fn latency(&self) -> Cycle {
-        self.dac + self.read + self.sample_hold + self.adc + self.shift_add
+        self.by_stage().into_iter().sum()
+    }
+
+    /// When the last of `steps` steps, all ready at `t`, leaves an idle
+    /// pipeline: `t + latency + (steps − 1) · interval` (tandem queue with
+    /// unbounded buffers), or `t` for no steps.
+    pub fn finish(&self, t: Cycle, steps: u64) -> Cycle {
+        if steps == 0 { t } else { t + self.latency() + self.interval() * (steps - 1) }
     }
 }
 
@@ -38,6 +111,72 @@ pub fn stage_cycles(arch: &ArchParams, rows: u32, cols: u32) -> StageCycles {
         sample_hold: arch.pe.sample_hold_latency,
         adc: arch.adc_stage(cols),
         shift_add: arch.pe.shift_add_latency,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stages(c: [u64; 5]) -> StageCycles {
+        StageCycles {
+            dac: Cycle(c[0]),
+            read: Cycle(c[1]),
+            sample_hold: Cycle(c[2]),
+            adc: Cycle(c[3]),
+            shift_add: Cycle(c[4]),
+        }
+    }
+
+    /// The closed forms are the recurrence's: each stage in turn the slowest,
+    /// a slow sample-and-hold included, for steps arriving all at once.
+    #[test]
+    fn closed_forms_match_the_recurrence() {
+        let cases = [
+            [9, 3, 1, 2, 1],
+            [1, 9, 1, 2, 1],
+            [1, 3, 9, 2, 1],
+            [1, 3, 1, 9, 1],
+            [1, 3, 1, 2, 9],
+            [1, 120, 500, 120, 1],
+            [0, 0, 0, 0, 0],
+            [4, 4, 4, 4, 4],
+        ];
+        for c in cases {
+            let s = stages(c);
+            for steps in [1u64, 2, 7, 16] {
+                let mut busy = StageBusy::default();
+                let mut ends = Vec::new();
+                for _ in 0..steps {
+                    s.advance(&mut busy, Cycle(5));
+                    ends.push(busy.until(Stage::ShiftAdd));
+                }
+                assert_eq!(ends[0], Cycle(5) + s.latency(), "{c:?}");
+                assert_eq!(*ends.last().unwrap(), s.finish(Cycle(5), steps), "{c:?} × {steps}");
+                // Both edges: consecutive steps leave exactly one interval apart.
+                for w in ends.windows(2) {
+                    assert_eq!(w[1] - w[0], s.interval(), "{c:?}");
+                }
+            }
+        }
+    }
+
+    /// A stage busy from earlier work delays the step; one free in time does
+    /// not (both edges: the ADC free at the cycle the S&H finishes, and one
+    /// cycle later).
+    #[test]
+    fn a_busy_stage_delays_the_step() {
+        let s = stages([1, 10, 1, 16, 1]);
+        let adc_busy_until = |t: u64| {
+            let mut busy = StageBusy::default();
+            busy.0[Stage::Adc as usize] = Cycle(t);
+            let starts = s.advance(&mut busy, Cycle(0));
+            (starts, busy.until(Stage::ShiftAdd))
+        };
+        // DAC 0..1, read 1..11, S&H 11..12: the ADC can start at 12.
+        assert_eq!(adc_busy_until(12), ([Cycle(0), Cycle(1), Cycle(11), Cycle(12), Cycle(28)], Cycle(29)));
+        assert_eq!(adc_busy_until(13), ([Cycle(0), Cycle(1), Cycle(11), Cycle(13), Cycle(29)], Cycle(30)));
+        assert_eq!(adc_busy_until(40).1, Cycle(57));
     }
 }
 

@@ -2,15 +2,20 @@
 //! invariants, energy = Σ actions × table, determinism.
 
 use rramsim_engine::{SimOptions, SimResult, simulate};
-use rramsim_graph::{Conv2d, Layer, Network, NetworkBuilder, Op, Padding, Shape, fold_batchnorm, zoo};
-use rramsim_hw::{Action, ArchParams, load_arch_toml, stage_cycles};
+use rramsim_graph::{Conv2d, Layer, Linear, Network, NetworkBuilder, Op, Padding, Shape, fold_batchnorm, zoo};
+use rramsim_hw::{Action, ArchParams, load_arch_toml, peak_figures, stage_cycles};
 use rramsim_map::{MappingOptions, Placement, Replication, crossbar_layout, map_network};
 
 /// A small architecture whose timing is easy to follow: 1 GHz, 16x64 crossbars of
 /// 2-bit cells, 4-bit weights (2 columns each) and activations (4 input steps),
 /// one ADC per crossbar at 1 ns per conversion, 10-cycle reads.
 fn test_arch(tiles: u32, pes: u32, crossbars: u32, concentration: u32) -> ArchParams {
-    let text = format!(
+    let text = test_arch_text(tiles, pes, crossbars, concentration);
+    load_arch_toml("test.toml", &text).unwrap_or_else(|e| panic!("{e}")).0
+}
+
+fn test_arch_text(tiles: u32, pes: u32, crossbars: u32, concentration: u32) -> String {
+    format!(
         r#"
 name = "test"
 [clock]
@@ -97,8 +102,7 @@ sram_energy_pj_per_byte = 1.0
 leakage_mw = 0.0
 area_mm2 = 0.1
 "#
-    );
-    load_arch_toml("test.toml", &text).unwrap_or_else(|e| panic!("{e}")).0
+    )
 }
 
 fn conv(out: usize, k: usize) -> Op {
@@ -408,5 +412,72 @@ fn events_account_for_every_action_and_do_not_change_the_result() {
         for w in spans.windows(2) {
             assert!(w[0].1 <= w[1].0, "{key:?}: {:?} overlaps {:?}", w[0], w[1]);
         }
+    }
+}
+
+/// The test architecture with the given stage timings: DAC, read and
+/// sample-and-hold and shift-and-add latencies in cycles, and the ADC's
+/// conversion time in ns (64 conversions per crossbar step at 1 GHz).
+fn stage_arch(dac: u64, read: u64, sample_hold: u64, adc_ns: f64, shift_add: u64) -> ArchParams {
+    let text = test_arch_text(1, 1, 1, 1);
+    let mut replaced = text.clone();
+    for (from, to) in [
+        ("[pe.dac]\nbits = 1\nlatency = { cycles = 1 }", format!("[pe.dac]\nbits = 1\nlatency = {{ cycles = {dac} }}")),
+        ("read_latency = { cycles = 10 }", format!("read_latency = {{ cycles = {read} }}")),
+        (
+            "[pe.sample_hold]\nlatency = { cycles = 1 }",
+            format!("[pe.sample_hold]\nlatency = {{ cycles = {sample_hold} }}"),
+        ),
+        ("conversion_time = { ns = 1.0 }", format!("conversion_time = {{ ns = {adc_ns:?} }}")),
+        ("[pe.shift_add]\nlatency = { cycles = 1 }", format!("[pe.shift_add]\nlatency = {{ cycles = {shift_add} }}")),
+    ] {
+        assert!(replaced.contains(from), "{from}");
+        replaced = replaced.replace(from, &to);
+    }
+    load_arch_toml("stages.toml", &replaced).unwrap_or_else(|e| panic!("{e}")).0
+}
+
+/// `check`'s initiation interval and the engine agree: a linear layer that
+/// fills one crossbar (16 inputs, 32 outputs of 2 columns), one item per image,
+/// a batch of images all ready at once, so the replica's pipeline never drains
+/// and images leave `input_steps × interval` apart. Every stage in turn is the
+/// slowest, a 500-cycle sample-and-hold included; around the ADC's 64 cycles
+/// the S&H checks both edges (64: the ADC and S&H tie, 65: the S&H sets the
+/// pace, one cycle per step more). Buffer ports and the tile adder need a few
+/// cycles per image, far from the bottleneck; there is no NoC traffic.
+#[test]
+fn check_interval_is_the_engines_steady_state() {
+    let net = chain(Shape::new(16, 1, 1), &[("fc", Op::Linear(Linear { out_features: 32, bias: false }))]);
+    let batch = 6u64;
+    // (dac, read, S&H, ADC ns per conversion, S&A) and the slowest stage's cycles.
+    let cases = [
+        ((1, 10, 1, 1.0, 1), 64),
+        ((80, 10, 1, 1.0, 1), 80),
+        ((1, 90, 1, 1.0, 1), 90),
+        ((1, 10, 500, 1.0, 1), 500),
+        ((1, 10, 64, 1.0, 1), 64),
+        ((1, 10, 65, 1.0, 1), 65),
+        ((1, 10, 63, 1.0, 1), 64),
+        ((1, 10, 1, 2.0, 1), 128),
+        ((1, 10, 1, 1.0, 100), 100),
+    ];
+    for ((dac, read, sh, adc_ns, sa), slowest) in cases {
+        let arch = stage_arch(dac, read, sh, adc_ns, sa);
+        let check = peak_figures(&arch).stages;
+        assert_eq!(check.interval().get(), slowest, "{:?}", check);
+        let l = crossbar_layout(&net, &arch, net.find("fc").unwrap()).unwrap();
+        assert_eq!((l.crossbars, l.max_rows, l.max_cols), (1, 16, 64));
+        let r = run(&net, &arch, Replication::None, batch as u32);
+        let steps = u64::from(arch.input_steps());
+        let done: Vec<u64> = r.image_done.iter().map(|c| c.get()).collect();
+        // Every image leaves exactly one image's steps after the previous one…
+        for w in done.windows(2) {
+            assert_eq!(w[1] - w[0], steps * slowest, "{:?}: {done:?}", check);
+        }
+        assert_eq!(r.cycles_per_image(), (steps * slowest) as f64);
+        // …and the first one after the pipeline's latency (closed form).
+        let c = closed_form(&net, &arch, "fc");
+        assert_eq!(c.step_latency, check.latency().get());
+        assert_eq!(done[0], c.finish(0, 1), "{:?}", check);
     }
 }

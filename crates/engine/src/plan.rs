@@ -1,0 +1,410 @@
+//! The immutable plan of a simulation, built once from the network, the
+//! architecture and the mapping: what one item of each layer does ([`Work`]),
+//! the producer → consumer [`Edge`]s with the pixels each consumer pixel
+//! [`Need`]s, and the sizes of the mutable state. Nothing here changes while
+//! the simulation runs, so the event loop borrows the plan while it mutates the
+//! state.
+
+use rramsim_graph::{LayerId, Network, Op, Shape};
+use rramsim_hw::{Action, ActionCounts, ArchParams, NocTopology, SignedEncoding, StageCycles, stage_cycles};
+use rramsim_map::{Mapping, Placement};
+
+/// Which producer pixels a consumer pixel needs (as a raster-order prefix).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Need {
+    /// Element-wise: the same pixel.
+    Same,
+    /// Every producer pixel.
+    All,
+    /// A sliding window over a `width`-wide producer.
+    Window { height: u64, width: u64, out_width: u64, stride: [u64; 2], reach: [u64; 2], pad: [u64; 2] },
+}
+
+impl Need {
+    /// Number of leading producer pixels consumer pixel `q` needs.
+    pub(crate) fn prefix(&self, q: u64, producer_pixels: u64) -> u64 {
+        match *self {
+            Need::Same => q + 1,
+            Need::All => producer_pixels,
+            Need::Window { height, width, out_width, stride, reach, pad } => {
+                let (oy, ox) = (q / out_width, q % out_width);
+                let last_y = (oy * stride[0] + reach[0]).saturating_sub(pad[0]).min(height - 1);
+                let last_x = (ox * stride[1] + reach[1]).saturating_sub(pad[1]).min(width - 1);
+                last_y * width + last_x + 1
+            }
+        }
+    }
+
+    /// Consumer pixels that read producer pixel `p` (a superset is fine: it only
+    /// decides where the pixel is sent).
+    pub(crate) fn readers(&self, p: u64, consumer_pixels: u64, out: &mut Vec<u64>) {
+        out.clear();
+        match *self {
+            Need::Same => out.push(p),
+            Need::All => out.push(0),
+            Need::Window { width, out_width, stride, reach, pad, .. } => {
+                let (y, x) = (p / width, p % width);
+                let out_height = consumer_pixels / out_width;
+                let range = |v: u64, d: usize, n: u64| {
+                    let hi = ((v + pad[d]) / stride[d]).min(n.saturating_sub(1));
+                    let lo = (v + pad[d]).saturating_sub(reach[d]).div_ceil(stride[d]);
+                    lo..=hi
+                };
+                for oy in range(y, 0, out_height) {
+                    for ox in range(x, 1, out_width) {
+                        out.push(oy * out_width + ox);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A producer → consumer connection.
+#[derive(Debug, Clone)]
+pub(crate) struct Edge {
+    pub producer: usize,
+    pub consumer: usize,
+    pub need: Need,
+    /// Bytes of one producer pixel.
+    pub bytes: u64,
+}
+
+/// What one item of a layer does, precomputed.
+#[derive(Debug, Clone)]
+pub(crate) enum Work {
+    Input,
+    View,
+    Crossbar(Box<XbarWork>),
+    /// A layer on the digital unit: `cycles` per image spread evenly over its
+    /// `pixels` items; weights are read from its SRAM once per image.
+    Digital {
+        cycles: u64,
+        pixels: u64,
+        actions: ActionCounts,
+        weight_bytes: u64,
+    },
+    Alu {
+        tile: u32,
+        in_bytes: u64,
+        ops: u64,
+        out_bytes: u64,
+        actions: ActionCounts,
+    },
+}
+
+/// One replica of a crossbar layer.
+#[derive(Debug, Clone)]
+pub(crate) struct Replica {
+    /// Index of its stage pipeline in the state's groups.
+    pub group: usize,
+    /// Its home tile (inputs read, outputs written) and the other tiles it spans.
+    pub home: u32,
+    pub others: Vec<u32>,
+    /// Its first PE's index within the home tile, and its PE count.
+    pub pe: u32,
+    pub pes: u32,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct XbarWork {
+    pub replicas: Vec<Replica>,
+    pub crossbars: u32,
+    pub steps: u32,
+    /// The stage pipeline of the replica's fullest crossbar.
+    pub stages: StageCycles,
+    pub in_bytes: u64,
+    pub out_bytes: u64,
+    /// Partial-sum bytes each extra spanned tile returns.
+    pub psum_bytes: u64,
+    pub adds: u64,
+    pub fused_ops: u64,
+    pub macs: u64,
+    pub actions: ActionCounts,
+}
+
+/// Everything about a run that is fixed before the first cycle.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    pub work: Vec<Work>,
+    /// Per layer: its home tile.
+    pub home: Vec<u32>,
+    /// Per layer: output pixels per image.
+    pub pixels: Vec<u64>,
+    pub edges: Vec<Edge>,
+    pub out_edges: Vec<Vec<usize>>,
+    pub in_edges: Vec<Vec<usize>>,
+    pub input: usize,
+    pub batch: usize,
+    /// Stage pipelines (one per crossbar-layer replica).
+    pub groups: usize,
+    pub tiles: usize,
+    pub links: usize,
+    pub chips: usize,
+}
+
+pub(crate) fn bytes_of(values: u64, bits: u32) -> u64 {
+    (values * u64::from(bits)).div_ceil(8)
+}
+
+impl Plan {
+    pub(crate) fn new(net: &Network, arch: &ArchParams, mapping: &Mapping, batch: u32) -> Self {
+        let n = net.len();
+        let pixels: Vec<u64> = net.ids().map(|id| mapping.layer(id).pixels).collect();
+        let home: Vec<u32> = net.ids().map(|id| mapping.home_tile(arch, id)).collect();
+        let mut groups = 0usize;
+        let work = net.ids().map(|id| work_of(net, arch, mapping, id, pixels[id.0], &mut groups)).collect();
+        let mut edges = Vec::new();
+        let mut out_edges = vec![Vec::new(); n];
+        let mut in_edges = vec![Vec::new(); n];
+        for id in net.ids() {
+            for &p in net.inputs(id) {
+                let ps = net.output_shape(p);
+                let need = match &net.layer(id).op {
+                    Op::Conv2d(c) => window(
+                        ps,
+                        net.output_shape(id),
+                        c.kernel,
+                        c.stride,
+                        c.dilation,
+                        [c.padding.top, c.padding.left],
+                    ),
+                    Op::Pool(pl) => window(
+                        ps,
+                        net.output_shape(id),
+                        pl.kernel,
+                        pl.stride,
+                        [1, 1],
+                        [pl.padding.top, pl.padding.left],
+                    ),
+                    Op::Linear(_) | Op::GlobalAvgPool | Op::Flatten | Op::Reshape { .. } => Need::All,
+                    _ => Need::Same,
+                };
+                let e = edges.len();
+                edges.push(Edge {
+                    producer: p.0,
+                    consumer: id.0,
+                    need,
+                    bytes: bytes_of(ps.channels as u64, arch.activation_bits),
+                });
+                out_edges[p.0].push(e);
+                in_edges[id.0].push(e);
+            }
+        }
+        let links = match arch.noc.topology {
+            NocTopology::Mesh { width, height, .. } => (width * height * 5) as usize,
+            NocTopology::Bus => 1,
+        } * arch.node.chips as usize;
+        Plan {
+            work,
+            home,
+            pixels,
+            edges,
+            out_edges,
+            in_edges,
+            input: net.input().0,
+            batch: batch as usize,
+            groups,
+            tiles: (arch.tiles_per_chip * arch.node.chips) as usize,
+            links,
+            chips: arch.node.chips as usize,
+        }
+    }
+
+    /// The tile where producer pixel `p` of `layer` was written.
+    pub(crate) fn home_of_output(&self, layer: usize, p: u64) -> u32 {
+        match &self.work[layer] {
+            Work::Crossbar(w) => w.replicas[(p % w.replicas.len() as u64) as usize].home,
+            // An element-wise view (a fused activation, identity) holds its
+            // producer's pixel wherever the producer wrote it.
+            Work::View => match self.in_edges[layer].as_slice() {
+                [e] if matches!(self.edges[*e].need, Need::Same) => self.home_of_output(self.edges[*e].producer, p),
+                _ => self.home[layer],
+            },
+            _ => self.home[layer],
+        }
+    }
+
+    /// Fills `tiles` with the distinct tiles that need producer pixel `p` for
+    /// `consumer`; `readers` is scratch space.
+    pub(crate) fn reader_tiles(
+        &self,
+        consumer: usize,
+        need: Need,
+        p: u64,
+        readers: &mut Vec<u64>,
+        tiles: &mut Vec<u32>,
+    ) {
+        tiles.clear();
+        match &self.work[consumer] {
+            Work::Crossbar(w) if w.replicas.len() > 1 => {
+                need.readers(p, self.pixels[consumer], readers);
+                let n = w.replicas.len() as u64;
+                for &q in readers.iter() {
+                    let tile = w.replicas[(q % n) as usize].home;
+                    if !tiles.contains(&tile) {
+                        tiles.push(tile);
+                    }
+                }
+            }
+            _ => tiles.push(self.home_of_output(consumer, 0)),
+        }
+    }
+
+    /// Whether any layer runs on the digital unit.
+    pub(crate) fn uses_digital(&self) -> bool {
+        self.work.iter().any(|w| matches!(w, Work::Digital { .. }))
+    }
+}
+
+/// The work of one item of layer `id`; crossbar layers take the next
+/// `replicas` stage pipelines from `groups`.
+fn work_of(net: &Network, arch: &ArchParams, mapping: &Mapping, id: LayerId, pixels: u64, groups: &mut usize) -> Work {
+    let a_bits = arch.activation_bits;
+    match &mapping.layer(id).placement {
+        Placement::Input { .. } => Work::Input,
+        Placement::View { .. } | Placement::Fused { .. } => Work::View,
+        Placement::Crossbars { layout, replicas } => {
+            let base = *groups;
+            *groups += replicas.len();
+            let stages = stage_cycles(arch, layout.max_rows, layout.max_cols);
+            let steps = arch.input_steps();
+            let k_total = u64::from(layout.groups) * u64::from(layout.rows_per_group);
+            let n_total = u64::from(layout.groups) * u64::from(layout.outputs_per_group);
+            let in_bytes = bytes_of(k_total, a_bits);
+            let out_bytes = bytes_of(n_total, a_bits);
+            let mut adds = u64::from(layout.row_tiles - 1) * n_total;
+            if arch.encoding == SignedEncoding::OffsetDigital {
+                // Σx once per pixel, and one subtraction of offset·Σx per output.
+                adds += k_total + n_total;
+            }
+            let fused_ops = net
+                .consumers(id)
+                .iter()
+                .filter(|c| matches!(mapping.layer(**c).placement, Placement::Fused { .. }))
+                .count() as u64
+                * n_total;
+            let s = u64::from(steps);
+            let mut act = ActionCounts::default();
+            act[Action::DacConversion] = layout.rows_driven * s;
+            act[Action::CrossbarRead] =
+                u64::from(layout.crossbars) * u64::from(arch.reads_per_step(layout.max_rows)) * s;
+            act[Action::SampleHold] = layout.cols_converted * s;
+            act[Action::AdcConversion] = layout.cols_converted * s;
+            act[Action::ShiftAdd] = layout.cols_converted * s;
+            act[Action::InputRegisterByte] = bytes_of(layout.rows_driven, a_bits);
+            act[Action::OutputRegisterByte] = out_bytes;
+            act[Action::BufferReadByte] = in_bytes;
+            act[Action::BufferWriteByte] = out_bytes;
+            act[Action::TileAdd] = adds;
+            act[Action::AluOp] = fused_ops;
+            let replicas = replicas
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let first = r.first_pe / arch.tile.pes;
+                    let last = (r.first_pe + r.pes - 1) / arch.tile.pes;
+                    Replica {
+                        group: base + i,
+                        home: first,
+                        others: (first + 1..=last).collect(),
+                        pe: r.first_pe % arch.tile.pes,
+                        pes: r.pes,
+                    }
+                })
+                .collect();
+            Work::Crossbar(Box::new(XbarWork {
+                replicas,
+                crossbars: layout.crossbars,
+                steps,
+                stages,
+                in_bytes,
+                out_bytes,
+                // 32-bit partial sums per output.
+                psum_bytes: n_total * 4,
+                adds,
+                fused_ops,
+                macs: net.stats(id).macs / pixels.max(1),
+                actions: act,
+            }))
+        }
+        Placement::Digital { gemm, cycles } => {
+            let mut act = ActionCounts::default();
+            act[Action::DigitalMac] = gemm.k * gemm.m * gemm.groups;
+            // One input vector read and one output vector written per pixel.
+            act[Action::DigitalSramByte] =
+                bytes_of(gemm.k * gemm.groups, a_bits) + bytes_of(gemm.m * gemm.groups, a_bits);
+            Work::Digital {
+                cycles: *cycles,
+                pixels,
+                actions: act,
+                weight_bytes: bytes_of(gemm.k * gemm.m * gemm.groups, arch.weight_bits),
+            }
+        }
+        Placement::Alu { tile } => {
+            let layer = net.layer(id);
+            let ins = net.input_shapes(id);
+            let c = net.output_shape(id).channels as u64;
+            let (in_values, ops) = match &layer.op {
+                Op::Pool(p) => {
+                    let k = (p.kernel[0] * p.kernel[1]) as u64;
+                    (c * k, c * k)
+                }
+                Op::GlobalAvgPool => {
+                    let e = ins[0].elements() as u64;
+                    (e, e)
+                }
+                Op::Add => (c * ins.len() as u64, c * (ins.len() as u64 - 1)),
+                Op::Concat => (c, c),
+                Op::BatchNorm(_) => (c, 2 * c),
+                _ => (c, c),
+            };
+            let in_bytes = bytes_of(in_values, a_bits);
+            let out_bytes = bytes_of(c, a_bits);
+            let mut act = ActionCounts::default();
+            act[Action::BufferReadByte] = in_bytes;
+            act[Action::AluOp] = ops;
+            act[Action::BufferWriteByte] = out_bytes;
+            Work::Alu { tile: *tile, in_bytes, ops, out_bytes, actions: act }
+        }
+    }
+}
+
+fn window(
+    producer: Shape,
+    consumer: Shape,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    dilation: [usize; 2],
+    pad: [usize; 2],
+) -> Need {
+    Need::Window {
+        height: producer.height as u64,
+        width: producer.width as u64,
+        out_width: consumer.width as u64,
+        stride: [stride[0] as u64, stride[1] as u64],
+        reach: [(dilation[0] * (kernel[0] - 1)) as u64, (dilation[1] * (kernel[1] - 1)) as u64],
+        pad: [pad[0] as u64, pad[1] as u64],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_needs_the_last_pixel_of_the_receptive_field() {
+        // 3x3 conv, stride 1, padding 1 on an 8x8 input.
+        let need = Need::Window { height: 8, width: 8, out_width: 8, stride: [1, 1], reach: [2, 2], pad: [1, 1] };
+        // Output (0, 0) reads rows 0..=1, cols 0..=1: the prefix up to (1, 1).
+        assert_eq!(need.prefix(0, 64), 10);
+        // Output (7, 7) reads up to (7, 7) (clamped): all 64.
+        assert_eq!(need.prefix(63, 64), 64);
+        let mut readers = Vec::new();
+        need.readers(9, 64, &mut readers);
+        // Input (1, 1) is read by outputs (0..=2, 0..=2).
+        assert_eq!(readers, vec![0, 1, 2, 8, 9, 10, 16, 17, 18]);
+        Need::Same.readers(5, 64, &mut readers);
+        assert_eq!(readers, vec![5]);
+    }
+}

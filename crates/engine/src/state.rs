@@ -1,0 +1,301 @@
+//! The mutable state of a simulation: every resource's busy time (the stage
+//! pipeline of each replica, the tile units, NoC and off-chip links, the
+//! digital unit), the readiness of consumer pixels (delivered prefixes per edge
+//! and image), the event heap and scratch buffers reused by every item, so the
+//! event loop allocates nothing per item once the state has grown.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+use rramsim_hw::{Action, ActionCounts, ArchParams, NocTopology, StageBusy};
+
+use crate::events::{Emitter, EventKind, EventSink, Unit};
+use crate::plan::Plan;
+
+/// Not arrived yet (an arrival time).
+pub(crate) const NOT_YET: u64 = u64::MAX;
+
+/// A shared, pipelined resource (a buffer port, the tile adder or ALU, a link):
+/// its busy cycles as disjoint intervals `[start, end)`.
+///
+/// Items reserve shared resources at the time they will reach them, which may
+/// be later than the requests of items processed after them. The resource serves
+/// cycle by cycle: a request of `n` cycles takes the first `n` free cycles at or
+/// after its arrival, filling gaps that earlier reservations left, so service
+/// follows arrival time and not processing order. Intervals that ended before the
+/// current event time can no longer matter and are pruned.
+///
+/// The intervals are kept sorted by start in a ring buffer, never touching
+/// (touching intervals are merged): few are live at a time, so binary search
+/// and shifting beat a tree, and the buffer only grows (no allocation per
+/// reservation once it has reached its high-water mark).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Timeline {
+    busy: VecDeque<(u64, u64)>,
+}
+
+impl Timeline {
+    /// Reserves `n` free cycles at or after `t`; returns the cycle after the last.
+    #[cfg(test)]
+    fn reserve(&mut self, now: u64, t: u64, n: u64) -> u64 {
+        self.reserve_span(now, t, n).1
+    }
+
+    /// Like `reserve`: returns the first cycle reserved and the cycle after the last.
+    pub(crate) fn reserve_span(&mut self, now: u64, t: u64, n: u64) -> (u64, u64) {
+        if n == 0 {
+            return (t, t);
+        }
+        while self.busy.front().is_some_and(|&(_, e)| e <= now) {
+            self.busy.pop_front();
+        }
+        let mut cursor = t;
+        // The last interval starting at or before the arrival may cover it.
+        let i = self.busy.partition_point(|&(s, _)| s <= cursor);
+        if i > 0 {
+            cursor = cursor.max(self.busy[i - 1].1);
+        }
+        let mut remaining = n;
+        let mut first = None;
+        loop {
+            let i = self.busy.partition_point(|&(s, _)| s < cursor);
+            match self.busy.get(i).copied() {
+                Some((s, e)) if s < cursor + remaining => {
+                    // Fill the gap before the next busy interval, then skip it.
+                    if s > cursor {
+                        remaining -= s - cursor;
+                        first.get_or_insert(cursor);
+                        self.insert(cursor, s);
+                    }
+                    cursor = e;
+                }
+                _ => {
+                    self.insert(cursor, cursor + remaining);
+                    return (first.unwrap_or(cursor), cursor + remaining);
+                }
+            }
+        }
+    }
+
+    /// Marks the free cycles `[a, b)` busy, merging with intervals that touch them.
+    fn insert(&mut self, a: u64, b: u64) {
+        let i = self.busy.partition_point(|&(s, _)| s < a);
+        let left = i > 0 && self.busy[i - 1].1 == a;
+        let right = self.busy.get(i).is_some_and(|&(s, _)| s == b);
+        match (left, right) {
+            (true, true) => {
+                self.busy[i - 1].1 = self.busy[i].1;
+                self.busy.remove(i);
+            }
+            (true, false) => self.busy[i - 1].1 = b,
+            (false, true) => self.busy[i].0 = a,
+            (false, false) => self.busy.insert(i, (a, b)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TileState {
+    buffer_read: Timeline,
+    buffer_write: Timeline,
+    adder: Timeline,
+    alu: Timeline,
+}
+
+/// The busy times of every hardware resource, and the sink their uses are
+/// reported to.
+pub(crate) struct Resources<'a, 's, S: EventSink> {
+    arch: &'a ArchParams,
+    pub out: Emitter<'s, S>,
+    /// The time of the event being processed: reservations that ended before it
+    /// are forgotten.
+    pub now: u64,
+    /// Per crossbar-layer replica: its stage pipeline.
+    pub groups: Vec<StageBusy>,
+    tiles: Vec<TileState>,
+    pub digital: Timeline,
+    /// Mesh links: per chip, per router, 4 directions + the ejection port; bus: one per chip.
+    links: Vec<Timeline>,
+    offchip: Vec<Timeline>,
+}
+
+/// Which consumer pixels can start: per image and edge, the producer pixels
+/// delivered so far.
+#[derive(Debug)]
+pub(crate) struct Readiness {
+    /// Per image, per edge: arrival time of each producer pixel, overwritten with
+    /// the running maximum once the prefix passes it.
+    pub arrived: Vec<Vec<Vec<u64>>>,
+    /// Per image, per edge: producer pixels delivered as a contiguous prefix.
+    pub prefix: Vec<Vec<u64>>,
+    /// Per image, per layer: consumer pixels released so far.
+    pub released: Vec<Vec<u64>>,
+    /// Released items by (ready time, image, layer, pixel): a total order.
+    pub heap: BinaryHeap<Reverse<(u64, u32, usize, u64)>>,
+}
+
+/// Buffers reused by every item.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    /// Consumer pixels reading a producer pixel.
+    pub readers: Vec<u64>,
+    /// Tiles a producer pixel is sent to.
+    pub dests: Vec<u32>,
+}
+
+/// All mutable state, in parts that can be borrowed apart.
+pub(crate) struct State<'a, 's, S: EventSink> {
+    pub res: Resources<'a, 's, S>,
+    pub ready: Readiness,
+    pub scratch: Scratch,
+}
+
+impl<'a, 's, S: EventSink> State<'a, 's, S> {
+    pub(crate) fn new(plan: &Plan, arch: &'a ArchParams, sink: &'s mut S) -> Self {
+        let batch = plan.batch;
+        let arrived = (0..batch)
+            .map(|_| plan.edges.iter().map(|e| vec![NOT_YET; plan.pixels[e.producer] as usize]).collect())
+            .collect();
+        State {
+            res: Resources {
+                arch,
+                out: Emitter::new(sink),
+                now: 0,
+                groups: vec![StageBusy::default(); plan.groups],
+                tiles: vec![TileState::default(); plan.tiles],
+                digital: Timeline::default(),
+                links: vec![Timeline::default(); plan.links],
+                offchip: vec![Timeline::default(); plan.chips],
+            },
+            ready: Readiness {
+                arrived,
+                prefix: vec![vec![0; plan.edges.len()]; batch],
+                released: vec![vec![0; plan.work.len()]; batch],
+                heap: BinaryHeap::new(),
+            },
+            scratch: Scratch::default(),
+        }
+    }
+}
+
+impl<S: EventSink> Resources<'_, '_, S> {
+    /// Reserves tile `tile`'s buffer read or write port, adder or ALU (`kind`)
+    /// for `amount` bytes or operations from `t`; returns when the result is
+    /// ready, after the unit's latency.
+    pub(crate) fn tile_unit(&mut self, tile: usize, kind: EventKind, amount: u64, t: u64) -> u64 {
+        let arch = &self.arch.tile;
+        let state = &mut self.tiles[tile];
+        let (timeline, per_cycle, latency) = match kind {
+            EventKind::BufferRead => (&mut state.buffer_read, arch.buffer.read_bytes_per_cycle, arch.buffer.latency),
+            EventKind::BufferWrite => (&mut state.buffer_write, arch.buffer.write_bytes_per_cycle, arch.buffer.latency),
+            EventKind::Adder => (&mut state.adder, arch.adder.lanes, arch.adder.latency),
+            EventKind::Alu => (&mut state.alu, arch.alu.lanes, arch.alu.latency),
+            other => unreachable!("{other:?} is not a tile unit"),
+        };
+        let occupancy = amount.div_ceil(u64::from(per_cycle));
+        let (first, end) = timeline.reserve_span(self.now, t, occupancy);
+        if occupancy > 0 {
+            self.out.emit(kind, Unit::Tile { tile: tile as u32 }, first, end, amount);
+        }
+        end + latency.get()
+    }
+
+    /// Moves `bytes` from tile `src` to tile `dst` starting at `t`; returns the
+    /// arrival of the last flit and counts flit-hops and off-chip bytes.
+    pub(crate) fn transfer(&mut self, src: u32, dst: u32, bytes: u64, t: u64, counts: &mut ActionCounts) -> u64 {
+        if src == dst || bytes == 0 {
+            return t;
+        }
+        let arch = self.arch;
+        let per_chip = arch.tiles_per_chip;
+        let (src_chip, dst_chip) = (src / per_chip, dst / per_chip);
+        let flits = bytes.div_ceil(u64::from(arch.noc.flit_bytes));
+        let router = |tile: u32| match arch.noc.topology {
+            NocTopology::Mesh { concentration, .. } => (tile % per_chip) / concentration,
+            NocTopology::Bus => 0,
+        };
+        if src_chip == dst_chip {
+            return self.route(src_chip, router(src), router(dst), flits, t, counts);
+        }
+        // Through the chip's I/O router (router 0) and the off-chip links.
+        let t = self.route(src_chip, router(src), 0, flits, t, counts);
+        let occupancy = (bytes as f64 / arch.node.offchip_bytes_per_cycle).ceil() as u64;
+        let (first, end) = self.offchip[src_chip as usize].reserve_span(self.now, t, occupancy);
+        self.out.emit(EventKind::Offchip, Unit::Offchip { chip: src_chip }, first, end, bytes);
+        counts[Action::OffchipByte] += bytes;
+        let t = end + arch.node.offchip_latency.get();
+        self.route(dst_chip, 0, router(dst), flits, t, counts)
+    }
+
+    /// XY routing from router `a` to router `b` of `chip`, ending in `b`'s
+    /// ejection port. Each link carries the `flits` one per free cycle; the head
+    /// reaches the next router one hop latency after it enters a link, so an
+    /// uncontended transfer over `k` links (ejection included) arrives
+    /// `k · hop_latency + flits` cycles after it starts.
+    fn route(&mut self, chip: u32, a: u32, b: u32, flits: u64, t: u64, counts: &mut ActionCounts) -> u64 {
+        let (hops, end) = match self.arch.noc.topology {
+            NocTopology::Bus => (1, self.cross(chip as usize, Unit::Link { chip, router: 0, port: 0 }, flits, t).1),
+            NocTopology::Mesh { width, height, .. } => {
+                let base = (chip * width * height * 5) as usize;
+                let mut link = |router: u32, port: u8, t: u64| {
+                    let l = base + (router * 5 + u32::from(port)) as usize;
+                    self.cross(l, Unit::Link { chip, router, port }, flits, t)
+                };
+                let mut t = t;
+                let mut hops = 1u64;
+                let (mut x, mut y) = (a % width, a / width);
+                let (bx, by) = (b % width, b / width);
+                while x != bx {
+                    t = link(y * width + x, if bx > x { 0 } else { 1 }, t).0;
+                    x = if bx > x { x + 1 } else { x - 1 };
+                    hops += 1;
+                }
+                while y != by {
+                    t = link(y * width + x, if by > y { 2 } else { 3 }, t).0;
+                    y = if by > y { y + 1 } else { y - 1 };
+                    hops += 1;
+                }
+                (hops, link(b, 4, t).1)
+            }
+        };
+        counts[Action::NocFlitHop] += flits * hops;
+        end + self.arch.noc.hop_latency.get()
+    }
+
+    /// Sends `flits` over link `l` from `t`: returns when the head reaches the
+    /// next router, and when the tail left the link.
+    fn cross(&mut self, l: usize, unit: Unit, flits: u64, t: u64) -> (u64, u64) {
+        let (first, end) = self.links[l].reserve_span(self.now, t, flits);
+        self.out.emit(EventKind::Link, unit, first, end, flits);
+        (end - flits + self.arch.noc.hop_latency.get(), end)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeline_serves_free_cycles_in_arrival_order() {
+        let mut t = Timeline::default();
+        // Busy [10, 20).
+        assert_eq!(t.reserve(0, 10, 10), 20);
+        // A request arriving at 9 for one cycle fits before: done at 10, not 11.
+        assert_eq!(t.reserve(0, 9, 1), 10);
+        // Arriving at 9 for two cycles: cycle 9 is taken now, so 8 is free…
+        assert_eq!(t.reserve(0, 8, 1), 9);
+        // …and a request at 5 for 4 cycles takes 5..8 and ends at 8, not earlier.
+        assert_eq!(t.reserve(0, 5, 3), 8);
+        // Busy is now [5, 20): a 2-cycle request at 5 waits for 20.
+        assert_eq!(t.reserve(0, 5, 2), 22);
+        // Gaps are filled cycle by cycle: [30, 31) busy, 3 cycles from 29 take 29, 31, 32.
+        assert_eq!(t.reserve(0, 30, 1), 31);
+        assert_eq!(t.reserve(0, 29, 3), 33);
+        // A split reservation reports its first cycle: [40, 41) busy, 2 cycles from 39 take 39 and 41.
+        assert_eq!(t.reserve(0, 40, 1), 41);
+        assert_eq!(t.reserve_span(0, 39, 2), (39, 42));
+        // Intervals that ended before `now` are forgotten.
+        assert_eq!(t.reserve(100, 100, 1), 101);
+        assert_eq!(t.busy.len(), 1);
+    }
+}
