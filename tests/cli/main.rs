@@ -5,6 +5,7 @@
 mod accuracy;
 mod faults;
 mod options;
+mod python;
 mod run;
 mod study;
 mod sweep;

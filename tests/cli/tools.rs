@@ -9,7 +9,7 @@ use std::process::Command;
 use crate::{root, scratch};
 
 /// The tools venv's python, or `None` (skip) outside CI when it is missing.
-fn tools_python() -> Option<PathBuf> {
+pub fn tools_python() -> Option<PathBuf> {
     let python = root().join("tools/.venv/bin/python");
     if python.exists() {
         return Some(python);
