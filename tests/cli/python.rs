@@ -1,8 +1,8 @@
 //! The Python package (python/) and the quick-start notebook, through the tools
-//! venv: the package is built from this checkout with maturin and installed
-//! into `tools/.venv` (in `target/python`, a target directory of its own, so
-//! the nested cargo never waits on this test run's), then its pytest suite runs
-//! against this build's `rramsim` binary, and the notebook is executed.
+//! venv: the package is built from this checkout with maturin (in the test
+//! profile, reusing this run's dependencies; cargo holds no lock while tests
+//! run) and installed into `tools/.venv`, then its pytest suite runs against
+//! this build's `rramsim` binary, and the notebook is executed.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -24,7 +24,7 @@ fn installed() -> Option<&'static PathBuf> {
                 .args(["--no-deps", "./python"])
                 .current_dir(root())
                 .env("PATH", path)
-                .env("CARGO_TARGET_DIR", root().join("target/python"))
+                .env("MATURIN_PEP517_ARGS", "--profile dev")
                 .output()
                 .expect("pip runs");
             assert!(o.status.success(), "pip install ./python failed:\n{}", String::from_utf8_lossy(&o.stderr));
