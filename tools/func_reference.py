@@ -5,6 +5,7 @@ For each ONNX model given, build a seeded random batch of inputs, run it through
 onnxruntime (the reference) and through `rramsim infer` (float, and quantized on
 each --arch), and report the largest absolute and relative errors:
 
+    cargo build --release -p rramsim-cli --features full
     tools/.venv/bin/python tools/func_reference.py --rramsim target/release/rramsim \
         tests/fixtures/onnx/resnet20.onnx --arch isaac --arch neurosim-8b
 

@@ -15,6 +15,7 @@ with each configuration's runtime and energy per image from `rramsim run` on
 ISAAC beside it. Writes results.csv, results.md, accuracy.svg and runs.json to
 --out. Trained models are cached in --models (delete them to retrain).
 
+    cargo build --release -p rramsim-cli --features full
     tools/.venv/bin/python tools/experiments/dropconnect.py --rramsim target/release/rramsim
 """
 
