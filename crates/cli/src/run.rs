@@ -172,21 +172,21 @@ fn render(r: &RunReport, format: Format) -> CliResult<String> {
                 r.batch,
                 r.replication,
                 r.offload,
-                thousands(r.total_cycles),
-                r.latency_ns / 1e3,
+                thousands(r.metrics.total_cycles),
+                r.metrics.latency_ns / 1e3,
                 r.clock_ghz,
-                thousands(r.first_image_cycles),
-                r.throughput_images_per_s,
-                r.energy_pj / 1e6,
-                r.energy_per_image_pj / 1e6,
-                r.tops_per_w,
-                thousands(r.macs),
-                thousands(r.crossbars),
-                thousands(u64::from(r.pes)),
-                r.tiles,
-                r.chips,
-                100.0 * r.digital_utilization,
-                thousands(r.events)
+                thousands(r.metrics.first_image_cycles),
+                r.metrics.throughput_images_per_s,
+                r.metrics.energy_pj / 1e6,
+                r.metrics.energy_per_image_pj / 1e6,
+                r.metrics.tops_per_w,
+                thousands(r.metrics.macs),
+                thousands(r.metrics.crossbars),
+                thousands(u64::from(r.metrics.pes)),
+                r.metrics.tiles,
+                r.metrics.chips,
+                100.0 * r.metrics.digital_utilization,
+                thousands(r.metrics.events)
             );
             let mut t = Table::new(&[
                 ("layer", Align::Left),
@@ -219,7 +219,7 @@ fn render(r: &RunReport, format: Format) -> CliResult<String> {
                 Table::new(&[("component", Align::Left), ("energy nJ", Align::Right), ("share%", Align::Right)]);
             for (name, e) in &r.energy_by_component {
                 let e = *e;
-                c.row(vec![name.clone(), format!("{:.2}", e / 1e3), format!("{:.1}", 100.0 * e / r.energy_pj)]);
+                c.row(vec![name.clone(), format!("{:.2}", e / 1e3), format!("{:.1}", 100.0 * e / r.metrics.energy_pj)]);
             }
             out.push('\n');
             out.push_str(&c.render());

@@ -87,7 +87,7 @@ pub fn prepare(arch: &Arch, net: Network, workload: &str, options: &RunOptions) 
     let model = options.faults.as_ref().map_or(FaultModel::Cell, |f| f.model);
     let rram = map_network(&net, params, &MappingOptions::rram(replication)).map_err(Error::from)?;
     let fault_map = options.faults.as_ref().map(|f| f.materialize(params, rram.chips_used)).transpose()?;
-    let offload = resolve_offload(&options.offload, &net, params, replication, fault_map.as_ref(), model)?;
+    let offload = resolve_offload(&options.offload, &net, params, &rram, fault_map.as_ref(), model)?;
     let mapping_options = MappingOptions { replication, offload };
     let mapping = if mapping_options == MappingOptions::rram(replication) {
         rram
@@ -117,7 +117,7 @@ fn resolve_offload(
     spec: &OffloadSpec,
     net: &Network,
     arch: &ArchParams,
-    replication: Replication,
+    rram: &Mapping,
     faults: Option<&FaultMap>,
     model: FaultModel,
 ) -> Result<Offload> {
@@ -128,9 +128,9 @@ fn resolve_offload(
     let Some(map) = faults else {
         return Err(Error::input("--offload auto ranks layers by their faults: give --faults or --fault-rate"));
     };
-    let rram = map_network(net, arch, &MappingOptions::rram(replication)).map_err(Error::from)?;
-    let result = rramsim_engine::simulate(net, arch, &rram, SimOptions { batch: 1 });
-    let stats = run_layer_stats(net, arch, &rram, map, model)?;
+    let result = rramsim_engine::simulate(net, arch, rram, SimOptions { batch: 1 });
+    let stats = run_layer_stats(net, arch, rram, map, model)?;
+    let replication = rram.replication;
     let all_digital =
         map_network(net, arch, &MappingOptions { replication, offload: Offload::AllDigital }).map_err(Error::from)?;
     let candidates: Vec<_> = stats
@@ -292,26 +292,12 @@ impl Prepared {
             replication: self.mapping.replication.name(),
             offload: self.offload_name(),
             clock_ghz: arch.clock.ghz(),
-            total_cycles: m.total_cycles,
-            latency_ns: m.latency_ns,
-            first_image_cycles: m.first_image_cycles,
-            cycles_per_image: m.cycles_per_image,
-            throughput_images_per_s: m.throughput_images_per_s,
-            energy_pj: m.energy_pj,
-            energy_per_image_pj: m.energy_per_image_pj,
+            metrics: m.clone(),
             energy_by_component: result
                 .energy_by_component(arch)
                 .into_iter()
                 .map(|(c, e)| (c.name().to_owned(), e.0))
                 .collect(),
-            macs: m.macs,
-            tops_per_w: m.tops_per_w,
-            crossbars: m.crossbars,
-            pes: m.pes,
-            tiles: m.tiles,
-            chips: m.chips,
-            digital_utilization: m.digital_utilization,
-            events: m.events,
             layers,
             faults,
         })
@@ -359,23 +345,12 @@ pub struct RunReport {
     pub replication: &'static str,
     pub offload: String,
     pub clock_ghz: f64,
-    pub total_cycles: u64,
-    pub latency_ns: f64,
-    pub first_image_cycles: u64,
-    pub cycles_per_image: f64,
-    pub throughput_images_per_s: f64,
-    pub energy_pj: f64,
-    pub energy_per_image_pj: f64,
+    /// Totals: cycles, latency, throughput, energy, MACs, TOPS/W, hardware used.
+    #[serde(flatten)]
+    pub metrics: Metrics,
+    /// Dynamic energy per component, and leakage.
     #[serde(serialize_with = "as_map")]
     pub energy_by_component: Vec<(String, f64)>,
-    pub macs: u64,
-    pub tops_per_w: f64,
-    pub crossbars: u64,
-    pub pes: u32,
-    pub tiles: u32,
-    pub chips: u32,
-    pub digital_utilization: f64,
-    pub events: u64,
     pub layers: Vec<LayerRow>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub faults: Option<RunFaults>,
@@ -398,11 +373,4 @@ fn as_map<S: serde::Serializer>(pairs: &[(String, f64)], s: S) -> std::result::R
         m.serialize_entry(k, v)?;
     }
     m.end()
-}
-
-impl LayerRow {
-    /// The dynamic energy of component `name`, 0 when absent.
-    pub fn component_energy(&self, name: &str) -> f64 {
-        self.energy_by_component.iter().find(|(n, _)| n == name).map_or(0.0, |(_, e)| *e)
-    }
 }

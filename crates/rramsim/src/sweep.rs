@@ -17,7 +17,6 @@ use serde::Deserialize;
 use crate::arch::Arch;
 use crate::error::{Error, Result};
 use crate::experiment::{RunOptions, prepare};
-use crate::faults::run_layer_stats;
 use crate::options::{
     FaultSpec, OffloadSpec, check_batch, check_probability, check_width, parse_distribution, parse_fault_model,
     parse_replication,
@@ -371,8 +370,7 @@ fn evaluate(spec: &Spec, index: usize, point: &BTreeMap<String, Value>) -> Resul
     out.insert("chips".into(), f64::from(m.chips));
     out.insert("digital_utilization".into(), m.digital_utilization);
     out.insert("seed".into(), seed as f64);
-    if let Some(map) = &run.fault_map {
-        let stats = run_layer_stats(&run.net, &run.arch, &run.mapping, map, spec.fault_model)?;
+    if let Some(stats) = run.fault_stats()? {
         let weights: u64 = stats.iter().map(|s| s.weights).sum();
         let changed: u64 = stats.iter().map(|s| s.weights_changed).sum();
         out.insert("weights_changed_fraction".into(), if weights > 0 { changed as f64 / weights as f64 } else { 0.0 });

@@ -128,15 +128,7 @@ impl Prepared {
     pub fn simulate_traced(&self, path: &Path, filter: &FilterSpec) -> Result<(Outcome, u64)> {
         let filter = filter.build(&self.layer_names())?;
         let header = self.trace_header(&filter);
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if !dir.is_dir() {
-                return Err(Error::input(format!(
-                    "--trace {}: directory {} does not exist",
-                    path.display(),
-                    dir.display()
-                )));
-            }
-        }
+        crate::io::check_writable_dir(path).map_err(|e| e.context("--trace"))?;
         let io = |e: std::io::Error| Error::input(format!("cannot write {}: {e}", path.display()));
         let mut writer = TraceWriter::create(path, &header, filter).map_err(io)?;
         let outcome = self.simulate_with(&mut writer);
