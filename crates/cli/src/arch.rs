@@ -116,15 +116,36 @@ fn render_table(r: &CheckReport) -> String {
     }
     out.push('\n');
     out.push_str(&a.render());
+    let mut c = Table::new(&[
+        ("component", Align::Left),
+        ("energy per action (pJ)", Align::Left),
+        ("area/chip (mm^2)", Align::Right),
+        ("static/chip (mW)", Align::Right),
+        ("depends on", Align::Left),
+    ]);
+    for comp in &r.components {
+        let energy: Vec<String> =
+            comp.energy_pj_per_action.iter().map(|(name, pj)| format!("{name} {pj:.4}")).collect();
+        c.row(vec![
+            comp.name.to_owned(),
+            energy.join(", "),
+            format!("{:.4}", comp.area_mm2_per_chip),
+            format!("{:.1}", comp.static_mw_per_chip),
+            comp.depends_on.join(", "),
+        ]);
+    }
+    out.push('\n');
+    out.push_str(&c.render());
     out.push_str(&format!(
         "\narea: tile {:.4} mm^2, chip {:.2} mm^2, node {:.2} mm^2\n\
-         peak (one chip): {:.2} TOPS, {:.2} W ({:.2} W in the PEs), {:.1} GOPS/W, {:.1} GOPS/mm^2\n",
+         peak (one chip): {:.2} TOPS, {:.2} W ({:.2} W in the PEs, {:.2} W static), {:.1} GOPS/W, {:.1} GOPS/mm^2\n",
         r.area_mm2.tile,
         r.area_mm2.chip,
         r.area_mm2.node,
         r.peak_tops,
         r.peak_power_w,
         r.peak_pe_power_w,
+        r.peak_static_power_w,
         r.tops_per_w * 1e3,
         r.tops_per_mm2 * 1e3
     ));

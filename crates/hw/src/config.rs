@@ -11,8 +11,9 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IntoDeserializer, MapAccess, Visitor};
 use toml::Spanned;
 
-use crate::energy::{Action, EnergyTable};
+use crate::energy::{Action, Component, EnergyTable};
 use crate::params::*;
+use crate::scaling::{self, AdcKind, Calibration, NodeScale};
 
 /// A number given bare (`rows = 128`) or with its source
 /// (`rows = { value = 128, source = "ISAAC Table I" }`).
@@ -96,6 +97,8 @@ impl<'de> Deserialize<'de> for RawLatency {
 
 type N<T> = Spanned<Sourced<T>>;
 type Lat = Spanned<RawLatency>;
+/// `(component, key, leakage_mw per instance, size law, instances per tile)`.
+type LeakSpec<'a> = (Component, &'static str, &'a Option<N<f64>>, f64, f64);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -112,6 +115,42 @@ struct RawArch {
     crossbar: RawCrossbar,
     precision: RawPrecision,
     digital: RawDigital,
+    #[serde(default)]
+    technology: Option<RawTechnology>,
+    #[serde(default)]
+    calibration: Option<RawCalibration>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTechnology {
+    node_nm: N<f64>,
+}
+
+/// The parameters the file's sourced figures hold at; each defaults to the
+/// design's own value (no scaling).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCalibration {
+    #[serde(default)]
+    source: Option<String>,
+    node_nm: Option<N<f64>>,
+    adc_bits: Option<N<i64>>,
+    dac_bits: Option<N<i64>>,
+    crossbar_rows: Option<N<i64>>,
+    crossbar_cols: Option<N<i64>>,
+    rows_per_read: Option<N<i64>>,
+    bits_per_cell: Option<N<i64>>,
+    r_on_ohm: Option<N<f64>>,
+    r_off_ohm: Option<N<f64>>,
+    read_voltage_v: Option<N<f64>>,
+    read_pulse_ns: Option<N<f64>>,
+    activation_bits: Option<N<i64>>,
+    adder_lanes: Option<N<i64>>,
+    alu_lanes: Option<N<i64>>,
+    buffer_kib: Option<N<f64>>,
+    sram_kib: Option<N<f64>>,
+    flit_bytes: Option<N<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -167,6 +206,9 @@ struct RawBuffer {
     read_energy_pj_per_byte: N<f64>,
     write_energy_pj_per_byte: N<f64>,
     area_mm2: N<f64>,
+    /// Static power per instance (optional, default 0).
+    #[serde(default)]
+    leakage_mw: Option<N<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -176,6 +218,9 @@ struct RawVectorUnit {
     latency: Lat,
     energy_pj_per_op: N<f64>,
     area_mm2: N<f64>,
+    /// Static power per instance (optional, default 0).
+    #[serde(default)]
+    leakage_mw: Option<N<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -198,6 +243,9 @@ struct RawDac {
     latency: Lat,
     energy_pj: N<f64>,
     area_mm2: N<f64>,
+    /// Static power per instance (optional, default 0).
+    #[serde(default)]
+    leakage_mw: Option<N<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -206,6 +254,9 @@ struct RawStage {
     latency: Lat,
     energy_pj: N<f64>,
     area_mm2: N<f64>,
+    /// Static power per instance (optional, default 0).
+    #[serde(default)]
+    leakage_mw: Option<N<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -217,9 +268,14 @@ struct RawAdc {
     energy_pj: N<f64>,
     area_mm2: N<f64>,
     #[serde(default)]
+    kind: Option<Spanned<String>>,
+    #[serde(default)]
     flip_encoding: Option<Spanned<bool>>,
     #[serde(default)]
     allow_clipping: Option<Spanned<bool>>,
+    /// Static power per instance (optional, default 0).
+    #[serde(default)]
+    leakage_mw: Option<N<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -234,6 +290,7 @@ struct RawCrossbar {
     area_mm2: N<f64>,
     r_on_ohm: Option<N<f64>>,
     r_off_ohm: Option<N<f64>>,
+    read_voltage_v: Option<N<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -263,6 +320,66 @@ struct RawDigital {
 pub struct ConfigWarning {
     pub key: String,
     pub message: String,
+}
+
+/// An inclusive range `[lo, hi]` (with an open low end when `open_lo`).
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    lo: f64,
+    hi: f64,
+    open_lo: bool,
+}
+
+const fn within(lo: f64, hi: f64) -> Limits {
+    Limits { lo, hi, open_lo: false }
+}
+
+const fn above(lo: f64, hi: f64) -> Limits {
+    Limits { lo, hi, open_lo: true }
+}
+
+impl Limits {
+    fn contains(self, x: f64) -> bool {
+        x.is_finite() && x <= self.hi && if self.open_lo { x > self.lo } else { x >= self.lo }
+    }
+}
+
+impl fmt::Display for Limits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let open = if self.open_lo { "(" } else { "[" };
+        write!(f, "{open}{}, {}]", self.lo, self.hi)
+    }
+}
+
+/// Physically possible and published ranges of the keys with one, as
+/// `(key, hard, published)`. Hard limits: a clock beyond 100 GHz, a node below
+/// 1 nm or above 1 µm, an ADC or DAC above 16 bits, more than 8 bits per cell
+/// have never been built; published: the span of Murmann's ADC survey (SAR
+/// 4–16 bits), Stillmaker & Baas's nodes (7–180 nm), RRAM crossbar papers
+/// (ISAAC, PRIME, NeuroSim: ≤ 1024 rows, ≤ 4 bits per cell, 1 kΩ–10 MΩ cells,
+/// on/off ratio ≥ 2, read voltages 0.05–1.5 V).
+const RANGES: &[(&str, Limits, Limits)] = &[
+    ("clock.ghz", above(0.0, 100.0), within(0.01, 5.0)),
+    ("digital.clock_ghz", above(0.0, 100.0), within(0.01, 5.0)),
+    ("technology.node_nm", within(1.0, 1000.0), within(7.0, 180.0)),
+    ("pe.adc.bits", within(1.0, 16.0), within(1.0, 14.0)),
+    ("pe.dac.bits", within(1.0, 16.0), within(1.0, 8.0)),
+    ("crossbar.bits_per_cell", within(1.0, 8.0), within(1.0, 4.0)),
+    ("crossbar.rows", within(1.0, 65536.0), within(8.0, 1024.0)),
+    ("crossbar.cols", within(1.0, 65536.0), within(8.0, 1024.0)),
+    ("crossbar.r_on_ohm", above(0.0, 1e12), within(1e3, 1e7)),
+    ("crossbar.r_off_ohm", above(0.0, 1e12), within(2e3, 1e9)),
+    ("crossbar.read_voltage_v", above(0.0, 10.0), within(0.05, 1.5)),
+    ("tile.buffer.kib", above(0.0, 1048576.0), within(1.0, 16384.0)),
+    ("digital.sram_kib", above(0.0, 1048576.0), within(1.0, 65536.0)),
+    ("noc.flit_bytes", within(1.0, 4096.0), within(4.0, 128.0)),
+    ("precision.weight_bits", within(2.0, 32.0), within(2.0, 16.0)),
+    ("precision.activation_bits", within(1.0, 32.0), within(1.0, 16.0)),
+];
+
+fn limits(key: &str) -> (Limits, Limits) {
+    let (_, hard, published) = RANGES.iter().find(|(k, _, _)| *k == key).expect("a key with ranges");
+    (*hard, *published)
 }
 
 /// Converts raw values, remembering the file for error locations.
@@ -297,12 +414,47 @@ impl Resolver<'_> {
         Ok(x)
     }
 
+    /// Refuses `x` outside the physically possible `hard` range (exit 2 with
+    /// the key and the range) and warns outside the `published` one.
+    fn range(
+        &mut self,
+        key: &str,
+        span: Range<usize>,
+        x: f64,
+        hard: Limits,
+        published: Limits,
+    ) -> Result<(), SourceError> {
+        if !hard.contains(x) {
+            return Err(self.err(span, key, format!("{x} is physically impossible here; accepted range {hard}")));
+        }
+        if !published.contains(x) {
+            self.warnings.push(ConfigWarning {
+                key: key.to_owned(),
+                message: format!("{x} is outside the published range {published}; the scaling laws are extrapolated"),
+            });
+        }
+        Ok(())
+    }
+
     fn energy(&self, key: &str, v: &N<f64>) -> Result<PicoJoule, SourceError> {
         self.num(key, v, true).map(PicoJoule)
     }
 
     fn area(&self, key: &str, v: &N<f64>) -> Result<SquareMm, SourceError> {
         self.num(key, v, true).map(SquareMm)
+    }
+
+    /// `int` or `num` plus the key's [`RANGES`] check.
+    fn ranged_int(&mut self, key: &str, v: &N<i64>) -> Result<u32, SourceError> {
+        let (hard, published) = limits(key);
+        self.range(key, v.span(), v.get_ref().value as f64, hard, published)?;
+        self.int(key, v, hard.lo as i64)
+    }
+
+    fn ranged_num(&mut self, key: &str, v: &N<f64>) -> Result<f64, SourceError> {
+        let (hard, published) = limits(key);
+        self.range(key, v.span(), v.get_ref().value, hard, published)?;
+        self.num(key, v, false)
     }
 
     fn time(&self, key: &str, v: &Lat, clock: &Clock) -> Result<Nanoseconds, SourceError> {
@@ -328,17 +480,14 @@ pub fn load_arch_toml(file: &str, source: &str) -> Result<(ArchParams, Vec<Confi
 }
 
 fn resolve(r: &mut Resolver<'_>, raw: &RawArch) -> Result<ArchParams, SourceError> {
-    let ghz = r.num("clock.ghz", &raw.clock.ghz, false)?;
+    let ghz = r.ranged_num("clock.ghz", &raw.clock.ghz)?;
     let clock = Clock::from_ghz(ghz).expect("checked positive and finite");
 
     // Crossbar and precision.
     let x = &raw.crossbar;
-    let rows = r.int("crossbar.rows", &x.rows, 1)?;
-    let cols = r.int("crossbar.cols", &x.cols, 1)?;
-    let bits_per_cell = r.int("crossbar.bits_per_cell", &x.bits_per_cell, 1)?;
-    if bits_per_cell > 8 {
-        return Err(r.err(x.bits_per_cell.span(), "crossbar.bits_per_cell", "at most 8 bits per cell are supported"));
-    }
+    let rows = r.ranged_int("crossbar.rows", &x.rows)?;
+    let cols = r.ranged_int("crossbar.cols", &x.cols)?;
+    let bits_per_cell = r.ranged_int("crossbar.bits_per_cell", &x.bits_per_cell)?;
     let rows_per_read = match &x.rows_per_read {
         Some(v) => {
             let n = r.int("crossbar.rows_per_read", v, 1)?;
@@ -349,24 +498,16 @@ fn resolve(r: &mut Resolver<'_>, raw: &RawArch) -> Result<ArchParams, SourceErro
         }
         None => rows,
     };
-    let r_on = x.r_on_ohm.as_ref().map(|v| r.num("crossbar.r_on_ohm", v, false)).transpose()?;
-    let r_off = x.r_off_ohm.as_ref().map(|v| r.num("crossbar.r_off_ohm", v, false)).transpose()?;
+    let r_on = x.r_on_ohm.as_ref().map(|v| r.ranged_num("crossbar.r_on_ohm", v)).transpose()?;
+    let r_off = x.r_off_ohm.as_ref().map(|v| r.ranged_num("crossbar.r_off_ohm", v)).transpose()?;
     if let (Some(on), Some(off), Some(v)) = (r_on, r_off, &x.r_off_ohm) {
         if off <= on {
             return Err(r.err(v.span(), "crossbar.r_off_ohm", format!("must exceed r_on_ohm ({on} Ω), got {off} Ω")));
         }
     }
     let p = &raw.precision;
-    let weight_bits = r.int("precision.weight_bits", &p.weight_bits, 2)?;
-    let activation_bits = r.int("precision.activation_bits", &p.activation_bits, 1)?;
-    if weight_bits > 32 || activation_bits > 32 {
-        let (key, v) = if weight_bits > 32 {
-            ("precision.weight_bits", &p.weight_bits)
-        } else {
-            ("precision.activation_bits", &p.activation_bits)
-        };
-        return Err(r.err(v.span(), key, "at most 32 bits are supported"));
-    }
+    let weight_bits = r.ranged_int("precision.weight_bits", &p.weight_bits)?;
+    let activation_bits = r.ranged_int("precision.activation_bits", &p.activation_bits)?;
     let encoding = match p.signed_encoding.get_ref().as_str() {
         "differential" => SignedEncoding::Differential,
         "offset-column" => SignedEncoding::OffsetColumn,
@@ -382,11 +523,8 @@ fn resolve(r: &mut Resolver<'_>, raw: &RawArch) -> Result<ArchParams, SourceErro
 
     // PE.
     let pe = &raw.pe;
-    let dac_bits = r.int("pe.dac.bits", &pe.dac.bits, 1)?;
-    if dac_bits > 16 {
-        return Err(r.err(pe.dac.bits.span(), "pe.dac.bits", "at most 16-bit DACs are supported"));
-    }
-    let adc_bits = r.int("pe.adc.bits", &pe.adc.bits, 1)?;
+    let dac_bits = r.ranged_int("pe.dac.bits", &pe.dac.bits)?;
+    let adc_bits = r.ranged_int("pe.adc.bits", &pe.adc.bits)?;
     let adc_per_crossbar = r.int("pe.adc.per_crossbar", &pe.adc.per_crossbar, 1)?;
     if adc_per_crossbar > cols {
         return Err(r.err(
@@ -399,6 +537,13 @@ fn resolve(r: &mut Resolver<'_>, raw: &RawArch) -> Result<ArchParams, SourceErro
     if conversion_time.0 == 0.0 {
         return Err(r.err(pe.adc.conversion_time.span(), "pe.adc.conversion_time", "must be greater than zero"));
     }
+    let adc_kind = match pe.adc.kind.as_ref().map(|k| (k.get_ref().as_str(), k.span())) {
+        None | Some(("sar", _)) => AdcKind::Sar,
+        Some(("flash", _)) => AdcKind::Flash,
+        Some((other, span)) => {
+            return Err(r.err(span, "pe.adc.kind", format!("unknown ADC kind `{other}`; expected sar or flash")));
+        }
+    };
     let flip = pe.adc.flip_encoding.as_ref().is_some_and(|b| *b.get_ref());
     let clipping = pe.adc.allow_clipping.as_ref().is_some_and(|b| *b.get_ref());
 
@@ -407,7 +552,7 @@ fn resolve(r: &mut Resolver<'_>, raw: &RawArch) -> Result<ArchParams, SourceErro
         dac_bits,
         dac_latency: r.latency("pe.dac.latency", &pe.dac.latency, &clock)?,
         sample_hold_latency: r.latency("pe.sample_hold.latency", &pe.sample_hold.latency, &clock)?,
-        adc: AdcParams { bits: adc_bits, per_crossbar: adc_per_crossbar, conversion_time },
+        adc: AdcParams { kind: adc_kind, bits: adc_bits, per_crossbar: adc_per_crossbar, conversion_time },
         shift_add_latency: r.latency("pe.shift_add.latency", &pe.shift_add.latency, &clock)?,
     };
     let read_latency = r.latency("crossbar.read_latency", &x.read_latency, &clock)?;
@@ -418,7 +563,7 @@ fn resolve(r: &mut Resolver<'_>, raw: &RawArch) -> Result<ArchParams, SourceErro
     // Tile and chip.
     let t = &raw.tile;
     let b = &t.buffer;
-    let kib = r.num("tile.buffer.kib", &b.kib, false)?;
+    let kib = r.ranged_num("tile.buffer.kib", &b.kib)?;
     let tile = TileParams {
         pes: r.int("tile.pes", &t.pes, 1)?,
         buffer: BufferParams {
@@ -474,7 +619,7 @@ fn resolve(r: &mut Resolver<'_>, raw: &RawArch) -> Result<ArchParams, SourceErro
     };
     let noc = NocParams {
         topology,
-        flit_bytes: r.int("noc.flit_bytes", &n.flit_bytes, 1)?,
+        flit_bytes: r.ranged_int("noc.flit_bytes", &n.flit_bytes)?,
         hop_latency: r.latency("noc.hop_latency", &n.hop_latency, &clock)?,
     };
     let nd = &raw.node;
@@ -488,7 +633,7 @@ fn resolve(r: &mut Resolver<'_>, raw: &RawArch) -> Result<ArchParams, SourceErro
 
     // Digital unit.
     let d = &raw.digital;
-    let digital_ghz = r.num("digital.clock_ghz", &d.clock_ghz, false)?;
+    let digital_ghz = r.ranged_num("digital.clock_ghz", &d.clock_ghz)?;
     let dataflow = match d.dataflow.get_ref().as_str() {
         "weight-stationary" | "ws" => Dataflow::WeightStationary,
         "output-stationary" | "os" => Dataflow::OutputStationary,
@@ -507,7 +652,7 @@ fn resolve(r: &mut Resolver<'_>, raw: &RawArch) -> Result<ArchParams, SourceErro
         rows: r.int("digital.rows", &d.rows, 1)?,
         cols: r.int("digital.cols", &d.cols, 1)?,
         dataflow,
-        sram: Bytes((r.num("digital.sram_kib", &d.sram_kib, false)? * 1024.0).round() as u64),
+        sram: Bytes((r.ranged_num("digital.sram_kib", &d.sram_kib)? * 1024.0).round() as u64),
         clock: Clock::from_ghz(digital_ghz).expect("checked positive and finite"),
     };
 
@@ -550,6 +695,7 @@ fn resolve(r: &mut Resolver<'_>, raw: &RawArch) -> Result<ArchParams, SourceErro
         digital: r.area("digital.area_mm2", &d.area_mm2)?,
     };
     let leakage = LeakageParams {
+        by_component: Vec::new(),
         tile: MilliWatt(r.num("tile.leakage_mw", &t.leakage_mw, true)?),
         digital: MilliWatt(r.num("digital.leakage_mw", &d.leakage_mw, true)?),
     };
@@ -580,7 +726,12 @@ fn resolve(r: &mut Resolver<'_>, raw: &RawArch) -> Result<ArchParams, SourceErro
         energy: EnergyTable(table),
         leakage,
         area,
+        node_nm: None,
+        calibration: None,
     };
+
+    let mut params = params;
+    calibrate(r, raw, &mut params)?;
 
     // Cross-parameter checks.
     if params.weights_per_crossbar_row() == 0 {
@@ -616,4 +767,179 @@ fn resolve(r: &mut Resolver<'_>, raw: &RawArch) -> Result<ArchParams, SourceErro
         }
     }
     Ok(params)
+}
+
+/// Resolves `[technology]` and `[calibration]` and scales every sourced figure
+/// from the calibration point to the design (see [`crate::scaling`]).
+fn calibrate(r: &mut Resolver<'_>, raw: &RawArch, p: &mut ArchParams) -> Result<(), SourceError> {
+    let x = &raw.crossbar;
+    let node_nm = match &raw.technology {
+        Some(t) => Some(r.ranged_num("technology.node_nm", &t.node_nm)?),
+        None => None,
+    };
+    let design_r = match (&x.r_on_ohm, &x.r_off_ohm) {
+        (Some(_), Some(_)) => p.crossbar.r_on_ohm.zip(p.crossbar.r_off_ohm),
+        _ => None,
+    };
+    let read_voltage = match &x.read_voltage_v {
+        Some(v) => Some(r.ranged_num("crossbar.read_voltage_v", v)?),
+        None => None,
+    };
+    let pulse_ns = r.time("crossbar.read_latency", &x.read_latency, &p.clock)?.0;
+    let empty = RawCalibration::default();
+    let c = raw.calibration.as_ref().unwrap_or(&empty);
+    let int = |r: &Resolver<'_>, key: &str, v: &Option<N<i64>>, own: u32| match v {
+        Some(v) => r.int(&format!("calibration.{key}"), v, 1),
+        None => Ok(own),
+    };
+    let num = |r: &Resolver<'_>, key: &str, v: &Option<N<f64>>, own: Option<f64>| match v {
+        Some(v) => r.num(&format!("calibration.{key}"), v, false).map(Some),
+        None => Ok(own),
+    };
+    let cal_r = match (num(r, "r_on_ohm", &c.r_on_ohm, None)?, num(r, "r_off_ohm", &c.r_off_ohm, None)?) {
+        (Some(on), Some(off)) => Some((on, off)),
+        (None, None) => design_r,
+        _ => {
+            let span = c.r_on_ohm.as_ref().or(c.r_off_ohm.as_ref()).map(|v| v.span()).unwrap_or(0..0);
+            return Err(r.err(span, "calibration.r_on_ohm", "give both r_on_ohm and r_off_ohm, or neither"));
+        }
+    };
+    let buffer_kib = p.tile.buffer.capacity.0 as f64 / 1024.0;
+    let sram_kib = p.digital.sram.0 as f64 / 1024.0;
+    let cal = Calibration {
+        node_nm: num(r, "node_nm", &c.node_nm, node_nm)?.unwrap_or(0.0),
+        adc_bits: int(r, "adc_bits", &c.adc_bits, p.pe.adc.bits)?,
+        dac_bits: int(r, "dac_bits", &c.dac_bits, p.pe.dac_bits)?,
+        rows_per_read: int(r, "rows_per_read", &c.rows_per_read, p.crossbar.rows_per_read)?,
+        crossbar_rows: int(r, "crossbar_rows", &c.crossbar_rows, p.crossbar.rows)?,
+        crossbar_cols: int(r, "crossbar_cols", &c.crossbar_cols, p.crossbar.cols)?,
+        bits_per_cell: int(r, "bits_per_cell", &c.bits_per_cell, p.crossbar.bits_per_cell)?,
+        r_on_off_ohm: cal_r,
+        read_voltage_v: num(r, "read_voltage_v", &c.read_voltage_v, read_voltage)?.unwrap_or(1.0),
+        read_pulse_ns: num(r, "read_pulse_ns", &c.read_pulse_ns, Some(pulse_ns))?.unwrap_or(pulse_ns),
+        activation_bits: int(r, "activation_bits", &c.activation_bits, p.activation_bits)?,
+        adder_lanes: int(r, "adder_lanes", &c.adder_lanes, p.tile.adder.lanes)?,
+        alu_lanes: int(r, "alu_lanes", &c.alu_lanes, p.tile.alu.lanes)?,
+        buffer_kib: num(r, "buffer_kib", &c.buffer_kib, Some(buffer_kib))?.unwrap_or(buffer_kib),
+        sram_kib: num(r, "sram_kib", &c.sram_kib, Some(sram_kib))?.unwrap_or(sram_kib),
+        flit_bytes: int(r, "flit_bytes", &c.flit_bytes, p.noc.flit_bytes)?,
+    };
+    if c.source.is_none() && raw.calibration.is_some() {
+        r.warnings.push(ConfigWarning {
+            key: "calibration.source".into(),
+            message: "the calibration point has no `source`".into(),
+        });
+    }
+    if node_nm.is_some() != (cal.node_nm > 0.0) {
+        let span = c.node_nm.as_ref().map(|v| v.span()).unwrap_or(0..0);
+        return Err(r.err(span, "calibration.node_nm", "give [technology] node_nm too, or neither"));
+    }
+    let node = match node_nm {
+        Some(to) => NodeScale::between(cal.node_nm, to),
+        None => NodeScale { area: 1.0, delay: 1.0, energy: 1.0 },
+    };
+
+    let e = &mut p.energy.0;
+    let a = &mut p.area;
+    let scale = |e: &mut [rramsim_core::PicoJoule; Action::COUNT], act: Action, f: f64| e[act as usize].0 *= f;
+
+    let kind = p.pe.adc.kind;
+    let (b, cb) = (p.pe.adc.bits, cal.adc_bits);
+    let adc_e = scaling::adc_energy_law(kind, b) / scaling::adc_energy_law(kind, cb);
+    scale(e, Action::AdcConversion, adc_e * node.energy);
+    a.adc.0 *= scaling::adc_area_law(kind, b) / scaling::adc_area_law(kind, cb) * node.area;
+    p.pe.adc.conversion_time.0 *= scaling::adc_time_law(kind, b) / scaling::adc_time_law(kind, cb) * node.delay;
+
+    let dac = scaling::dac_law(p.pe.dac_bits) / scaling::dac_law(cal.dac_bits);
+    scale(e, Action::DacConversion, dac * node.energy);
+    a.dac.0 *= dac * node.area;
+
+    let sh = scaling::sample_hold_law(b) / scaling::sample_hold_law(cb);
+    scale(e, Action::SampleHold, sh * node.energy);
+    a.sample_hold.0 *= sh * node.area;
+
+    let acc = f64::from(b + p.activation_bits) / f64::from(cb + cal.activation_bits);
+    scale(e, Action::ShiftAdd, acc * node.energy);
+    a.shift_add.0 *= acc * node.area;
+
+    let g = |rs: Option<(f64, f64)>, bits| rs.map_or(1.0, |(on, off)| scaling::mean_conductance(on, off, bits));
+    let read = scaling::crossbar_read_law(
+        p.crossbar.rows_per_read,
+        p.crossbar.cols,
+        g(design_r, p.crossbar.bits_per_cell),
+        read_voltage.unwrap_or(cal.read_voltage_v),
+        pulse_ns,
+    ) / scaling::crossbar_read_law(
+        cal.rows_per_read,
+        cal.crossbar_cols,
+        g(cal.r_on_off_ohm.filter(|_| design_r.is_some()), cal.bits_per_cell),
+        cal.read_voltage_v,
+        cal.read_pulse_ns,
+    );
+    scale(e, Action::CrossbarRead, read);
+    let cells = f64::from(p.crossbar.rows) * f64::from(p.crossbar.cols);
+    let cal_cells = f64::from(cal.crossbar_rows) * f64::from(cal.crossbar_cols);
+    a.crossbar.0 *= cells / cal_cells * node.area;
+
+    scale(e, Action::InputRegisterByte, node.energy);
+    scale(e, Action::OutputRegisterByte, node.energy);
+    a.pe_registers.0 *= node.area;
+
+    let width = f64::from(p.activation_bits) / f64::from(cal.activation_bits);
+    scale(e, Action::TileAdd, width * node.energy);
+    scale(e, Action::AluOp, width * node.energy);
+    a.tile_adder.0 *= width * f64::from(p.tile.adder.lanes) / f64::from(cal.adder_lanes) * node.area;
+    a.alu.0 *= width * f64::from(p.tile.alu.lanes) / f64::from(cal.alu_lanes) * node.area;
+
+    let buf = scaling::memory_energy_law(buffer_kib) / scaling::memory_energy_law(cal.buffer_kib);
+    scale(e, Action::BufferReadByte, buf * node.energy);
+    scale(e, Action::BufferWriteByte, buf * node.energy);
+    a.buffer.0 *= buffer_kib / cal.buffer_kib * node.area;
+
+    let flit = f64::from(p.noc.flit_bytes) / f64::from(cal.flit_bytes);
+    scale(e, Action::NocFlitHop, flit * node.energy);
+    a.router.0 *= flit * flit * node.area;
+
+    scale(e, Action::DigitalMac, node.energy);
+    let sram = scaling::memory_energy_law(sram_kib) / scaling::memory_energy_law(cal.sram_kib);
+    scale(e, Action::DigitalSramByte, sram * node.energy);
+    a.digital.0 *= node.area;
+
+    // Static power per instance, scaled as the instance's area (more devices
+    // leak more) and by the node as switching energy (leakage current ∝ device
+    // width ∝ F at a held supply: an estimate, stated in arch-configs/README.md).
+    let pe = &raw.pe;
+    let t = &raw.tile;
+    let xbars = f64::from(p.pe.crossbars) * f64::from(p.tile.pes);
+    let adc_area = scaling::adc_area_law(kind, b) / scaling::adc_area_law(kind, cb);
+    let units: [LeakSpec<'_>; 6] = [
+        (Component::Dac, "pe.dac.leakage_mw", &pe.dac.leakage_mw, dac, xbars * f64::from(p.crossbar.rows)),
+        (
+            Component::SampleHold,
+            "pe.sample_hold.leakage_mw",
+            &pe.sample_hold.leakage_mw,
+            sh,
+            xbars * f64::from(p.crossbar.cols),
+        ),
+        (Component::Adc, "pe.adc.leakage_mw", &pe.adc.leakage_mw, adc_area, xbars * f64::from(p.pe.adc.per_crossbar)),
+        (Component::ShiftAdd, "pe.shift_add.leakage_mw", &pe.shift_add.leakage_mw, acc, f64::from(p.tile.pes)),
+        (Component::Buffer, "tile.buffer.leakage_mw", &t.buffer.leakage_mw, buffer_kib / cal.buffer_kib, 1.0),
+        (
+            Component::Alu,
+            "tile.alu.leakage_mw",
+            &t.alu.leakage_mw,
+            width * f64::from(p.tile.alu.lanes) / f64::from(cal.alu_lanes),
+            1.0,
+        ),
+    ];
+    for (component, key, value, law, per_tile) in units {
+        let Some(v) = value else { continue };
+        let mw = MilliWatt(r.num(key, v, true)? * law * node.energy * per_tile);
+        p.leakage.tile.0 += mw.0;
+        p.leakage.by_component.push((component, mw));
+    }
+
+    p.calibration = Some(cal);
+    p.node_nm = node_nm;
+    Ok(())
 }

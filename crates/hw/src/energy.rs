@@ -135,6 +135,36 @@ impl Component {
         Component::Leakage,
     ];
 
+    /// The architecture keys a component's energy per action, area and timing
+    /// follow (the scaling laws of [`crate::scaling`]); `technology.node_nm`
+    /// scales every CMOS component.
+    pub fn depends_on(self) -> &'static [&'static str] {
+        match self {
+            Component::Dac => &["pe.dac.bits", "crossbar.rows", "technology.node_nm"],
+            Component::Crossbar => &[
+                "crossbar.rows_per_read",
+                "crossbar.rows",
+                "crossbar.cols",
+                "crossbar.r_on_ohm",
+                "crossbar.r_off_ohm",
+                "crossbar.read_voltage_v",
+                "crossbar.read_latency",
+                "technology.node_nm (area)",
+            ],
+            Component::SampleHold => &["pe.adc.bits", "crossbar.cols", "technology.node_nm"],
+            Component::Adc => &["pe.adc.bits", "pe.adc.kind", "pe.adc.per_crossbar", "technology.node_nm"],
+            Component::ShiftAdd => &["pe.adc.bits", "precision.activation_bits", "technology.node_nm"],
+            Component::PeRegisters => &["pe.dac.bits", "technology.node_nm"],
+            Component::TileAdder => &["tile.adder.lanes", "precision.activation_bits", "technology.node_nm"],
+            Component::Alu => &["tile.alu.lanes", "precision.activation_bits", "technology.node_nm"],
+            Component::Buffer => &["tile.buffer.kib", "technology.node_nm"],
+            Component::Noc => &["noc.flit_bytes", "noc.concentration", "technology.node_nm"],
+            Component::Offchip => &["node.offchip_bandwidth_gb_per_s"],
+            Component::Digital => &["digital.rows", "digital.cols", "digital.sram_kib", "technology.node_nm"],
+            Component::Leakage => &["tile.leakage_mw", "digital.leakage_mw", "chip.tiles"],
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Component::Dac => "dac",

@@ -12,6 +12,7 @@ mod energy;
 mod params;
 mod peak;
 mod presets;
+mod scaling;
 
 pub use config::{ConfigWarning, load_arch_toml};
 pub use digital::{Gemm, systolic_cycles};
@@ -22,3 +23,4 @@ pub use params::{
 };
 pub use peak::{PeakFigures, Stage, StageBusy, StageCycles, leakage_energy, peak_figures, stage_cycles};
 pub use presets::{PRESETS, preset, preset_names};
+pub use scaling::{AdcKind, Calibration, NodeScale};

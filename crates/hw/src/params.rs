@@ -6,6 +6,7 @@
 use rramsim_core::{Bytes, Clock, Cycle, MilliWatt, Nanoseconds, SquareMm};
 
 use crate::energy::{Component, EnergyTable};
+use crate::scaling::{AdcKind, Calibration};
 
 /// How signed weights are stored in unsigned conductances.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -70,6 +71,8 @@ pub struct CrossbarParams {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AdcParams {
+    /// SAR or flash: decides how energy, area and time scale with bits.
+    pub kind: AdcKind,
     pub bits: u32,
     /// ADCs per crossbar; each converts `ceil(cols_used / per_crossbar)` columns per step.
     pub per_crossbar: u32,
@@ -140,7 +143,12 @@ pub struct DigitalParams {
 /// Static (leakage) power per instance.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LeakageParams {
+    /// Of one tile, every component included (`tile.leakage_mw` plus the sum of
+    /// [`Self::by_component`]).
     pub tile: MilliWatt,
+    /// Per component, all its instances in one tile (`leakage_mw` of the DAC,
+    /// S&H, ADC, shift-and-add, buffer and ALU tables, scaled like their area).
+    pub by_component: Vec<(Component, MilliWatt)>,
     pub digital: MilliWatt,
 }
 
@@ -184,6 +192,11 @@ pub struct ArchParams {
     pub energy: EnergyTable,
     pub leakage: LeakageParams,
     pub area: AreaParams,
+    /// Target technology node (`[technology] node_nm`), when given.
+    pub node_nm: Option<f64>,
+    /// The point the file's sourced figures hold at (energies, areas and the
+    /// ADC conversion time above are already scaled from it to this design).
+    pub calibration: Option<Calibration>,
 }
 
 impl ArchParams {

@@ -192,6 +192,8 @@ pub struct PeakFigures {
     pub power: MilliWatt,
     /// Power of the PEs alone (crossbars, DACs, S&H, ADCs, S&A, registers).
     pub pe_power: MilliWatt,
+    /// The static (leakage) part of `power`: every tile's.
+    pub static_power: MilliWatt,
     pub tops_per_watt: f64,
     pub area: SquareMm,
     /// TOPS per mm².
@@ -245,6 +247,7 @@ pub fn peak_figures(arch: &ArchParams) -> PeakFigures {
         tops,
         power,
         pe_power,
+        static_power: leakage,
         tops_per_watt: tops / (power.0 / 1e3),
         area,
         tops_per_mm2: tops / area.0,

@@ -1,7 +1,7 @@
 //! The architecture format: presets load, resolved values follow the sources,
 //! and bad configurations give located errors.
 
-use rramsim_hw::{Action, SignedEncoding, load_arch_toml, peak_figures};
+use rramsim_hw::{Action, Component, SignedEncoding, load_arch_toml, peak_figures};
 
 fn preset_text(name: &str) -> String {
     std::fs::read_to_string(format!("{}/../../arch-configs/{name}.toml", env!("CARGO_MANIFEST_DIR"))).unwrap()
@@ -18,10 +18,22 @@ fn isaac_preset_resolves_to_the_papers_figures() {
     assert_eq!(arch.encoding, SignedEncoding::OffsetDigital);
     assert_eq!(arch.crossbars_per_chip(), 16_128);
     assert_eq!(arch.column_sum_bits(), 9); // 128 · 1 · 3 = 384
-    assert_eq!(arch.energy[Action::AdcConversion].0, 1.5625);
+    assert_eq!(arch.energy[Action::AdcConversion].0, 1.40625);
     let peak = peak_figures(&arch);
-    // The PE energies reproduce Table I's 289 mW for 12 IMAs, i.e. 48.55 W per chip.
-    assert!((peak.pe_power.0 / 168.0 - 289.0).abs() < 1.0, "{}", peak.pe_power.0 / 168.0);
+    // The PE energies plus the PE components' static power reproduce Table I's
+    // 289 mW for 12 IMAs, i.e. 48.55 W per chip.
+    let pe_static: f64 = arch
+        .leakage
+        .by_component
+        .iter()
+        .filter(|(c, _)| matches!(c, Component::Dac | Component::SampleHold | Component::Adc | Component::ShiftAdd))
+        .map(|(_, mw)| mw.0)
+        .sum();
+    let pe_tile = peak.pe_power.0 / 168.0 + pe_static;
+    assert!((pe_tile - 289.0).abs() < 1.0, "{pe_tile}");
+    // Static power: PUMA's leakage of 96 ADCs, 12288 DACs and S&H, 48 S&A, the eDRAM and 2 sigmoids.
+    assert!((arch.leakage.tile.0 - 24.7639).abs() < 1e-3, "{}", arch.leakage.tile.0);
+    assert!((peak.static_power.0 - 168.0 * arch.leakage.tile.0).abs() < 1e-6);
     // Tile area 0.372 mm^2 (Table I).
     assert!((arch.tile_area().0 - 0.372).abs() < 0.001, "{}", arch.tile_area().0);
     // The per-component breakdown adds up to the chip.
@@ -68,12 +80,12 @@ fn bad_configs_give_located_errors() {
     let base = preset_text("isaac");
     // (table, key prefix, replacement line, expected key, text in the message)
     let cases: Vec<(&str, &str, &str, Option<&str>, &str)> = vec![
-        ("crossbar", "rows =", "rows = 0", Some("crossbar.rows"), "at least 1"),
+        ("crossbar", "rows =", "rows = 0", Some("crossbar.rows"), "accepted range [1, 65536]"),
         ("crossbar", "cols =", "cols = 4", Some("crossbar.cols"), "cannot hold one 16-bit weight"),
         ("pe.adc", "bits =", "bits = 6", Some("pe.adc.bits"), "cannot resolve the column sum"),
         ("crossbar", "read_latency =", "read_latency = 100", None, "a latency with its unit"),
         ("crossbar", "read_latency =", "read_latency = { us = 1 }", None, "unknown field `us`"),
-        ("clock", "ghz =", "ghz = -1.2", Some("clock.ghz"), "finite number > 0"),
+        ("clock", "ghz =", "ghz = -1.2", Some("clock.ghz"), "accepted range (0, 100]"),
         (
             "precision",
             "signed_encoding =",
@@ -134,4 +146,88 @@ fn missing_tables_and_syntax_errors_are_reported() {
     assert!(err.to_string().contains("missing field `digital`"), "{err}");
     let err = load_arch_toml("x.toml", "[clock\nghz = 1").unwrap_err();
     assert_eq!(err.line, 1, "{err}");
+}
+
+fn isaac_with(edits: &[(&str, &str, &str)]) -> rramsim_hw::ArchParams {
+    let mut text = preset_text("isaac");
+    for (table, prefix, line) in edits {
+        text = edit(&text, table, prefix, line);
+    }
+    load_arch_toml("isaac.toml", &text).unwrap().0
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * b.abs().max(1e-12)
+}
+
+#[test]
+fn figures_follow_the_scaling_laws_away_from_the_calibration_point() {
+    let base = isaac_with(&[]);
+    let e = |a: &rramsim_hw::ArchParams, act: Action| a.energy[act].0;
+    // SAR ADC at 10 bits: (2^10 + 4^10/2^10) / (2^8 + 4^8/2^10) = 2048 / 320.
+    let adc10 = isaac_with(&[("pe.adc", "bits =", "bits = 10")]);
+    assert!(close(e(&adc10, Action::AdcConversion), 1.40625 * 2048.0 / 320.0));
+    assert!(close(adc10.area.adc.0, 0.0012 * 4.0));
+    assert!(close(adc10.pe.adc.conversion_time.0, 0.78125 * 10.0 / 8.0));
+    assert!(close(e(&adc10, Action::SampleHold), e(&base, Action::SampleHold) * 16.0));
+    // Flash: 2^b − 1 comparators, conversion time independent of bits.
+    let flash = isaac_with(&[("pe.adc", "bits =", "bits = 10\nkind = \"flash\"")]);
+    assert!(close(e(&flash, Action::AdcConversion), 1.40625 * 1023.0 / 255.0));
+    assert!(close(flash.pe.adc.conversion_time.0, 0.78125));
+    // DAC: 2^b − 1 unit elements.
+    let dac2 = isaac_with(&[("pe.adc", "bits =", "bits = 10"), ("pe.dac", "bits =", "bits = 2")]);
+    assert!(close(e(&dac2, Action::DacConversion), 0.350625 * 3.0));
+    assert!(close(dac2.area.dac.0, 1.66e-7 * 3.0));
+    // Crossbar: read energy by rows driven × columns, area by cells.
+    let big = isaac_with(&[("pe.adc", "bits =", "bits = 10"), ("crossbar", "rows =", "rows = 256")]);
+    assert!(close(e(&big, Action::CrossbarRead), 60.0));
+    assert!(close(big.area.crossbar.0, 0.00005));
+    // Buffer: energy per byte by √capacity, area by capacity.
+    let buf = isaac_with(&[("tile.buffer", "kib =", "kib = 256")]);
+    assert!(close(e(&buf, Action::BufferReadByte), 0.659 * 2.0));
+    assert!(close(buf.area.buffer.0, 0.1762 * 4.0));
+    // Router: energy by flit width, area by its square.
+    let noc = isaac_with(&[("noc", "flit_bytes =", "flit_bytes = 64")]);
+    assert!(close(e(&noc, Action::NocFlitHop), 4.375 * 2.0));
+    assert!(close(noc.area.router.0, 0.151 * 4.0));
+    // Node 32 → 16 nm: CMOS energy × 1/2, area × 1/4; RRAM reads and off-chip links unchanged.
+    let n16 = isaac_with(&[("technology", "node_nm =", "node_nm = 16")]);
+    assert!(close(e(&n16, Action::AdcConversion), 1.40625 / 2.0));
+    assert!(close(n16.area.adc.0, 0.0012 / 4.0));
+    assert_eq!(e(&n16, Action::CrossbarRead), 30.0);
+    assert_eq!(e(&n16, Action::OffchipByte), 406.25);
+    assert!(peak_figures(&n16).power.0 < peak_figures(&base).power.0);
+    assert!(n16.chip_area().0 < base.chip_area().0);
+}
+
+#[test]
+fn crossbar_read_energy_follows_cell_conductance_and_read_voltage() {
+    let text = preset_text("neurosim-8b");
+    let load = |t: &str| load_arch_toml("n.toml", t).unwrap().0;
+    let base = load(&text);
+    assert_eq!(base.energy[Action::CrossbarRead].0, 3.0);
+    let v = load(&edit(&text, "crossbar", "read_voltage_v =", "read_voltage_v = 1.0"));
+    assert!(close(v.energy[Action::CrossbarRead].0, 12.0));
+    let hi = load(&edit(&text, "crossbar", "r_on_ohm =", "r_on_ohm = 12000"));
+    let g = |on: f64, off: f64| (1.0 / on + 1.0 / off) / 2.0;
+    assert!(close(hi.energy[Action::CrossbarRead].0, 3.0 * g(12e3, 9e5) / g(6e3, 9e5)));
+}
+
+#[test]
+fn impossible_values_are_refused_and_unusual_ones_warned() {
+    let base = preset_text("isaac");
+    for (table, prefix, line, key) in [
+        ("clock", "ghz =", "ghz = 1e23", "clock.ghz"),
+        ("technology", "node_nm =", "node_nm = 0", "technology.node_nm"),
+        ("pe.adc", "bits =", "bits = 64", "pe.adc.bits"),
+        ("tile.buffer", "kib =", "kib = 0", "tile.buffer.kib"),
+        ("pe.dac", "bits =", "bits = 17", "pe.dac.bits"),
+    ] {
+        let err = load_arch_toml("bad.toml", &edit(&base, table, prefix, line)).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some(key), "{err}");
+        assert!(err.to_string().contains("accepted range"), "{err}");
+    }
+    let (_, warnings) = load_arch_toml("w.toml", &edit(&base, "technology", "node_nm =", "node_nm = 5")).unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0].key, "technology.node_nm");
 }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use rramsim_hw::{Action, ArchParams, ConfigWarning, NocTopology, load_arch_toml, peak_figures};
+use rramsim_hw::{Action, ArchParams, Component, ConfigWarning, NocTopology, load_arch_toml, peak_figures};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -78,9 +78,24 @@ pub struct CheckReport {
     pub peak_tops: f64,
     pub peak_power_w: f64,
     pub peak_pe_power_w: f64,
+    /// The static part of `peak_power_w`.
+    pub peak_static_power_w: f64,
     pub tops_per_w: f64,
     pub tops_per_mm2: f64,
+    /// Per component: energy per action, area, static power and the keys each follows.
+    pub components: Vec<ComponentReport>,
     pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ComponentReport {
+    pub name: &'static str,
+    /// `(action, pJ)` of every action charged to the component.
+    pub energy_pj_per_action: Vec<(String, f64)>,
+    pub area_mm2_per_chip: f64,
+    /// Static power of one chip (only tile and digital-unit leakage is modelled).
+    pub static_mw_per_chip: f64,
+    pub depends_on: Vec<&'static str>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -158,8 +173,42 @@ pub fn check(arch: &Arch) -> CheckReport {
         peak_tops: peak.tops,
         peak_power_w: peak.power.0 / 1e3,
         peak_pe_power_w: peak.pe_power.0 / 1e3,
+        peak_static_power_w: peak.static_power.0 / 1e3,
         tops_per_w: peak.tops_per_watt,
         tops_per_mm2: peak.tops_per_mm2,
+        components: components(a),
         warnings: arch.warning_lines(),
+    }
+}
+
+fn components(a: &ArchParams) -> Vec<ComponentReport> {
+    let areas = a.chip_area_breakdown();
+    Component::ALL
+        .iter()
+        .map(|&c| ComponentReport {
+            name: c.name(),
+            energy_pj_per_action: Action::ALL
+                .iter()
+                .filter(|act| act.component() == c)
+                .map(|&act| (act.name().to_owned(), a.energy[act].0))
+                .collect(),
+            area_mm2_per_chip: areas.iter().find(|(k, _)| *k == c).map_or(0.0, |(_, x)| x.0),
+            static_mw_per_chip: static_mw(a, c),
+            depends_on: c.depends_on().to_vec(),
+        })
+        .collect()
+}
+
+/// Static power of one chip charged to `c`; the `leakage` row holds what no
+/// component claims (`tile.leakage_mw`, `digital.leakage_mw`).
+fn static_mw(a: &ArchParams, c: Component) -> f64 {
+    let tiles = f64::from(a.tiles_per_chip);
+    let of = |c: Component| a.leakage.by_component.iter().filter(|(k, _)| *k == c).map(|(_, mw)| mw.0).sum::<f64>();
+    match c {
+        Component::Leakage => {
+            let claimed: f64 = a.leakage.by_component.iter().map(|(_, mw)| mw.0).sum();
+            (a.leakage.tile.0 - claimed) * tiles + a.leakage.digital.0
+        }
+        _ => of(c) * tiles,
     }
 }

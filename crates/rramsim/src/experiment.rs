@@ -167,6 +167,10 @@ pub struct Metrics {
     pub throughput_images_per_s: f64,
     /// Dynamic + static energy of the run.
     pub energy_pj: f64,
+    /// Σ actions × energy per action.
+    pub dynamic_energy_pj: f64,
+    /// Static power of the tiles in use (and the digital unit when used) × the run's time.
+    pub static_energy_pj: f64,
     pub energy_per_image_pj: f64,
     pub macs: u64,
     /// Two operations per MAC over the run's energy.
@@ -191,6 +195,8 @@ impl Metrics {
             cycles_per_image,
             throughput_images_per_s: arch.clock.ghz() * 1e9 / cycles_per_image,
             energy_pj: energy,
+            dynamic_energy_pj: result.dynamic_energy(arch).0,
+            static_energy_pj: result.leakage_energy(arch).0,
             energy_per_image_pj: energy / f64::from(batch),
             macs,
             // 2 ops per MAC; ops per pJ = TOPS/W.

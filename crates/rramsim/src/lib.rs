@@ -46,7 +46,7 @@ pub mod sweep;
 pub mod trace;
 mod workload;
 
-pub use arch::{Arch, AreaReport, CheckReport, StageReport, check};
+pub use arch::{Arch, AreaReport, CheckReport, ComponentReport, StageReport, check};
 pub use error::{Error, Result};
 pub use experiment::{
     Experiment, LayerRow, Metrics, Outcome, Prepared, RunFaults, RunOptions, RunReport, prepare, target_name,
