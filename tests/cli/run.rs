@@ -53,6 +53,13 @@ fn batches_pipeline_and_report_throughput() {
     assert!((dynamic - 1.0).abs() < 0.01, "{dynamic}");
     assert!(per_image(&four, "static_energy_pj", 4.0) < per_image(&one, "static_energy_pj", 1.0));
     assert!(one["static_energy_pj"].as_f64().unwrap() > 0.0);
+    // No run is more efficient than the bound `check` prints.
+    let o = rramsim(&["check", "isaac", "--format", "json"]);
+    let check: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let bound = check["tops_per_w_bound"].as_f64().unwrap();
+    for v in [&one, &four] {
+        assert!(v["tops_per_w"].as_f64().unwrap() <= bound, "{} > {bound}", v["tops_per_w"]);
+    }
 }
 
 #[test]

@@ -138,7 +138,8 @@ fn render_table(r: &CheckReport) -> String {
     out.push_str(&c.render());
     out.push_str(&format!(
         "\narea: tile {:.4} mm^2, chip {:.2} mm^2, node {:.2} mm^2\n\
-         peak (one chip): {:.2} TOPS, {:.2} W ({:.2} W in the PEs, {:.2} W static), {:.1} GOPS/W, {:.1} GOPS/mm^2\n",
+         peak (one chip): {:.2} TOPS, {:.2} W ({:.2} W in the PEs, {:.2} W static), {:.1} GOPS/W, {:.1} GOPS/mm^2\n\
+         best efficiency a run on the crossbars can reach: {:.1} GOPS/W\n",
         r.area_mm2.tile,
         r.area_mm2.chip,
         r.area_mm2.node,
@@ -147,7 +148,8 @@ fn render_table(r: &CheckReport) -> String {
         r.peak_pe_power_w,
         r.peak_static_power_w,
         r.tops_per_w * 1e3,
-        r.tops_per_mm2 * 1e3
+        r.tops_per_mm2 * 1e3,
+        r.tops_per_w_bound * 1e3
     ));
     out
 }

@@ -195,6 +195,11 @@ pub struct PeakFigures {
     /// The static (leakage) part of `power`: every tile's.
     pub static_power: MilliWatt,
     pub tops_per_watt: f64,
+    /// The most efficient a run on the crossbars can be: every crossbar fully
+    /// used with nothing but the PEs' dynamic energy and every tile's static
+    /// power (partly used crossbars, buffers, NoC and off-chip traffic only add
+    /// to a run). MACs the mapper puts on the digital unit are not bounded by it.
+    pub tops_per_watt_bound: f64,
     pub area: SquareMm,
     /// TOPS per mm².
     pub tops_per_mm2: f64,
@@ -249,6 +254,7 @@ pub fn peak_figures(arch: &ArchParams) -> PeakFigures {
         pe_power,
         static_power: leakage,
         tops_per_watt: tops / (power.0 / 1e3),
+        tops_per_watt_bound: tops / ((pe_power.0 + leakage.0) / 1e3),
         area,
         tops_per_mm2: tops / area.0,
     }

@@ -81,6 +81,8 @@ pub struct CheckReport {
     /// The static part of `peak_power_w`.
     pub peak_static_power_w: f64,
     pub tops_per_w: f64,
+    /// The most TOPS/W a run on the crossbars can reach (PE dynamic + static power only).
+    pub tops_per_w_bound: f64,
     pub tops_per_mm2: f64,
     /// Per component: energy per action, area, static power and the keys each follows.
     pub components: Vec<ComponentReport>,
@@ -175,6 +177,7 @@ pub fn check(arch: &Arch) -> CheckReport {
         peak_pe_power_w: peak.pe_power.0 / 1e3,
         peak_static_power_w: peak.static_power.0 / 1e3,
         tops_per_w: peak.tops_per_watt,
+        tops_per_w_bound: peak.tops_per_watt_bound,
         tops_per_mm2: peak.tops_per_mm2,
         components: components(a),
         warnings: arch.warning_lines(),
@@ -203,10 +206,11 @@ fn components(a: &ArchParams) -> Vec<ComponentReport> {
 /// component claims (`tile.leakage_mw`, `digital.leakage_mw`).
 fn static_mw(a: &ArchParams, c: Component) -> f64 {
     let tiles = f64::from(a.tiles_per_chip);
-    let of = |c: Component| a.leakage.by_component.iter().filter(|(k, _)| *k == c).map(|(_, mw)| mw.0).sum::<f64>();
+    // fold from +0.0 (an empty f64 sum is −0.0).
+    let of = |c: Component| a.leakage.by_component.iter().filter(|(k, _)| *k == c).fold(0.0, |acc, (_, mw)| acc + mw.0);
     match c {
         Component::Leakage => {
-            let claimed: f64 = a.leakage.by_component.iter().map(|(_, mw)| mw.0).sum();
+            let claimed = a.leakage.by_component.iter().fold(0.0, |acc, (_, mw)| acc + mw.0);
             (a.leakage.tile.0 - claimed) * tiles + a.leakage.digital.0
         }
         _ => of(c) * tiles,
