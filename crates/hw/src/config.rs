@@ -140,7 +140,6 @@ struct RawCalibration {
     crossbar_rows: Option<N<i64>>,
     crossbar_cols: Option<N<i64>>,
     rows_per_read: Option<N<i64>>,
-    bits_per_cell: Option<N<i64>>,
     r_on_ohm: Option<N<f64>>,
     r_off_ohm: Option<N<f64>>,
     read_voltage_v: Option<N<f64>>,
@@ -813,7 +812,6 @@ fn calibrate(r: &mut Resolver<'_>, raw: &RawArch, p: &mut ArchParams) -> Result<
         rows_per_read: int(r, "rows_per_read", &c.rows_per_read, p.crossbar.rows_per_read)?,
         crossbar_rows: int(r, "crossbar_rows", &c.crossbar_rows, p.crossbar.rows)?,
         crossbar_cols: int(r, "crossbar_cols", &c.crossbar_cols, p.crossbar.cols)?,
-        bits_per_cell: int(r, "bits_per_cell", &c.bits_per_cell, p.crossbar.bits_per_cell)?,
         r_on_off_ohm: cal_r,
         read_voltage_v: num(r, "read_voltage_v", &c.read_voltage_v, read_voltage)?.unwrap_or(1.0),
         read_pulse_ns: num(r, "read_pulse_ns", &c.read_pulse_ns, Some(pulse_ns))?.unwrap_or(pulse_ns),
@@ -862,17 +860,17 @@ fn calibrate(r: &mut Resolver<'_>, raw: &RawArch, p: &mut ArchParams) -> Result<
     scale(e, Action::ShiftAdd, acc * node.energy);
     a.shift_add.0 *= acc * node.area;
 
-    let g = |rs: Option<(f64, f64)>, bits| rs.map_or(1.0, |(on, off)| scaling::mean_conductance(on, off, bits));
+    let g = |rs: Option<(f64, f64)>| rs.map_or(1.0, |(on, off)| scaling::mean_conductance(on, off));
     let read = scaling::crossbar_read_law(
         p.crossbar.rows_per_read,
         p.crossbar.cols,
-        g(design_r, p.crossbar.bits_per_cell),
+        g(design_r),
         read_voltage.unwrap_or(cal.read_voltage_v),
         pulse_ns,
     ) / scaling::crossbar_read_law(
         cal.rows_per_read,
         cal.crossbar_cols,
-        g(cal.r_on_off_ohm.filter(|_| design_r.is_some()), cal.bits_per_cell),
+        g(cal.r_on_off_ohm.filter(|_| design_r.is_some())),
         cal.read_voltage_v,
         cal.read_pulse_ns,
     );

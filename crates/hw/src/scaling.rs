@@ -57,7 +57,6 @@ pub struct Calibration {
     pub rows_per_read: u32,
     pub crossbar_rows: u32,
     pub crossbar_cols: u32,
-    pub bits_per_cell: u32,
     /// Cell resistances (both or neither).
     pub r_on_off_ohm: Option<(f64, f64)>,
     pub read_voltage_v: f64,
@@ -129,7 +128,7 @@ pub fn sample_hold_law(adc_bits: u32) -> f64 {
 
 /// Mean conductance (S) of a cell over `2^c` levels evenly spaced in
 /// conductance between `1/r_off` and `1/r_on`.
-pub fn mean_conductance(r_on: f64, r_off: f64, _bits_per_cell: u32) -> f64 {
+pub fn mean_conductance(r_on: f64, r_off: f64) -> f64 {
     // Evenly spaced levels, endpoints included: the mean is the midpoint for
     // any number of levels.
     (1.0 / r_on + 1.0 / r_off) / 2.0
@@ -190,8 +189,8 @@ mod tests {
 
     #[test]
     fn read_energy_follows_conductance_and_voltage() {
-        let g1 = mean_conductance(6e3, 9e5, 2);
-        let g2 = mean_conductance(12e3, 9e5, 2);
+        let g1 = mean_conductance(6e3, 9e5);
+        let g2 = mean_conductance(12e3, 9e5);
         assert!(g2 < g1);
         let base = crossbar_read_law(128, 128, g1, 0.5, 10.0);
         assert!((crossbar_read_law(128, 128, g1, 1.0, 10.0) / base - 4.0).abs() < 1e-12);

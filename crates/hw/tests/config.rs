@@ -231,3 +231,106 @@ fn impossible_values_are_refused_and_unusual_ones_warned() {
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert_eq!(warnings[0].key, "technology.node_nm");
 }
+
+/// Everything the mapper, the engine and the reports read from an architecture.
+fn figures(a: &rramsim_hw::ArchParams) -> String {
+    let gemm = rramsim_hw::Gemm { k: 300, m: 70, p: 500, groups: 1 };
+    format!(
+        "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {} {} {} {:?} {:?}",
+        peak_figures(a),
+        a.energy,
+        a.chip_area_breakdown(),
+        a.leakage,
+        a.tile,
+        a.noc,
+        a.node,
+        a.pe,
+        rramsim_hw::systolic_cycles(&a.digital, gemm),
+        a.digital.sram.0,
+        a.crossbars_per_chip(),
+        (a.weights_per_crossbar_row(), a.column_sum_bits(), a.input_steps(), a.encoding, a.adc_flip_encoding),
+        (a.crossbar.r_on_ohm, a.crossbar.r_off_ohm, a.digital.clock.ghz()),
+    )
+}
+
+/// Every numeric leaf of the table (`a.b.c`), with its unit key when it is a
+/// `{ value | ns | cycles = … }` table.
+fn numeric_keys(t: &toml::Table, prefix: &str, out: &mut Vec<(String, Option<&'static str>)>) {
+    for (k, v) in t {
+        let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        match v {
+            toml::Value::Integer(_) | toml::Value::Float(_) => out.push((key, None)),
+            toml::Value::Table(inner) => match ["value", "ns", "cycles"].into_iter().find(|u| inner.contains_key(*u)) {
+                Some(unit) => out.push((key, Some(unit))),
+                None => numeric_keys(inner, &key, out),
+            },
+            _ => {}
+        }
+    }
+}
+
+fn perturbed(text: &str, key: &str, unit: Option<&str>, factor: f64) -> String {
+    let mut doc: toml::Table = text.parse().unwrap();
+    let parts: Vec<&str> = key.split('.').collect();
+    let mut t = &mut doc;
+    for p in &parts[..parts.len() - 1] {
+        t = t.get_mut(*p).unwrap().as_table_mut().unwrap();
+    }
+    let mut slot = t.get_mut(parts[parts.len() - 1]).unwrap();
+    if let Some(u) = unit {
+        slot = slot.as_table_mut().unwrap().get_mut(u).unwrap();
+    }
+    *slot = match slot {
+        toml::Value::Integer(i) if *i == 0 => toml::Value::Integer(1),
+        toml::Value::Integer(i) => toml::Value::Integer(((*i as f64) * factor).round().max(1.0) as i64),
+        toml::Value::Float(x) if *x == 0.0 => toml::Value::Float(factor),
+        toml::Value::Float(x) => toml::Value::Float(*x * factor),
+        _ => unreachable!(),
+    };
+    toml::to_string(&doc).unwrap()
+}
+
+/// No dead keys: perturbing any numeric key of either preset moves at least one
+/// figure the mapper, the engine or a report reads (or the key is declared
+/// metadata, which no preset has among its numbers). Each key is changed ×2
+/// (else ×0.5, ×1.5; 0 becomes 1); a value the loader refuses moves validity.
+#[test]
+fn every_key_moves_a_figure() {
+    for name in ["isaac", "neurosim-8b"] {
+        let text = preset_text(name);
+        let base = figures(&load_arch_toml("p.toml", &text).unwrap().0);
+        let mut keys = Vec::new();
+        numeric_keys(&text.parse().unwrap(), "", &mut keys);
+        assert!(keys.len() > 80, "{}", keys.len());
+        for (key, unit) in keys {
+            let unchanged = toml::to_string(&text.parse::<toml::Table>().unwrap()).unwrap();
+            // The first perturbation that changes the value; a refused one moves validity.
+            let moved =
+                [2.0, 0.5, 1.5].iter().map(|&f| perturbed(&text, &key, unit, f)).find(|t| *t != unchanged).map(|t| {
+                    match load_arch_toml("p.toml", &t) {
+                        Ok((arch, _)) => figures(&arch) != base,
+                        Err(_) => true,
+                    }
+                });
+            // Calibration keys move figures only when the design differs from them,
+            // which a perturbation of the calibration point itself makes it do.
+            assert_eq!(moved, Some(true), "{name}: `{key}` moves nothing (or no perturbation is valid)");
+        }
+    }
+}
+
+/// Documented directions of the main cost keys.
+#[test]
+fn cost_keys_move_their_figures_in_the_documented_direction() {
+    let base = isaac_with(&[]);
+    let adc = isaac_with(&[("pe.adc", "bits =", "bits = 10")]);
+    assert!(adc.energy[Action::AdcConversion].0 > base.energy[Action::AdcConversion].0);
+    assert!(adc.chip_area().0 > base.chip_area().0);
+    assert!(adc.leakage.tile.0 > base.leakage.tile.0);
+    let small = isaac_with(&[("tile.buffer", "kib =", "kib = 1")]);
+    assert!(small.energy[Action::BufferReadByte].0 < base.energy[Action::BufferReadByte].0);
+    assert!(small.chip_area().0 < base.chip_area().0);
+    let n16 = isaac_with(&[("technology", "node_nm =", "node_nm = 16")]);
+    assert!(n16.leakage.tile.0 < base.leakage.tile.0);
+    assert!(peak_figures(&n16).tops_per_watt > peak_figures(&base).tops_per_watt);
+}
