@@ -165,6 +165,53 @@ fn training_is_reproducible_and_offload_decides_the_masks() {
     }));
 }
 
+/// The training variants are selectable, reported, and change the model;
+/// bad settings are bad input (exit 2, nothing written).
+#[test]
+fn training_variants_are_selectable() {
+    if !have_data() {
+        return;
+    }
+    let dir = scratch("train-variants");
+    let base = ["train", "--model", "resnet-mini", "--train-images", "128", "--drop-connect", "0.2"];
+    let (plain, variant) = (dir.join("plain.onnx"), dir.join("variant.onnx"));
+    let mut args = base.to_vec();
+    args.extend(["-o", path_str(&plain)]);
+    let p = json(&args);
+    assert_eq!((p["mask_scaling"].as_str(), p["lr_schedule"].as_str()), (Some("none"), Some("constant")));
+    let mut args = base.to_vec();
+    args.extend([
+        "--mask-scaling",
+        "inverted",
+        "--weight-noise",
+        "0.05",
+        "--lr-schedule",
+        "step:1:0.5",
+        "--crop-pad",
+        "2",
+        "--hflip",
+        "-o",
+        path_str(&variant),
+    ]);
+    let v = json(&args);
+    assert_eq!(v["mask_scaling"], "inverted");
+    assert_eq!(v["weight_noise"], 0.05);
+    assert_eq!(v["lr_schedule"], "step:1:0.5");
+    assert_eq!((v["crop_pad"].as_u64(), v["hflip"].as_bool()), (Some(2), Some(true)));
+    assert!(std::fs::read(&plain).unwrap() != std::fs::read(&variant).unwrap(), "the variant trains another model");
+    let bad = dir.join("bad.onnx");
+    for (flag, value, message) in [
+        ("--lr-schedule", "step:0:0.5", "--lr-schedule"),
+        ("--mask-scaling", "halved", "--mask-scaling"),
+        ("--weight-noise", "-0.1", "weight noise"),
+    ] {
+        let mut args = base.to_vec();
+        args.extend([flag, value, "-o", path_str(&bad)]);
+        assert_bad_input(&rramsim(&args), message);
+        assert!(!bad.exists());
+    }
+}
+
 #[test]
 fn eval_reports_float_quantized_and_faulty_accuracy() {
     if !have_data() {

@@ -58,20 +58,32 @@ def main() -> int:
     ap.add_argument("--test-images", type=int, default=10000)
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--train-seed", type=int, default=1)
+    # Training variants (`rramsim train` options; defaults reproduce the original runs).
+    ap.add_argument("--mask-scaling", choices=["none", "inverted"], default="none")
+    ap.add_argument("--weight-noise", type=float, default=0.0)
+    ap.add_argument("--lr-schedule", default="constant")
+    ap.add_argument("--crop-pad", type=int, default=0)
+    ap.add_argument("--hflip", action="store_true")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     args.models.mkdir(parents=True, exist_ok=True)
     log = []
     started = time.perf_counter()
 
+    variant = ["--mask-scaling", args.mask_scaling, "--weight-noise", str(args.weight_noise),
+               "--lr-schedule", args.lr_schedule, "--crop-pad", str(args.crop_pad)] + (["--hflip"] if args.hflip else [])
+    # Non-default variants get their own cached models.
+    suffix = "" if variant == ["--mask-scaling", "none", "--weight-noise", "0.0", "--lr-schedule", "constant",
+                               "--crop-pad", "0"] else "_" + "_".join(v.lstrip("-") for v in variant).replace(":", "-")
+
     def model(width, offload, p):
-        name = f"resnet-mini_w{width}_{offload}_p{p}.onnx"
+        name = f"resnet-mini_w{width}_{offload}_p{p}{suffix}.onnx"
         path = args.models / name
         if not path.exists():
             out = run([args.rramsim, "train", "--model", "resnet-mini", "--width", str(width), "--offload", offload,
                        "--drop-connect", str(p), "--epochs", str(args.epochs), "--train-images",
-                       str(args.train_images), "--seed", str(args.train_seed), "-o", str(path), "--format", "json"],
-                      log)
+                       str(args.train_images), "--seed", str(args.train_seed), "-o", str(path), "--format", "json"]
+                      + variant, log)
             (args.models / (name + ".json")).write_text(out)
         return path
 
@@ -79,8 +91,8 @@ def main() -> int:
     for key, label, width, offload, matched in CONFIGS:
         for rate in RATES:
             p = rate if matched else 0.0
-            # p = 0 trains identically whatever the offload: share the model.
-            m = model(width, offload if p > 0 else "all-rram", p)
+            # p = 0 without weight noise trains identically whatever the offload: share the model.
+            m = model(width, offload if p > 0 or args.weight_noise > 0 else "all-rram", p)
             cmd = [args.rramsim, "eval", "--model", str(m), "--data", "fashion-mnist", "--images",
                    str(args.test_images), "--arch", args.arch, "--offload", offload, "--fault-model", "weight-zero",
                    "--rate-per", "weight", "--seeds", str(args.seeds), "--format", "json"]

@@ -39,6 +39,21 @@ pub struct TrainArgs {
     pub batch_size: usize,
     #[arg(long, default_value_t = 0.003, allow_negative_numbers = true)]
     pub lr: f64,
+    /// Learning-rate schedule: constant, cosine (to 0 over all steps) or step:EPOCHS:GAMMA.
+    #[arg(long, default_value = "constant")]
+    pub lr_schedule: String,
+    /// Kept weights of a drop-connect mask: none (as faults leave them) or inverted (÷ 1 − p, as dropout).
+    #[arg(long, default_value = "none")]
+    pub mask_scaling: String,
+    /// Noise-aware training: Gaussian noise on RRAM-bound weights, sigma relative to each layer's max |w|.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub weight_noise: f64,
+    /// Augmentation: random crop with this much zero padding (pixels; 0 = off).
+    #[arg(long, default_value_t = 0)]
+    pub crop_pad: usize,
+    /// Augmentation: random horizontal flips.
+    #[arg(long)]
+    pub hflip: bool,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Output ONNX file.
@@ -51,7 +66,7 @@ pub struct TrainArgs {
 #[cfg(not(feature = "train"))]
 pub fn train(_: TrainArgs) -> CliResult<()> {
     Err(CliError::input(
-        "this rramsim was built without the `train` feature (candle); rebuild with `--features train` (or `--all-features`)",
+        "this rramsim was built without the `train` feature; rebuild with `--features train` (or `--all-features`)",
     ))
 }
 
@@ -69,6 +84,11 @@ pub fn train(args: TrainArgs) -> CliResult<()> {
         train_images: args.train_images,
         batch_size: args.batch_size,
         lr: args.lr,
+        lr_schedule: args.lr_schedule.clone(),
+        mask_scaling: args.mask_scaling.clone(),
+        weight_noise: args.weight_noise,
+        crop_pad: args.crop_pad,
+        hflip: args.hflip,
         seed: args.seed,
     };
     let progress = progress_bar(0, "steps")?;
@@ -97,6 +117,21 @@ pub fn train(args: TrainArgs) -> CliResult<()> {
                 report.epochs,
                 report.seconds
             );
+            let defaults = report.mask_scaling == "none"
+                && report.weight_noise == 0.0
+                && report.lr_schedule == "constant"
+                && report.crop_pad == 0
+                && !report.hflip;
+            if !defaults {
+                println!(
+                    "variant: mask scaling {}, weight noise {}, lr schedule {}, crop padding {}, flips {}",
+                    report.mask_scaling,
+                    report.weight_noise,
+                    report.lr_schedule,
+                    report.crop_pad,
+                    if report.hflip { "on" } else { "off" }
+                );
+            }
             for (i, (loss, acc)) in report.loss.iter().zip(&report.train_accuracy).enumerate() {
                 println!("epoch {}: loss {loss:.4}, train accuracy {:.2}%", i + 1, 100.0 * acc);
             }

@@ -28,5 +28,7 @@ pub mod npy;
 
 pub use data::{DataError, DataSpec, Dataset, Split};
 pub use error::FuncError;
+/// The GEMM of functional inference, shared with `rramsim-train`'s kernels.
+pub use gemm::{Strides, sgemm};
 pub use hardware::{BuildStats, HardwareOptions, adc_clip_fraction, hardware_weights};
 pub use model::{Clip, Functional, LayerWeights, Scratch, argmax};

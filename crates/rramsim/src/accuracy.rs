@@ -353,6 +353,17 @@ mod training {
         pub train_images: Option<usize>,
         pub batch_size: usize,
         pub lr: f64,
+        /// `constant`, `cosine` or `step:EPOCHS:GAMMA`.
+        pub lr_schedule: String,
+        /// Kept weights of a mask: `none` (as faults leave them) or `inverted` (÷ 1 − p).
+        pub mask_scaling: String,
+        /// Noise-aware training: Gaussian weight noise of this sigma relative to
+        /// each RRAM-bound layer's largest |weight| (0: off).
+        pub weight_noise: f64,
+        /// Random crop with this much zero padding (0: off).
+        pub crop_pad: usize,
+        /// Random horizontal flips.
+        pub hflip: bool,
         pub seed: u64,
     }
 
@@ -362,6 +373,11 @@ mod training {
         pub model: String,
         pub width: f64,
         pub drop_connect: f64,
+        pub mask_scaling: String,
+        pub weight_noise: f64,
+        pub lr_schedule: String,
+        pub crop_pad: usize,
+        pub hflip: bool,
         pub offload: String,
         pub masked_layers: Vec<String>,
         pub epochs: usize,
@@ -382,11 +398,24 @@ mod training {
         let train_set = load_data(&spec.data, Split::Train, spec.train_images)?;
         let input = rramsim_graph::Shape::new(train_set.channels, train_set.height, train_set.width);
         let structure = rramsim_train::family(&spec.model, spec.width, input).map_err(Error::from)?;
+        let schedule =
+            rramsim_train::LrSchedule::parse(&spec.lr_schedule).map_err(|e| Error::from(e).context("--lr-schedule"))?;
+        let scaling = rramsim_train::MaskScaling::parse(&spec.mask_scaling).ok_or_else(|| {
+            Error::input(format!(
+                "--mask-scaling: unknown `{}`; expected one of {}",
+                spec.mask_scaling,
+                rramsim_train::MaskScaling::NAMES.join(", ")
+            ))
+        })?;
         let cfg = rramsim_train::TrainConfig {
             epochs: spec.epochs,
             batch_size: spec.batch_size,
             lr: spec.lr,
+            schedule,
             drop_connect: spec.drop_connect,
+            scaling,
+            weight_noise: spec.weight_noise,
+            augment: rramsim_train::Augment { crop_pad: spec.crop_pad, hflip: spec.hflip },
             offload: offload.clone(),
             seed: spec.seed,
         };
@@ -415,6 +444,11 @@ mod training {
             model: spec.model.clone(),
             width: spec.width,
             drop_connect: spec.drop_connect,
+            mask_scaling: scaling.name().to_owned(),
+            weight_noise: spec.weight_noise,
+            lr_schedule: schedule.name(),
+            crop_pad: spec.crop_pad,
+            hflip: spec.hflip,
             offload: offload.name(),
             masked_layers: masked,
             epochs: spec.epochs,
