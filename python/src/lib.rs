@@ -125,7 +125,7 @@ fn run(
     py.detach(|| {
         let run = experiment.prepare()?;
         let outcome = match &trace {
-            None => run.simulate(),
+            None => run.simulate()?,
             Some(path) => run.simulate_traced(path, &rramsim::trace::FilterSpec::default())?.0,
         };
         json(&run.report(&outcome)?)

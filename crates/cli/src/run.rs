@@ -107,7 +107,7 @@ pub fn run(args: RunArgs) -> CliResult<()> {
     let workload = args.workload.spec();
     let run = rramsim::prepare(&arch, workload.load()?, &workload.label(), &options)?;
     let outcome = match &args.trace {
-        None => run.simulate(),
+        None => run.simulate()?,
         Some(path) => {
             let (outcome, events) = run.simulate_traced(path, &filter)?;
             tracing::info!("trace {}: {events} events", path.display());
@@ -164,7 +164,8 @@ fn render(r: &RunReport, format: Format) -> CliResult<String> {
         Format::Table => {
             let mut out = format!(
                 "{} on {} (batch {}, replication {}, offload {})\n\
-                 cycles: {} ({:.3} us at {} GHz); first image {} cycles; {:.1} images/s\n\
+                 cycles: {} ({:.3} us at {} GHz); first image {} cycles ({:.3} us)\n\
+                 steady state: {:.0} cycles per image ({}-bound), {:.1} images/s; measured {:.1} images/s\n\
                  energy: {:.3} uJ ({:.3} uJ per image); {:.3} TOPS/W over {} MACs\n\
                  hardware: {} crossbars in {} PEs, {} tiles, {} chip(s); digital unit busy {:.1}%; {} events\n\n",
                 r.workload,
@@ -173,10 +174,14 @@ fn render(r: &RunReport, format: Format) -> CliResult<String> {
                 r.replication,
                 r.offload,
                 thousands(r.metrics.total_cycles),
-                r.metrics.latency_ns / 1e3,
+                r.metrics.run_ns / 1e3,
                 r.clock_ghz,
                 thousands(r.metrics.first_image_cycles),
+                r.metrics.latency_ns / 1e3,
+                r.metrics.steady_state_cycles_per_image,
+                r.metrics.bottleneck,
                 r.metrics.throughput_images_per_s,
+                r.metrics.measured_images_per_s,
                 r.metrics.energy_pj / 1e6,
                 r.metrics.energy_per_image_pj / 1e6,
                 r.metrics.tops_per_w,
@@ -223,6 +228,31 @@ fn render(r: &RunReport, format: Format) -> CliResult<String> {
             }
             out.push('\n');
             out.push_str(&c.render());
+            out.push_str(&format!(
+                "\nbuffers: peak {} B; {} stall cycles; {} B spilled off-chip\n",
+                thousands(r.metrics.peak_buffer_bytes),
+                thousands(r.metrics.buffer_stall_cycles),
+                thousands(r.metrics.spilled_bytes)
+            ));
+            let mut b = Table::new(&[
+                ("buffer", Align::Left),
+                ("capacity B", Align::Right),
+                ("peak B", Align::Right),
+                ("peak%", Align::Right),
+                ("min B", Align::Right),
+                ("spilled", Align::Right),
+            ]);
+            for row in &r.buffers {
+                b.row(vec![
+                    row.buffer.clone(),
+                    thousands(row.capacity_bytes),
+                    thousands(row.peak_bytes),
+                    format!("{:.1}", 100.0 * row.peak_bytes as f64 / row.capacity_bytes.max(1) as f64),
+                    thousands(row.min_bytes),
+                    row.spilled_edges.to_string(),
+                ]);
+            }
+            out.push_str(&b.render());
             if let Some(f) = &r.faults {
                 out.push_str(&format!(
                     "\nfaults ({} model; {}):\n{}",

@@ -35,9 +35,9 @@ mod state;
 mod stats;
 
 pub use events::{Event, EventKind, EventSink, Level, NoEvents, PORTS, Unit};
-pub use stats::{LayerResult, SimResult};
+pub use stats::{BufferDeadlock, BufferSlot, BufferUse, LayerResult, Resource, SimResult};
 
-use plan::{Plan, Work};
+use plan::{Plan, UNBOUNDED, Work};
 use state::{NOT_YET, State};
 use stats::Stats;
 
@@ -66,7 +66,10 @@ pub fn simulate_with<S: EventSink>(
     let mut sim =
         Sim { state: State::new(&plan, arch, sink), stats: Stats::new(plan.work.len(), plan.batch), plan: &plan };
     sim.run();
-    sim.stats.finish(mapping.tiles_used, plan.uses_digital())
+    let busiest = sim.state.res.busiest();
+    let mut result = sim.stats.finish(mapping.tiles_used, plan.uses_digital(), &plan, &sim.state.ready);
+    result.busiest = Resource::ALL.iter().map(|&r| (r, busiest[r as usize])).collect();
+    result
 }
 
 /// A run: the fixed plan, the state it mutates and the statistics it keeps.
@@ -87,18 +90,47 @@ impl<S: EventSink> Sim<'_, '_, '_, S> {
         while let Some(Reverse((ready, image, layer, pixel))) = self.state.ready.heap.pop() {
             self.state.res.now = ready;
             self.state.res.out.cur = (layer as u32, image);
-            let done = self.process(layer, pixel, ready);
+            let (read, done) = self.process(layer, pixel, ready);
+            self.issue(image as usize, layer, pixel, read);
             self.stats.item(layer, ready, done);
             self.complete(image as usize, layer, pixel, done);
         }
     }
 
-    /// Runs one item from `ready`; returns when its output is in its tile's buffer.
-    fn process(&mut self, layer: usize, pixel: u64, ready: u64) -> u64 {
+    /// Buffer liveness when an item is issued: once its reads end (at `read`)
+    /// they free the producer pixels nothing later reads, waking producers that
+    /// waited for the room, and its output takes its place in its readers'
+    /// buffers.
+    fn issue(&mut self, image: usize, layer: usize, pixel: u64, read: u64) {
+        let plan = self.plan;
+        let ready = &mut self.state.ready;
+        for &e in &plan.in_edges[layer] {
+            let edge = &plan.edges[e];
+            if edge.ring == UNBOUNDED {
+                continue;
+            }
+            let freed = edge.need.freed(pixel, plan.pixels[edge.producer], plan.pixels[layer]);
+            ready.free(plan, image, e, freed, read);
+            for &waiter in &plan.waiters[e] {
+                for i in 0..plan.batch {
+                    release(plan, ready, i, waiter, self.state.res.now);
+                }
+            }
+        }
+        for &e in &plan.out_edges[layer] {
+            if plan.edges[e].ring != UNBOUNDED {
+                ready.hold(plan, image, e);
+            }
+        }
+    }
+
+    /// Runs one item from `ready`; returns when it has read its inputs and
+    /// when its output is in its tile's buffer.
+    fn process(&mut self, layer: usize, pixel: u64, ready: u64) -> (u64, u64) {
         let res = &mut self.state.res;
         let result = &mut self.stats.layers[layer];
         match &self.plan.work[layer] {
-            Work::Input | Work::View => ready,
+            Work::Input | Work::View => (ready, ready),
             &Work::Digital { cycles, pixels, actions, weight_bytes } => {
                 // Pixel q's share of the layer's cycles; the shares add up exactly.
                 let cost = (pixel + 1) * cycles / pixels - pixel * cycles / pixels;
@@ -113,21 +145,22 @@ impl<S: EventSink> Sim<'_, '_, '_, S> {
                 if pixel == 0 {
                     result.actions[Action::DigitalSramByte] += weight_bytes;
                 }
-                done
+                (first, done)
             }
             &Work::Alu { tile, in_bytes, ops, out_bytes, actions } => {
                 let tile = tile as usize;
-                let t = res.tile_unit(tile, EventKind::BufferRead, in_bytes, ready);
-                let t = res.tile_unit(tile, EventKind::Alu, ops, t);
+                let read = res.tile_unit(tile, EventKind::BufferRead, in_bytes, ready);
+                let t = res.tile_unit(tile, EventKind::Alu, ops, read);
                 let done = res.tile_unit(tile, EventKind::BufferWrite, out_bytes, t);
                 result.actions += actions;
                 res.out.emit(EventKind::Item, Unit::Tile { tile: tile as u32 }, ready, done, 1);
-                done
+                (read, done)
             }
             Work::Crossbar(w) => {
                 let replica = &w.replicas[(pixel % w.replicas.len() as u64) as usize];
                 let home = replica.home as usize;
                 let mut t = res.tile_unit(home, EventKind::BufferRead, w.in_bytes, ready);
+                let read = t;
                 let mut counts = w.actions;
                 // A replica wider than a tile: its inputs go to the other tiles.
                 let start = t;
@@ -145,6 +178,18 @@ impl<S: EventSink> Sim<'_, '_, '_, S> {
                     }
                 }
                 res.groups[replica.group] = busy;
+                let by_stage = w.stages.by_stage();
+                for (total, cycles) in res.stage_busy[replica.group].iter_mut().zip(by_stage) {
+                    *total += u64::from(w.steps) * cycles.get();
+                }
+                // The input vector stays in the buffer until the replica's
+                // slowest stage has taken its last step (the stages before it
+                // cannot run further ahead in a pipeline without queues).
+                let read = if w.steps > 0 {
+                    busy.until(w.bottleneck).get() - w.stages.by_stage()[w.bottleneck as usize].get()
+                } else {
+                    read
+                };
                 let last = if w.steps > 0 { busy.until(Stage::ShiftAdd).get() } else { t };
                 if S::ENABLED && w.steps > 0 {
                     emit_stages(&mut res.out, w, replica, &first, &before, &busy, last);
@@ -163,7 +208,7 @@ impl<S: EventSink> Sim<'_, '_, '_, S> {
                 result.actions += counts;
                 result.macs += w.macs;
                 res.out.emit(EventKind::Item, Unit::Tile { tile: replica.home }, ready, done, 1);
-                done
+                (read, done)
             }
         }
     }
@@ -185,9 +230,14 @@ impl<S: EventSink> Sim<'_, '_, '_, S> {
             let mut arrival = t;
             let src = plan.home_of_output(layer, p);
             plan.reader_tiles(edge.consumer, edge.need, p, &mut scratch.readers, &mut scratch.dests);
-            let counts = &mut self.stats.layers[layer].actions;
             for &d in &scratch.dests {
-                arrival = arrival.max(res.transfer(src, d, edge.bytes, t, counts));
+                let at = if edge.spilled {
+                    self.stats.layers[layer].spilled_bytes += edge.bytes;
+                    res.spill(src, d, edge.bytes, t, &mut self.stats.layers[layer].actions)
+                } else {
+                    res.transfer(src, d, edge.bytes, t, &mut self.stats.layers[layer].actions)
+                };
+                arrival = arrival.max(at);
             }
             // Record and advance the delivered prefix.
             let arr = &mut ready.arrived[image][e];
@@ -200,7 +250,7 @@ impl<S: EventSink> Sim<'_, '_, '_, S> {
                 k += 1;
             }
             ready.prefix[image][e] = k;
-            release(plan, ready, image, edge.consumer);
+            release(plan, ready, image, edge.consumer, res.now);
         }
     }
 }
@@ -238,11 +288,15 @@ fn emit_stages<S: EventSink>(
     }
 }
 
-/// Pushes every consumer pixel of `consumer` whose inputs have all arrived.
-fn release(plan: &Plan, ready: &mut state::Readiness, image: usize, consumer: usize) {
+/// Pushes every consumer pixel of `consumer` whose inputs have all arrived
+/// and whose output has room in the ring of each of its out-edges
+/// (back-pressure). Called at `now`: a pixel that waited for room gets it now
+/// (rooms are freed at the event being processed), and one released when its
+/// last input arrives is ready at that arrival, never earlier than `now`.
+fn release(plan: &Plan, ready: &mut state::Readiness, image: usize, consumer: usize, now: u64) {
     let total = plan.pixels[consumer];
     let mut q = ready.released[image][consumer];
-    while q < total {
+    'pixels: while q < total {
         let mut at = 0u64;
         let mut ok = true;
         for &e in &plan.in_edges[consumer] {
@@ -257,6 +311,25 @@ fn release(plan: &Plan, ready: &mut state::Readiness, image: usize, consumer: us
         if !ok {
             break;
         }
+        // Room in each out-edge's ring: the pixel `ring` places earlier (over
+        // the images in order) must have been freed, and it is free when its
+        // last reader has read it.
+        let seq = image as u64 * total + q;
+        let mut room = now;
+        for &e in &plan.gates[consumer] {
+            let ring = plan.edges[e].ring;
+            if seq < ring {
+                continue;
+            }
+            if seq >= ready.freed_seq(e, total).saturating_add(ring) {
+                break 'pixels;
+            }
+            let k = seq - ring;
+            room = room.max(ready.free_at[(k / total) as usize][e][(k % total) as usize]);
+        }
+        let issue = at.max(room);
+        ready.stall[consumer] += issue - at;
+        let at = issue;
         ready.heap.push(Reverse((at, image as u32, consumer, q)));
         q += 1;
     }

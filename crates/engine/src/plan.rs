@@ -6,7 +6,7 @@
 //! state.
 
 use rramsim_graph::{LayerId, Network, Op, Shape};
-use rramsim_hw::{Action, ActionCounts, ArchParams, NocTopology, SignedEncoding, StageCycles, stage_cycles};
+use rramsim_hw::{Action, ActionCounts, ArchParams, NocTopology, SignedEncoding, Stage, StageCycles, stage_cycles};
 use rramsim_map::{Mapping, Placement};
 
 /// Which producer pixels a consumer pixel needs (as a raster-order prefix).
@@ -31,6 +31,40 @@ impl Need {
                 let last_y = (oy * stride[0] + reach[0]).saturating_sub(pad[0]).min(height - 1);
                 let last_x = (ox * stride[1] + reach[1]).saturating_sub(pad[1]).min(width - 1);
                 last_y * width + last_x + 1
+            }
+        }
+    }
+
+    /// Leading producer pixels whose last reader is at or before consumer pixel
+    /// `q`: what `q` frees when it has read its inputs. Conservative (a prefix:
+    /// a pixel is freed only when every pixel before it is), so a ring buffer
+    /// of producer pixels is enough to hold an edge.
+    pub(crate) fn freed(&self, q: u64, producer_pixels: u64, consumer_pixels: u64) -> u64 {
+        match *self {
+            Need::Same => (q + 1).min(producer_pixels),
+            Need::All => {
+                if q + 1 >= consumer_pixels {
+                    producer_pixels
+                } else {
+                    0
+                }
+            }
+            Need::Window { height, width, out_width, stride, pad, .. } => {
+                let out_height = consumer_pixels / out_width;
+                let (oy, ox) = (q / out_width, q % out_width);
+                if oy + 1 >= out_height && ox + 1 == out_width {
+                    return producer_pixels;
+                }
+                // Producer row y is last read by consumer row min((y + pad) / stride, out_height - 1).
+                if ox + 1 == out_width {
+                    return ((oy + 1) * stride[0]).saturating_sub(pad[0]).min(height) * width;
+                }
+                let y0 = (oy * stride[0]).saturating_sub(pad[0]).min(height);
+                let mut freed = y0 * width;
+                if y0 < height && ((y0 + pad[0]) / stride[0]).min(out_height - 1) == oy {
+                    freed += ((ox + 1) * stride[1]).saturating_sub(pad[1]).min(width);
+                }
+                freed
             }
         }
     }
@@ -68,7 +102,20 @@ pub(crate) struct Edge {
     pub need: Need,
     /// Bytes of one producer pixel.
     pub bytes: u64,
+    /// Where the pixels are held until their last reader has read them: tile
+    /// buffers (by tile index) or the digital unit's SRAM (index `tiles`).
+    pub slots: Vec<u32>,
+    /// Producer pixels the edge's ring buffer holds ([`UNBOUNDED`] for the
+    /// network input, streamed from the host, and for spilled edges).
+    pub ring: u64,
+    /// Fewest pixels the ring can hold without a deadlock.
+    pub min_ring: u64,
+    /// Whether the edge is held off-chip (its minimum does not fit its buffers).
+    pub spilled: bool,
 }
+
+/// A ring without a limit.
+pub(crate) const UNBOUNDED: u64 = u64::MAX;
 
 /// What one item of a layer does, precomputed.
 #[derive(Debug, Clone)]
@@ -113,6 +160,8 @@ pub(crate) struct XbarWork {
     pub steps: u32,
     /// The stage pipeline of the replica's fullest crossbar.
     pub stages: StageCycles,
+    /// Its slowest stage (the first of equals).
+    pub bottleneck: Stage,
     pub in_bytes: u64,
     pub out_bytes: u64,
     /// Partial-sum bytes each extra spanned tile returns.
@@ -141,6 +190,14 @@ pub(crate) struct Plan {
     pub tiles: usize,
     pub links: usize,
     pub chips: usize,
+    /// Capacity of each buffer slot: the tiles' buffers, then the digital SRAM.
+    pub slot_capacity: Vec<u64>,
+    /// Per layer: the edges with a ring that must have room before one of its
+    /// pixels can start (its own out-edges, and those of the element-wise
+    /// views it feeds, which hold its pixels in place).
+    pub gates: Vec<Vec<usize>>,
+    /// Per edge: the layers it gates (woken when its consumer frees room).
+    pub waiters: Vec<Vec<usize>>,
 }
 
 pub(crate) fn bytes_of(values: u64, bits: u32) -> u64 {
@@ -186,6 +243,10 @@ impl Plan {
                     consumer: id.0,
                     need,
                     bytes: bytes_of(ps.channels as u64, arch.activation_bits),
+                    slots: Vec::new(),
+                    ring: UNBOUNDED,
+                    min_ring: 0,
+                    spilled: false,
                 });
                 out_edges[p.0].push(e);
                 in_edges[id.0].push(e);
@@ -195,7 +256,10 @@ impl Plan {
             NocTopology::Mesh { width, height, .. } => (width * height * 5) as usize,
             NocTopology::Bus => 1,
         } * arch.node.chips as usize;
-        Plan {
+        let tiles = (arch.tiles_per_chip * arch.node.chips) as usize;
+        let mut slot_capacity = vec![arch.tile.buffer.capacity.0; tiles];
+        slot_capacity.push(arch.digital.sram.0);
+        let mut plan = Plan {
             work,
             home,
             pixels,
@@ -205,9 +269,209 @@ impl Plan {
             input: net.input().0,
             batch: batch as usize,
             groups,
-            tiles: (arch.tiles_per_chip * arch.node.chips) as usize,
+            tiles,
             links,
             chips: arch.node.chips as usize,
+            slot_capacity,
+            gates: Vec::new(),
+            waiters: Vec::new(),
+        };
+        plan.size_buffers();
+        plan.gate();
+        plan
+    }
+
+    /// Whether edge `e` feeds an element-wise view (a fused activation, an
+    /// identity): the view passes its producer's pixels on in place, so the
+    /// edge holds nothing of its own.
+    fn feeds_view(&self, e: usize) -> bool {
+        let edge = &self.edges[e];
+        matches!(self.work[edge.consumer], Work::View)
+            && self.in_edges[edge.consumer].len() == 1
+            && matches!(edge.need, Need::Same)
+    }
+
+    /// Fills `gates` and `waiters` from the sized rings.
+    fn gate(&mut self) {
+        let n = self.work.len();
+        let mut gates: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for l in (0..n).rev() {
+            let mut g = Vec::new();
+            for &e in &self.out_edges[l] {
+                if self.feeds_view(e) {
+                    g.extend_from_slice(&gates[self.edges[e].consumer]);
+                } else if self.edges[e].ring != UNBOUNDED {
+                    g.push(e);
+                }
+            }
+            g.sort_unstable();
+            g.dedup();
+            gates[l] = g;
+        }
+        let mut waiters = vec![Vec::new(); self.edges.len()];
+        for (l, g) in gates.iter().enumerate() {
+            for &e in g {
+                waiters[e].push(l);
+            }
+        }
+        self.gates = gates;
+        self.waiters = waiters;
+    }
+
+    /// The buffer slots that hold the pixels of edge `e`: the tiles of the
+    /// consumer's replicas (each receives them), the tile a view or ALU layer
+    /// runs on, or the digital SRAM.
+    fn slots_of(&self, e: usize) -> Vec<u32> {
+        let consumer = self.edges[e].consumer;
+        let mut slots: Vec<u32> = match &self.work[consumer] {
+            Work::Crossbar(w) => w.replicas.iter().map(|r| r.home).collect(),
+            Work::Digital { .. } => vec![self.tiles as u32],
+            _ => vec![self.home_of_output(consumer, 0)],
+        };
+        slots.sort_unstable();
+        slots.dedup();
+        slots
+    }
+
+    /// Producer pixels edge `e` must hold so that its own consumer can always
+    /// make progress: for each consumer pixel `q`, the producer pixels `q`
+    /// needs minus those freed by the consumer pixels before `q`.
+    fn local_ring(&self, e: usize) -> u64 {
+        let edge = &self.edges[e];
+        let (px, pd) = (self.pixels[edge.producer], self.pixels[edge.consumer]);
+        let mut worst = 1;
+        for q in 0..pd {
+            let freed = if q == 0 { 0 } else { edge.need.freed(q - 1, px, pd) };
+            worst = worst.max(edge.need.prefix(q, px).saturating_sub(freed));
+        }
+        worst
+    }
+
+    /// Raises the rings of the edges between a join `d` (a layer with several
+    /// inputs) and its immediate dominator `dom` so that the branches can
+    /// reconverge: for each pixel `q` of `d`, `required[l][q]` is the pixels of
+    /// layer `l` that must have been written before `q` can run (through every
+    /// path into `d`); an edge `a → b` must then hold `required[a][q]` minus what
+    /// `b`'s pixels before `required[b][q - 1]` freed. A shortcut's edge so holds
+    /// the pixels the longer branch needs first.
+    fn raise_for_join(&self, d: usize, dom: usize, rings: &mut [u64]) {
+        let pd = self.pixels[d] as usize;
+        let mut required: Vec<Option<Vec<u64>>> = vec![None; d - dom + 1];
+        required[d - dom] = Some((1..=pd as u64).collect());
+        for l in (dom..d).rev() {
+            let mut here: Option<Vec<u64>> = None;
+            for &oe in &self.out_edges[l] {
+                let edge = &self.edges[oe];
+                let Some(Some(dst)) = edge.consumer.checked_sub(dom).and_then(|i| required.get(i)) else {
+                    continue;
+                };
+                let v = here.get_or_insert_with(|| vec![0; pd]);
+                for (slot, &n) in v.iter_mut().zip(dst) {
+                    *slot = (*slot).max(edge.need.prefix(n - 1, self.pixels[l]));
+                }
+            }
+            required[l - dom] = here;
+        }
+        for l in dom..d {
+            let Some(ra) = &required[l - dom] else { continue };
+            for &oe in &self.out_edges[l] {
+                let edge = &self.edges[oe];
+                let Some(Some(rb)) = edge.consumer.checked_sub(dom).and_then(|i| required.get(i)) else {
+                    continue;
+                };
+                let (pa, pb) = (self.pixels[l], self.pixels[edge.consumer]);
+                for q in 0..pd {
+                    let freed = if q == 0 { 0 } else { edge.need.freed(rb[q - 1] - 1, pa, pb) };
+                    rings[oe] = rings[oe].max(ra[q].saturating_sub(freed));
+                }
+            }
+        }
+    }
+
+    /// Immediate dominators of the layers (Cooper, Harvey and Kennedy's
+    /// intersection over the topological order): every path from the input
+    /// to a layer passes through its dominator.
+    fn dominators(&self) -> Vec<usize> {
+        let mut idom: Vec<usize> = (0..self.work.len()).collect();
+        for l in 0..self.work.len() {
+            let mut preds = self.in_edges[l].iter().map(|&e| self.edges[e].producer);
+            let Some(mut a) = preds.next() else { continue };
+            for mut b in preds {
+                while a != b {
+                    if a > b {
+                        a = idom[a];
+                    } else {
+                        b = idom[b];
+                    }
+                }
+            }
+            idom[l] = a;
+        }
+        idom
+    }
+
+    /// Sizes every edge's ring: each slot first gives its edges their minimum;
+    /// a slot whose edges' minima do not fit spills its largest edges off-chip
+    /// (largest first, lowest index on ties) until they fit; what is left of
+    /// the slot gives every edge the same number of extra pixels. An edge held
+    /// in several slots takes the smallest ring. Edges from the network input
+    /// (streamed from the host) and into element-wise views hold nothing.
+    fn size_buffers(&mut self) {
+        let slots = self.slot_capacity.len();
+        let mut by_slot: Vec<Vec<usize>> = vec![Vec::new(); slots];
+        for e in 0..self.edges.len() {
+            if self.edges[e].producer == self.input || self.feeds_view(e) {
+                continue;
+            }
+            let edge_slots = self.slots_of(e);
+            for &s in &edge_slots {
+                by_slot[s as usize].push(e);
+            }
+            self.edges[e].slots = edge_slots;
+        }
+        let mut min_rings: Vec<u64> = (0..self.edges.len()).map(|e| self.local_ring(e)).collect();
+        let idom = self.dominators();
+        for (d, &dom) in idom.iter().enumerate() {
+            if self.in_edges[d].len() > 1 {
+                self.raise_for_join(d, dom, &mut min_rings);
+            }
+        }
+        for (edge, ring) in self.edges.iter_mut().zip(min_rings) {
+            edge.min_ring = ring;
+        }
+        let min_bytes = |edge: &Edge| u128::from(edge.min_ring) * u128::from(edge.bytes);
+        for (s, list) in by_slot.iter_mut().enumerate() {
+            let capacity = u128::from(self.slot_capacity[s]);
+            list.sort_by_key(|&e| (std::cmp::Reverse(min_bytes(&self.edges[e])), e));
+            let mut need: u128 =
+                list.iter().filter(|&&e| !self.edges[e].spilled).map(|&e| min_bytes(&self.edges[e])).sum();
+            for &e in list.iter() {
+                if need <= capacity {
+                    break;
+                }
+                if !self.edges[e].spilled {
+                    need -= min_bytes(&self.edges[e]);
+                    self.edges[e].spilled = true;
+                }
+            }
+        }
+        let mut rings = vec![UNBOUNDED; self.edges.len()];
+        for (s, list) in by_slot.iter().enumerate() {
+            let live = || list.iter().copied().filter(|&e| !self.edges[e].spilled);
+            let need: u128 = live().map(|e| min_bytes(&self.edges[e])).sum();
+            let pixel_bytes: u128 = live().map(|e| u128::from(self.edges[e].bytes)).sum();
+            let extra = u128::from(self.slot_capacity[s]).saturating_sub(need);
+            // The same number of extra pixels for every edge: the slack that
+            // lets a producer run ahead of its consumer.
+            let share = extra / pixel_bytes.max(1);
+            for e in live() {
+                let edge = &self.edges[e];
+                let ring = u128::from(edge.min_ring) + share;
+                rings[e] = rings[e].min(u64::try_from(ring).unwrap_or(UNBOUNDED));
+            }
+        }
+        for (edge, ring) in self.edges.iter_mut().zip(rings) {
+            edge.ring = if edge.spilled { UNBOUNDED } else { ring };
         }
     }
 
@@ -318,6 +582,11 @@ fn work_of(net: &Network, arch: &ArchParams, mapping: &Mapping, id: LayerId, pix
                 crossbars: layout.crossbars,
                 steps,
                 stages,
+                bottleneck: {
+                    let by_stage = stages.by_stage();
+                    let slowest = by_stage.iter().copied().max().unwrap_or_default();
+                    Stage::ALL[by_stage.iter().position(|&c| c == slowest).unwrap_or(0)]
+                },
                 in_bytes,
                 out_bytes,
                 // 32-bit partial sums per output.

@@ -7,10 +7,11 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
-use rramsim_hw::{Action, ActionCounts, ArchParams, NocTopology, StageBusy};
+use rramsim_hw::{Action, ActionCounts, ArchParams, NocTopology, Stage, StageBusy};
 
 use crate::events::{Emitter, EventKind, EventSink, Unit};
-use crate::plan::Plan;
+use crate::plan::{Plan, UNBOUNDED};
+use crate::stats::Resource;
 
 /// Not arrived yet (an arrival time).
 pub(crate) const NOT_YET: u64 = u64::MAX;
@@ -32,6 +33,8 @@ pub(crate) const NOT_YET: u64 = u64::MAX;
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Timeline {
     busy: VecDeque<(u64, u64)>,
+    /// Cycles reserved over the whole run.
+    pub total: u64,
 }
 
 impl Timeline {
@@ -46,6 +49,7 @@ impl Timeline {
         if n == 0 {
             return (t, t);
         }
+        self.total += n;
         while self.busy.front().is_some_and(|&(_, e)| e <= now) {
             self.busy.pop_front();
         }
@@ -117,6 +121,8 @@ pub(crate) struct Resources<'a, 's, S: EventSink> {
     /// Mesh links: per chip, per router, 4 directions + the ejection port; bus: one per chip.
     links: Vec<Timeline>,
     offchip: Vec<Timeline>,
+    /// Per replica and stage: cycles busy over the run.
+    pub stage_busy: Vec<[u64; 5]>,
 }
 
 /// Which consumer pixels can start: per image and edge, the producer pixels
@@ -132,6 +138,70 @@ pub(crate) struct Readiness {
     pub released: Vec<Vec<u64>>,
     /// Released items by (ready time, image, layer, pixel): a total order.
     pub heap: BinaryHeap<Reverse<(u64, u32, usize, u64)>>,
+    /// Buffer occupancy (liveness): per image and edge, producer pixels issued
+    /// and freed (a prefix: those whose last reader has been issued).
+    pub issued: Vec<Vec<u64>>,
+    pub freed: Vec<Vec<u64>>,
+    /// Per image and edge with a ring: when each freed producer pixel's last
+    /// reader had read it (a running maximum).
+    pub free_at: Vec<Vec<Vec<u64>>>,
+    /// Per edge: the first image whose pixels are not all freed (the ring is
+    /// shared by the images in order).
+    pub freed_image: Vec<usize>,
+    /// Per buffer slot: bytes held now and at most.
+    pub held: Vec<u64>,
+    pub peak: Vec<u64>,
+    /// Per layer: cycles its items waited for buffer space after their inputs
+    /// had arrived.
+    pub stall: Vec<u64>,
+}
+
+impl Readiness {
+    /// Pixels of edge `e` freed, counted over the images in order.
+    pub(crate) fn freed_seq(&self, e: usize, producer_pixels: u64) -> u64 {
+        let i = self.freed_image[e];
+        let head = if i < self.freed.len() { self.freed[i][e] } else { 0 };
+        i as u64 * producer_pixels + head
+    }
+
+    /// Producer pixel of `e` issued: it takes its place in the edge's slots.
+    pub(crate) fn hold(&mut self, plan: &Plan, image: usize, e: usize) {
+        let edge = &plan.edges[e];
+        self.issued[image][e] += 1;
+        if self.issued[image][e] > self.freed[image][e] {
+            for &s in &edge.slots {
+                let s = s as usize;
+                self.held[s] += edge.bytes;
+                self.peak[s] = self.peak[s].max(self.held[s]);
+            }
+        }
+    }
+
+    /// The consumer of `e` has issued a pixel whose reads, ending at `read`,
+    /// free the first `freed` producer pixels.
+    pub(crate) fn free(&mut self, plan: &Plan, image: usize, e: usize, freed: u64, read: u64) {
+        let edge = &plan.edges[e];
+        let old = self.freed[image][e];
+        if freed <= old {
+            return;
+        }
+        self.freed[image][e] = freed;
+        let at = &mut self.free_at[image][e];
+        let mut running = if old > 0 { at[old as usize - 1] } else { 0 };
+        for slot in &mut at[old as usize..freed as usize] {
+            running = running.max(read);
+            *slot = running;
+        }
+        let issued = self.issued[image][e];
+        let released = freed.min(issued).saturating_sub(old.min(issued));
+        for &s in &edge.slots {
+            self.held[s as usize] -= released * edge.bytes;
+        }
+        let producer_pixels = plan.pixels[edge.producer];
+        while self.freed_image[e] < self.freed.len() && self.freed[self.freed_image[e]][e] >= producer_pixels {
+            self.freed_image[e] += 1;
+        }
+    }
 }
 
 /// Buffers reused by every item.
@@ -166,12 +236,29 @@ impl<'a, 's, S: EventSink> State<'a, 's, S> {
                 digital: Timeline::default(),
                 links: vec![Timeline::default(); plan.links],
                 offchip: vec![Timeline::default(); plan.chips],
+                stage_busy: vec![[0; 5]; plan.groups],
             },
             ready: Readiness {
                 arrived,
                 prefix: vec![vec![0; plan.edges.len()]; batch],
                 released: vec![vec![0; plan.work.len()]; batch],
                 heap: BinaryHeap::new(),
+                issued: vec![vec![0; plan.edges.len()]; batch],
+                freed: vec![vec![0; plan.edges.len()]; batch],
+                free_at: (0..batch)
+                    .map(|_| {
+                        plan.edges
+                            .iter()
+                            .map(|e| {
+                                if e.ring == UNBOUNDED { Vec::new() } else { vec![0; plan.pixels[e.producer] as usize] }
+                            })
+                            .collect()
+                    })
+                    .collect(),
+                freed_image: vec![0; plan.edges.len()],
+                held: vec![0; plan.slot_capacity.len()],
+                peak: vec![0; plan.slot_capacity.len()],
+                stall: vec![0; plan.work.len()],
             },
             scratch: Scratch::default(),
         }
@@ -179,6 +266,32 @@ impl<'a, 's, S: EventSink> State<'a, 's, S> {
 }
 
 impl<S: EventSink> Resources<'_, '_, S> {
+    /// The busiest instance of each kind of resource: cycles it was busy over
+    /// the run, by [`Resource`].
+    pub(crate) fn busiest(&self) -> [u64; Resource::ALL.len()] {
+        let mut max = [0u64; Resource::ALL.len()];
+        let mut see = |r: Resource, cycles: u64| max[r as usize] = max[r as usize].max(cycles);
+        for s in &self.stage_busy {
+            see(Resource::Crossbar, s[Stage::Dac as usize].max(s[Stage::Read as usize]));
+            see(
+                Resource::Adc,
+                s[Stage::SampleHold as usize].max(s[Stage::Adc as usize]).max(s[Stage::ShiftAdd as usize]),
+            );
+        }
+        for t in &self.tiles {
+            see(Resource::Buffer, t.buffer_read.total.max(t.buffer_write.total));
+            see(Resource::Alu, t.adder.total.max(t.alu.total));
+        }
+        for l in &self.links {
+            see(Resource::Noc, l.total);
+        }
+        for o in &self.offchip {
+            see(Resource::Offchip, o.total);
+        }
+        see(Resource::Digital, self.digital.total);
+        max
+    }
+
     /// Reserves tile `tile`'s buffer read or write port, adder or ALU (`kind`)
     /// for `amount` bytes or operations from `t`; returns when the result is
     /// ready, after the unit's latency.
@@ -210,21 +323,42 @@ impl<S: EventSink> Resources<'_, '_, S> {
         let per_chip = arch.tiles_per_chip;
         let (src_chip, dst_chip) = (src / per_chip, dst / per_chip);
         let flits = bytes.div_ceil(u64::from(arch.noc.flit_bytes));
-        let router = |tile: u32| match arch.noc.topology {
-            NocTopology::Mesh { concentration, .. } => (tile % per_chip) / concentration,
-            NocTopology::Bus => 0,
-        };
         if src_chip == dst_chip {
-            return self.route(src_chip, router(src), router(dst), flits, t, counts);
+            return self.route(src_chip, self.router(src), self.router(dst), flits, t, counts);
         }
         // Through the chip's I/O router (router 0) and the off-chip links.
-        let t = self.route(src_chip, router(src), 0, flits, t, counts);
+        let t = self.route(src_chip, self.router(src), 0, flits, t, counts);
         let occupancy = (bytes as f64 / arch.node.offchip_bytes_per_cycle).ceil() as u64;
         let (first, end) = self.offchip[src_chip as usize].reserve_span(self.now, t, occupancy);
         self.out.emit(EventKind::Offchip, Unit::Offchip { chip: src_chip }, first, end, bytes);
         counts[Action::OffchipByte] += bytes;
         let t = end + arch.node.offchip_latency.get();
-        self.route(dst_chip, 0, router(dst), flits, t, counts)
+        self.route(dst_chip, 0, self.router(dst), flits, t, counts)
+    }
+
+    /// Holds `bytes` of a spilled activation off-chip: from tile `src` out over
+    /// its chip's off-chip link and back in to tile `dst` (the link carries the
+    /// bytes twice, and its latency is paid twice); returns the arrival.
+    pub(crate) fn spill(&mut self, src: u32, dst: u32, bytes: u64, t: u64, counts: &mut ActionCounts) -> u64 {
+        let arch = self.arch;
+        let per_chip = arch.tiles_per_chip;
+        let (chip, dst_chip) = (src / per_chip, dst / per_chip);
+        let flits = bytes.div_ceil(u64::from(arch.noc.flit_bytes));
+        let t = self.route(chip, self.router(src), 0, flits, t, counts);
+        let occupancy = (2.0 * bytes as f64 / arch.node.offchip_bytes_per_cycle).ceil() as u64;
+        let (first, end) = self.offchip[chip as usize].reserve_span(self.now, t, occupancy);
+        self.out.emit(EventKind::Offchip, Unit::Offchip { chip }, first, end, 2 * bytes);
+        counts[Action::OffchipByte] += 2 * bytes;
+        let t = end + 2 * arch.node.offchip_latency.get();
+        self.route(dst_chip, 0, self.router(dst), flits, t, counts)
+    }
+
+    /// The router of `tile` within its chip.
+    fn router(&self, tile: u32) -> u32 {
+        match self.arch.noc.topology {
+            NocTopology::Mesh { concentration, .. } => (tile % self.arch.tiles_per_chip) / concentration,
+            NocTopology::Bus => 0,
+        }
     }
 
     /// XY routing from router `a` to router `b` of `chip`, ending in `b`'s

@@ -3,7 +3,11 @@
 //! action counts and the energy table (never inside the timing code).
 
 use rramsim_core::{Cycle, Nanoseconds, PicoJoule};
+use rramsim_graph::LayerId;
 use rramsim_hw::{ActionCounts, ArchParams, Component};
+
+use crate::plan::{Plan, UNBOUNDED};
+use crate::state::Readiness;
 
 /// Per-layer results.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -16,6 +20,91 @@ pub struct LayerResult {
     /// Multiply-accumulates performed on crossbars.
     pub macs: u64,
     pub actions: ActionCounts,
+    /// Cycles the layer's items waited for room in a consumer's buffer after
+    /// their inputs had arrived (back-pressure).
+    pub buffer_stall_cycles: u64,
+    /// Output bytes held off-chip because a consumer's buffer could not hold
+    /// even its minimum (each crossed the off-chip link out and back).
+    pub spilled_bytes: u64,
+}
+
+/// A kind of hardware resource, for the steady-state bottleneck.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Resource {
+    /// A replica's DAC bank and crossbar array reads.
+    Crossbar,
+    /// A replica's sample-and-hold, ADC bank and shift-and-add.
+    Adc,
+    /// A tile's buffer ports.
+    Buffer,
+    /// A tile's adder and ALU.
+    Alu,
+    /// A NoC link.
+    Noc,
+    /// A chip's off-chip link.
+    Offchip,
+    /// The digital unit.
+    Digital,
+}
+
+impl Resource {
+    pub const ALL: [Resource; 7] = [
+        Resource::Crossbar,
+        Resource::Adc,
+        Resource::Buffer,
+        Resource::Alu,
+        Resource::Noc,
+        Resource::Offchip,
+        Resource::Digital,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Resource::Crossbar => "crossbar",
+            Resource::Adc => "adc",
+            Resource::Buffer => "buffer",
+            Resource::Alu => "alu",
+            Resource::Noc => "noc",
+            Resource::Offchip => "offchip",
+            Resource::Digital => "digital",
+        }
+    }
+}
+
+/// Where a buffer is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum BufferSlot {
+    /// A tile's buffer.
+    Tile(u32),
+    /// The digital unit's SRAM.
+    DigitalSram,
+}
+
+/// Occupancy of one buffer that holds activations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BufferUse {
+    pub slot: BufferSlot,
+    pub capacity_bytes: u64,
+    /// Most bytes held at once (activations written and not yet freed by their
+    /// last reader).
+    pub peak_bytes: u64,
+    /// Bytes the edges held here need at least to run without a deadlock
+    /// (spilled edges included).
+    pub min_bytes: u64,
+    /// Edges held off-chip because their minimum did not fit.
+    pub spilled_edges: u32,
+}
+
+/// A run that could not finish: the producer of an edge waits for room that
+/// its consumer never frees (only a reconvergence the buffer sizing does not
+/// see can cause it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BufferDeadlock {
+    pub producer: LayerId,
+    pub consumer: LayerId,
+    pub slot: BufferSlot,
+    /// Bytes the edge's ring holds.
+    pub ring_bytes: u64,
 }
 
 impl LayerResult {
@@ -42,6 +131,12 @@ pub struct SimResult {
     pub digital_used: bool,
     /// Cycles the digital unit computed.
     pub digital_busy_cycles: u64,
+    /// Every buffer that holds activations (tiles by index, then the SRAM).
+    pub buffers: Vec<BufferUse>,
+    /// Set when the run stopped before every item ran.
+    pub deadlock: Option<BufferDeadlock>,
+    /// Per kind of resource, the busiest instance's busy cycles over the run.
+    pub busiest: Vec<(Resource, u64)>,
 }
 
 impl SimResult {
@@ -58,6 +153,21 @@ impl SimResult {
             return self.image_done[0].get() as f64;
         }
         (self.image_done[n - 1].get() - self.image_done[0].get()) as f64 / (n - 1) as f64
+    }
+
+    /// The steady-state interval between images of a pipeline fed back to
+    /// back: the busiest single resource's cycles per image (no resource can
+    /// serve images faster), and that resource. With one image this is what
+    /// a long batch would settle to when nothing but the bottleneck waits.
+    pub fn steady_state(&self) -> (Resource, f64) {
+        let images = self.image_done.len().max(1) as f64;
+        let (r, cycles) = self
+            .busiest
+            .iter()
+            .copied()
+            .max_by_key(|&(r, c)| (c, std::cmp::Reverse(r)))
+            .unwrap_or((Resource::Crossbar, 0));
+        (r, cycles as f64 / images)
     }
 
     /// Dynamic energy: Σ actions × table.
@@ -130,7 +240,41 @@ impl Stats {
     }
 
     /// The run's result; layers that processed nothing start at cycle 0.
-    pub(crate) fn finish(mut self, tiles_used: u32, digital_used: bool) -> SimResult {
+    pub(crate) fn finish(mut self, tiles_used: u32, digital_used: bool, plan: &Plan, ready: &Readiness) -> SimResult {
+        for (r, &stall) in self.layers.iter_mut().zip(&ready.stall) {
+            r.buffer_stall_cycles = stall;
+        }
+        let slot = |s: usize| if s == plan.tiles { BufferSlot::DigitalSram } else { BufferSlot::Tile(s as u32) };
+        let mut buffers: Vec<BufferUse> = (0..plan.slot_capacity.len())
+            .map(|s| BufferUse {
+                slot: slot(s),
+                capacity_bytes: plan.slot_capacity[s],
+                peak_bytes: ready.peak[s],
+                min_bytes: 0,
+                spilled_edges: 0,
+            })
+            .collect();
+        for edge in &plan.edges {
+            for &s in &edge.slots {
+                let b = &mut buffers[s as usize];
+                b.min_bytes = b.min_bytes.saturating_add(edge.min_ring.saturating_mul(edge.bytes));
+                b.spilled_edges += u32::from(edge.spilled);
+            }
+        }
+        // Items never released: the first edge whose producer waits for room.
+        let deadlock = plan.edges.iter().enumerate().find_map(|(e, edge)| {
+            let pixels = plan.pixels[edge.producer];
+            let waiting = (0..plan.batch).find(|&i| ready.released[i][edge.producer] < pixels)?;
+            let seq = waiting as u64 * pixels + ready.released[waiting][edge.producer];
+            (edge.ring != UNBOUNDED && seq >= ready.freed_seq(e, pixels).saturating_add(edge.ring)).then(|| {
+                BufferDeadlock {
+                    producer: LayerId(edge.producer),
+                    consumer: LayerId(edge.consumer),
+                    slot: slot(edge.slots[0] as usize),
+                    ring_bytes: edge.ring.saturating_mul(edge.bytes),
+                }
+            })
+        });
         for r in &mut self.layers {
             if r.start.get() == u64::MAX {
                 r.start = Cycle::ZERO;
@@ -147,6 +291,9 @@ impl Stats {
             tiles_used,
             digital_used,
             digital_busy_cycles: self.digital_busy,
+            buffers: buffers.into_iter().filter(|b| b.peak_bytes > 0 || b.min_bytes > 0).collect(),
+            deadlock,
+            busiest: Vec::new(),
         }
     }
 }

@@ -6,7 +6,7 @@
 //! mapped, fault map materialized; misconfiguration fails here, before the first
 //! cycle) → [`Outcome`] (the engine's result and the derived metrics).
 
-use rramsim_engine::{EventSink, NoEvents, SimOptions, SimResult, simulate_with};
+use rramsim_engine::{BufferSlot, EventSink, NoEvents, SimOptions, SimResult, simulate_with};
 use rramsim_fault::{FaultMap, FaultModel, LayerFaultStats};
 use rramsim_graph::Network;
 use rramsim_hw::ArchParams;
@@ -160,11 +160,22 @@ pub struct Outcome {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Metrics {
     pub total_cycles: u64,
-    /// The whole run's wall time at the chip's clock.
+    /// The first image's latency at the chip's clock.
     pub latency_ns: f64,
+    /// The whole run's wall time at the chip's clock.
+    pub run_ns: f64,
     pub first_image_cycles: u64,
+    /// Measured cycles between images: the last image's gap to the first's,
+    /// averaged (the first image's latency for a batch of one).
     pub cycles_per_image: f64,
+    /// The steady-state interval: the busiest resource's cycles per image.
+    pub steady_state_cycles_per_image: f64,
+    /// That resource: crossbar, adc, buffer, alu, noc, offchip or digital.
+    pub bottleneck: &'static str,
+    /// Steady-state images per second (1 / the steady-state interval).
     pub throughput_images_per_s: f64,
+    /// Images per second measured over the batch (1 / `cycles_per_image`).
+    pub measured_images_per_s: f64,
     /// Dynamic + static energy of the run.
     pub energy_pj: f64,
     /// Σ actions × energy per action.
@@ -181,6 +192,12 @@ pub struct Metrics {
     pub chips: u32,
     pub digital_utilization: f64,
     pub events: u64,
+    /// The largest peak occupancy of any buffer holding activations, in bytes.
+    pub peak_buffer_bytes: u64,
+    /// Cycles items waited for buffer room after their inputs had arrived.
+    pub buffer_stall_cycles: u64,
+    /// Activation bytes held off-chip because a buffer could not hold them.
+    pub spilled_bytes: u64,
 }
 
 impl Metrics {
@@ -188,12 +205,18 @@ impl Metrics {
         let energy = result.energy(arch).0;
         let macs: u64 = result.layers.iter().map(|l| l.macs).sum();
         let cycles_per_image = result.cycles_per_image();
+        let (bottleneck, steady) = result.steady_state();
+        let hz = arch.clock.ghz() * 1e9;
         Metrics {
             total_cycles: result.total_cycles.get(),
-            latency_ns: result.latency(arch).0,
+            latency_ns: arch.clock.to_ns(result.first_latency()).0,
+            run_ns: result.latency(arch).0,
             first_image_cycles: result.first_latency().get(),
             cycles_per_image,
-            throughput_images_per_s: arch.clock.ghz() * 1e9 / cycles_per_image,
+            steady_state_cycles_per_image: steady,
+            bottleneck: bottleneck.name(),
+            throughput_images_per_s: hz / steady,
+            measured_images_per_s: hz / cycles_per_image,
             energy_pj: energy,
             dynamic_energy_pj: result.dynamic_energy(arch).0,
             static_energy_pj: result.leakage_energy(arch).0,
@@ -207,22 +230,38 @@ impl Metrics {
             chips: mapping.chips_used,
             digital_utilization: result.digital_utilization(),
             events: result.events,
+            peak_buffer_bytes: result.buffers.iter().map(|b| b.peak_bytes).max().unwrap_or(0),
+            buffer_stall_cycles: result.layers.iter().map(|l| l.buffer_stall_cycles).sum(),
+            spilled_bytes: result.layers.iter().map(|l| l.spilled_bytes).sum(),
         }
     }
 }
 
 impl Prepared {
-    /// Simulates the run cycle by cycle.
-    pub fn simulate(&self) -> Outcome {
+    /// Simulates the run cycle by cycle. A run whose buffers deadlock (a
+    /// producer waits for room its consumer never frees) is bad input: the
+    /// error names the tile, the edge and the bytes its buffer holds.
+    pub fn simulate(&self) -> Result<Outcome> {
         self.simulate_with(&mut NoEvents)
     }
 
     /// [`Prepared::simulate`], reporting every event to `sink`; the outcome is
     /// the same whichever sink listens.
-    pub fn simulate_with<S: EventSink>(&self, sink: &mut S) -> Outcome {
+    pub fn simulate_with<S: EventSink>(&self, sink: &mut S) -> Result<Outcome> {
         let result = simulate_with(&self.net, &self.arch, &self.mapping, SimOptions { batch: self.batch }, sink);
+        if let Some(d) = &result.deadlock {
+            return Err(Error::input(format!(
+                "{}: the ring of `{}` → `{}` ({} B) is full and its consumer cannot free it (a buffer deadlock); \
+                 it needs more than {} B: enlarge `tile.buffer.kib` / `digital.sram_kib`",
+                buffer_name(d.slot),
+                self.net.layer(d.producer).name,
+                self.net.layer(d.consumer).name,
+                d.ring_bytes,
+                d.ring_bytes
+            )));
+        }
         let metrics = Metrics::of(&self.arch, &self.mapping, &result, self.batch);
-        Outcome { result, metrics }
+        Ok(Outcome { result, metrics })
     }
 
     /// The offload policy as reports name it.
@@ -272,6 +311,8 @@ impl Prepared {
                     cycles: l.span().get(),
                     macs: l.macs,
                     energy_pj: arch.energy.energy(&l.actions).0,
+                    buffer_stall_cycles: l.buffer_stall_cycles,
+                    spilled_bytes: l.spilled_bytes,
                     energy_by_component: arch
                         .energy
                         .by_component(&l.actions)
@@ -305,6 +346,17 @@ impl Prepared {
                 .map(|(c, e)| (c.name().to_owned(), e.0))
                 .collect(),
             layers,
+            buffers: result
+                .buffers
+                .iter()
+                .map(|b| BufferRow {
+                    buffer: buffer_name(b.slot),
+                    capacity_bytes: b.capacity_bytes,
+                    peak_bytes: b.peak_bytes,
+                    min_bytes: b.min_bytes,
+                    spilled_edges: b.spilled_edges,
+                })
+                .collect(),
             faults,
         })
     }
@@ -322,6 +374,28 @@ pub fn target_name(p: &Placement) -> &'static str {
     }
 }
 
+/// A buffer as reports name it: `tile N` or `digital sram`.
+pub fn buffer_name(slot: BufferSlot) -> String {
+    match slot {
+        BufferSlot::Tile(t) => format!("tile {t}"),
+        BufferSlot::DigitalSram => "digital sram".to_owned(),
+    }
+}
+
+/// Occupancy of one buffer in a run report.
+#[derive(Debug, Clone, Serialize)]
+pub struct BufferRow {
+    /// `tile N` or `digital sram`.
+    pub buffer: String,
+    pub capacity_bytes: u64,
+    /// Most activation bytes held at once.
+    pub peak_bytes: u64,
+    /// What the edges held here need at least (spilled ones included).
+    pub min_bytes: u64,
+    /// Edges held off-chip because their minimum did not fit.
+    pub spilled_edges: u32,
+}
+
 /// One layer of a run report.
 #[derive(Debug, Clone, Serialize)]
 pub struct LayerRow {
@@ -337,6 +411,10 @@ pub struct LayerRow {
     pub cycles: u64,
     pub macs: u64,
     pub energy_pj: f64,
+    /// Cycles its items waited for room in a consumer's buffer.
+    pub buffer_stall_cycles: u64,
+    /// Output bytes held off-chip (spilled).
+    pub spilled_bytes: u64,
     /// The layer's dynamic energy per component (leakage is reported for the run).
     #[serde(serialize_with = "as_map")]
     pub energy_by_component: Vec<(String, f64)>,
@@ -358,6 +436,8 @@ pub struct RunReport {
     #[serde(serialize_with = "as_map")]
     pub energy_by_component: Vec<(String, f64)>,
     pub layers: Vec<LayerRow>,
+    /// Peak occupancy of every buffer that holds activations.
+    pub buffers: Vec<BufferRow>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub faults: Option<RunFaults>,
 }

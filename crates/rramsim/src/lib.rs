@@ -27,7 +27,7 @@
 //!     options: RunOptions::default(),
 //! }
 //! .prepare()?;
-//! let outcome = run.simulate();
+//! let outcome = run.simulate()?;
 //! println!("{} cycles", outcome.metrics.total_cycles);
 //! # Ok::<(), rramsim::Error>(())
 //! ```

@@ -358,7 +358,7 @@ fn evaluate(spec: &Spec, index: usize, point: &BTreeMap<String, Value>) -> Resul
         .transpose()?;
     let options = RunOptions { offload, replication: spec.replication, batch: spec.batch, faults };
     let run = prepare(&arch, net, &workload.label(), &options)?;
-    let m = run.simulate().metrics;
+    let m = run.simulate()?.metrics;
     let mut out = BTreeMap::new();
     out.insert("total_cycles".into(), m.total_cycles as f64);
     out.insert("latency_ns".into(), m.latency_ns);

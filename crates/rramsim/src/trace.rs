@@ -131,7 +131,7 @@ impl Prepared {
         crate::io::check_writable_dir(path).map_err(|e| e.context("--trace"))?;
         let io = |e: std::io::Error| Error::input(format!("cannot write {}: {e}", path.display()));
         let mut writer = TraceWriter::create(path, &header, filter).map_err(io)?;
-        let outcome = self.simulate_with(&mut writer);
+        let outcome = self.simulate_with(&mut writer)?;
         let events = writer.finish(&layer_stats(&self.arch, &outcome.result)).map_err(io)?;
         Ok((outcome, events))
     }

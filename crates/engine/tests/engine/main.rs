@@ -270,6 +270,12 @@ fn actions_follow_their_formulas_on_the_zoo() {
         let net = fold_batchnorm(&zoo(name).unwrap()).unwrap();
         let mapping = map_network(&net, &arch, &MappingOptions::rram(Replication::Balanced)).unwrap();
         let r = simulate(&net, &arch, &mapping, SimOptions { batch: 2 });
+        assert_eq!(
+            r.deadlock,
+            None,
+            "{name}: {:?}",
+            r.deadlock.as_ref().map(|d| (net.layer(d.producer).name.clone(), net.layer(d.consumer).name.clone()))
+        );
         let steps = u64::from(arch.input_steps());
         let (mut adc, mut dac, mut macs) = (0u64, 0u64, 0u64);
         for id in net.ids() {
@@ -480,4 +486,117 @@ fn check_interval_is_the_engines_steady_state() {
         assert_eq!(c.step_latency, check.latency().get());
         assert_eq!(done[0], c.finish(0, 1), "{:?}", check);
     }
+}
+
+/// The test architecture with `bytes` of buffer per tile.
+fn arch_with_buffer(tiles: u32, concentration: u32, bytes: u32) -> ArchParams {
+    let text =
+        test_arch_text(tiles, 1, 1, concentration).replace("kib = 64", &format!("kib = {}", f64::from(bytes) / 1024.0));
+    load_arch_toml("test.toml", &text).unwrap_or_else(|e| panic!("{e}")).0
+}
+
+fn tile_buffer(r: &SimResult, tile: u32) -> &rramsim_engine::BufferUse {
+    r.buffers.iter().find(|b| b.slot == rramsim_engine::BufferSlot::Tile(tile)).expect("a buffer holding activations")
+}
+
+#[test]
+fn a_full_buffer_stalls_its_producer_as_computed_by_hand() {
+    // a (1x1, 16 columns: 64 cycles per pixel) feeds b (1x1, 64 columns: 256
+    // cycles per pixel) on the next tile; b's buffer holds two of a's 4-byte
+    // pixels (an element-wise edge needs one).
+    let net = chain(Shape::new(8, 4, 4), &[("a", conv(8, 1)), ("b", conv(32, 1))]);
+    let small = arch_with_buffer(2, 2, 8);
+    let r = run(&net, &small, Replication::None, 1);
+    let mapping = map_network(&net, &small, &MappingOptions::rram(Replication::None)).unwrap();
+    let b_tile = mapping.home_tile(&small, net.find("b").unwrap());
+    let buffer = tile_buffer(&r, b_tile);
+    assert_eq!((buffer.capacity_bytes, buffer.min_bytes, buffer.peak_bytes, buffer.spilled_edges), (8, 4, 8, 0));
+    // Pixel p of a may start when b's slowest stage (the ADC) takes the last of
+    // the 4 steps of pixel p - 2: b runs back to back from its first ADC step
+    // at b0, so that is b0 + ((p - 2) * 4 + 3) * 64; a's inputs were all there
+    // at cycle 0, so it waited that long.
+    let (ca, cb) = (closed_form(&net, &small, "a"), closed_form(&net, &small, "b"));
+    assert_eq!((ca.interval, cb.interval), (16, 64));
+    let l = crossbar_layout(&net, &small, net.find("b").unwrap()).unwrap();
+    let sb = stage_cycles(&small, l.max_rows, l.max_cols);
+    let arrive0 = ca.finish(0, 1) + small.noc.hop_latency.get() + 1;
+    let b0 = arrive0 + cb.t_in + sb.dac.get() + sb.read.get() + sb.sample_hold.get();
+    let stall: u64 = (2..16).map(|p| b0 + ((p - 2) * 4 + 3) * 64).sum();
+    assert_eq!(r.layers[1].buffer_stall_cycles, stall);
+    assert_eq!(r.layers[2].buffer_stall_cycles, 0);
+    // b is the bottleneck and never starves: the run is as long as with room for all.
+    let big = run(&net, &arch_with_buffer(2, 2, 1 << 20), Replication::None, 1);
+    assert_eq!(big.layers[1].buffer_stall_cycles, 0);
+    assert_eq!(tile_buffer(&big, b_tile).peak_bytes, 16 * 4);
+    assert_eq!(r.total_cycles, big.total_cycles);
+    assert_eq!(r.deadlock, None);
+}
+
+#[test]
+fn a_window_needs_a_line_buffer_and_spills_below_it() {
+    // A 3x3 window over an 8-wide map needs the classic line buffer of
+    // (k - 1) * W + k pixels: output (y, x) reads up to input (y + 1, x + 1)
+    // while input (y - 1, x - 1) is still to be read by it; at 1 byte per
+    // pixel (one 4-bit channel) that is 2 * 8 + 3 = 19 bytes.
+    let net = chain(Shape::new(8, 8, 8), &[("a", conv(1, 1)), ("b", conv(8, 3))]);
+    let fits = arch_with_buffer(2, 2, 19);
+    let r = run(&net, &fits, Replication::None, 1);
+    let mapping = map_network(&net, &fits, &MappingOptions::rram(Replication::None)).unwrap();
+    let b_tile = mapping.home_tile(&fits, net.find("b").unwrap());
+    let buffer = tile_buffer(&r, b_tile);
+    assert_eq!((buffer.min_bytes, buffer.spilled_edges), (19, 0));
+    assert!(buffer.peak_bytes <= 19 && buffer.peak_bytes > 0);
+    assert_eq!(r.layers[1].spilled_bytes, 0);
+    // One byte less: the edge is held off-chip, every pixel out and back.
+    let spills = arch_with_buffer(2, 2, 18);
+    let s = run(&net, &spills, Replication::None, 1);
+    let buffer = tile_buffer(&s, b_tile);
+    assert_eq!((buffer.min_bytes, buffer.spilled_edges, buffer.peak_bytes), (19, 1, 0));
+    assert_eq!(s.layers[1].spilled_bytes, 64);
+    assert_eq!(s.layers[1].actions[Action::OffchipByte], 2 * 64);
+    assert_eq!(r.layers[1].actions[Action::OffchipByte], 0);
+    // The round trips hide behind the slower b, while the smallest ring makes
+    // b wait for a (a starts a pixel only when b frees one): room for
+    // everything is never slower than either.
+    let big = run(&net, &arch_with_buffer(2, 2, 1 << 20), Replication::None, 1);
+    assert!(big.total_cycles <= s.total_cycles && s.total_cycles < r.total_cycles);
+}
+
+#[test]
+fn residual_blocks_run_in_small_buffers_without_deadlock() {
+    // The shortcut of each block holds what the two convolutions need first;
+    // with the smallest buffers that fit, every zoo ResNet still finishes, and
+    // no buffer ever holds more than its capacity.
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../arch-configs/isaac.toml")).unwrap();
+    for kib in ["64", "4"] {
+        let arch =
+            load_arch_toml("isaac.toml", &text.replace("kib = { value = 64", &format!("kib = {{ value = {kib}")))
+                .unwrap()
+                .0;
+        let net = fold_batchnorm(&zoo("resnet20").unwrap()).unwrap();
+        let mapping = map_network(&net, &arch, &MappingOptions::rram(Replication::Balanced)).unwrap();
+        let r = simulate(&net, &arch, &mapping, SimOptions { batch: 3 });
+        assert_eq!(r.deadlock, None, "{kib} KiB");
+        for b in &r.buffers {
+            assert!(b.peak_bytes <= b.capacity_bytes, "{kib} KiB: {b:?}");
+        }
+        let pixels: u64 = net.ids().skip(1).map(|id| mapping.layer(id).pixels * 3).sum();
+        assert_eq!(r.layers.iter().skip(1).map(|l| l.items).sum::<u64>(), pixels);
+    }
+}
+
+#[test]
+fn steady_state_is_the_busiest_resource_and_a_batch_settles_to_it() {
+    // One ADC-bound replica: 16 pixels x 4 steps x 16 cycles per image.
+    let arch = test_arch(1, 1, 1, 1);
+    let net = chain(Shape::new(8, 4, 4), &[("c", conv(8, 1))]);
+    let one = run(&net, &arch, Replication::None, 1);
+    let (bottleneck, interval) = one.steady_state();
+    assert_eq!((bottleneck, interval), (rramsim_engine::Resource::Adc, 16.0 * 4.0 * 16.0));
+    // The first image also pays the pipeline's fill, so its latency is longer.
+    assert!(one.first_latency().get() as f64 > interval);
+    // Eight images back to back come out exactly one interval apart.
+    let eight = run(&net, &arch, Replication::None, 8);
+    assert_eq!(eight.steady_state(), (rramsim_engine::Resource::Adc, interval));
+    assert_eq!(eight.cycles_per_image(), interval);
 }
