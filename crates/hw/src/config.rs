@@ -112,6 +112,8 @@ struct RawArch {
     crossbar: RawCrossbar,
     precision: RawPrecision,
     digital: RawDigital,
+    #[serde(default)]
+    device: Option<crate::device::RawDevice>,
 }
 
 #[derive(Deserialize)]
@@ -577,6 +579,7 @@ fn resolve(r: &mut Resolver<'_>, raw: &RawArch) -> Result<ArchParams, SourceErro
         encoding,
         adc_flip_encoding: flip,
         digital,
+        device: crate::device::resolve_device(r.file, r.source, raw.device.as_ref(), 1usize << bits_per_cell)?,
         energy: EnergyTable(table),
         leakage,
         area,

@@ -7,6 +7,7 @@
 //! source text and a name for error messages.
 
 mod config;
+mod device;
 mod digital;
 mod energy;
 mod params;
@@ -14,6 +15,7 @@ mod peak;
 mod presets;
 
 pub use config::{ConfigWarning, load_arch_toml};
+pub use device::DeviceParams;
 pub use digital::{Gemm, systolic_cycles};
 pub use energy::{Action, ActionCounts, Component, EnergyTable};
 pub use params::{
