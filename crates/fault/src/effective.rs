@@ -289,11 +289,15 @@ pub fn weight_cell(codec: &WeightCodec, layout: &CrossbarLayout, index: usize, s
     (x, r, wcol * codec.columns_per_weight + s)
 }
 
+/// Marks a stuck cell in [`cell_levels`]' output (its level in the low bits).
+pub const STUCK_CELL: u16 = 0x8000;
+
 /// The level every weight cell of one replica reads, faults included (`None`:
 /// fault-free): `levels[index · columns_per_weight + s]` for weight `index`
 /// (layout order) and weight column `s`. A stuck cell reads 0 (SA0) or
-/// `2^c − 1` (SA1); in the weight-zero model a weight with a stuck cell stores
-/// the encoding of 0. Offset-column cells are not included.
+/// `2^c − 1` (SA1), marked with [`STUCK_CELL`]; in the weight-zero model a
+/// weight with a stuck cell stores the encoding of 0. Offset-column cells are
+/// not included.
 pub fn cell_levels(
     codec: &WeightCodec,
     layout: &CrossbarLayout,
@@ -301,16 +305,16 @@ pub fn cell_levels(
     faults: Option<(&FaultMap, FaultModel)>,
     q: &[i32],
     buf: &mut XbarFaults,
-    levels: &mut Vec<u8>,
+    levels: &mut Vec<u16>,
 ) -> Result<(), FaultError> {
     let cpw = codec.columns_per_weight as usize;
     levels.clear();
     for &v in q {
-        levels.extend((0..codec.columns_per_weight).map(|s| codec.cell(v, s).0 as u8));
+        levels.extend((0..codec.columns_per_weight).map(|s| codec.cell(v, s).0 as u16));
     }
     let Some((map, model)) = faults else { return Ok(()) };
     let first = replica.first_pe as usize * codec.crossbars_per_pe as usize;
-    let mask = ((1u32 << codec.cell_bits) - 1) as u8;
+    let mask = ((1u32 << codec.cell_bits) - 1) as u16;
     for x in 0..layout.crossbars {
         map.crossbar_into(first + x as usize, buf)?;
         let cols = buf.cols;
@@ -320,11 +324,11 @@ pub fn cell_levels(
                 match model {
                     FaultModel::WeightZero => {
                         for (j, l) in levels[index * cpw..(index + 1) * cpw].iter_mut().enumerate() {
-                            *l = codec.cell(0, j as u32).0 as u8;
+                            *l = codec.cell(0, j as u32).0 as u16;
                         }
                     }
                     FaultModel::Cell => {
-                        levels[index * cpw + s as usize] = if state == CellState::Sa1 { mask } else { 0 };
+                        levels[index * cpw + s as usize] = STUCK_CELL | if state == CellState::Sa1 { mask } else { 0 };
                     }
                 }
             }
