@@ -20,6 +20,7 @@
 //! thread count.
 
 pub mod data;
+mod device;
 mod error;
 mod gemm;
 mod hardware;
@@ -27,6 +28,7 @@ mod model;
 pub mod npy;
 
 pub use data::{DataError, DataSpec, Dataset, Split};
+pub use device::{Analog, AnalogReplica, DeviceOptions, row_chunks};
 pub use error::FuncError;
 pub use hardware::{BuildStats, HardwareOptions, adc_clip_fraction, hardware_weights};
 pub use model::{Clip, Functional, LayerWeights, Scratch, argmax};
