@@ -79,6 +79,7 @@ pub(crate) fn resolve_device(
     source: &str,
     raw: Option<&RawDevice>,
     levels: usize,
+    has_r_on: bool,
 ) -> Result<DeviceParams, SourceError> {
     let mut d = DeviceParams::default();
     let Some(raw) = raw else { return Ok(d) };
@@ -132,6 +133,10 @@ pub(crate) fn resolve_device(
     }
     if let Some(v) = &raw.wire_ohm {
         d.wire_ohm = range(v, "wire_ohm", 0.0, None, false)?;
+        if d.wire_ohm > 0.0 && !has_r_on {
+            let msg = "needs crossbar.r_on_ohm (IR drop depends on the cells' absolute conductance)".to_owned();
+            return Err(err(v.span(), "wire_ohm", msg));
+        }
     }
     Ok(d)
 }
@@ -146,7 +151,7 @@ mod tests {
             device: RawDevice,
         }
         let doc: Doc = toml::from_str(text).unwrap();
-        resolve_device("a.toml", text, Some(&doc.device), levels)
+        resolve_device("a.toml", text, Some(&doc.device), levels, true)
     }
 
     #[test]
