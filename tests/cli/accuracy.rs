@@ -278,7 +278,8 @@ fn infer_runs_the_device_model_and_checks_its_keys() {
     let model = "tests/fixtures/onnx/typed_fields.onnx";
     let values: Vec<f32> = (0..144).map(|i| ((i * 7) % 13) as f32 / 13.0).collect();
     std::fs::write(&x, rramsim::accuracy::npy::write_f32(&[2, 2, 6, 6], &values)).unwrap();
-    let base = std::fs::read_to_string("arch-configs/neurosim-8b.toml").unwrap();
+    let base =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../arch-configs/neurosim-8b.toml")).unwrap();
     let arch = dir.join("noisy.toml");
     std::fs::write(&arch, format!("{base}\n[device]\nprogram_sigma = 0.2\nread_sigma = 0.05\ndrift_nu = 0.1\n"))
         .unwrap();
