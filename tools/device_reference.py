@@ -140,7 +140,9 @@ def run(model, image, cfg):
             out = ins[0]
         elif n.op_type == "Gemm":
             w = ins[1] if attrs.get("transB", 0) else ins[1].T
-            out = crossbar_matmul(ins[0].reshape(-1, 1), w, cfg)[:, 0] + (ins[2] if len(ins) > 2 else 0)
+            # ONNX Gemm: alpha·A·B + beta·C (rramsim folds alpha into the weights before quantizing).
+            alpha, beta = attrs.get("alpha", 1.0), attrs.get("beta", 1.0)
+            out = crossbar_matmul(ins[0].reshape(-1, 1), alpha * w, cfg)[:, 0] + beta * (ins[2] if len(ins) > 2 else 0)
         elif n.op_type == "Relu":
             out = np.maximum(ins[0], 0)
         elif n.op_type == "Clip":
