@@ -81,7 +81,7 @@ def main() -> int:
             entry["float_argmax_agreement"] = float((got.argmax(1) == ref.argmax(1)).mean())
             ok &= err <= args.tolerance
             for arch in args.arch:
-                got, _, _ = rramsim_infer(args.rramsim, path, x, ["--arch", arch], tmp)
+                got, _, _ = rramsim_infer(args.rramsim, path, x, ["--arch", arch, "--device", "off"], tmp)
                 err = float(np.abs(got - ref).max())
                 entry[f"{arch}_max_abs_error"] = err
                 entry[f"{arch}_max_rel_error"] = err / max(entry["output_scale"], 1e-12)

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
-use rramsim::accuracy::{EvalSpec, InferSpec, Inference};
+use rramsim::accuracy::{DeviceMode, EvalSpec, InferSpec, Inference};
 use rramsim::faults::StatsOn;
 use rramsim::options::{check_batch, parse_distribution, parse_fault_model, parse_replication};
 use rramsim::study::StudySpec;
@@ -285,7 +285,7 @@ fn faults_stats(
 #[pyo3(signature = (
     model, *, data = "fashion-mnist".to_owned(), images = None, arch = None, offload = "all-rram".to_owned(),
     replication = "balanced", fault_rate = 0.0, rate_per = "cell", sa1_fraction = 0.5, distribution = "uniform",
-    fault_model = "cell", seeds = 10, seed = 1, adc_clip = false, weights = None
+    fault_model = "cell", seeds = 10, seed = 1, adc_clip = false, weights = None, device = "exact", time = None
 ))]
 #[allow(clippy::too_many_arguments)]
 fn eval(
@@ -305,6 +305,8 @@ fn eval(
     seed: u64,
     adc_clip: bool,
     weights: Option<String>,
+    device: &str,
+    time: Option<f64>,
 ) -> PyResult<String> {
     let spec = (|| {
         Ok::<_, rramsim::Error>(EvalSpec {
@@ -329,6 +331,8 @@ fn eval(
             seeds,
             seed,
             adc_clip,
+            device: DeviceMode::parse(device)?,
+            time_s: time,
         })
     })()
     .map_err(to_py)?;
@@ -340,7 +344,7 @@ fn eval(
 #[pyfunction]
 #[pyo3(signature = (
     model, data, shape, *, weights = None, arch = None, offload = "all-rram".to_owned(), fault_rate = None, seed = 1,
-    sa1_fraction = 0.5, fault_model = "cell", adc_clip = false
+    sa1_fraction = 0.5, fault_model = "cell", adc_clip = false, device = "exact", time = None
 ))]
 #[allow(clippy::too_many_arguments)]
 fn infer(
@@ -356,14 +360,29 @@ fn infer(
     sa1_fraction: f64,
     fault_model: &str,
     adc_clip: bool,
+    device: &str,
+    time: Option<f64>,
 ) -> PyResult<(Vec<u8>, [usize; 2])> {
     let fault_model = parse_fault_model(fault_model).map_err(to_py)?;
+    let device = DeviceMode::parse(device).map_err(to_py)?;
     py.detach(|| {
         if data.len() % 4 != 0 {
             return Err(rramsim::Error::input(format!("{} bytes are not float32 values", data.len())));
         }
         let values: Vec<f32> = data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-        let spec = InferSpec { model, weights, arch, offload, fault_rate, seed, sa1_fraction, fault_model, adc_clip };
+        let spec = InferSpec {
+            model,
+            weights,
+            arch,
+            offload,
+            fault_rate,
+            seed,
+            sa1_fraction,
+            fault_model,
+            adc_clip,
+            device,
+            time_s: time,
+        };
         let (outs, out_shape) = Inference::new(&spec)?.run(&shape, &values)?;
         Ok((outs.iter().flat_map(|v| v.to_le_bytes()).collect(), out_shape))
     })

@@ -317,3 +317,42 @@ fn infer_checks_its_input() {
     std::fs::write(&x, b"not npy").unwrap();
     assert_bad_input(&rramsim(&["infer", "--model", model, "--input", path_str(&x), "-o", path_str(&y)]), "bad magic");
 }
+
+#[test]
+fn infer_runs_the_device_model_and_checks_its_keys() {
+    let dir = scratch("device");
+    let (x, y) = (dir.join("x.npy"), dir.join("y.npy"));
+    let model = "tests/fixtures/onnx/typed_fields.onnx";
+    let values: Vec<f32> = (0..144).map(|i| ((i * 7) % 13) as f32 / 13.0).collect();
+    std::fs::write(&x, rramsim::accuracy::npy::write_f32(&[2, 2, 6, 6], &values)).unwrap();
+    let base =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../arch-configs/neurosim-8b.toml")).unwrap();
+    let arch = dir.join("noisy.toml");
+    std::fs::write(&arch, format!("{base}\n[device]\nprogram_sigma = 0.2\nread_sigma = 0.05\ndrift_nu = 0.1\n"))
+        .unwrap();
+    let out = |extra: &[&str]| {
+        let mut args = vec!["infer", "--model", model, "--input", path_str(&x), "-o", path_str(&y)];
+        args.extend_from_slice(extra);
+        let o = rramsim(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        rramsim::accuracy::npy::read_f32(&std::fs::read(&y).unwrap()).unwrap().1
+    };
+    let ideal = out(&["--arch", path_str(&arch), "--device", "off"]);
+    let noisy = out(&["--arch", path_str(&arch), "--seed", "3"]);
+    assert_ne!(ideal, noisy);
+    assert_eq!(noisy, out(&["--arch", path_str(&arch), "--seed", "3"]), "seeded");
+    assert_ne!(noisy, out(&["--arch", path_str(&arch), "--seed", "3", "--time", "1e6"]), "drift");
+    let args = |a: &str, t: &str| {
+        rramsim(&["infer", "--model", model, "--input", path_str(&x), "-o", path_str(&y), "--arch", a, "--time", t])
+    };
+    assert_bad_input(&args(path_str(&arch), "-1"), "--time must be");
+    for (key, value, needle) in [
+        ("program_sigma", "-0.1", "device.program_sigma"),
+        ("read_sigma", "-1.0", "device.read_sigma"),
+        ("drift_nu", "1.5", "device.drift_nu"),
+    ] {
+        let bad = dir.join(format!("{key}.toml"));
+        std::fs::write(&bad, format!("{base}\n[device]\n{key} = {value}\n")).unwrap();
+        assert_bad_input(&args(path_str(&bad), "1"), needle);
+    }
+}

@@ -173,3 +173,18 @@ fn functional_inference_matches_onnxruntime() {
         assert!(f("neurosim-8b_max_rel_error") <= 5e-2, "{name}: {r}");
     }
 }
+
+/// The device model (on/off ratio, drift, IR drop, bit-exact 5- and 12-bit ADC)
+/// matches the independent NumPy implementation of tools/device_reference.py.
+#[test]
+fn device_model_matches_the_numpy_reference() {
+    let Some(python) = tools_python() else { return };
+    let o = Command::new(python)
+        .arg(root().join("tools/device_reference.py"))
+        .args(["--rramsim", env!("CARGO_BIN_EXE_rramsim"), "--arch-base"])
+        .arg(root().join("arch-configs/neurosim-8b.toml"))
+        .arg(root().join("tests/fixtures/onnx/typed_fields.onnx"))
+        .output()
+        .expect("python runs");
+    assert!(o.status.success(), "{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+}

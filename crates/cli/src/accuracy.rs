@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 use rramsim::RatePer;
-use rramsim::accuracy::{EvalReport, EvalSpec, InferSpec, Inference, npy};
+use rramsim::accuracy::{DeviceMode, EvalReport, EvalSpec, InferSpec, Inference, npy};
 
 use crate::error::{CliError, CliResult};
 use crate::faults::{DistributionArg, FaultModelArg};
@@ -154,6 +154,29 @@ pub enum RatePerArg {
     Weight,
 }
 
+/// How crossbar layers are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DeviceArg {
+    /// The architecture's [device] model, on/off ratio and the bit-exact periphery
+    /// (each DAC step, weight column and row group through the ADC).
+    Exact,
+    /// The device model's conductances folded into float weights: no ADC
+    /// quantization, no read noise; much faster.
+    Approx,
+    /// Ideal integer cells.
+    Off,
+}
+
+impl From<DeviceArg> for DeviceMode {
+    fn from(d: DeviceArg) -> Self {
+        match d {
+            DeviceArg::Exact => DeviceMode::Exact,
+            DeviceArg::Approx => DeviceMode::Approx,
+            DeviceArg::Off => DeviceMode::Off,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct EvalArgs {
     /// A model with weights (an `.onnx` file), or any workload with --weights.
@@ -193,9 +216,17 @@ pub struct EvalArgs {
     /// Base seed; map i uses splitmix(seed + i).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Clip crossbar partial sums to the ADC range (first-order model).
+    /// Clip crossbar partial sums to the ADC range (first-order model, with
+    /// --device approx or off; the exact periphery clips by itself).
     #[arg(long)]
     pub adc_clip: bool,
+    /// The device model with --arch: exact (default), approx (fast) or off.
+    #[arg(long, value_enum, default_value_t = DeviceArg::Exact)]
+    pub device: DeviceArg,
+    /// Seconds since the weights were programmed (drift); default: the
+    /// architecture's device.drift_t0_s.
+    #[arg(long, allow_negative_numbers = true)]
+    pub time: Option<f64>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }
@@ -220,8 +251,10 @@ pub fn eval(args: EvalArgs) -> CliResult<()> {
         seeds: args.seeds,
         seed: args.seed,
         adc_clip: args.adc_clip,
+        device: args.device.into(),
+        time_s: args.time,
     };
-    let progress = progress_bar(u64::from(args.seeds), "fault maps")?;
+    let progress = progress_bar(u64::from(args.seeds), "samples")?;
     let report = rramsim::accuracy::eval(&spec, &mut |done, _| progress.set_position(done))?;
     progress.finish_and_clear();
     print_eval(&args, &report)
@@ -261,7 +294,23 @@ fn print_eval(args: &EvalArgs, report: &EvalReport) -> CliResult<()> {
                     report.images_per_s
                 );
             }
-            if report.seeds > 0 {
+            if let Some(d) = &report.device {
+                println!(
+                    "device ({}): program σ {:?}, read σ {}, drift ν {} at {} s (t0 {} s), wire {} Ω, r_on {} Ω, r_off {} Ω, {}-bit ADC, {}-bit DAC",
+                    d.mode,
+                    d.params.program_sigma,
+                    d.params.read_sigma,
+                    d.params.drift_nu,
+                    d.time_s,
+                    d.params.drift_t0_s,
+                    d.params.wire_ohm,
+                    d.r_on_ohm.map_or("∞".into(), |v| v.to_string()),
+                    d.r_off_ohm.map_or("∞".into(), |v| v.to_string()),
+                    d.adc_bits,
+                    d.dac_bits
+                );
+            }
+            if report.seeds > 0 && report.cell_fault_rate > 0.0 {
                 println!(
                     "faults: {:.4} of cells ({:.4} of weights), SA1 fraction {}, {} model ({}); {:.4} of weight copies changed",
                     report.cell_fault_rate,
@@ -271,8 +320,10 @@ fn print_eval(args: &EvalArgs, report: &EvalReport) -> CliResult<()> {
                     report.convention,
                     report.weights_changed
                 );
+            }
+            if report.seeds > 0 {
                 println!(
-                    "accuracy over {} fault maps: {:.2}% ± {:.2}% (min {:.2}%, max {:.2}%)",
+                    "accuracy over {} samples (fault maps and device variation): {:.2}% ± {:.2}% (min {:.2}%, max {:.2}%)",
                     report.seeds,
                     100.0 * report.accuracy_mean,
                     100.0 * report.accuracy_std,
@@ -306,7 +357,8 @@ pub struct InferArgs {
     pub offload: String,
     #[arg(long, allow_negative_numbers = true)]
     pub fault_rate: Option<f64>,
-    #[arg(long, default_value_t = 1, requires = "fault_rate")]
+    /// Seeds the fault map and the device variation.
+    #[arg(long, default_value_t = 1)]
     pub seed: u64,
     #[arg(long, default_value_t = 0.5, allow_negative_numbers = true)]
     pub sa1_fraction: f64,
@@ -314,6 +366,12 @@ pub struct InferArgs {
     pub fault_model: FaultModelArg,
     #[arg(long)]
     pub adc_clip: bool,
+    /// The device model with --arch: exact (default), approx (fast) or off.
+    #[arg(long, value_enum, default_value_t = DeviceArg::Exact)]
+    pub device: DeviceArg,
+    /// Seconds since the weights were programmed (drift).
+    #[arg(long, allow_negative_numbers = true)]
+    pub time: Option<f64>,
 }
 
 pub fn infer(args: InferArgs) -> CliResult<()> {
@@ -327,6 +385,8 @@ pub fn infer(args: InferArgs) -> CliResult<()> {
         sa1_fraction: args.sa1_fraction,
         fault_model: args.fault_model.into(),
         adc_clip: args.adc_clip,
+        device: args.device.into(),
+        time_s: args.time,
     };
     let bytes = rramsim::io::read_bytes(&args.input)?;
     let label = args.input.display();

@@ -83,6 +83,19 @@ impl WeightCodec {
     /// The change of weight `q` when weight column `s` (0-based within the
     /// weight's columns) reads `state` instead of its level.
     pub fn cell_delta(&self, q: i32, s: u32, state: CellState) -> i64 {
+        let (level, slice, sign) = self.cell(q, s);
+        let c = self.cell_bits;
+        let faulty = match state {
+            CellState::Ok => level,
+            CellState::Sa0 => 0,
+            CellState::Sa1 => self.mask(),
+        };
+        sign * ((faulty - level) << (c * slice))
+    }
+
+    /// The level weight `q` stores in its weight column `s`, that column's
+    /// slice (`0` least significant) and its sign (−1 for G− columns).
+    pub fn cell(&self, q: i32, s: u32) -> (i64, u32, i64) {
         let c = self.cell_bits;
         let q = i64::from(q);
         let (stored, slice, sign) = match self.encoding {
@@ -90,13 +103,7 @@ impl WeightCodec {
             SignedEncoding::Differential => ((-q).max(0), s - self.slices, -1),
             SignedEncoding::OffsetColumn | SignedEncoding::OffsetDigital => (q + self.offset(), s, 1),
         };
-        let level = (stored >> (c * slice)) & self.mask();
-        let faulty = match state {
-            CellState::Ok => level,
-            CellState::Sa0 => 0,
-            CellState::Sa1 => self.mask(),
-        };
-        sign * ((faulty - level) << (c * slice))
+        ((stored >> (c * slice)) & self.mask(), slice, sign)
     }
 
     /// The change of every weight in a row when offset-column cell `j` reads
@@ -263,4 +270,69 @@ pub fn effective_weights(
         });
     }
     Ok(tally)
+}
+
+/// Where weight `index` (layout order `[group][output][row]`), weight column
+/// `s`, sits in a replica: its crossbar, and the row and column within it.
+pub fn weight_cell(codec: &WeightCodec, layout: &CrossbarLayout, index: usize, s: u32) -> (u32, u32, u32) {
+    let (k_rows, n_out) = (layout.rows_per_group as usize, layout.outputs_per_group as usize);
+    let (g, n, k) = (index / (n_out * k_rows), (index / k_rows) % n_out, index % k_rows);
+    let (g, n, k) = (g as u32, n as u32, k as u32);
+    if layout.groups_per_crossbar > 1 {
+        let (x, i) = (g / layout.groups_per_crossbar, g % layout.groups_per_crossbar);
+        let r = i * layout.rows_per_group + k;
+        return (x, r, (i * layout.outputs_per_group + n) * codec.columns_per_weight + s);
+    }
+    let (rt, r) = (k / codec.rows, k % codec.rows);
+    let (ct, wcol) = (n / codec.weights_per_row, n % codec.weights_per_row);
+    let x = g * layout.row_tiles * layout.col_tiles + rt * layout.col_tiles + ct;
+    (x, r, wcol * codec.columns_per_weight + s)
+}
+
+/// Marks a stuck cell in [`cell_levels`]' output (its level in the low bits).
+pub const STUCK_CELL: u16 = 0x8000;
+
+/// The level every weight cell of one replica reads, faults included (`None`:
+/// fault-free): `levels[index · columns_per_weight + s]` for weight `index`
+/// (layout order) and weight column `s`. A stuck cell reads 0 (SA0) or
+/// `2^c − 1` (SA1), marked with [`STUCK_CELL`]; in the weight-zero model a
+/// weight with a stuck cell stores the encoding of 0. Offset-column cells are
+/// not included.
+pub fn cell_levels(
+    codec: &WeightCodec,
+    layout: &CrossbarLayout,
+    replica: &ReplicaPlacement,
+    faults: Option<(&FaultMap, FaultModel)>,
+    q: &[i32],
+    buf: &mut XbarFaults,
+    levels: &mut Vec<u16>,
+) -> Result<(), FaultError> {
+    let cpw = codec.columns_per_weight as usize;
+    levels.clear();
+    for &v in q {
+        levels.extend((0..codec.columns_per_weight).map(|s| codec.cell(v, s).0 as u16));
+    }
+    let Some((map, model)) = faults else { return Ok(()) };
+    let first = replica.first_pe as usize * codec.crossbars_per_pe as usize;
+    let mask = ((1u32 << codec.cell_bits) - 1) as u16;
+    for x in 0..layout.crossbars {
+        map.crossbar_into(first + x as usize, buf)?;
+        let cols = buf.cols;
+        buf.for_each_fault(|cell, state| {
+            let (r, c) = (cell as u32 / cols, cell as u32 % cols);
+            if let Slot::Weight { index, s } = slot(codec, layout, x, r, c) {
+                match model {
+                    FaultModel::WeightZero => {
+                        for (j, l) in levels[index * cpw..(index + 1) * cpw].iter_mut().enumerate() {
+                            *l = codec.cell(0, j as u32).0 as u16;
+                        }
+                    }
+                    FaultModel::Cell => {
+                        levels[index * cpw + s as usize] = STUCK_CELL | if state == CellState::Sa1 { mask } else { 0 };
+                    }
+                }
+            }
+        });
+    }
+    Ok(())
 }

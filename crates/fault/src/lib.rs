@@ -30,7 +30,9 @@ mod map;
 mod stats;
 pub mod storage;
 
-pub use effective::{FaultModel, FaultTally, WeightCodec, effective_weights, quantize};
+pub use effective::{
+    FaultModel, FaultTally, STUCK_CELL, WeightCodec, cell_levels, effective_weights, quantize, weight_cell,
+};
 pub use error::{FaultError, RecordError};
 pub use generate::{Distribution, GenParams, crossbar_faults, crossbar_rng, generate, splitmix};
 pub use map::{CONVENTION, CellState, CrossbarId, Encoding, FaultMap, Geometry, Origin, XbarFaults};

@@ -3,8 +3,9 @@
 
 use rramsim_fault::storage::StorageError;
 use rramsim_fault::{
-    CellState, CrossbarId, Distribution, FaultMap, FaultModel, GenParams, Geometry, Origin, WeightCodec,
-    crossbar_counts, crossbar_faults, effective_weights, generate, quantize, storage, summarize,
+    CellState, CrossbarId, Distribution, FaultMap, FaultModel, GenParams, Geometry, Origin, STUCK_CELL, WeightCodec,
+    cell_levels, crossbar_counts, crossbar_faults, effective_weights, generate, quantize, storage, summarize,
+    weight_cell,
 };
 use rramsim_graph::{Conv2d, Layer, NetworkBuilder, Op, Padding, Shape};
 use rramsim_hw::{ArchParams, SignedEncoding, load_arch_toml};
@@ -142,6 +143,17 @@ fn effective_weights_follow_the_layout() {
     let zeroed: Vec<usize> = (0..q.len()).filter(|&i| q[i] != out[i]).collect();
     assert_eq!(zeroed, [a, b].iter().copied().filter(|&i| q[i] != 0).collect::<Vec<_>>());
     assert_eq!((out[a], out[b]), (0, 0));
+    // Cell levels: decoding them gives the effective weights, and the changed
+    // cells are where `weight_cell` says the faults are.
+    let mut levels = Vec::new();
+    cell_levels(&codec, &layout, &replica, Some((&map, FaultModel::Cell)), &q, &mut buf, &mut levels).unwrap();
+    effective_weights(&codec, &layout, &replica, &map, FaultModel::Cell, &q, &mut buf, &mut out).unwrap();
+    for (i, &v) in out.iter().enumerate() {
+        let u: i64 = (0..8).map(|s| i64::from(levels[i * 8 + s] & !STUCK_CELL) << (2 * s)).sum();
+        assert_eq!(u - 32768, i64::from(v), "weight {i}");
+    }
+    assert_eq!(weight_cell(&codec, &layout, a, 7), (0, 3, 23));
+    assert_eq!(weight_cell(&codec, &layout, b, 0), (3, 5, 8));
 }
 
 fn small_geometry() -> Geometry {

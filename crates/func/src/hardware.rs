@@ -4,11 +4,12 @@
 //! crossbars — the effective weights of each replica under a fault map. Layers
 //! the mapping places on the digital unit keep fault-free quantized weights.
 
-use rramsim_fault::{FaultMap, FaultModel, WeightCodec, effective_weights, quantize};
+use rramsim_fault::{FaultMap, FaultModel, WeightCodec, XbarFaults, cell_levels, effective_weights, quantize};
 use rramsim_graph::{Network, Op, Params};
 use rramsim_hw::ArchParams;
 use rramsim_map::{Mapping, Placement};
 
+use crate::device::{DeviceOptions, build_analog};
 use crate::error::FuncError;
 use crate::model::{Clip, LayerWeights};
 
@@ -18,6 +19,9 @@ pub struct HardwareOptions {
     /// Clip each crossbar row tile's partial sum to the ADC range (an
     /// approximation: see [`adc_clip_fraction`]).
     pub adc_clip: bool,
+    /// The device model (`[device]`, on/off ratio, bit-exact periphery) on
+    /// crossbar layers; `None`: ideal integer cells.
+    pub device: Option<DeviceOptions>,
 }
 
 /// Fraction of a row tile's largest possible partial sum an ADC can represent:
@@ -66,8 +70,39 @@ pub fn hardware_weights(
         };
         let (q, scale) = quantize(weight, arch.weight_bits);
         let dequant = |q: &[i32]| -> Vec<f32> { q.iter().map(|&v| v as f32 * scale).collect() };
-        let (replicas, layer_clip) = match &mapping.layer(id).placement {
-            Placement::Crossbars { layout, replicas } => match (faults, &mut buf) {
+        let (replicas, layer_clip, analog) = match (&mapping.layer(id).placement, options.device) {
+            (Placement::Crossbars { layout, replicas }, Some(device)) => {
+                let mut xbuf = buf.take().unwrap_or_else(|| XbarFaults::new(arch.crossbar.rows, arch.crossbar.cols));
+                let mut levels = Vec::with_capacity(replicas.len());
+                for r in replicas {
+                    let mut lv = Vec::new();
+                    cell_levels(&codec, layout, r, faults, &q, &mut xbuf, &mut lv)
+                        .map_err(|source| FuncError::Faults { layer: layer.name.clone(), source })?;
+                    if let Some((map, model)) = faults {
+                        // The fault statistics, as without the device model.
+                        effective_weights(&codec, layout, r, map, model, &q, &mut xbuf, &mut out)
+                            .map_err(|source| FuncError::Faults { layer: layer.name.clone(), source })
+                            .map(|t| stats.faulty_cells += t.used_faulty_cells)?;
+                        stats.weights_changed += q.iter().zip(&out).filter(|(a, b)| a != b).count() as u64;
+                        stats.weights += q.len() as u64;
+                    }
+                    levels.push(lv);
+                }
+                if faults.is_some() {
+                    buf = Some(xbuf);
+                }
+                let cout = net.output_shape(id).channels;
+                let analog = build_analog(arch, layout, replicas, &levels, scale, cout, id.0 as u64, &device);
+                let k = layout.rows_per_group as usize;
+                let copies: Vec<Vec<f32>> = (0..replicas.len()).map(|r| analog.folded_weights(r, k)).collect();
+                match (device.exact, analog.lossless) {
+                    (true, false) => (copies, None, Some(Box::new(analog))),
+                    // An exact periphery computes the integer product itself.
+                    (true, true) => (copies, None, None),
+                    (false, _) => (copies, clip, None),
+                }
+            }
+            (Placement::Crossbars { layout, replicas }, None) => match (faults, &mut buf) {
                 (Some((map, model)), Some(buf)) => {
                     let mut copies = Vec::with_capacity(replicas.len());
                     for r in replicas {
@@ -78,18 +113,19 @@ pub fn hardware_weights(
                         stats.weights += q.len() as u64;
                         copies.push(dequant(&out));
                     }
-                    (copies, clip)
+                    (copies, clip, None)
                 }
-                _ => (vec![dequant(&q)], clip),
+                _ => (vec![dequant(&q)], clip, None),
             },
             // The digital unit: fault-free, quantized, no ADC.
-            _ => (vec![dequant(&q)], None),
+            _ => (vec![dequant(&q)], None, None),
         };
         weights.push(Some(LayerWeights {
             replicas,
             bias: bias.clone(),
             input_bits: Some(arch.activation_bits),
             clip: layer_clip,
+            analog,
         }));
     }
     Ok((weights, stats))

@@ -20,6 +20,7 @@
 //! thread count.
 
 pub mod data;
+mod device;
 mod error;
 mod gemm;
 mod hardware;
@@ -27,6 +28,7 @@ mod model;
 pub mod npy;
 
 pub use data::{DataError, DataSpec, Dataset, Split};
+pub use device::{Analog, AnalogReplica, DeviceOptions, row_chunks};
 pub use error::FuncError;
 /// The GEMM of functional inference, shared with `rramsim-train`'s kernels.
 pub use gemm::{Strides, sgemm};

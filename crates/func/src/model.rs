@@ -12,6 +12,7 @@
 use rayon::prelude::*;
 use rramsim_graph::{Activation, Network, Op, Params, PoolKind, Shape};
 
+use crate::device::{Analog, AnalogScratch, analog_gemm};
 use crate::error::FuncError;
 use crate::gemm::{Strides, sgemm};
 
@@ -32,12 +33,15 @@ pub struct LayerWeights {
     /// Quantize the layer's input to this many bits (symmetric, per image).
     pub input_bits: Option<u32>,
     pub clip: Option<Clip>,
+    /// Read through the device model's periphery (needs `input_bits`);
+    /// `replicas` then hold the folded weights, unused by the forward pass.
+    pub analog: Option<Box<Analog>>,
 }
 
 impl LayerWeights {
     /// Fault-free float weights from a layer's parameters.
     pub fn exact(weight: Vec<f32>, bias: Option<Vec<f32>>) -> Self {
-        LayerWeights { replicas: vec![weight], bias, input_bits: None, clip: None }
+        LayerWeights { replicas: vec![weight], bias, input_bits: None, clip: None, analog: None }
     }
 }
 
@@ -56,6 +60,8 @@ pub struct Functional {
 pub struct Scratch {
     outs: Vec<Vec<f32>>,
     quant: Vec<f32>,
+    /// Per-image input scales of an analog layer (its input holds integers).
+    x_scale: Vec<f32>,
     buffers: ConvBuffers,
 }
 
@@ -90,6 +96,9 @@ impl Functional {
                 (Op::Conv2d(_) | Op::Linear(_), Some(w)) => {
                     let (count, out) = (net.stats(id).weights as usize, net.output_shape(id).channels);
                     if w.replicas.is_empty() || w.replicas.iter().any(|r| r.len() != count) {
+                        return Err(FuncError::WeightCount { layer: layer.name.clone(), count });
+                    }
+                    if w.analog.is_some() && w.input_bits.is_none() {
                         return Err(FuncError::WeightCount { layer: layer.name.clone(), count });
                     }
                     if w.bias.as_ref().is_some_and(|b| b.len() != out) {
@@ -131,12 +140,14 @@ impl Functional {
                 width: self.input_shape.width,
             });
         }
-        Ok(self.forward_chunk(image, 1, s).to_vec())
+        Ok(self.forward_chunk(image, 1, 0, s).to_vec())
     }
 
     /// Runs `b` images at once (each layer one GEMM per group and replica over
     /// all their pixels); returns the `b` outputs back to back.
-    fn forward_chunk<'s>(&self, images: &[f32], b: usize, s: &'s mut Scratch) -> &'s [f32] {
+    /// `chunk` numbers the batch for the read-noise generator (a fixed batching,
+    /// so results do not depend on the thread count).
+    fn forward_chunk<'s>(&self, images: &[f32], b: usize, chunk: u64, s: &'s mut Scratch) -> &'s [f32] {
         let net = &self.net;
         s.outs.resize_with(net.len(), Vec::new);
         for id in net.ids() {
@@ -180,8 +191,14 @@ impl Functional {
                             groups: 1,
                         },
                     };
-                    let x = prepare_input(&s.outs[ins[0].0], per_in, w.input_bits, &mut s.quant);
-                    conv(&geometry, x, b, w, &mut s.buffers, &mut out);
+                    let key = rramsim_fault::splitmix(chunk) ^ ((id.0 as u64) << 40);
+                    let x = if w.analog.is_some() {
+                        let bits = w.input_bits.expect("checked");
+                        prepare_ints(&s.outs[ins[0].0], per_in, bits, &mut s.quant, &mut s.x_scale)
+                    } else {
+                        prepare_input(&s.outs[ins[0].0], per_in, w.input_bits, &mut s.quant)
+                    };
+                    conv(&geometry, x, b, w, &s.x_scale, key, &mut s.buffers, &mut out);
                 }
                 Op::BatchNorm(bn) => {
                     let Some(Params::BatchNorm { gamma, beta, mean, var }) = &layer.params else {
@@ -251,8 +268,9 @@ impl Functional {
         let per_out = self.output_len();
         let outs: Vec<Vec<Vec<f32>>> = images
             .par_chunks(n * CHUNK)
-            .map_init(Scratch::default, |s, chunk| {
-                self.forward_chunk(chunk, chunk.len() / n, s).chunks(per_out).map(<[f32]>::to_vec).collect()
+            .enumerate()
+            .map_init(Scratch::default, |s, (i, chunk)| {
+                self.forward_chunk(chunk, chunk.len() / n, i as u64, s).chunks(per_out).map(<[f32]>::to_vec).collect()
             })
             .collect();
         Ok(outs.into_iter().flatten().collect())
@@ -268,8 +286,9 @@ impl Functional {
         let correct: usize = images
             .par_chunks(n * CHUNK)
             .zip(labels.par_chunks(CHUNK))
-            .map_init(Scratch::default, |s, (chunk, labels)| {
-                let outs = self.forward_chunk(chunk, labels.len(), s);
+            .enumerate()
+            .map_init(Scratch::default, |s, (i, (chunk, labels))| {
+                let outs = self.forward_chunk(chunk, labels.len(), i as u64, s);
                 outs.chunks(per_out).zip(labels).filter(|(o, l)| argmax(o) == usize::from(**l)).count()
             })
             .sum();
@@ -309,6 +328,25 @@ fn prepare_input<'a>(x: &'a [f32], per: usize, bits: Option<u32>, buf: &'a mut V
     buf
 }
 
+/// The layer input as integers in `buf` (each image of `per` values quantized
+/// symmetrically to `bits` with its own scale, pushed to `scales`).
+fn prepare_ints<'a>(x: &[f32], per: usize, bits: u32, buf: &'a mut Vec<f32>, scales: &mut Vec<f32>) -> &'a [f32] {
+    let q_max = ((1u64 << (bits.max(2) - 1)) - 1) as f32;
+    buf.clear();
+    scales.clear();
+    for img in x.chunks(per) {
+        let max = img.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        if max == 0.0 {
+            buf.extend(img.iter().map(|_| 0.0));
+            scales.push(1.0);
+        } else {
+            buf.extend(img.iter().map(|v| (v * q_max / max).round()));
+            scales.push(max / q_max);
+        }
+    }
+    buf
+}
+
 #[derive(Debug, Clone, Copy)]
 struct ConvGeometry {
     cin: usize,
@@ -334,13 +372,24 @@ pub(crate) struct ConvBuffers {
     /// Column of pixel `p` of image `i`: `base[p] + i · mult[p]`.
     base: Vec<usize>,
     mult: Vec<usize>,
+    analog: AnalogScratch,
 }
 
 /// `out[i][co][p] = bias[co] + Σ_k W_r[co][k] · col_i[p][k]` with `r = p mod R`,
 /// for `b` images. im2col is built once per group, k-major, with its columns
 /// ordered by (replica, image, pixel), so each replica's pixels of every image
 /// form one contiguous block and one GEMM per replica covers them.
-fn conv(g: &ConvGeometry, x: &[f32], b: usize, w: &LayerWeights, buf: &mut ConvBuffers, out: &mut Vec<f32>) {
+#[allow(clippy::too_many_arguments)]
+fn conv(
+    g: &ConvGeometry,
+    x: &[f32],
+    b: usize,
+    w: &LayerWeights,
+    x_scale: &[f32],
+    key: u64,
+    buf: &mut ConvBuffers,
+    out: &mut Vec<f32>,
+) {
     let p_count = g.oh * g.ow;
     let (cin_g, cout_g) = (g.cin / g.groups, g.cout / g.groups);
     let k = cin_g * g.kernel[0] * g.kernel[1];
@@ -391,6 +440,30 @@ fn conv(g: &ConvGeometry, x: &[f32], b: usize, w: &LayerWeights, buf: &mut ConvB
             let a = Strides { offset: grp * cout_g * k, rs: k, cs: 1 };
             let bt = Strides { offset, rs: n_total, cs: 1 };
             let c = Strides { offset, rs: n_total, cs: 1 };
+            if let Some(analog) = &w.analog {
+                let per = per_image(r);
+                let scale = |j: usize| x_scale[j / per];
+                let key = key ^ ((grp as u64) << 20) ^ r as u64;
+                let cout = g.cout;
+                analog_gemm(
+                    analog,
+                    r,
+                    grp,
+                    cout_g,
+                    cout,
+                    k,
+                    n,
+                    &buf.col,
+                    offset,
+                    n_total,
+                    &scale,
+                    &mut buf.acc,
+                    offset,
+                    key,
+                    &mut buf.analog,
+                );
+                continue;
+            }
             match w.clip {
                 None => sgemm(cout_g, k, n, weights, a, &buf.col, bt, 0.0, &mut buf.acc, c),
                 Some(clip) => {
@@ -565,7 +638,7 @@ mod tests {
     }
 
     fn weights(replicas: Vec<Vec<f32>>, clip: Option<Clip>) -> Vec<Option<LayerWeights>> {
-        vec![None, Some(LayerWeights { replicas, bias: Some(vec![0.5]), input_bits: None, clip })]
+        vec![None, Some(LayerWeights { replicas, bias: Some(vec![0.5]), input_bits: None, clip, analog: None })]
     }
 
     #[test]
@@ -639,8 +712,10 @@ mod tests {
         let per = cout * (cin / groups) * 9;
         let copies: Vec<Vec<f32>> =
             (0..replicas).map(|r| (0..per).map(|i| ((i * 7 + r * 13) % 11) as f32 - 5.0).collect()).collect();
-        let weights =
-            vec![None, Some(LayerWeights { replicas: copies.clone(), bias: None, input_bits: None, clip: None })];
+        let weights = vec![
+            None,
+            Some(LayerWeights { replicas: copies.clone(), bias: None, input_bits: None, clip: None, analog: None }),
+        ];
         let f = Functional::with_weights(&net, weights).unwrap();
         let (oh, ow) = (4, 3);
         let images: Vec<f32> = (0..3 * cin * h * w).map(|i| ((i * 5) % 17) as f32 - 8.0).collect();

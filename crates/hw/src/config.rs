@@ -119,6 +119,8 @@ struct RawArch {
     technology: Option<RawTechnology>,
     #[serde(default)]
     calibration: Option<RawCalibration>,
+    #[serde(default)]
+    device: Option<crate::device::RawDevice>,
 }
 
 #[derive(Deserialize)]
@@ -722,6 +724,13 @@ fn resolve(r: &mut Resolver<'_>, raw: &RawArch) -> Result<ArchParams, SourceErro
         encoding,
         adc_flip_encoding: flip,
         digital,
+        device: crate::device::resolve_device(
+            r.file,
+            r.source,
+            raw.device.as_ref(),
+            1usize << bits_per_cell,
+            r_on.is_some(),
+        )?,
         energy: EnergyTable(table),
         leakage,
         area,

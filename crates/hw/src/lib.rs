@@ -7,6 +7,7 @@
 //! source text and a name for error messages.
 
 mod config;
+mod device;
 mod digital;
 mod energy;
 mod params;
@@ -15,6 +16,7 @@ mod presets;
 mod scaling;
 
 pub use config::{ConfigWarning, load_arch_toml};
+pub use device::DeviceParams;
 pub use digital::{Gemm, systolic_cycles};
 pub use energy::{Action, ActionCounts, Component, EnergyTable};
 pub use params::{

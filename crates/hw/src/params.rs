@@ -189,6 +189,8 @@ pub struct ArchParams {
     /// ISAAC's flipped-column encoding saves one ADC bit.
     pub adc_flip_encoding: bool,
     pub digital: DigitalParams,
+    /// Device non-idealities (`[device]`) for functional inference.
+    pub device: crate::device::DeviceParams,
     pub energy: EnergyTable,
     pub leakage: LeakageParams,
     pub area: AreaParams,

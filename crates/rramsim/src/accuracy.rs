@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use rramsim_fault::{Distribution, FaultModel, splitmix};
-use rramsim_func::{DataSpec, Dataset, Functional, HardwareOptions, Split, hardware_weights};
+use rramsim_func::{DataSpec, Dataset, DeviceOptions, Functional, HardwareOptions, Split, hardware_weights};
 use rramsim_graph::{Network, Shape};
 use rramsim_map::{MappingOptions, Replication, map_network};
 use serde::Serialize;
@@ -30,6 +30,98 @@ pub fn load_data(spec: &str, split: Split, limit: Option<usize>) -> Result<Datas
 }
 
 pub use rramsim_func::Split as DataSplit;
+
+/// How crossbar layers are read (with an architecture).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeviceMode {
+    /// The `[device]` model, the on/off ratio and the bit-exact periphery.
+    #[default]
+    Exact,
+    /// The device model's conductances folded into float weights: no ADC
+    /// quantization, no read noise (much faster).
+    Approx,
+    /// Ideal integer cells (the model before the device model).
+    Off,
+}
+
+impl DeviceMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            DeviceMode::Exact => "exact",
+            DeviceMode::Approx => "approx",
+            DeviceMode::Off => "off",
+        }
+    }
+
+    /// `exact`, `approx` or `off`.
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "exact" => Ok(DeviceMode::Exact),
+            "approx" => Ok(DeviceMode::Approx),
+            "off" => Ok(DeviceMode::Off),
+            other => Err(Error::input(format!("device: unknown `{other}`; expected exact, approx or off"))),
+        }
+    }
+
+    /// The functional model's options for device sample `seed` at `time_s`.
+    fn options(self, time_s: Option<f64>, seed: u64) -> Result<Option<DeviceOptions>> {
+        let time_s = time_s.unwrap_or(0.0);
+        if !(time_s.is_finite() && time_s >= 0.0) {
+            return Err(Error::input(format!("--time must be a finite number of seconds ≥ 0, got {time_s}")));
+        }
+        Ok(match self {
+            DeviceMode::Off => None,
+            m => Some(DeviceOptions { time_s, seed, exact: m == DeviceMode::Exact }),
+        })
+    }
+}
+
+/// The device parameters an evaluation used (its `--format json` `device`).
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceReport {
+    pub mode: &'static str,
+    /// Seconds since programming (drift); times before `drift_t0_s` read as `drift_t0_s`.
+    pub time_s: f64,
+    #[serde(flatten)]
+    pub params: rramsim_hw::DeviceParams,
+    pub r_on_ohm: Option<f64>,
+    pub r_off_ohm: Option<f64>,
+    pub bits_per_cell: u32,
+    pub weight_bits: u32,
+    pub activation_bits: u32,
+    pub dac_bits: u32,
+    pub adc_bits: u32,
+    pub rows_per_read: u32,
+    pub adc_flip_encoding: bool,
+    pub signed_encoding: &'static str,
+}
+
+impl DeviceReport {
+    fn new(mode: DeviceMode, time_s: Option<f64>, arch: &rramsim_hw::ArchParams) -> Self {
+        DeviceReport {
+            mode: mode.name(),
+            time_s: time_s.unwrap_or(arch.device.drift_t0_s),
+            params: arch.device.clone(),
+            r_on_ohm: arch.crossbar.r_on_ohm,
+            r_off_ohm: arch.crossbar.r_off_ohm,
+            bits_per_cell: arch.crossbar.bits_per_cell,
+            weight_bits: arch.weight_bits,
+            activation_bits: arch.activation_bits,
+            dac_bits: arch.pe.dac_bits,
+            adc_bits: arch.pe.adc.bits,
+            rows_per_read: arch.crossbar.rows_per_read,
+            adc_flip_encoding: arch.adc_flip_encoding,
+            signed_encoding: arch.encoding.name(),
+        }
+    }
+}
+
+/// Whether device samples differ by seed (programming variation or read noise).
+fn stochastic(arch: &rramsim_hw::ArchParams, mode: DeviceMode) -> bool {
+    let d = &arch.device;
+    mode != DeviceMode::Off
+        && (d.program_sigma.iter().any(|s| *s > 0.0) || (mode == DeviceMode::Exact && d.read_sigma > 0.0))
+}
 
 /// What `eval` measures.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,8 +148,12 @@ pub struct EvalSpec {
     pub seeds: u32,
     /// Map `i` uses `splitmix(seed + i)`.
     pub seed: u64,
-    /// Clip crossbar partial sums to the ADC range (first-order model).
+    /// Clip crossbar partial sums to the ADC range (first-order model; only
+    /// without the exact device model, whose ADC clips by itself).
     pub adc_clip: bool,
+    pub device: DeviceMode,
+    /// Seconds since programming (`None`: `drift_t0_s`).
+    pub time_s: Option<f64>,
 }
 
 impl EvalSpec {
@@ -80,6 +176,8 @@ impl EvalSpec {
             seeds: 10,
             seed: 1,
             adc_clip: false,
+            device: DeviceMode::Exact,
+            time_s: None,
         }
     }
 }
@@ -105,13 +203,17 @@ pub struct EvalReport {
     pub accuracy_min: f64,
     pub accuracy_max: f64,
     pub accuracy_per_seed: Vec<f64>,
+    /// The device model used (with an architecture).
+    pub device: Option<DeviceReport>,
     /// Measured fraction of weight copies a fault changed (mean over seeds).
     pub weights_changed: f64,
     pub images_per_s: f64,
 }
 
 /// Accuracy of a trained model: float, quantized fault-free on the
-/// architecture, and mean ± std (min, max) over `seeds` fault maps.
+/// architecture (device sample `splitmix(seed)`, without stuck-at faults), and
+/// mean ± std (min, max) over `seeds` samples of fault maps and device
+/// variation together (sample `i` uses `splitmix(seed + i)` for both).
 /// `progress(done, total)` is called after each fault map.
 pub fn eval(spec: &EvalSpec, progress: &mut dyn FnMut(u64, u64)) -> Result<EvalReport> {
     check_probability("fault rate", spec.fault_rate)?;
@@ -134,10 +236,14 @@ pub fn eval(spec: &EvalSpec, progress: &mut dyn FnMut(u64, u64)) -> Result<EvalR
         weight_rate: 0.0,
         changed: 0.0,
         images_per_s: float_rate,
+        device: None,
     };
     let Some(arch_spec) = &spec.arch else {
         if spec.fault_rate > 0.0 {
             return Err(Error::input("--fault-rate needs --arch (the crossbars the faults are in)"));
+        }
+        if spec.time_s.is_some() {
+            return Err(Error::input("--time needs --arch (the device model is the architecture's)"));
         }
         return Ok(numbers.report(spec, &test, None));
     };
@@ -146,23 +252,34 @@ pub fn eval(spec: &EvalSpec, progress: &mut dyn FnMut(u64, u64)) -> Result<EvalR
     let replication = spec.replication;
     let mapping = map_network(&net, params, &MappingOptions { replication, offload }).map_err(Error::from)?;
     let rram = map_network(&net, params, &MappingOptions::rram(replication)).map_err(Error::from)?;
-    let options = HardwareOptions { adc_clip: spec.adc_clip };
+    let device = |seed| spec.device.options(spec.time_s, seed);
+    device(0)?;
+    let options =
+        |seed| -> Result<HardwareOptions> { Ok(HardwareOptions { adc_clip: spec.adc_clip, device: device(seed)? }) };
     // Cells per weight: every column a weight occupies (G+ and G− slices).
     let (cell_rate, weight_rate) = spec.rate_per.rates(spec.fault_rate, params.columns_per_weight())?;
-    let (fault_free, _) = hardware_weights(&net, params, &mapping, None, options).map_err(Error::from)?;
+    let (fault_free, _) =
+        hardware_weights(&net, params, &mapping, None, options(splitmix(spec.seed))?).map_err(Error::from)?;
     let fault_free = Functional::with_weights(&net, fault_free).map_err(Error::from)?;
     let t0 = Instant::now();
     numbers.accuracy_fault_free = fault_free.accuracy(&test.images, &test.labels).map_err(Error::from)?;
     numbers.images_per_s = test.len() as f64 / t0.elapsed().as_secs_f64();
     numbers.cell_rate = cell_rate;
     numbers.weight_rate = weight_rate;
-    if cell_rate > 0.0 {
+    numbers.device = (spec.device != DeviceMode::Off).then(|| DeviceReport::new(spec.device, spec.time_s, params));
+    if cell_rate > 0.0 || stochastic(params, spec.device) {
         for i in 0..spec.seeds {
             let seed = splitmix(spec.seed.wrapping_add(u64::from(i)));
-            let faults = FaultSpec::generated(cell_rate, spec.sa1_fraction, spec.distribution, seed, spec.fault_model)?;
-            let map = faults.materialize(params, rram.chips_used)?;
-            let (weights, stats) = hardware_weights(&net, params, &mapping, Some((&map, spec.fault_model)), options)
-                .map_err(Error::from)?;
+            let map = if cell_rate > 0.0 {
+                let faults =
+                    FaultSpec::generated(cell_rate, spec.sa1_fraction, spec.distribution, seed, spec.fault_model)?;
+                Some(faults.materialize(params, rram.chips_used)?)
+            } else {
+                None
+            };
+            let faults = map.as_ref().map(|m| (m, spec.fault_model));
+            let (weights, stats) =
+                hardware_weights(&net, params, &mapping, faults, options(seed)?).map_err(Error::from)?;
             let f = Functional::with_weights(&net, weights).map_err(Error::from)?;
             numbers.per_seed.push(f.accuracy(&test.images, &test.labels).map_err(Error::from)?);
             numbers.changed += stats.weights_changed as f64 / stats.weights.max(1) as f64;
@@ -182,6 +299,7 @@ struct Numbers {
     weight_rate: f64,
     changed: f64,
     images_per_s: f64,
+    device: Option<DeviceReport>,
 }
 
 impl Numbers {
@@ -212,6 +330,7 @@ impl Numbers {
             accuracy_min: samples.iter().copied().fold(f64::INFINITY, f64::min),
             accuracy_max: samples.iter().copied().fold(f64::NEG_INFINITY, f64::max),
             accuracy_per_seed: self.per_seed,
+            device: self.device,
             weights_changed: self.changed,
             images_per_s: self.images_per_s,
         }
@@ -232,6 +351,8 @@ pub struct InferSpec {
     pub sa1_fraction: f64,
     pub fault_model: FaultModel,
     pub adc_clip: bool,
+    pub device: DeviceMode,
+    pub time_s: Option<f64>,
 }
 
 impl InferSpec {
@@ -247,6 +368,8 @@ impl InferSpec {
             sa1_fraction: 0.5,
             fault_model: FaultModel::Cell,
             adc_clip: false,
+            device: DeviceMode::Exact,
+            time_s: None,
         }
     }
 }
@@ -265,6 +388,9 @@ impl Inference {
             None => {
                 if spec.fault_rate.is_some() {
                     return Err(Error::input("--fault-rate needs --arch"));
+                }
+                if spec.time_s.is_some() {
+                    return Err(Error::input("--time needs --arch"));
                 }
                 Functional::float(&net).map_err(Error::from)?
             }
@@ -318,7 +444,7 @@ fn hardware_model(net: &Network, arch: &Arch, spec: &InferSpec) -> Result<Functi
         }
         None => None,
     };
-    let options = HardwareOptions { adc_clip: spec.adc_clip };
+    let options = HardwareOptions { adc_clip: spec.adc_clip, device: spec.device.options(spec.time_s, spec.seed)? };
     let (w, _) = hardware_weights(net, params, &mapping, map.as_ref().map(|m| (m, spec.fault_model)), options)
         .map_err(Error::from)?;
     Functional::with_weights(net, w).map_err(Error::from)

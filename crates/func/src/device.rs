@@ -1,0 +1,423 @@
+//! The RRAM device model of functional inference: each weight cell's analog
+//! conductance and the bit-exact periphery that reads it.
+//!
+//! Conductances are in *level units*: level `l` of a `c`-bit cell programs
+//! `g = g_min + l·Δ`, `Δ = (g_max − g_min)/L`, `L = 2^c − 1`, `g_min = 1/r_off`,
+//! `g_max = 1/r_on`, i.e. `G = l + o` with `o = L/(r_off/r_on − 1)` (0 without an
+//! on/off ratio). Per cell, when the weights are programmed:
+//!
+//! - programming variation: `G ← G·(1 + σ_l·N(0,1))` (σ per stored level; stuck
+//!   cells are not programmed), clipped at 0;
+//! - drift: `G ← G·(max(t, t0)/t0)^−ν` (aihwkit's `max(t, t0)`);
+//! - IR drop, first order as DNN+NeuroSim V1.3 (`Array.cpp`, `totalWireResistance
+//!   = (col + 1)·wireResistanceRow + (rows − row)·wireResistanceCol` in series with
+//!   the cell): `g ← 1/(1/g + R_w·((c + 1) + (rows − r)))` for the cell at row `r`,
+//!   column `c` (drivers at column 0, ADCs below the last row).
+//!
+//! Reading ([`analog_gemm`]): the layer input is quantized to `a`-bit signed
+//! integers; the positive and negative parts are fed in `ceil((a−1)/d)` DAC steps
+//! of `d` bits. Per step, weight column and group of `rows_per_read` rows, the
+//! analog column sum `S = Σ x_i·G_i` (plus read noise `N(0, σ_r²·Σ x_i²·G_i²)`, the
+//! sum of independent per-cell noise, drawn per read) is converted by the ADC:
+//! `round(S)` clipped to `[0, 2^adc − 1]` in steps of one level × one input unit.
+//! The periphery subtracts the nominal `o·Σx` digitally; ISAAC's flipped columns
+//! (stored `L − l` where the column's levels exceed half its maximum) are read as
+//! `L·Σx − (Q(S') − o·Σx)`. Shift-and-add combines columns (`±2^(c·slice)`) and
+//! steps (`±2^(d·step)`); offset encodings then subtract `2^(b−1)·Σx`.
+
+use rand_core::Rng;
+use rand_pcg::Pcg64Mcg;
+use rramsim_fault::{CrossbarId, STUCK_CELL, WeightCodec, crossbar_rng, splitmix, weight_cell};
+use rramsim_hw::{ArchParams, SignedEncoding};
+use rramsim_map::{CrossbarLayout, ReplicaPlacement};
+
+use crate::gemm::{Strides, sgemm};
+
+/// How the device model is applied.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DeviceOptions {
+    /// Seconds since programming (drift).
+    pub time_s: f64,
+    /// Seeds programming variation (per crossbar) and read noise.
+    pub seed: u64,
+    /// Bit-exact periphery (per DAC step, column and row group through the
+    /// ADC); `false`: the analog conductances folded into one float weight per
+    /// weight (no ADC quantization, no read noise) — the fast approximation.
+    pub exact: bool,
+}
+
+/// Salt separating device randomness from fault-map generation.
+const SALT: u64 = 0xDE71_CE5E_ED00_0001;
+
+/// A standard normal from two uniforms (Box–Muller).
+pub(crate) fn gauss(rng: &mut Pcg64Mcg) -> f64 {
+    let u1 = 1.0 - (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
+    let u2 = (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+/// One replica's analog cells.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalogReplica {
+    /// Per weight column `j`: conductances in level units, `[out][in/groups·kh·kw]`.
+    pub g: Vec<Vec<f32>>,
+    /// Their squares (read noise), empty without read noise.
+    pub g2: Vec<Vec<f32>>,
+    /// Flipped (ISAAC) per `[j][out][row group]`.
+    pub flip: Vec<bool>,
+}
+
+/// A crossbar layer read bit-exactly through DACs and ADCs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Analog {
+    pub replicas: Vec<AnalogReplica>,
+    /// Shift-and-add weight of each weight column: `±2^(c·slice)`.
+    pub col_weight: Vec<f32>,
+    /// Row groups read together (`[lo, hi)` over a group's rows).
+    pub chunks: Vec<(usize, usize)>,
+    /// The off-state offset `o` in level units.
+    pub offset: f32,
+    /// `2^(b−1)` for offset encodings, 0 for differential.
+    pub digital_offset: f32,
+    pub levels: f32,
+    pub adc_max: f32,
+    pub dac_bits: u32,
+    pub steps: u32,
+    pub read_sigma: f32,
+    pub seed: u64,
+    /// The weight quantization scale.
+    pub scale: f32,
+    /// Every conductance an integer level, no read noise and no column sum
+    /// beyond the ADC's range: the periphery is exact and the folded integer
+    /// weights give the same numbers.
+    pub lossless: bool,
+}
+
+/// Row groups of one layer group of `k` rows: crossbar row tiles of `rows`,
+/// each read `rows_per_read` rows at a time.
+pub fn row_chunks(k: usize, rows: usize, rows_per_read: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for tile in (0..k).step_by(rows.max(1)) {
+        let end = (tile + rows).min(k);
+        for lo in (tile..end).step_by(rows_per_read.max(1)) {
+            out.push((lo, (lo + rows_per_read).min(end)));
+        }
+    }
+    out
+}
+
+/// Builds a layer's analog cells from its quantized weights: `levels[r]` is
+/// replica `r`'s [`rramsim_fault::cell_levels`], `q` the quantized weights.
+#[allow(clippy::too_many_arguments)]
+pub fn build_analog(
+    arch: &ArchParams,
+    layout: &CrossbarLayout,
+    replicas: &[ReplicaPlacement],
+    levels: &[Vec<u16>],
+    scale: f32,
+    cout: usize,
+    layer_seed: u64,
+    options: &DeviceOptions,
+) -> Analog {
+    let codec = WeightCodec::new(arch);
+    let dev = &arch.device;
+    let cpw = codec.columns_per_weight as usize;
+    let l_max = ((1u32 << codec.cell_bits) - 1) as f32;
+    let offset = match (arch.crossbar.r_on_ohm, arch.crossbar.r_off_ohm) {
+        (Some(on), Some(off)) => (f64::from(l_max) / (off / on - 1.0)) as f32,
+        _ => 0.0,
+    };
+    // Δ in siemens per level (IR drop needs absolute conductances).
+    let delta = arch
+        .crossbar
+        .r_on_ohm
+        .map(|on| (1.0 / on - arch.crossbar.r_off_ohm.map_or(0.0, |off| 1.0 / off)) / f64::from(l_max));
+    let k = layout.rows_per_group as usize;
+    let chunks = row_chunks(k, codec.rows as usize, arch.crossbar.rows_per_read as usize);
+    let chunk_of: Vec<usize> = {
+        let mut v = vec![0; k];
+        for (ci, &(lo, hi)) in chunks.iter().enumerate() {
+            v[lo..hi].fill(ci);
+        }
+        v
+    };
+    let drift = dev.drift_factor(options.time_s) as f32;
+    let rows = codec.rows;
+    let cpp = arch.pe.crossbars;
+    let out: Vec<AnalogReplica> = replicas
+        .iter()
+        .zip(levels)
+        .map(|(rep, lv)| {
+            let n = lv.len() / cpw;
+            // ISAAC's flip: a column group's levels above half its maximum.
+            let mut flip = vec![false; cpw * cout * chunks.len()];
+            if arch.adc_flip_encoding {
+                let mut sums = vec![0u64; flip.len()];
+                for index in 0..n {
+                    let (co, kk) = (index / k, index % k);
+                    for j in 0..cpw {
+                        sums[(j * cout + co) * chunks.len() + chunk_of[kk]] +=
+                            u64::from(lv[index * cpw + j] & !STUCK_CELL);
+                    }
+                }
+                for (f, (i, s)) in flip.iter_mut().zip(sums.iter().enumerate()) {
+                    let (lo, hi) = chunks[i % chunks.len()];
+                    *f = 2 * *s > (hi - lo) as u64 * u64::from(l_max as u32);
+                }
+            }
+            let mut rngs: Vec<Pcg64Mcg> = (0..layout.crossbars)
+                .map(|x| {
+                    let global = rep.first_pe * cpp + x;
+                    let pe = global / cpp;
+                    let id = CrossbarId { tile: pe / arch.tile.pes, pe: pe % arch.tile.pes, crossbar: global % cpp };
+                    crossbar_rng(options.seed ^ SALT, id)
+                })
+                .collect();
+            let mut g = vec![vec![0.0f32; n]; cpw];
+            for index in 0..n {
+                let (co, kk) = (index / k, index % k);
+                for (j, gj) in g.iter_mut().enumerate() {
+                    let raw = lv[index * cpw + j];
+                    let stuck = raw & STUCK_CELL != 0;
+                    let ideal = raw & !STUCK_CELL;
+                    let flipped = flip[(j * cout + co) * chunks.len() + chunk_of[kk]];
+                    // A stuck cell reads its stuck level whatever was meant to be stored.
+                    let stored = if flipped && !stuck { l_max - f32::from(ideal) } else { f32::from(ideal) };
+                    let (x, r, c) = weight_cell(&codec, layout, index, j as u32);
+                    let mut v = f64::from(stored + offset);
+                    let sigma = dev.program_sigma_at(stored as usize);
+                    if sigma > 0.0 && !stuck {
+                        v *= 1.0 + sigma * gauss(&mut rngs[x as usize]);
+                    }
+                    v = v.max(0.0) * f64::from(drift);
+                    if let (Some(d), true) = (delta, dev.wire_ohm > 0.0) {
+                        let segments = f64::from(c + 1) + f64::from(rows - r);
+                        v /= 1.0 + v * d * dev.wire_ohm * segments;
+                    }
+                    gj[index] = v as f32;
+                }
+            }
+            let g2 = if dev.read_sigma > 0.0 {
+                g.iter().map(|m| m.iter().map(|v| v * v).collect()).collect()
+            } else {
+                Vec::new()
+            };
+            AnalogReplica { g, g2, flip }
+        })
+        .collect();
+    let adc_max = ((1u64 << arch.pe.adc.bits.min(40)) - 1) as f32;
+    let dac_max = ((1u32 << arch.pe.dac_bits) - 1) as f32;
+    let lossless = dev.read_sigma == 0.0
+        && out.iter().all(|rep: &AnalogReplica| {
+            rep.g.iter().all(|gj| {
+                gj.iter().all(|v| v.fract() == 0.0)
+                    && gj
+                        .chunks(k)
+                        .all(|row| chunks.iter().all(|&(lo, hi)| row[lo..hi].iter().sum::<f32>() * dac_max <= adc_max))
+            })
+        });
+    let col_weight = (0..cpw as u32)
+        .map(|j| {
+            let (_, slice, sign) = codec.cell(0, j);
+            sign as f32 * (1u64 << (codec.cell_bits * slice)) as f32
+        })
+        .collect();
+    Analog {
+        replicas: out,
+        col_weight,
+        chunks,
+        offset,
+        digital_offset: match arch.encoding {
+            SignedEncoding::Differential => 0.0,
+            _ => (1u64 << (arch.weight_bits - 1)) as f32,
+        },
+        levels: l_max,
+        adc_max,
+        dac_bits: arch.pe.dac_bits,
+        steps: (arch.activation_bits.max(2) - 1).div_ceil(arch.pe.dac_bits),
+        read_sigma: dev.read_sigma as f32,
+        seed: splitmix(options.seed ^ layer_seed ^ SALT),
+        scale,
+        lossless,
+    }
+}
+
+impl Analog {
+    /// The float weights of replica `r` with the conductances folded in (the
+    /// fast approximation: what the periphery would compute without ADC
+    /// quantization or read noise).
+    pub fn folded_weights(&self, r: usize, k: usize) -> Vec<f32> {
+        let rep = &self.replicas[r];
+        let n = rep.g[0].len();
+        let cout = n / k.max(1);
+        (0..n)
+            .map(|index| {
+                let (co, kk) = (index / k, index % k);
+                let ci = self.chunks.iter().position(|&(lo, hi)| kk >= lo && kk < hi).unwrap_or(0);
+                let mut w = -self.digital_offset;
+                for (j, gj) in rep.g.iter().enumerate() {
+                    let e = if rep.flip[(j * cout + co) * self.chunks.len() + ci] {
+                        self.levels - gj[index] + self.offset
+                    } else {
+                        gj[index] - self.offset
+                    };
+                    w += self.col_weight[j] * e;
+                }
+                w * self.scale
+            })
+            .collect()
+    }
+}
+
+/// Buffers of [`analog_gemm`].
+#[derive(Debug, Default)]
+pub(crate) struct AnalogScratch {
+    plane: Vec<f32>,
+    plane2: Vec<f32>,
+    sums: Vec<f32>,
+    total: Vec<f32>,
+    tile: Vec<f32>,
+    tile2: Vec<f32>,
+    acc: Vec<f64>,
+}
+
+/// One GEMM block read through the periphery: `C[i][j] = scale_w · x_scale(j) ·
+/// Σ_k W[i][k]·X[k][j]` for output rows `grp·cout_g ..` of replica `rep`, with
+/// `X` the integer-valued `k × n` block of `col` at `col_off` (row stride
+/// `n_total`) and `C` written at `c_off` of `acc` (row stride `n_total`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn analog_gemm(
+    a: &Analog,
+    rep: usize,
+    grp: usize,
+    cout_g: usize,
+    cout: usize,
+    k: usize,
+    n: usize,
+    col: &[f32],
+    col_off: usize,
+    n_total: usize,
+    x_scale: &dyn Fn(usize) -> f32,
+    acc: &mut [f32],
+    c_off: usize,
+    rng_key: u64,
+    s: &mut AnalogScratch,
+) {
+    let rep = &a.replicas[rep];
+    let nchunks = a.chunks.len();
+    let dmask = (1u32 << a.dac_bits) - 1;
+    let read = a.read_sigma > 0.0;
+    let mut rng = Pcg64Mcg::new(u128::from(splitmix(a.seed ^ rng_key)) << 64 | u128::from(rng_key | 1));
+    s.acc.clear();
+    s.acc.resize(cout_g * n, 0.0);
+    s.total.clear();
+    s.total.resize(n, 0.0);
+    let mut negative = false;
+    for kk in 0..k {
+        let row = &col[col_off + kk * n_total..][..n];
+        for (t, v) in s.total.iter_mut().zip(row) {
+            *t += v;
+            negative |= *v < 0.0;
+        }
+    }
+    s.plane.resize(k * n, 0.0);
+    s.sums.resize(nchunks * n, 0.0);
+    s.tile.resize(cout_g * n, 0.0);
+    if read {
+        s.tile2.resize(cout_g * n, 0.0);
+        if a.dac_bits > 1 {
+            s.plane2.resize(k * n, 0.0);
+        }
+    }
+    for pol in [1.0f32, -1.0] {
+        if pol < 0.0 && !negative {
+            continue;
+        }
+        for t in 0..a.steps {
+            let shift = 2f64.powi((a.dac_bits * t) as i32) * f64::from(pol);
+            let mut any = false;
+            for kk in 0..k {
+                let row = &col[col_off + kk * n_total..][..n];
+                let dst = &mut s.plane[kk * n..(kk + 1) * n];
+                for (d, v) in dst.iter_mut().zip(row) {
+                    let m = (v * pol).max(0.0) as u32;
+                    let p = (m >> (a.dac_bits * t)) & dmask;
+                    any |= p != 0;
+                    *d = p as f32;
+                }
+            }
+            if !any {
+                continue;
+            }
+            for (ci, &(lo, hi)) in a.chunks.iter().enumerate() {
+                let sums = &mut s.sums[ci * n..(ci + 1) * n];
+                sums.fill(0.0);
+                for kk in lo..hi {
+                    for (sm, p) in sums.iter_mut().zip(&s.plane[kk * n..(kk + 1) * n]) {
+                        *sm += p;
+                    }
+                }
+            }
+            if read && a.dac_bits > 1 {
+                for (d, p) in s.plane2.iter_mut().zip(&s.plane) {
+                    *d = p * p;
+                }
+            }
+            for (j, gj) in rep.g.iter().enumerate() {
+                let cw = f64::from(a.col_weight[j]) * shift;
+                for (ci, &(lo, hi)) in a.chunks.iter().enumerate() {
+                    let wa = Strides { offset: grp * cout_g * k + lo, rs: k, cs: 1 };
+                    let xb = Strides { offset: lo * n, rs: n, cs: 1 };
+                    sgemm(cout_g, hi - lo, n, gj, wa, &s.plane, xb, 0.0, &mut s.tile, Strides::rows(0, n));
+                    if read {
+                        let p2 = if a.dac_bits > 1 { &s.plane2 } else { &s.plane };
+                        sgemm(cout_g, hi - lo, n, &rep.g2[j], wa, p2, xb, 0.0, &mut s.tile2, Strides::rows(0, n));
+                    }
+                    let sums = &s.sums[ci * n..(ci + 1) * n];
+                    for i in 0..cout_g {
+                        let flipped = rep.flip[(j * cout + grp * cout_g + i) * nchunks + ci];
+                        let tile = &s.tile[i * n..(i + 1) * n];
+                        let out = &mut s.acc[i * n..(i + 1) * n];
+                        for jj in 0..n {
+                            let mut v = tile[jj];
+                            if read {
+                                v += a.read_sigma * s.tile2[i * n + jj].sqrt() * gauss(&mut rng) as f32;
+                            }
+                            let q = v.round().clamp(0.0, a.adc_max) - a.offset * sums[jj];
+                            let d = if flipped { a.levels * sums[jj] - q } else { q };
+                            out[jj] += cw * f64::from(d);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for i in 0..cout_g {
+        for jj in 0..n {
+            let v = s.acc[i * n + jj] - f64::from(a.digital_offset) * f64::from(s.total[jj]);
+            acc[c_off + i * n_total + jj] = (v * f64::from(a.scale) * f64::from(x_scale(jj))) as f32;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_chunks_follow_crossbar_tiles() {
+        assert_eq!(row_chunks(300, 128, 128), vec![(0, 128), (128, 256), (256, 300)]);
+        assert_eq!(row_chunks(200, 128, 100), vec![(0, 100), (100, 128), (128, 200)]);
+    }
+
+    #[test]
+    fn gaussians_have_unit_variance() {
+        let mut rng = Pcg64Mcg::new(7);
+        let n = 200_000;
+        let xs: Vec<f64> = (0..n).map(|_| gauss(&mut rng)).collect();
+        let mean = xs.iter().sum::<f64>() / n as f64;
+        let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
+        // Standard errors: 1/√n = 0.0022 for the mean, √(2/n) = 0.0032 for the variance.
+        assert!(mean.abs() < 0.01 && (var - 1.0).abs() < 0.015, "{mean} {var}");
+    }
+}
