@@ -131,7 +131,8 @@ fn trace_plot_loads_tables_into_pandas_and_polars() {
     }
 }
 
-/// Functional inference matches onnxruntime on the ONNX fixtures and on a model
+/// Functional inference matches onnxruntime on the ONNX fixtures (the PyTorch-style
+/// transformer and MobileNetV3-style exports included) and on a model
 /// `rramsim train` just exported: float within 1e-4 (absolute), quantized to
 /// 16 bits (ISAAC) within 1e-3 and to 8 bits (neurosim-8b) within 5e-2 of the
 /// output's largest magnitude (the documented bounds).
@@ -142,7 +143,7 @@ fn functional_inference_matches_onnxruntime() {
     let trained = dir.join("trained.onnx");
     let fashion = cfg!(feature = "train")
         && std::path::Path::new("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz").exists();
-    let mut models: Vec<PathBuf> = ["resnet20", "mixed_ops", "typed_fields"]
+    let mut models: Vec<PathBuf> = ["resnet20", "mixed_ops", "typed_fields", "vit_tiny", "torch_mobile_ops"]
         .iter()
         .map(|m| root().join(format!("tests/fixtures/onnx/{m}.onnx")))
         .collect();

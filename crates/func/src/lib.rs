@@ -25,6 +25,7 @@ mod gemm;
 mod hardware;
 mod model;
 pub mod npy;
+mod ops;
 
 pub use data::{DataError, DataSpec, Dataset, Split};
 pub use error::FuncError;

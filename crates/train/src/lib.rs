@@ -247,7 +247,23 @@ impl Model {
                         eps: bn.eps,
                     })
                 }
-                Op::Pool(_) | Op::Concat | Op::Reshape { .. } => {
+                Op::Pool(_)
+                | Op::Concat
+                | Op::Reshape { .. }
+                | Op::Scale
+                | Op::Mul
+                | Op::Softmax { .. }
+                | Op::LayerNorm { .. }
+                | Op::MatMul { .. }
+                | Op::GlobalMaxPool
+                | Op::Activation(
+                    Activation::Sigmoid
+                    | Activation::HardSigmoid { .. }
+                    | Activation::HardSwish
+                    | Activation::Tanh
+                    | Activation::Erf
+                    | Activation::Gelu,
+                ) => {
                     return Err(TrainError::Untrainable { layer: layer.name.clone(), op: layer.op.kind_name() });
                 }
                 _ => None,
