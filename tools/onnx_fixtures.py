@@ -270,6 +270,53 @@ def torch_mobile_ops():
     return onnx.shape_inference.infer_shapes(m)
 
 
+def tf2onnx_nhwc():
+    """A Keras CNN as tf2onnx (opset 13) converts it: an NHWC input, Transpose
+    wrappers around each Conv (the pairs between convs cancel), Keras Flatten in
+    NHWC order (Transpose, then Reshape to a constant [-1, n]), Dense as MatMul +
+    Add, Softmax over the last axis; the batch dimension is dynamic."""
+    g = Graph(seed=13)
+    x = g.node("Transpose", ["input"], "conv1__6", perm=[0, 3, 1, 2])
+    x = g.relu("conv1/Relu", g.conv("conv1", x, 3, 8, 3, bias=True))
+    x = g.node("Transpose", [x], "conv1__9", perm=[0, 2, 3, 1])
+    x = g.node("Transpose", [x], "conv2__12", perm=[0, 3, 1, 2])
+    x = g.relu("conv2/Relu", g.conv("conv2", x, 8, 8, 3, stride=2, bias=True))
+    x = g.node("MaxPool", [x], "pool", kernel_shape=[2, 2], strides=[2, 2])
+    x = g.node("Transpose", [x], "pool__15", perm=[0, 2, 3, 1])
+    x = g.node("Reshape", [x, i64(g, "flatten/Const", [-1, 4 * 4 * 8])], "flatten")
+    w = g.weights("dense/MatMul/ReadVariableOp", (128, 10), 128)
+    x = g.node("MatMul", [x, w], "dense/MatMul")
+    x = g.node("Add", [x, g.init("dense/BiasAdd/ReadVariableOp", g.rng.normal(0, 0.1, 10).astype(np.float32))],
+               "dense/BiasAdd")
+    x = g.node("Softmax", [x], "dense/Softmax", axis=-1)
+    m = g.model("tf2onnx_nhwc", ["unk__20", 16, 16, 3], x, ["unk__21", 10], opset=13)
+    m.producer_name = "tf2onnx"
+    return onnx.shape_inference.infer_shapes(m)
+
+
+def caffe2_opset7():
+    """An AlexNet-style Caffe2 export at opset 7: LRN after the first conv, a
+    Sum residual, Dropout, Gemm heads with transB, and Softmax with the
+    pre-opset-13 default axis 1; IR version 3, initializers listed as inputs."""
+    g = Graph(seed=7)
+    x = g.relu("conv1_relu", g.conv("conv1", "input", 3, 16, 5, stride=2, bias=True))
+    x = g.node("LRN", [x], "norm1", size=5, alpha=1e-4, beta=0.75, bias=1.0)
+    x = g.node("MaxPool", [x], "pool1", kernel_shape=[3, 3], strides=[2, 2])
+    a = g.relu("conv2_relu", g.conv("conv2", x, 16, 16, 3, bias=True))
+    x = g.node("Sum", [a, x], "res")
+    x = g.node("Flatten", [x], "flatten", axis=1)
+    x = g.relu("fc6_relu", g.gemm("fc6", x, 16 * 7 * 7, 32))
+    x = g.node("Dropout", [x], "drop6", ratio=0.5)
+    x = g.gemm("fc7", x, 32, 10)
+    x = g.node("Softmax", [x], "prob")
+    m = g.model("caffe2_opset7", [1, 3, 32, 32], x, [1, 10], opset=7)
+    # IR version 3: every initializer is also listed as a graph input.
+    m.ir_version = 3
+    m.producer_name = "onnx-caffe2"
+    m.graph.input.extend(helper.make_tensor_value_info(t.name, t.data_type, t.dims) for t in m.graph.initializer)
+    return m
+
+
 FIXTURES = {
     "resnet20.onnx": resnet20,
     "mixed_ops.onnx": mixed_ops,
@@ -278,11 +325,13 @@ FIXTURES = {
     "wrong_value_info.onnx": wrong_value_info,
     "vit_tiny.onnx": vit_tiny,
     "torch_mobile_ops.onnx": torch_mobile_ops,
+    "tf2onnx_nhwc.onnx": tf2onnx_nhwc,
+    "caffe2_opset7.onnx": caffe2_opset7,
 }
 # Fixtures onnxruntime must accept (the others are invalid on purpose or use ops
 # that are fine for onnxruntime but not for rramsim).
 RUNNABLE = {"resnet20.onnx", "mixed_ops.onnx", "typed_fields.onnx", "unsupported_op.onnx", "vit_tiny.onnx",
-            "torch_mobile_ops.onnx"}
+            "torch_mobile_ops.onnx", "tf2onnx_nhwc.onnx", "caffe2_opset7.onnx"}
 
 
 def main():

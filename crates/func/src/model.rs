@@ -243,6 +243,10 @@ impl Functional {
                     &mut out,
                 ),
                 Op::GlobalMaxPool => ops::global_max(shapes[0], &s.outs[ins[0].0], &mut out),
+                Op::Transpose { perm } => ops::transpose(*perm, shapes[0], &s.outs[ins[0].0], &mut out),
+                Op::Lrn { size, alpha, beta, bias } => {
+                    ops::lrn([*alpha, *beta, *bias], *size, oshape, &s.outs[ins[0].0], &mut out);
+                }
             }
             debug_assert_eq!(out.len(), b * per_out, "{}", layer.name);
             s.outs[id.0] = out;

@@ -176,6 +176,37 @@ pub(crate) fn global_max(shape: Shape, x: &[f32], out: &mut Vec<f32>) {
     out.extend(x.chunks(plane).map(|p| p.iter().copied().fold(f32::NEG_INFINITY, f32::max)));
 }
 
+/// Output axis `i` is input axis `perm[i]`.
+pub(crate) fn transpose(perm: [usize; 3], shape: Shape, x: &[f32], out: &mut Vec<f32>) {
+    let d = [shape.channels, shape.height, shape.width];
+    let strides = [shape.height * shape.width, shape.width, 1];
+    let o = [d[perm[0]], d[perm[1]], d[perm[2]]];
+    let s = [strides[perm[0]], strides[perm[1]], strides[perm[2]]];
+    for img in x.chunks(shape.elements()) {
+        for i in 0..o[0] {
+            for j in 0..o[1] {
+                out.extend((0..o[2]).map(|k| img[i * s[0] + j * s[1] + k * s[2]]));
+            }
+        }
+    }
+}
+
+/// ONNX LRN: `x / (bias + alpha/size · Σ x²)^beta`, the sum over channels
+/// `c - ⌊(size-1)/2⌋ ..= c + ⌈(size-1)/2⌉` at the same pixel.
+pub(crate) fn lrn([alpha, beta, bias]: [f32; 3], size: usize, shape: Shape, x: &[f32], out: &mut Vec<f32>) {
+    let (c, plane) = (shape.channels, shape.height * shape.width);
+    let (below, above) = ((size - 1) / 2, size / 2);
+    for img in x.chunks(shape.elements()) {
+        for ch in 0..c {
+            let window = ch.saturating_sub(below)..(ch + above + 1).min(c);
+            for p in 0..plane {
+                let sq: f32 = window.clone().map(|k| img[k * plane + p].powi(2)).sum();
+                out.push(img[ch * plane + p] / (bias + alpha / size as f32 * sq).powf(beta));
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -231,6 +231,19 @@ pub enum Op {
     },
     /// Maximum over each channel's `H × W` plane.
     GlobalMaxPool,
+    /// Moves values: output axis `i` (channels, height, width) is input axis
+    /// `perm[i]` (a TensorFlow export's NHWC ↔ NCHW transposes).
+    Transpose {
+        perm: [usize; 3],
+    },
+    /// Local response normalization across channels (AlexNet, GoogLeNet; ONNX LRN):
+    /// `x / (bias + alpha/size · Σ x²)^beta` over a window of `size` channels.
+    Lrn {
+        size: usize,
+        alpha: f32,
+        beta: f32,
+        bias: f32,
+    },
 }
 
 impl Op {
@@ -266,6 +279,8 @@ impl Op {
             Op::LayerNorm { .. } => "layernorm",
             Op::MatMul { .. } => "matmul",
             Op::GlobalMaxPool => "global_maxpool",
+            Op::Transpose { .. } => "transpose",
+            Op::Lrn { .. } => "lrn",
         }
     }
 

@@ -308,6 +308,22 @@ pub(crate) fn infer_shape(layer: &Layer, inputs: &[Shape]) -> Result<Shape, Grap
             expect_operands(layer, inputs, 1)?;
             Ok(Shape::new(inputs[0].channels, 1, 1))
         }
+        Op::Transpose { perm } => {
+            expect_operands(layer, inputs, 1)?;
+            let mut sorted = *perm;
+            sorted.sort_unstable();
+            if sorted != [0, 1, 2] {
+                return Err(GraphError::layer_key(name, "perm", format!("{perm:?} is not a permutation of [0, 1, 2]")));
+            }
+            let x = inputs[0];
+            let d = [x.channels, x.height, x.width];
+            Ok(Shape::new(d[perm[0]], d[perm[1]], d[perm[2]]))
+        }
+        Op::Lrn { size, .. } => {
+            expect_operands(layer, inputs, 1)?;
+            check_nonzero(layer, "size", &[*size])?;
+            Ok(inputs[0])
+        }
         Op::Scale | Op::Softmax { .. } => {
             expect_operands(layer, inputs, 1)?;
             Ok(inputs[0])

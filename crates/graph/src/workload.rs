@@ -83,9 +83,12 @@ struct RawLayer {
     beta: Option<Value>,
     transpose_a: Option<Value>,
     transpose_b: Option<Value>,
+    perm: Option<Value>,
+    size: Option<Value>,
+    bias_term: Option<Value>,
 }
 
-const OPS: [&str; 29] = [
+const OPS: [&str; 31] = [
     "input",
     "conv2d",
     "linear",
@@ -115,6 +118,8 @@ const OPS: [&str; 29] = [
     "layernorm",
     "matmul",
     "global_maxpool",
+    "transpose",
+    "lrn",
 ];
 
 /// Keys each op accepts besides `name`, `op` and `inputs`.
@@ -132,6 +137,8 @@ fn op_keys(op: &str) -> &'static [&'static str] {
         "softmax" | "log_softmax" => &["axis"],
         "layernorm" => &["axis", "eps"],
         "matmul" => &["transpose_a", "transpose_b"],
+        "transpose" => &["perm"],
+        "lrn" => &["size", "alpha", "beta", "bias_term"],
         _ => &[],
     }
 }
@@ -300,7 +307,7 @@ fn key_spans(raw: &RawLayer) -> Vec<(&'static str, Range<usize>)> {
     if let Some(v) = &raw.inputs {
         spans.push(("inputs", v.span()));
     }
-    let values: [(&'static str, &Option<Value>); 20] = [
+    let values: [(&'static str, &Option<Value>); 23] = [
         ("shape", &raw.shape),
         ("out_channels", &raw.out_channels),
         ("out_features", &raw.out_features),
@@ -318,6 +325,9 @@ fn key_spans(raw: &RawLayer) -> Vec<(&'static str, Range<usize>)> {
         ("beta", &raw.beta),
         ("transpose_a", &raw.transpose_a),
         ("transpose_b", &raw.transpose_b),
+        ("perm", &raw.perm),
+        ("size", &raw.size),
+        ("bias_term", &raw.bias_term),
         ("ratio", &raw.ratio),
         ("ceil_mode", &raw.ceil_mode),
         ("count_include_pad", &raw.count_include_pad),
@@ -422,6 +432,24 @@ fn layer_from_raw(ctx: &Ctx<'_>, raw: &Spanned<RawLayer>) -> Result<Layer, Sourc
             transpose_b: ctx.boolean("transpose_b", &r.transpose_b, false)?,
         },
         "global_maxpool" => Op::GlobalMaxPool,
+        "transpose" => {
+            let perm = match &r.perm {
+                Some(v) => ctx.ints("perm", v)?,
+                None => return Err(ctx.missing(raw, "perm")),
+            };
+            let Ok(perm) = <[usize; 3]>::try_from(perm) else {
+                let span = r.perm.as_ref().map_or(0..0, Spanned::span);
+                return Err(ctx.err(span, "perm", "expected three axes, e.g. [0, 2, 1]"));
+            };
+            Op::Transpose { perm }
+        }
+        "lrn" => Op::Lrn {
+            size: ctx.req_int(raw, "size", &r.size)?,
+            // ONNX LRN's defaults.
+            alpha: ctx.float("alpha", &r.alpha, 1e-4)?,
+            beta: ctx.float("beta", &r.beta, 0.75)?,
+            bias: ctx.float("bias_term", &r.bias_term, 1.0)?,
+        },
         _ => unreachable!("op names were checked against OPS"),
     };
     Ok(Layer { name: r.name.get_ref().clone(), op, inputs, params: None })
@@ -591,6 +619,13 @@ pub fn to_workload_toml(net: &Network, description: Option<&str>) -> String {
                     kv("eps", float_text(*eps));
                 }
             }
+            Op::Transpose { perm } => kv("perm", format!("[{}, {}, {}]", perm[0], perm[1], perm[2])),
+            Op::Lrn { size, alpha, beta, bias } => {
+                kv("size", size.to_string());
+                kv("alpha", float_text(*alpha));
+                kv("beta", float_text(*beta));
+                kv("bias_term", float_text(*bias));
+            }
             Op::MatMul { transpose_a, transpose_b } => {
                 if *transpose_a {
                     kv("transpose_a", "true".to_owned());
@@ -654,7 +689,10 @@ mod tests {
                         "alpha",
                         "beta",
                         "transpose_a",
-                        "transpose_b"
+                        "transpose_b",
+                        "perm",
+                        "size",
+                        "bias_term"
                     ]
                     .contains(key),
                     "{op}: {key}"

@@ -256,6 +256,8 @@ impl Model {
                 | Op::LayerNorm { .. }
                 | Op::MatMul { .. }
                 | Op::GlobalMaxPool
+                | Op::Transpose { .. }
+                | Op::Lrn { .. }
                 | Op::Activation(
                     Activation::Sigmoid
                     | Activation::HardSigmoid { .. }

@@ -212,7 +212,9 @@ pub fn export_onnx(net: &Network) -> Result<Vec<u8>, OnnxError> {
             | Op::Softmax { .. }
             | Op::LayerNorm { .. }
             | Op::MatMul { .. }
-            | Op::GlobalMaxPool => {
+            | Op::GlobalMaxPool
+            | Op::Transpose { .. }
+            | Op::Lrn { .. } => {
                 return Err(err(name, format!("export of `{}` layers is not supported", layer.op.kind_name())));
             }
         }

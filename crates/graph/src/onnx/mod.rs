@@ -284,8 +284,26 @@ impl Importer {
     /// Emits `layer`; its output layout is `layout`, or by default the identity
     /// layout of its shape for the ops that need their operand in stored order
     /// and the first operand's layout for element-wise ops.
-    fn emit_with(&mut self, ctx: &NodeCtx<'_>, layer: Layer, layout: Option<Layout>) -> Result<(), OnnxError> {
+    fn emit_with(&mut self, ctx: &NodeCtx<'_>, mut layer: Layer, layout: Option<Layout>) -> Result<(), OnnxError> {
         let out = ctx.output()?.to_owned();
+        let stored_order = matches!(
+            layer.op,
+            Op::Conv2d(_)
+                | Op::Pool(_)
+                | Op::GlobalAvgPool
+                | Op::GlobalMaxPool
+                | Op::Concat
+                | Op::Lrn { .. }
+                | Op::Linear(_)
+                | Op::Flatten
+                | Op::Reshape { .. }
+        );
+        if layout.is_none() && stored_order {
+            // These read their operands in ONNX order: transposed views are moved first.
+            for i in 0..layer.inputs.len() {
+                layer.inputs[i] = self.materialize(ctx, i)?.0;
+            }
+        }
         let mut in_shapes = Vec::with_capacity(layer.inputs.len());
         for l in &layer.inputs {
             in_shapes.push(*self.shapes.get(l).ok_or_else(|| ctx.err(format!("operand `{l}` has no known shape")))?);
@@ -297,16 +315,10 @@ impl Importer {
         })?;
         let layout = match (layout, &layer.op) {
             (Some(l), _) => l,
-            (None, Op::Conv2d(_) | Op::Pool(_) | Op::GlobalAvgPool | Op::GlobalMaxPool | Op::Concat) => {
-                for i in 0..layer.inputs.len() {
-                    self.require_identity(ctx, i)?;
-                }
-                Layout::of_shape(shape, 3)
-            }
             (None, Op::Linear(_) | Op::Flatten | Op::Reshape { .. }) => {
-                self.require_identity(ctx, 0)?;
                 Layout::of_shape(shape, if shape.is_flat() { 1 } else { 3 })
             }
+            (None, _) if stored_order => Layout::of_shape(shape, 3),
             (None, _) => self.layout(ctx, 0)?,
         };
         self.layouts.insert(out.clone(), layout);
@@ -586,14 +598,19 @@ impl Importer {
             ([], [_, _]) => self.arithmetic(ctx),
             ([_, _, ..], []) => {
                 let first = self.layout(ctx, 0)?;
+                let mut same = true;
                 for i in 1..n {
-                    if self.layout(ctx, i)? != first {
-                        return Err(ctx.err("Add operands must have the same dims and order"));
-                    }
+                    same &= self.layout(ctx, i)? == first;
                 }
-                let inputs = acts.into_iter().map(|(_, l)| l).collect();
+                if same {
+                    let inputs = acts.into_iter().map(|(_, l)| l).collect();
+                    let layer = Layer { name: ctx.name.clone(), op: Op::Add, inputs, params: None };
+                    return self.emit(ctx, layer);
+                }
+                // Operands stored in different orders: add them in ONNX order.
+                let inputs = (0..n).map(|i| self.materialize(ctx, i).map(|m| m.0)).collect::<Result<Vec<_>, _>>()?;
                 let layer = Layer { name: ctx.name.clone(), op: Op::Add, inputs, params: None };
-                self.emit(ctx, layer)
+                self.emit_with(ctx, layer, Some(Layout::identity(first.dims)))
             }
             ([(i, l)], [bias]) => {
                 let source = ctx.input(*i).unwrap_or("").to_owned();

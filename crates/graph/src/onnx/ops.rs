@@ -129,7 +129,7 @@ impl Layout {
 /// Every op the importer reads, for the unsupported-op message.
 pub(super) const SUPPORTED: &str = "Conv, Gemm, MatMul, BatchNormalization, Relu, Clip, Sigmoid, HardSigmoid, \
      HardSwish, Tanh, Erf, Gelu, Add, Sum, Sub, Mul, Div, Concat, MaxPool, AveragePool, GlobalAveragePool, \
-     GlobalMaxPool, ReduceMean, Softmax, LogSoftmax, LayerNormalization, Flatten, Reshape, Transpose, Squeeze, \
+     GlobalMaxPool, LRN, ReduceMean, Softmax, LogSoftmax, LayerNormalization, Flatten, Reshape, Transpose, Squeeze, \
      Unsqueeze, Shape, Gather, Slice, Cast, Constant, ConstantOfShape, Identity and Dropout";
 
 fn ints_of(t: &Tensor) -> Vec<i64> {
@@ -185,9 +185,9 @@ impl Importer {
             "Softmax" | "LogSoftmax" => self.softmax(ctx),
             "LayerNormalization" => self.layer_norm(ctx),
             "GlobalMaxPool" => self.act(ctx, 0).and_then(|x| {
-                self.require_identity(ctx, 0)?;
                 self.emit(ctx, Layer { name: ctx.name.clone(), op: Op::GlobalMaxPool, inputs: vec![x], params: None })
             }),
+            "LRN" => self.lrn(ctx),
             "ReduceMean" => self.reduce_mean(ctx),
             "Transpose" => self.transpose(ctx),
             "Squeeze" | "Unsqueeze" => self.squeeze(ctx),
@@ -200,17 +200,48 @@ impl Importer {
         Some(r)
     }
 
-    pub(super) fn require_identity(&self, ctx: &NodeCtx<'_>, i: usize) -> Result<(), OnnxError> {
+    /// Operand `i` stored in ONNX order: the operand itself, or a `transpose` layer
+    /// (named after the node) that moves its values there.
+    pub(super) fn materialize(&mut self, ctx: &NodeCtx<'_>, i: usize) -> Result<(String, Layout), OnnxError> {
+        let x = self.act(ctx, i)?;
         let l = self.layout(ctx, i)?;
         if l.is_identity() {
-            Ok(())
-        } else {
-            Err(ctx.err(format!(
-                "operand {i} is a transposed view ({} stored in another order); rramsim needs it in its stored \
-                 order here",
-                l.describe()
-            )))
+            return Ok((x, l));
         }
+        // Stored axis k of a rank-r layout is this axis of the C × H × W shape.
+        let r = l.perm.len();
+        let axis3 = |k: usize| match r {
+            2 => [0, 2][k],
+            _ => k,
+        };
+        let mut perm = [0, 1, 2];
+        for j in 0..r {
+            let from = l.perm.iter().position(|&p| p == j).expect("a permutation");
+            perm[axis3(j)] = axis3(from);
+        }
+        let name = if i == 0 { format!("{}.transpose", ctx.name) } else { format!("{}.transpose{i}", ctx.name) };
+        let layer = Layer { name: name.clone(), op: Op::Transpose { perm }, inputs: vec![x.clone()], params: None };
+        let input = *self.shapes.get(&x).ok_or_else(|| ctx.err(format!("operand `{x}` has no known shape")))?;
+        let shape = crate::network::infer_shape(&layer, &[input]).map_err(|e| ctx.err(e.message))?;
+        self.shapes.insert(name.clone(), shape);
+        self.origin.insert(name.clone(), (ctx.name.clone(), ctx.op.to_owned()));
+        self.builder.push(layer);
+        Ok((name, Layout::identity(l.dims)))
+    }
+
+    fn lrn(&mut self, ctx: &NodeCtx<'_>) -> Result<(), OnnxError> {
+        let x = self.act(ctx, 0)?;
+        let size = ctx.int("size", 0);
+        if size < 1 {
+            return Err(ctx.err("attribute `size` (a positive channel count) is required"));
+        }
+        let op = Op::Lrn {
+            size: size as usize,
+            alpha: ctx.float("alpha", 1e-4),
+            beta: ctx.float("beta", 0.75),
+            bias: ctx.float("bias", 1.0),
+        };
+        self.emit(ctx, Layer { name: ctx.name.clone(), op, inputs: vec![x], params: None })
     }
 
     fn activation(&mut self, ctx: &NodeCtx<'_>) -> Result<(), OnnxError> {
@@ -412,14 +443,14 @@ impl Importer {
     pub(super) fn reshape_to(&mut self, ctx: &NodeCtx<'_>, dims: Vec<usize>) -> Result<(), OnnxError> {
         let x = self.act(ctx, 0)?;
         let layout = self.layout(ctx, 0)?;
-        let new = layout.reshaped(&dims).ok_or_else(|| {
-            ctx.err(format!(
-                "reshaping {} (a transposed view) to {} would move values; rramsim supports reshapes that split or \
-                 merge axes adjacent in memory",
-                layout.describe(),
-                Layout::identity(dims.clone()).describe()
-            ))
-        })?;
+        let (x, layout, new) = match layout.reshaped(&dims) {
+            Some(new) => (x, layout, new),
+            // The reshape would reorder values: move them to ONNX order first.
+            None => {
+                let (x, layout) = self.materialize(ctx, 0)?;
+                (x, layout, Layout::identity(dims.clone()))
+            }
+        };
         let shape = new.shape().ok_or_else(|| {
             ctx.err(format!("{} has more than three per-sample axes", Layout::identity(dims.clone()).describe()))
         })?;
@@ -614,6 +645,18 @@ impl Importer {
                 _ => None,
             }
         };
+        if la.dims.len() == 3 && lb.dims.len() == 3 && (trans(&la).is_none() || trans(&lb).is_none()) {
+            let (a, la) = self.materialize(ctx, 0)?;
+            let (b, lb) = self.materialize(ctx, 1)?;
+            let dims = vec![la.dims[0], la.dims[1], lb.dims[2]];
+            let layer = Layer {
+                name: ctx.name.clone(),
+                op: Op::MatMul { transpose_a: false, transpose_b: false },
+                inputs: vec![a, b],
+                params: None,
+            };
+            return self.emit_with(ctx, layer, Some(Layout::identity(dims)));
+        }
         let (Some(ta), Some(tb)) = (trans(&la), trans(&lb)) else {
             return Err(ctx.err(format!(
                 "a MatMul of activations needs 3 per-sample axes [batch, rows, cols] with the batch stored first, got \
