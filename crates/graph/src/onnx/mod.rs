@@ -3,8 +3,10 @@
 //! Supported ops: Conv (groups included), Gemm, MatMul (+ a bias Add),
 //! BatchNormalization (folded into the preceding conv/linear), Relu, Clip,
 //! Add/Sum, Concat, MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape,
-//! Constant, ConstantOfShape, Identity and Dropout. Any other op is an error that
-//! names the node and the op. Initializers are read from `raw_data` or from the
+//! Constant, ConstantOfShape, Identity and Dropout here; the ops of transformer,
+//! MobileNetV3, tf2onnx and Caffe2 exports and the shape arithmetic in [`ops`]
+//! (its `SUPPORTED` lists them all). Any other op is an error that names the node
+//! and the op and lists the supported ones. Initializers are read from `raw_data` or from the
 //! typed fields; tensor shapes given in `value_info` / graph outputs are checked
 //! against the inferred ones.
 //!
