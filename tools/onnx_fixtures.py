@@ -272,15 +272,18 @@ def torch_mobile_ops():
 
 def tf2onnx_nhwc():
     """A Keras CNN as tf2onnx (opset 13) converts it: an NHWC input, Transpose
-    wrappers around each Conv (the pairs between convs cancel), Keras Flatten in
+    wrappers around each Conv (the pairs between convs cancel), a ZeroPadding2D
+    Pad on the NHWC value before a VALID conv, Keras Flatten in
     NHWC order (Transpose, then Reshape to a constant [-1, n]), Dense as MatMul +
     Add, Softmax over the last axis; the batch dimension is dynamic."""
     g = Graph(seed=13)
     x = g.node("Transpose", ["input"], "conv1__6", perm=[0, 3, 1, 2])
     x = g.relu("conv1/Relu", g.conv("conv1", x, 3, 8, 3, bias=True))
     x = g.node("Transpose", [x], "conv1__9", perm=[0, 2, 3, 1])
+    # Keras ZeroPadding2D((0, 1), (0, 1)) on the NHWC value, then a VALID conv.
+    x = g.node("Pad", [x, i64(g, "zero_padding2d/pads", [0, 0, 0, 0, 0, 1, 1, 0])], "zero_padding2d/Pad")
     x = g.node("Transpose", [x], "conv2__12", perm=[0, 3, 1, 2])
-    x = g.relu("conv2/Relu", g.conv("conv2", x, 8, 8, 3, stride=2, bias=True))
+    x = g.relu("conv2/Relu", g.conv("conv2", x, 8, 8, 3, stride=2, bias=True, pad=0))
     x = g.node("MaxPool", [x], "pool", kernel_shape=[2, 2], strides=[2, 2])
     x = g.node("Transpose", [x], "pool__15", perm=[0, 2, 3, 1])
     x = g.node("Reshape", [x, i64(g, "flatten/Const", [-1, 4 * 4 * 8])], "flatten")

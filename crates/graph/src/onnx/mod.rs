@@ -243,6 +243,8 @@ struct Importer {
     layouts: HashMap<String, Layout>,
     /// Layer name → its output shape.
     shapes: HashMap<String, Shape>,
+    /// Pad outputs (tensor name → spatial zero padding) waiting to fold into a Conv.
+    pending_pads: HashMap<String, Padding>,
     /// Version of the default-domain operator set (defaults of Softmax and others changed).
     opset: i64,
 }
@@ -256,6 +258,12 @@ impl Importer {
     }
 
     fn act(&self, ctx: &NodeCtx<'_>, i: usize) -> Result<String, OnnxError> {
+        let name = ctx.input(i).unwrap_or("");
+        if self.pending_pads.contains_key(name) && !(matches!(ctx.op, "Conv" | "Transpose") && i == 0) {
+            return Err(ctx.err(format!(
+                "operand `{name}` is a Pad's output; rramsim folds a zero Pad into the padding of a following Conv only"
+            )));
+        }
         match self.value(ctx, i)? {
             Value::Act(layer) => Ok(layer.clone()),
             Value::Const(_) => Err(ctx.err(format!("operand {i} is a constant; rramsim needs an activation there"))),
@@ -359,7 +367,7 @@ impl Importer {
                     out_channels: w.dims[0] as usize,
                     kernel,
                     stride: ctx.pair("strides", 1)?,
-                    padding: ctx.pads()?,
+                    padding: self.padded(ctx, ctx.pads()?)?,
                     dilation: ctx.pair("dilations", 1)?,
                     groups: group as usize,
                     bias: b.is_some(),
@@ -699,6 +707,7 @@ pub fn import_onnx(label: &str, bytes: &[u8]) -> Result<Network, OnnxError> {
         produced: HashMap::new(),
         layouts: HashMap::new(),
         shapes: HashMap::new(),
+        pending_pads: HashMap::new(),
         opset: model
             .opset_import
             .iter()

@@ -129,7 +129,7 @@ impl Layout {
 /// Every op the importer reads, for the unsupported-op message.
 pub(super) const SUPPORTED: &str = "Conv, Gemm, MatMul, BatchNormalization, Relu, Clip, Sigmoid, HardSigmoid, \
      HardSwish, Tanh, Erf, Gelu, Add, Sum, Sub, Mul, Div, Concat, MaxPool, AveragePool, GlobalAveragePool, \
-     GlobalMaxPool, LRN, ReduceMean, Softmax, LogSoftmax, LayerNormalization, Flatten, Reshape, Transpose, Squeeze, \
+     GlobalMaxPool, LRN, Pad (zero, before a Conv), ReduceMean, Softmax, LogSoftmax, LayerNormalization, Flatten, Reshape, Transpose, Squeeze, \
      Unsqueeze, Shape, Gather, Slice, Cast, Constant, ConstantOfShape, Identity and Dropout";
 
 fn ints_of(t: &Tensor) -> Vec<i64> {
@@ -188,6 +188,7 @@ impl Importer {
                 self.emit(ctx, Layer { name: ctx.name.clone(), op: Op::GlobalMaxPool, inputs: vec![x], params: None })
             }),
             "LRN" => self.lrn(ctx),
+            "Pad" => self.pad(ctx),
             "ReduceMean" => self.reduce_mean(ctx),
             "Transpose" => self.transpose(ctx),
             "Squeeze" | "Unsqueeze" => self.squeeze(ctx),
@@ -227,6 +228,59 @@ impl Importer {
         self.origin.insert(name.clone(), (ctx.name.clone(), ctx.op.to_owned()));
         self.builder.push(layer);
         Ok((name, Layout::identity(l.dims)))
+    }
+
+    /// A constant-zero Pad of the spatial axes (tf2onnx's SAME padding, PyTorch's
+    /// ZeroPad2d) waits for the Conv that reads it and becomes its padding.
+    fn pad(&mut self, ctx: &NodeCtx<'_>) -> Result<(), OnnxError> {
+        let x = self.act(ctx, 0)?;
+        let layout = self.layout(ctx, 0)?;
+        let mode = ctx.string("mode").unwrap_or_else(|| "constant".to_owned());
+        // Opset 11 moved pads (and the fill value) from attributes to operands.
+        let pads = match ctx.ints("pads") {
+            Some(p) => p,
+            None => ints_of(&self.constant(ctx, 1)?),
+        };
+        let value = match ctx.attr("value").and_then(|a| a.f) {
+            Some(v) => v,
+            None => self.opt_constant(ctx, 2)?.and_then(|t| t.floats().first().copied()).unwrap_or(0.0),
+        };
+        // ONNX axis a (0 = batch) pads pads[a] before and pads[rank + a] after; a
+        // Conv pads the stored height and width, so only those may grow.
+        let rank = layout.dims.len() + 1;
+        let mut stored = [[0i64; 2]; 3];
+        let mut ok = rank == 4 && pads.len() == 2 * rank && pads[0] == 0 && pads[rank] == 0;
+        for a in 1..rank.min(4) {
+            let i = layout.perm.iter().position(|&p| p == a - 1).unwrap_or(0);
+            stored[i] = [pads.get(a).copied().unwrap_or(0), pads.get(rank + a).copied().unwrap_or(0)];
+        }
+        ok &= stored[0] == [0, 0];
+        if !ok {
+            return Err(ctx.err(format!(
+                "pads {pads:?} are not supported: rramsim folds a Pad of the height and width of a 4-D tensor into \
+                 the following Conv"
+            )));
+        }
+        let spatial = [stored[1][0], stored[2][0], stored[1][1], stored[2][1]];
+        if mode != "constant" || value != 0.0 || spatial.iter().any(|&p| p < 0) || ctx.input(3).is_some() {
+            return Err(ctx.err("only a constant zero Pad that adds (not crops) is supported"));
+        }
+        let [t, l, b, r] = spatial.map(|p| p as usize);
+        let out = ctx.output()?.to_owned();
+        self.pending_pads.insert(out.clone(), Padding { top: t, left: l, bottom: b, right: r });
+        self.alias(ctx, x, layout)
+    }
+
+    /// A Conv's padding plus that of a Pad it reads.
+    pub(super) fn padded(&self, ctx: &NodeCtx<'_>, own: Padding) -> Result<Padding, OnnxError> {
+        let Some(p) = ctx.input(0).and_then(|n| self.pending_pads.get(n)) else { return Ok(own) };
+        let add = |a: usize, b: usize| a.checked_add(b).ok_or_else(|| ctx.err("padding overflows"));
+        Ok(Padding {
+            top: add(own.top, p.top)?,
+            left: add(own.left, p.left)?,
+            bottom: add(own.bottom, p.bottom)?,
+            right: add(own.right, p.right)?,
+        })
     }
 
     fn lrn(&mut self, ctx: &NodeCtx<'_>) -> Result<(), OnnxError> {
@@ -421,6 +475,10 @@ impl Importer {
         }
         let x = self.act(ctx, 0)?;
         let layout = self.layout(ctx, 0)?;
+        // A pending Pad stays pending: it pads stored axes, whatever their labels.
+        if let Some(p) = ctx.input(0).and_then(|n| self.pending_pads.get(n)).copied() {
+            self.pending_pads.insert(ctx.output()?.to_owned(), p);
+        }
         let rank = layout.dims.len();
         let perm = ctx.ints("perm").unwrap_or_else(|| (0..=rank as i64).rev().collect());
         let mut sorted = perm.clone();

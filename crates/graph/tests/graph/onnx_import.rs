@@ -8,7 +8,7 @@ use rramsim_graph::onnx::proto::{
     AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto, TypeProto,
     ValueInfoProto, attribute_proto::AttributeType, tensor_proto::DataType, tensor_shape_proto, type_proto,
 };
-use rramsim_graph::{Activation, Axis, Op, Params, fold_batchnorm, import_onnx, zoo};
+use rramsim_graph::{Activation, Axis, Op, Padding, Params, fold_batchnorm, import_onnx, zoo};
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/onnx").join(name);
@@ -104,6 +104,9 @@ fn tf2onnx_transposes_cancel_or_become_layers() {
     assert_eq!(net.layer(net.find("conv2").unwrap()).inputs, ["conv1/Relu"]);
     let Op::Transpose { perm } = net.layer(net.find("conv1.transpose").unwrap()).op else { panic!() };
     assert_eq!(perm, [2, 0, 1]); // H×W×C → C×H×W
+    // ZeroPadding2D's Pad on the NHWC value folds into conv2's padding.
+    let Op::Conv2d(conv2) = &net.layer(net.find("conv2").unwrap()).op else { panic!() };
+    assert_eq!(conv2.padding, Padding { top: 0, left: 0, bottom: 1, right: 1 });
     let sm = net.layer(net.find("dense/Softmax").unwrap());
     assert_eq!(sm.op, Op::Softmax { axis: Axis::Channels, log: false });
 }
@@ -405,6 +408,20 @@ fn bad_models() -> Vec<BadModel> {
             Some("r"),
             Some("Reshape"),
             "target shape [1, -1, -1] has an invalid dimension -1",
+        ),
+        (
+            "a pad read by something other than a conv",
+            model(
+                vec![conv_input()],
+                vec![
+                    node("Pad", "p", &["x"], vec![attr_ints("pads", &[0, 0, 1, 1, 0, 0, 1, 1])]),
+                    node("Relu", "r", &["p"], vec![]),
+                ],
+                vec![],
+            ),
+            Some("r"),
+            Some("Relu"),
+            "folds a zero Pad into the padding of a following Conv only",
         ),
         (
             "a constant divided by an activation",
