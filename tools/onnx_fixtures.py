@@ -47,12 +47,12 @@ class Graph:
         self.nodes.append(helper.make_node(op, inputs, [name], name=name, **attrs))
         return name
 
-    def conv(self, name, x, cin, cout, k, stride=1, groups=1, bias=False):
+    def conv(self, name, x, cin, cout, k, stride=1, groups=1, bias=False, pad=None):
         w = self.weights(f"{name}.weight", (cout, cin // groups, k, k), cin // groups * k * k)
         inputs = [x, w]
         if bias:
             inputs.append(self.init(f"{name}.bias", self.rng.normal(0, 0.1, cout).astype(np.float32)))
-        p = k // 2
+        p = k // 2 if pad is None else pad
         return self.node("Conv", inputs, name, kernel_shape=[k, k], strides=[stride, stride],
                          pads=[p, p, p, p], dilations=[1, 1], group=groups)
 
@@ -154,11 +154,11 @@ def typed_fields():
 
 
 def unsupported_op():
-    """A Softmax head: not an op rramsim imports."""
+    """A Hardmax head: not an op rramsim imports."""
     g = Graph(seed=1)
     x = g.relu("relu", g.conv("conv", "input", 1, 2, 3))
     x = g.node("Flatten", [x], "flatten", axis=1)
-    x = g.node("Softmax", [x], "softmax", axis=1)
+    x = g.node("Hardmax", [x], "hardmax", axis=1)
     return g.model("unsupported_op", [1, 1, 4, 4], x, [1, 32])
 
 
@@ -170,16 +170,171 @@ def wrong_value_info():
     return m
 
 
+def i64(g, name, values):
+    return g.init(name, np.array(values, dtype=np.int64))
+
+
+def torch_shape_flatten(g, x, name, keep, tail):
+    """PyTorch's dynamic-shape idiom: Shape -> Gather/Slice -> Unsqueeze -> Concat
+    -> Reshape, the batch size read from the tensor at run time (opset 13+)."""
+    shape = g.node("Shape", [x], f"{name}.shape")
+    dims = []
+    for i in range(keep):
+        d = g.node("Gather", [shape, i64(g, f"{name}.i{i}", i)], f"{name}.dim{i}", axis=0)
+        dims.append(g.node("Unsqueeze", [d, i64(g, f"{name}.axes{i}", [0])], f"{name}.udim{i}"))
+    target = g.node("Concat", dims + [i64(g, f"{name}.tail", tail)], f"{name}.target", axis=0)
+    return g.node("Reshape", [x, target], name)
+
+
+def vit_tiny():
+    """The zoo's vit_tiny as torch.onnx.export (opset 17) lays out a timm-style
+    ViT: patch conv, flatten(2) via a Shape sub-graph, transpose to tokens, a
+    positional-embedding Add, LayerNormalization, q/k/v as MatMul + Add, heads by
+    Reshape + Transpose, Q.K^T / sqrt(d) as MatMul + Mul, Softmax, the head
+    merge, GELU in its erf form, ReduceMean over tokens and a Gemm head; the batch
+    dimension is dynamic."""
+    g = Graph(seed=17)
+    dim, heads, mlp, tokens = 128, 2, 512, 64
+    hd = dim // heads
+    x = g.conv("patch_embed.proj", "input", 3, dim, 4, stride=4, bias=True, pad=0)
+    x = torch_shape_flatten(g, x, "patch_embed.flatten", 2, [-1])
+    x = g.node("Transpose", [x], "patch_embed.transpose", perm=[0, 2, 1])
+    pos = g.init("pos_embed", g.rng.normal(0, 0.02, (1, tokens, dim)).astype(np.float32))
+    x = g.node("Add", [x, pos], "pos_add")
+
+    def linear(name, h, fin, fout):
+        w = g.weights(f"{name}.weight", (fin, fout), fin)  # MatMul layout [in, out]
+        b = g.init(f"{name}.bias", g.rng.normal(0, 0.02, fout).astype(np.float32))
+        return g.node("Add", [g.node("MatMul", [h, w], name), b], f"{name}.add")
+
+    def norm(name, h):
+        s = g.init(f"{name}.weight", g.rng.uniform(0.8, 1.2, dim).astype(np.float32))
+        b = g.init(f"{name}.bias", g.rng.normal(0, 0.02, dim).astype(np.float32))
+        return g.node("LayerNormalization", [h, s, b], name, axis=-1, epsilon=1e-6)
+
+    for blk in range(2):
+        p = f"blocks.{blk}."
+        h = norm(p + "norm1", x)
+        split = {}
+        for part in ["q", "k", "v"]:
+            t = linear(f"{p}attn.{part}", h, dim, dim)
+            t = torch_shape_flatten(g, t, f"{p}attn.{part}.heads", 2, [heads, hd])
+            perm = [0, 2, 3, 1] if part == "k" else [0, 2, 1, 3]
+            split[part] = g.node("Transpose", [t], f"{p}attn.{part}.transpose", perm=perm)
+        s = g.node("MatMul", [split["q"], split["k"]], f"{p}attn.scores")
+        s = g.node("Mul", [s, g.init(f"{p}attn.scale", np.array(hd ** -0.5, dtype=np.float32))], f"{p}attn.scale_mul")
+        s = g.node("Softmax", [s], f"{p}attn.softmax", axis=-1)
+        c = g.node("MatMul", [s, split["v"]], f"{p}attn.context")
+        c = g.node("Transpose", [c], f"{p}attn.context.transpose", perm=[0, 2, 1, 3])
+        c = torch_shape_flatten(g, c, f"{p}attn.merge", 2, [dim])
+        c = linear(f"{p}attn.proj", c, dim, dim)
+        x = g.node("Add", [x, c], f"{p}add1")
+        h = linear(f"{p}mlp.fc1", norm(p + "norm2", x), dim, mlp)
+        # nn.GELU() exports as x * 0.5 * (1 + erf(x / sqrt(2))).
+        e = g.node("Div", [h, g.init(f"{p}mlp.sqrt2", np.array(np.sqrt(2.0), dtype=np.float32))], f"{p}mlp.div")
+        e = g.node("Erf", [e], f"{p}mlp.erf")
+        e = g.node("Add", [e, g.init(f"{p}mlp.one", np.array(1.0, dtype=np.float32))], f"{p}mlp.erf_add")
+        e = g.node("Mul", [h, e], f"{p}mlp.mul")
+        h = g.node("Mul", [e, g.init(f"{p}mlp.half", np.array(0.5, dtype=np.float32))], f"{p}mlp.act")
+        h = linear(f"{p}mlp.fc2", h, mlp, dim)
+        x = g.node("Add", [x, h], f"{p}add2")
+    x = norm("norm", x)
+    x = g.node("ReduceMean", [x], "pool", axes=[1], keepdims=0)
+    x = g.gemm("head", x, dim, 10)
+    m = g.model("vit_tiny", ["N", 3, 32, 32], x, ["N", 10], opset=17)
+    return onnx.shape_inference.infer_shapes(m)
+
+
+def torch_mobile_ops():
+    """MobileNetV3-style pieces as PyTorch exports them (opset 14): HardSwish,
+    squeeze-excitation with HardSigmoid and a Mul of activations, SiLU as Sigmoid
+    times its input, a constant Sub/Div normalisation, GlobalMaxPool, and the
+    Shape -> Gather -> Unsqueeze -> Concat -> Reshape flatten; dynamic batch."""
+    g = Graph(seed=14)
+    mean = g.init("norm.mean", np.array([0.485, 0.456, 0.406], dtype=np.float32).reshape(1, 3, 1, 1))
+    std = g.init("norm.std", np.array([0.229, 0.224, 0.225], dtype=np.float32).reshape(1, 3, 1, 1))
+    x = g.node("Div", [g.node("Sub", ["input", mean], "norm.sub"), std], "norm.div")
+    x = g.node("HardSwish", [g.bn("stem.bn", g.conv("stem", x, 3, 16, 3, stride=2), 16)], "stem.act")
+    se = g.node("GlobalAveragePool", [x], "se.pool")
+    se = g.relu("se.relu", g.conv("se.fc1", se, 16, 8, 1, bias=True))
+    se = g.node("HardSigmoid", [g.conv("se.fc2", se, 8, 16, 1, bias=True)], "se.gate", alpha=1.0 / 6, beta=0.5)
+    x = g.node("Mul", [x, se], "se.scale")
+    y = g.conv("pw", x, 16, 24, 1, bias=True)
+    x = g.node("Mul", [y, g.node("Sigmoid", [y], "silu.sigmoid")], "silu")
+    x = g.node("Tanh", [g.conv("dw", x, 24, 24, 3, groups=24, bias=True)], "tanh")
+    x = g.node("GlobalMaxPool", [x], "gmp")
+    x = torch_shape_flatten(g, x, "flatten", 1, [-1])
+    x = g.gemm("fc", x, 24, 5)
+    x = g.node("LogSoftmax", [x], "log_softmax", axis=1)
+    m = g.model("torch_mobile_ops", ["N", 3, 16, 16], x, ["N", 5], opset=14)
+    return onnx.shape_inference.infer_shapes(m)
+
+
+def tf2onnx_nhwc():
+    """A Keras CNN as tf2onnx (opset 13) converts it: an NHWC input, Transpose
+    wrappers around each Conv (the pairs between convs cancel), a ZeroPadding2D
+    Pad on the NHWC value before a VALID conv, Keras Flatten in
+    NHWC order (Transpose, then Reshape to a constant [-1, n]), Dense as MatMul +
+    Add, Softmax over the last axis; the batch dimension is dynamic."""
+    g = Graph(seed=13)
+    x = g.node("Transpose", ["input"], "conv1__6", perm=[0, 3, 1, 2])
+    x = g.relu("conv1/Relu", g.conv("conv1", x, 3, 8, 3, bias=True))
+    x = g.node("Transpose", [x], "conv1__9", perm=[0, 2, 3, 1])
+    # Keras ZeroPadding2D((0, 1), (0, 1)) on the NHWC value, then a VALID conv.
+    x = g.node("Pad", [x, i64(g, "zero_padding2d/pads", [0, 0, 0, 0, 0, 1, 1, 0])], "zero_padding2d/Pad")
+    x = g.node("Transpose", [x], "conv2__12", perm=[0, 3, 1, 2])
+    x = g.relu("conv2/Relu", g.conv("conv2", x, 8, 8, 3, stride=2, bias=True, pad=0))
+    x = g.node("MaxPool", [x], "pool", kernel_shape=[2, 2], strides=[2, 2])
+    x = g.node("Transpose", [x], "pool__15", perm=[0, 2, 3, 1])
+    x = g.node("Reshape", [x, i64(g, "flatten/Const", [-1, 4 * 4 * 8])], "flatten")
+    w = g.weights("dense/MatMul/ReadVariableOp", (128, 10), 128)
+    x = g.node("MatMul", [x, w], "dense/MatMul")
+    x = g.node("Add", [x, g.init("dense/BiasAdd/ReadVariableOp", g.rng.normal(0, 0.1, 10).astype(np.float32))],
+               "dense/BiasAdd")
+    x = g.node("Softmax", [x], "dense/Softmax", axis=-1)
+    m = g.model("tf2onnx_nhwc", ["unk__20", 16, 16, 3], x, ["unk__21", 10], opset=13)
+    m.producer_name = "tf2onnx"
+    return onnx.shape_inference.infer_shapes(m)
+
+
+def caffe2_opset7():
+    """An AlexNet-style Caffe2 export at opset 7: LRN after the first conv, a
+    Sum residual, Dropout, Gemm heads with transB, and Softmax with the
+    pre-opset-13 default axis 1; IR version 3, initializers listed as inputs."""
+    g = Graph(seed=7)
+    x = g.relu("conv1_relu", g.conv("conv1", "input", 3, 16, 5, stride=2, bias=True))
+    x = g.node("LRN", [x], "norm1", size=5, alpha=1e-4, beta=0.75, bias=1.0)
+    x = g.node("MaxPool", [x], "pool1", kernel_shape=[3, 3], strides=[2, 2])
+    a = g.relu("conv2_relu", g.conv("conv2", x, 16, 16, 3, bias=True))
+    x = g.node("Sum", [a, x], "res")
+    x = g.node("Flatten", [x], "flatten", axis=1)
+    x = g.relu("fc6_relu", g.gemm("fc6", x, 16 * 7 * 7, 32))
+    x = g.node("Dropout", [x], "drop6", ratio=0.5)
+    x = g.gemm("fc7", x, 32, 10)
+    x = g.node("Softmax", [x], "prob")
+    m = g.model("caffe2_opset7", [1, 3, 32, 32], x, [1, 10], opset=7)
+    # IR version 3: every initializer is also listed as a graph input.
+    m.ir_version = 3
+    m.producer_name = "onnx-caffe2"
+    m.graph.input.extend(helper.make_tensor_value_info(t.name, t.data_type, t.dims) for t in m.graph.initializer)
+    return m
+
+
 FIXTURES = {
     "resnet20.onnx": resnet20,
     "mixed_ops.onnx": mixed_ops,
     "typed_fields.onnx": typed_fields,
     "unsupported_op.onnx": unsupported_op,
     "wrong_value_info.onnx": wrong_value_info,
+    "vit_tiny.onnx": vit_tiny,
+    "torch_mobile_ops.onnx": torch_mobile_ops,
+    "tf2onnx_nhwc.onnx": tf2onnx_nhwc,
+    "caffe2_opset7.onnx": caffe2_opset7,
 }
 # Fixtures onnxruntime must accept (the others are invalid on purpose or use ops
 # that are fine for onnxruntime but not for rramsim).
-RUNNABLE = {"resnet20.onnx", "mixed_ops.onnx", "typed_fields.onnx", "unsupported_op.onnx"}
+RUNNABLE = {"resnet20.onnx", "mixed_ops.onnx", "typed_fields.onnx", "unsupported_op.onnx", "vit_tiny.onnx",
+            "torch_mobile_ops.onnx", "tf2onnx_nhwc.onnx", "caffe2_opset7.onnx"}
 
 
 def main():

@@ -134,7 +134,7 @@ fn bad_workload_inputs_exit_two_with_locations() {
     assert_bad_input(&rramsim(&["workload", "show", path_str(&bad_onnx)]), "not a valid ONNX model");
     assert_bad_input(
         &rramsim(&["workload", "show", "tests/fixtures/onnx/unsupported_op.onnx"]),
-        "node `softmax` (op Softmax): unsupported op `Softmax`",
+        "node `hardmax` (op Hardmax): unsupported op `Hardmax`; rramsim imports Conv, Gemm, MatMul",
     );
     assert_bad_input(&rramsim(&["workload", "show", "missing.toml"]), "cannot read missing.toml");
     assert_bad_input(&rramsim(&["workload", "show", "alexnet"]), "expected a zoo name (resnet20");

@@ -5,7 +5,7 @@
 //! the simulation runs, so the event loop borrows the plan while it mutates the
 //! state.
 
-use rramsim_graph::{LayerId, Network, Op, Shape};
+use rramsim_graph::{Axis, LayerId, Network, Op, Shape};
 use rramsim_hw::{Action, ActionCounts, ArchParams, NocTopology, SignedEncoding, Stage, StageCycles, stage_cycles};
 use rramsim_map::{Mapping, Placement};
 
@@ -235,6 +235,11 @@ impl Plan {
                         [pl.padding.top, pl.padding.left],
                     ),
                     Op::Linear(_) | Op::GlobalAvgPool | Op::Flatten | Op::Reshape { .. } => Need::All,
+                    // Whole-tensor operations: every output value may read any input pixel.
+                    Op::MatMul { .. } | Op::GlobalMaxPool | Op::Transpose { .. } => Need::All,
+                    // A per-channel gate (one pixel) is read by every output pixel.
+                    Op::Mul if ps.height * ps.width == 1 => Need::All,
+                    Op::Softmax { axis, .. } | Op::LayerNorm { axis, .. } if *axis != Axis::Channels => Need::All,
                     _ => Need::Same,
                 };
                 let e = edges.len();
@@ -597,6 +602,20 @@ fn work_of(net: &Network, arch: &ArchParams, mapping: &Mapping, id: LayerId, pix
                 actions: act,
             }))
         }
+        Placement::Digital { gemm, cycles } if matches!(net.layer(id).op, Op::MatMul { .. }) => {
+            // A product of two activations: a pixel is one (row, column) of every
+            // channel's product (K MACs each); the right operand is written to the
+            // unit's SRAM once, like a weight, and one row of the left one is read per pixel.
+            let mut act = ActionCounts::default();
+            act[Action::DigitalMac] = gemm.k * gemm.groups;
+            act[Action::DigitalSramByte] = bytes_of(gemm.k * gemm.groups, a_bits) + bytes_of(gemm.groups, a_bits);
+            Work::Digital {
+                cycles: *cycles,
+                pixels,
+                actions: act,
+                weight_bytes: bytes_of(gemm.k * gemm.m * gemm.groups, a_bits),
+            }
+        }
         Placement::Digital { gemm, cycles } => {
             let mut act = ActionCounts::default();
             act[Action::DigitalMac] = gemm.k * gemm.m * gemm.groups;
@@ -619,10 +638,19 @@ fn work_of(net: &Network, arch: &ArchParams, mapping: &Mapping, id: LayerId, pix
                     let k = (p.kernel[0] * p.kernel[1]) as u64;
                     (c * k, c * k)
                 }
-                Op::GlobalAvgPool => {
+                Op::GlobalAvgPool | Op::GlobalMaxPool => {
                     let e = ins[0].elements() as u64;
                     (e, e)
                 }
+                // ALU operations per value (a transcendental is one lookup, like an activation):
+                // softmax = max, subtract and exp, sum, divide; layernorm = mean, subtract
+                // and square-accumulate, subtract and scale, gamma and beta.
+                Op::Softmax { .. } => (c, 4 * c),
+                Op::LayerNorm { .. } => (c, 7 * c),
+                Op::Scale => (c, 2 * c),
+                Op::Mul => (2 * c, c),
+                // Square, window sum (one add per value with a running sum), power, divide.
+                Op::Lrn { .. } => (c, 4 * c),
                 Op::Add => (c * ins.len() as u64, c * (ins.len() as u64 - 1)),
                 Op::Concat => (c, c),
                 Op::BatchNorm(_) => (c, 2 * c),

@@ -26,6 +26,7 @@ mod gemm;
 mod hardware;
 mod model;
 pub mod npy;
+mod ops;
 
 pub use data::{DataError, DataSpec, Dataset, Split};
 pub use device::{Analog, AnalogReplica, DeviceOptions, row_chunks};

@@ -10,11 +10,12 @@
 //! to the ADC's range.
 
 use rayon::prelude::*;
-use rramsim_graph::{Activation, Network, Op, Params, PoolKind, Shape};
+use rramsim_graph::{Network, Op, Params, PoolKind, Shape};
 
 use crate::device::{Analog, AnalogScratch, analog_gemm};
 use crate::error::FuncError;
 use crate::gemm::{Strides, sgemm};
+use crate::ops;
 
 /// ADC clipping of partial sums: each row tile of `rows` inputs contributes at
 /// most `fraction × rows_in_tile × max|w| × max|x|` in magnitude.
@@ -213,14 +214,7 @@ impl Functional {
                         }
                     }
                 }
-                Op::Activation(a) => {
-                    let (lo, hi) = match a {
-                        Activation::Relu => (0.0, f32::INFINITY),
-                        Activation::Relu6 => (0.0, 6.0),
-                        Activation::Clip { min, max } => (*min, *max),
-                    };
-                    out.extend(s.outs[ins[0].0].iter().map(|v| v.max(lo).min(hi)));
-                }
+                Op::Activation(a) => out.extend(s.outs[ins[0].0].iter().map(|&v| ops::activate(*a, v))),
                 Op::Pool(p) => {
                     for img in s.outs[ins[0].0].chunks(per_in) {
                         pool(p, shapes[0], oshape, img, &mut out);
@@ -250,6 +244,25 @@ impl Functional {
                 }
                 Op::Flatten | Op::Reshape { .. } | Op::Identity | Op::Dropout { .. } => {
                     out.extend_from_slice(&s.outs[ins[0].0]);
+                }
+                Op::Scale => ops::scale(layer.params.as_ref(), oshape, &s.outs[ins[0].0], &mut out),
+                Op::Mul => ops::mul(oshape, shapes[1], &s.outs[ins[0].0], &s.outs[ins[1].0], &mut out),
+                Op::Softmax { axis, log } => ops::softmax(*axis, *log, oshape, &s.outs[ins[0].0], &mut out),
+                Op::LayerNorm { axis, eps } => {
+                    ops::layer_norm(*axis, *eps, layer.params.as_ref(), oshape, &s.outs[ins[0].0], &mut out);
+                }
+                Op::MatMul { transpose_a, transpose_b } => ops::matmul(
+                    [*transpose_a, *transpose_b],
+                    [shapes[0], shapes[1]],
+                    oshape,
+                    &s.outs[ins[0].0],
+                    &s.outs[ins[1].0],
+                    &mut out,
+                ),
+                Op::GlobalMaxPool => ops::global_max(shapes[0], &s.outs[ins[0].0], &mut out),
+                Op::Transpose { perm } => ops::transpose(*perm, shapes[0], &s.outs[ins[0].0], &mut out),
+                Op::Lrn { size, alpha, beta, bias } => {
+                    ops::lrn([*alpha, *beta, *bias], *size, oshape, &s.outs[ins[0].0], &mut out);
                 }
             }
             debug_assert_eq!(out.len(), b * per_out, "{}", layer.name);

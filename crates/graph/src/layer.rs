@@ -110,6 +110,48 @@ pub enum Activation {
         min: f32,
         max: f32,
     },
+    /// `1 / (1 + e^-x)`.
+    Sigmoid,
+    /// `max(0, min(1, alpha·x + beta))` (ONNX HardSigmoid).
+    HardSigmoid {
+        alpha: f32,
+        beta: f32,
+    },
+    /// `x · max(0, min(1, x/6 + 1/2))` (ONNX HardSwish, MobileNetV3).
+    HardSwish,
+    Tanh,
+    /// The error function (PyTorch exports GELU as `x · (1 + erf(x/√2)) / 2`).
+    Erf,
+    /// Exact GELU, `x · Φ(x)` (ONNX Gelu, opset 20).
+    Gelu,
+}
+
+/// An axis of the per-sample `C × H × W` layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Axis {
+    Channels,
+    Height,
+    Width,
+}
+
+impl Axis {
+    /// The name used in the workload format and in messages.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Axis::Channels => "channels",
+            Axis::Height => "height",
+            Axis::Width => "width",
+        }
+    }
+
+    /// The axis's length in `shape`.
+    pub const fn len(self, shape: Shape) -> usize {
+        match self {
+            Axis::Channels => shape.channels,
+            Axis::Height => shape.height,
+            Axis::Width => shape.width,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -160,6 +202,48 @@ pub enum Op {
     Dropout {
         ratio: f32,
     },
+    /// `y = x · scale + shift` with constants broadcast per tensor (1 value), per
+    /// channel (`C` values) or per element (`C·H·W` values): what ONNX Mul, Add,
+    /// Sub and Div by a constant become. Parameters: [`Params::Affine`].
+    Scale,
+    /// Element-wise product of two inputs of the same shape (SiLU's `x · sigmoid(x)`,
+    /// GELU's `x · Φ(x)`), or of an input and one value per channel (`C × 1 × 1`,
+    /// a squeeze-and-excitation gate).
+    Mul,
+    /// `exp(x) / Σ exp` along `axis` (the log of it when `log`).
+    Softmax {
+        axis: Axis,
+        log: bool,
+    },
+    /// Normalization to zero mean and unit variance along `axis`, then a per-position
+    /// `gamma`/`beta` affine ([`Params::Affine`] of `axis`'s length, when known).
+    LayerNorm {
+        axis: Axis,
+        eps: f32,
+    },
+    /// Product of two activations, batched over channels: each channel of the
+    /// operands is an `H × W` matrix; `out[c] = op(a[c]) · op(b[c])`, where `op`
+    /// transposes when the flag is set (attention's `Q·Kᵀ` and `P·V`). Runs on the
+    /// digital unit: neither operand is known ahead of time.
+    MatMul {
+        transpose_a: bool,
+        transpose_b: bool,
+    },
+    /// Maximum over each channel's `H × W` plane.
+    GlobalMaxPool,
+    /// Moves values: output axis `i` (channels, height, width) is input axis
+    /// `perm[i]` (a TensorFlow export's NHWC ↔ NCHW transposes).
+    Transpose {
+        perm: [usize; 3],
+    },
+    /// Local response normalization across channels (AlexNet, GoogLeNet; ONNX LRN):
+    /// `x / (bias + alpha/size · Σ x²)^beta` over a window of `size` channels.
+    Lrn {
+        size: usize,
+        alpha: f32,
+        beta: f32,
+        bias: f32,
+    },
 }
 
 impl Op {
@@ -173,6 +257,12 @@ impl Op {
             Op::Activation(Activation::Relu) => "relu",
             Op::Activation(Activation::Relu6) => "relu6",
             Op::Activation(Activation::Clip { .. }) => "clip",
+            Op::Activation(Activation::Sigmoid) => "sigmoid",
+            Op::Activation(Activation::HardSigmoid { .. }) => "hard_sigmoid",
+            Op::Activation(Activation::HardSwish) => "hard_swish",
+            Op::Activation(Activation::Tanh) => "tanh",
+            Op::Activation(Activation::Erf) => "erf",
+            Op::Activation(Activation::Gelu) => "gelu",
             Op::Pool(Pool { kind: PoolKind::Max, .. }) => "maxpool",
             Op::Pool(Pool { kind: PoolKind::Avg, .. }) => "avgpool",
             Op::GlobalAvgPool => "global_avgpool",
@@ -182,6 +272,15 @@ impl Op {
             Op::Reshape { .. } => "reshape",
             Op::Identity => "identity",
             Op::Dropout { .. } => "dropout",
+            Op::Scale => "scale",
+            Op::Mul => "mul",
+            Op::Softmax { log: false, .. } => "softmax",
+            Op::Softmax { log: true, .. } => "log_softmax",
+            Op::LayerNorm { .. } => "layernorm",
+            Op::MatMul { .. } => "matmul",
+            Op::GlobalMaxPool => "global_maxpool",
+            Op::Transpose { .. } => "transpose",
+            Op::Lrn { .. } => "lrn",
         }
     }
 
@@ -202,8 +301,23 @@ impl Op {
 /// linear weights `[out_features][in_features]` (PyTorch/ONNX order).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Params {
-    Dense { weight: Vec<f32>, bias: Option<Vec<f32>> },
-    BatchNorm { gamma: Vec<f32>, beta: Vec<f32>, mean: Vec<f32>, var: Vec<f32> },
+    Dense {
+        weight: Vec<f32>,
+        bias: Option<Vec<f32>>,
+    },
+    BatchNorm {
+        gamma: Vec<f32>,
+        beta: Vec<f32>,
+        mean: Vec<f32>,
+        var: Vec<f32>,
+    },
+    /// `x · scale + shift` of a `scale` or `layernorm` layer. Each vector holds 1
+    /// value (per tensor), one per channel, or one per element (`C × H × W` order);
+    /// a layernorm's hold one per position of its axis.
+    Affine {
+        scale: Vec<f32>,
+        shift: Vec<f32>,
+    },
 }
 
 /// One node of the network graph.

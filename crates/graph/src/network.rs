@@ -227,7 +227,7 @@ fn check_nonzero(layer: &Layer, key: &'static str, values: &[usize]) -> Result<(
 }
 
 /// The output shape of `layer` given its operands' shapes.
-fn infer_shape(layer: &Layer, inputs: &[Shape]) -> Result<Shape, GraphError> {
+pub(crate) fn infer_shape(layer: &Layer, inputs: &[Shape]) -> Result<Shape, GraphError> {
     let name = layer.name.as_str();
     match &layer.op {
         Op::Input { shape } => {
@@ -304,9 +304,68 @@ fn infer_shape(layer: &Layer, inputs: &[Shape]) -> Result<Shape, GraphError> {
             let (h, w) = window_hw(layer, x, *kernel, *stride, *p, [1, 1], *ceil_mode)?;
             Ok(Shape::new(x.channels, h, w))
         }
-        Op::GlobalAvgPool => {
+        Op::GlobalAvgPool | Op::GlobalMaxPool => {
             expect_operands(layer, inputs, 1)?;
             Ok(Shape::new(inputs[0].channels, 1, 1))
+        }
+        Op::Transpose { perm } => {
+            expect_operands(layer, inputs, 1)?;
+            let mut sorted = *perm;
+            sorted.sort_unstable();
+            if sorted != [0, 1, 2] {
+                return Err(GraphError::layer_key(name, "perm", format!("{perm:?} is not a permutation of [0, 1, 2]")));
+            }
+            let x = inputs[0];
+            let d = [x.channels, x.height, x.width];
+            Ok(Shape::new(d[perm[0]], d[perm[1]], d[perm[2]]))
+        }
+        Op::Lrn { size, .. } => {
+            expect_operands(layer, inputs, 1)?;
+            check_nonzero(layer, "size", &[*size])?;
+            Ok(inputs[0])
+        }
+        Op::Scale | Op::Softmax { .. } => {
+            expect_operands(layer, inputs, 1)?;
+            Ok(inputs[0])
+        }
+        Op::LayerNorm { eps, .. } => {
+            expect_operands(layer, inputs, 1)?;
+            if eps.is_nan() || *eps < 0.0 {
+                return Err(GraphError::layer_key(name, "eps", format!("epsilon {eps} must be non-negative")));
+            }
+            Ok(inputs[0])
+        }
+        Op::Mul => {
+            expect_operands(layer, inputs, 2)?;
+            let (a, b) = (inputs[0], inputs[1]);
+            if a != b && b != Shape::new(a.channels, 1, 1) {
+                return Err(GraphError::layer_key(
+                    name,
+                    "inputs",
+                    format!(
+                        "`mul` inputs must have the same shape (or the second one value per channel), got {a} and {b}"
+                    ),
+                ));
+            }
+            Ok(inputs[0])
+        }
+        Op::MatMul { transpose_a, transpose_b } => {
+            expect_operands(layer, inputs, 2)?;
+            let (a, b) = (inputs[0], inputs[1]);
+            let (m, ka) = if *transpose_a { (a.width, a.height) } else { (a.height, a.width) };
+            let (kb, n) = if *transpose_b { (b.width, b.height) } else { (b.height, b.width) };
+            if a.channels != b.channels || ka != kb {
+                return Err(GraphError::layer_key(
+                    name,
+                    "inputs",
+                    format!(
+                        "`matmul` multiplies {} matrices of {m}x{ka} by {} of {kb}x{n}: the batch (channels) and \
+                         inner sizes must agree",
+                        a.channels, b.channels
+                    ),
+                ));
+            }
+            Ok(Shape::new(a.channels, m, n))
         }
         Op::Add => {
             if inputs.len() < 2 {
@@ -376,6 +435,30 @@ fn check_params(layer: &Layer, inputs: &[Shape], output: Shape) -> Result<(), Gr
             if let Some(bias) = bias {
                 if bias.len() != output.channels || biases == 0 {
                     return Err(bad("the bias", bias.len(), output.channels as u64));
+                }
+            }
+            Ok(())
+        }
+        (Params::Affine { scale, shift }, Op::Scale) => {
+            let (c, e) = (output.channels, output.elements());
+            for (what, v) in [("scale", scale), ("shift", shift)] {
+                if v.len() != 1 && v.len() != c && v.len() != e {
+                    return Err(GraphError::layer(
+                        &layer.name,
+                        format!(
+                            "{what} has {} values; a scale takes 1, {c} (per channel) or {e} (per element)",
+                            v.len()
+                        ),
+                    ));
+                }
+            }
+            Ok(())
+        }
+        (Params::Affine { scale, shift }, Op::LayerNorm { axis, .. }) => {
+            let n = axis.len(output);
+            for (what, v) in [("gamma", scale), ("beta", shift)] {
+                if v.len() != n {
+                    return Err(bad(what, v.len(), n as u64));
                 }
             }
             Ok(())
@@ -515,6 +598,11 @@ impl Network {
         let macs = match layer.op {
             Op::Conv2d(_) => weights * (output.height * output.width) as u64,
             Op::Linear(_) => weights,
+            Op::MatMul { transpose_a, .. } => {
+                let a = self.input_shapes(id)[0];
+                let k = if transpose_a { a.height } else { a.width };
+                (output.elements() * k) as u64
+            }
             _ => 0,
         };
         LayerStats { weights, biases, macs }

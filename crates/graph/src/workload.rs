@@ -33,7 +33,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::error::GraphError;
-use crate::layer::{Activation, BatchNorm, Conv2d, Layer, Linear, Op, Padding, Pool, PoolKind, Shape};
+use crate::layer::{Activation, Axis, BatchNorm, Conv2d, Layer, Linear, Op, Padding, Pool, PoolKind, Shape};
 use crate::network::{Network, NetworkBuilder};
 
 #[derive(Deserialize)]
@@ -78,9 +78,17 @@ struct RawLayer {
     ratio: Option<Value>,
     ceil_mode: Option<Value>,
     count_include_pad: Option<Value>,
+    axis: Option<Value>,
+    alpha: Option<Value>,
+    beta: Option<Value>,
+    transpose_a: Option<Value>,
+    transpose_b: Option<Value>,
+    perm: Option<Value>,
+    size: Option<Value>,
+    bias_term: Option<Value>,
 }
 
-const OPS: [&str; 16] = [
+const OPS: [&str; 31] = [
     "input",
     "conv2d",
     "linear",
@@ -97,6 +105,21 @@ const OPS: [&str; 16] = [
     "reshape",
     "identity",
     "dropout",
+    "sigmoid",
+    "hard_sigmoid",
+    "hard_swish",
+    "tanh",
+    "erf",
+    "gelu",
+    "scale",
+    "mul",
+    "softmax",
+    "log_softmax",
+    "layernorm",
+    "matmul",
+    "global_maxpool",
+    "transpose",
+    "lrn",
 ];
 
 /// Keys each op accepts besides `name`, `op` and `inputs`.
@@ -110,6 +133,12 @@ fn op_keys(op: &str) -> &'static [&'static str] {
         "maxpool" => &["kernel", "stride", "padding", "ceil_mode"],
         "avgpool" => &["kernel", "stride", "padding", "ceil_mode", "count_include_pad"],
         "dropout" => &["ratio"],
+        "hard_sigmoid" => &["alpha", "beta"],
+        "softmax" | "log_softmax" => &["axis"],
+        "layernorm" => &["axis", "eps"],
+        "matmul" => &["transpose_a", "transpose_b"],
+        "transpose" => &["perm"],
+        "lrn" => &["size", "alpha", "beta", "bias_term"],
         _ => &[],
     }
 }
@@ -147,6 +176,21 @@ impl Ctx<'_> {
 
     fn opt_int(&self, key: &str, v: &Option<Value>, default: usize) -> Result<usize, SourceError> {
         v.as_ref().map_or(Ok(default), |v| self.int(key, v))
+    }
+
+    /// An axis name; channels when absent (the feature axis of token sequences).
+    fn axis(&self, v: &Option<Value>) -> Result<Axis, SourceError> {
+        let Some(v) = v else { return Ok(Axis::Channels) };
+        match v.get_ref() {
+            toml::Value::String(s) if s == "channels" => Ok(Axis::Channels),
+            toml::Value::String(s) if s == "height" => Ok(Axis::Height),
+            toml::Value::String(s) if s == "width" => Ok(Axis::Width),
+            other => Err(self.err(
+                v.span(),
+                "axis",
+                format!("expected \"channels\", \"height\" or \"width\", got {}", describe(other)),
+            )),
+        }
     }
 
     fn boolean(&self, key: &str, v: &Option<Value>, default: bool) -> Result<bool, SourceError> {
@@ -263,7 +307,7 @@ fn key_spans(raw: &RawLayer) -> Vec<(&'static str, Range<usize>)> {
     if let Some(v) = &raw.inputs {
         spans.push(("inputs", v.span()));
     }
-    let values: [(&'static str, &Option<Value>); 15] = [
+    let values: [(&'static str, &Option<Value>); 23] = [
         ("shape", &raw.shape),
         ("out_channels", &raw.out_channels),
         ("out_features", &raw.out_features),
@@ -276,6 +320,14 @@ fn key_spans(raw: &RawLayer) -> Vec<(&'static str, Range<usize>)> {
         ("eps", &raw.eps),
         ("min", &raw.min),
         ("max", &raw.max),
+        ("axis", &raw.axis),
+        ("alpha", &raw.alpha),
+        ("beta", &raw.beta),
+        ("transpose_a", &raw.transpose_a),
+        ("transpose_b", &raw.transpose_b),
+        ("perm", &raw.perm),
+        ("size", &raw.size),
+        ("bias_term", &raw.bias_term),
         ("ratio", &raw.ratio),
         ("ceil_mode", &raw.ceil_mode),
         ("count_include_pad", &raw.count_include_pad),
@@ -361,6 +413,43 @@ fn layer_from_raw(ctx: &Ctx<'_>, raw: &Spanned<RawLayer>) -> Result<Layer, Sourc
         "reshape" => Op::Reshape { shape: ctx.shape(raw, &r.shape)? },
         "identity" => Op::Identity,
         "dropout" => Op::Dropout { ratio: ctx.float("ratio", &r.ratio, 0.5)? },
+        "sigmoid" => Op::Activation(Activation::Sigmoid),
+        "hard_sigmoid" => Op::Activation(Activation::HardSigmoid {
+            // ONNX HardSigmoid's defaults.
+            alpha: ctx.float("alpha", &r.alpha, 0.2)?,
+            beta: ctx.float("beta", &r.beta, 0.5)?,
+        }),
+        "hard_swish" => Op::Activation(Activation::HardSwish),
+        "tanh" => Op::Activation(Activation::Tanh),
+        "erf" => Op::Activation(Activation::Erf),
+        "gelu" => Op::Activation(Activation::Gelu),
+        "scale" => Op::Scale,
+        "mul" => Op::Mul,
+        "softmax" | "log_softmax" => Op::Softmax { axis: ctx.axis(&r.axis)?, log: op_name == "log_softmax" },
+        "layernorm" => Op::LayerNorm { axis: ctx.axis(&r.axis)?, eps: ctx.float("eps", &r.eps, 1e-5)? },
+        "matmul" => Op::MatMul {
+            transpose_a: ctx.boolean("transpose_a", &r.transpose_a, false)?,
+            transpose_b: ctx.boolean("transpose_b", &r.transpose_b, false)?,
+        },
+        "global_maxpool" => Op::GlobalMaxPool,
+        "transpose" => {
+            let perm = match &r.perm {
+                Some(v) => ctx.ints("perm", v)?,
+                None => return Err(ctx.missing(raw, "perm")),
+            };
+            let Ok(perm) = <[usize; 3]>::try_from(perm) else {
+                let span = r.perm.as_ref().map_or(0..0, Spanned::span);
+                return Err(ctx.err(span, "perm", "expected three axes, e.g. [0, 2, 1]"));
+            };
+            Op::Transpose { perm }
+        }
+        "lrn" => Op::Lrn {
+            size: ctx.req_int(raw, "size", &r.size)?,
+            // ONNX LRN's defaults.
+            alpha: ctx.float("alpha", &r.alpha, 1e-4)?,
+            beta: ctx.float("beta", &r.beta, 0.75)?,
+            bias: ctx.float("bias_term", &r.bias_term, 1.0)?,
+        },
         _ => unreachable!("op names were checked against OPS"),
     };
     Ok(Layer { name: r.name.get_ref().clone(), op, inputs, params: None })
@@ -519,7 +608,41 @@ pub fn to_workload_toml(net: &Network, description: Option<&str>) -> String {
                 }
             }
             Op::Dropout { ratio } => kv("ratio", float_text(*ratio)),
-            Op::Activation(_) | Op::GlobalAvgPool | Op::Add | Op::Concat | Op::Flatten | Op::Identity => {}
+            Op::Activation(Activation::HardSigmoid { alpha, beta }) => {
+                kv("alpha", float_text(*alpha));
+                kv("beta", float_text(*beta));
+            }
+            Op::Softmax { axis, .. } => kv("axis", toml_string(axis.name())),
+            Op::LayerNorm { axis, eps } => {
+                kv("axis", toml_string(axis.name()));
+                if *eps != 1e-5 {
+                    kv("eps", float_text(*eps));
+                }
+            }
+            Op::Transpose { perm } => kv("perm", format!("[{}, {}, {}]", perm[0], perm[1], perm[2])),
+            Op::Lrn { size, alpha, beta, bias } => {
+                kv("size", size.to_string());
+                kv("alpha", float_text(*alpha));
+                kv("beta", float_text(*beta));
+                kv("bias_term", float_text(*bias));
+            }
+            Op::MatMul { transpose_a, transpose_b } => {
+                if *transpose_a {
+                    kv("transpose_a", "true".to_owned());
+                }
+                if *transpose_b {
+                    kv("transpose_b", "true".to_owned());
+                }
+            }
+            Op::Activation(_)
+            | Op::GlobalAvgPool
+            | Op::GlobalMaxPool
+            | Op::Add
+            | Op::Concat
+            | Op::Flatten
+            | Op::Identity
+            | Op::Scale
+            | Op::Mul => {}
         }
     }
     out
@@ -561,7 +684,15 @@ mod tests {
                         "max",
                         "ratio",
                         "ceil_mode",
-                        "count_include_pad"
+                        "count_include_pad",
+                        "axis",
+                        "alpha",
+                        "beta",
+                        "transpose_a",
+                        "transpose_b",
+                        "perm",
+                        "size",
+                        "bias_term"
                     ]
                     .contains(key),
                     "{op}: {key}"

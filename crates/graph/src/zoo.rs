@@ -14,12 +14,18 @@
 //! - `resnet18`, `resnet50`: ImageNet ResNets as in torchvision (v1.5: a
 //!   bottleneck's stride sits on its 3x3 conv).
 //! - `vgg16`: ImageNet VGG-16 (configuration D) as in torchvision, without BatchNorm.
+//! - `vit_tiny`: a Vision Transformer (Dosovitskiy et al., ICLR 2021) for CIFAR-10
+//!   at the size of BERT-tiny (Turc et al. 2019: 2 layers, hidden 128, 2 heads,
+//!   feed-forward 512): 4×4 patches (64 tokens), pre-norm blocks, GELU, a
+//!   mean-pooled head. Tokens are stored feature-major (`128 × 1 × 64`), so every
+//!   token-wise linear layer is a 1×1 convolution on crossbars; the attention
+//!   products run on the digital unit.
 
-use crate::layer::{Activation, BatchNorm, Conv2d, Layer, Linear, Op, Padding, Pool, PoolKind, Shape};
+use crate::layer::{Activation, Axis, BatchNorm, Conv2d, Layer, Linear, Op, Padding, Pool, PoolKind, Shape};
 use crate::network::{Network, NetworkBuilder};
 
 /// Names accepted by [`zoo`].
-pub const ZOO_NAMES: [&str; 6] = ["resnet20", "vgg13", "mobilenetv2", "resnet18", "resnet50", "vgg16"];
+pub const ZOO_NAMES: [&str; 7] = ["resnet20", "vgg13", "mobilenetv2", "resnet18", "resnet50", "vgg16", "vit_tiny"];
 
 /// A one-line description of a zoo network, with its reference.
 pub fn zoo_description(name: &str) -> Option<&'static str> {
@@ -30,6 +36,9 @@ pub fn zoo_description(name: &str) -> Option<&'static str> {
         "resnet18" => "ImageNet ResNet-18 (He et al. 2016), torchvision layout",
         "resnet50" => "ImageNet ResNet-50 v1.5 (He et al. 2016), torchvision layout",
         "vgg16" => "ImageNet VGG-16 (Simonyan & Zisserman 2015, config D), torchvision layout",
+        "vit_tiny" => {
+            "CIFAR-10 ViT (Dosovitskiy et al. 2021) at BERT-tiny size: 4x4 patches, 2 layers, 128 wide, 2 heads"
+        }
         _ => return None,
     })
 }
@@ -43,6 +52,7 @@ pub fn zoo(name: &str) -> Option<Network> {
         "resnet18" => resnet_imagenet("resnet18", Block::Basic, [2, 2, 2, 2]),
         "resnet50" => resnet_imagenet("resnet50", Block::Bottleneck, [3, 4, 6, 3]),
         "vgg16" => vgg16_imagenet(),
+        "vit_tiny" => vit_tiny_cifar(),
         _ => return None,
     };
     Some(net.build().expect("zoo networks are valid"))
@@ -314,4 +324,60 @@ fn mobilenetv2_cifar() -> NetworkBuilder {
     let x = n.act("relu2", &c, Activation::Relu6);
     n.head(&x, 10);
     n.build()
+}
+
+/// `vit_tiny` (see the module header). Layer names follow timm's `VisionTransformer`.
+fn vit_tiny_cifar() -> NetworkBuilder {
+    const DIM: usize = 128;
+    const HEADS: usize = 2;
+    const MLP: usize = 4 * DIM;
+    const PATCH: usize = 4;
+    const TOKENS: usize = (32 / PATCH) * (32 / PATCH);
+    let mut n = Chain::new("vit_tiny", Shape::new(3, 32, 32));
+    let dense = |out: usize, k: usize, stride: usize| {
+        Op::Conv2d(Conv2d {
+            out_channels: out,
+            kernel: [k, k],
+            stride: [stride, stride],
+            padding: Padding::uniform(0),
+            dilation: [1, 1],
+            groups: 1,
+            bias: true,
+        })
+    };
+    let seq = Shape::new(DIM, 1, TOKENS);
+    let heads = Shape::new(HEADS, DIM / HEADS, TOKENS);
+    let norm = Op::LayerNorm { axis: Axis::Channels, eps: 1e-6 };
+    n.add("patch_embed.proj", dense(DIM, PATCH, PATCH), &["input"]);
+    n.add("patch_embed.flatten", Op::Reshape { shape: seq }, &["patch_embed.proj"]);
+    let mut x = n.add("pos_embed", Op::Scale, &["patch_embed.flatten"]);
+    for b in 0..2 {
+        let p = format!("blocks.{b}.");
+        let h = n.add(&format!("{p}norm1"), norm.clone(), &[&x]);
+        let mut qkv = Vec::new();
+        for part in ["q", "k", "v"] {
+            let l = n.add(&format!("{p}attn.{part}"), dense(DIM, 1, 1), &[&h]);
+            qkv.push(n.add(&format!("{p}attn.{part}.heads"), Op::Reshape { shape: heads }, &[&l]));
+        }
+        // Scores Qᵀ·K per head (tokens × tokens), scaled by 1/√(head dim), softmax over keys.
+        let qk = Op::MatMul { transpose_a: true, transpose_b: false };
+        let s = n.add(&format!("{p}attn.scores"), qk, &[&qkv[0], &qkv[1]]);
+        let s = n.add(&format!("{p}attn.scale"), Op::Scale, &[&s]);
+        let s = n.add(&format!("{p}attn.softmax"), Op::Softmax { axis: Axis::Width, log: false }, &[&s]);
+        // Context V·Pᵀ per head: head dim × tokens, feature-major again.
+        let pv = Op::MatMul { transpose_a: false, transpose_b: true };
+        let c = n.add(&format!("{p}attn.context"), pv, &[&qkv[2], &s]);
+        let c = n.add(&format!("{p}attn.merge"), Op::Reshape { shape: seq }, &[&c]);
+        let c = n.add(&format!("{p}attn.proj"), dense(DIM, 1, 1), &[&c]);
+        x = n.add(&format!("{p}add1"), Op::Add, &[&x, &c]);
+        let h = n.add(&format!("{p}norm2"), norm.clone(), &[&x]);
+        let h = n.add(&format!("{p}mlp.fc1"), dense(MLP, 1, 1), &[&h]);
+        let h = n.act(&format!("{p}mlp.act"), &h, Activation::Gelu);
+        let h = n.add(&format!("{p}mlp.fc2"), dense(DIM, 1, 1), &[&h]);
+        x = n.add(&format!("{p}add2"), Op::Add, &[&x, &h]);
+    }
+    let x = n.add("norm", norm, &[&x]);
+    let x = n.add("pool", Op::GlobalAvgPool, &[&x]);
+    n.add("head", Op::Linear(Linear { out_features: 10, bias: true }), &[&x]);
+    n.builder
 }

@@ -308,6 +308,12 @@ pub fn digital_gemm(net: &Network, id: LayerId) -> Gemm {
             Gemm { k: cin / g * (c.kernel[0] * c.kernel[1]) as u64, m: c.out_channels as u64 / g, p: pixels, groups: g }
         }
         Op::Linear(l) => Gemm { k: cin, m: l.out_features as u64, p: 1, groups: 1 },
+        // One (rows × K)·(K × cols) product per channel.
+        Op::MatMul { transpose_a, .. } => {
+            let a = net.input_shapes(id)[0];
+            let k = if *transpose_a { a.height } else { a.width } as u64;
+            Gemm { k, m: out.width as u64, p: out.height as u64, groups: out.channels as u64 }
+        }
         _ => Gemm { k: 0, m: 0, p: 0, groups: 0 },
     }
 }
@@ -348,7 +354,11 @@ pub fn map_network(net: &Network, arch: &ArchParams, options: &MappingOptions) -
             }
         }
     }
-    let digital: Vec<bool> = net.ids().map(|id| options.offload.offloads(net, id)).collect();
+    // A product of two activations has no weights to store: it always runs on the digital unit.
+    let digital: Vec<bool> = net
+        .ids()
+        .map(|id| options.offload.offloads(net, id) || matches!(net.layer(id).op, Op::MatMul { .. }))
+        .collect();
     let layouts: Vec<Option<CrossbarLayout>> =
         net.ids().map(|id| if digital[id.0] { None } else { crossbar_layout(net, arch, id) }).collect();
     let pes_of = |l: &CrossbarLayout| l.crossbars.div_ceil(xbars_per_pe);

@@ -210,6 +210,7 @@ impl Plan {
                         Activation::Relu => (0.0, f32::INFINITY),
                         Activation::Relu6 => (0.0, 6.0),
                         Activation::Clip { min, max } => (*min, *max),
+                        _ => return Err(untrainable()),
                     };
                     Node::Clamp { lo, hi }
                 }

@@ -165,11 +165,10 @@ pub fn export_onnx(net: &Network) -> Result<Vec<u8>, OnnxError> {
                 nodes.push(node("BatchNormalization", name, ins, name, vec![float("epsilon", bn.eps)]));
             }
             Op::Activation(Activation::Relu) => nodes.push(node("Relu", name, inputs, name, vec![])),
-            Op::Activation(a) => {
+            Op::Activation(a @ (Activation::Relu6 | Activation::Clip { .. })) => {
                 let (lo, hi) = match a {
-                    Activation::Relu6 => (0.0, 6.0),
                     Activation::Clip { min, max } => (*min, *max),
-                    Activation::Relu => unreachable!("handled above"),
+                    _ => (0.0, 6.0),
                 };
                 let (lo_n, hi_n) = (format!("{name}.min"), format!("{name}.max"));
                 init.push(tensor(&lo_n, &[], &[lo]));
@@ -206,6 +205,18 @@ pub fn export_onnx(net: &Network) -> Result<Vec<u8>, OnnxError> {
                 nodes.push(node("Reshape", name, vec![inputs[0].clone(), n], name, vec![]));
             }
             Op::Identity | Op::Dropout { .. } => nodes.push(node("Identity", name, inputs, name, vec![])),
+            // What `rramsim train` produces is a CNN; the transformer-era kinds are import-only.
+            Op::Activation(_)
+            | Op::Scale
+            | Op::Mul
+            | Op::Softmax { .. }
+            | Op::LayerNorm { .. }
+            | Op::MatMul { .. }
+            | Op::GlobalMaxPool
+            | Op::Transpose { .. }
+            | Op::Lrn { .. } => {
+                return Err(err(name, format!("export of `{}` layers is not supported", layer.op.kind_name())));
+            }
         }
     }
     let input = net.input();

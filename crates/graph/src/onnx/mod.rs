@@ -3,8 +3,10 @@
 //! Supported ops: Conv (groups included), Gemm, MatMul (+ a bias Add),
 //! BatchNormalization (folded into the preceding conv/linear), Relu, Clip,
 //! Add/Sum, Concat, MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape,
-//! Constant, ConstantOfShape, Identity and Dropout. Any other op is an error that
-//! names the node and the op. Initializers are read from `raw_data` or from the
+//! Constant, ConstantOfShape, Identity and Dropout here; the ops of transformer,
+//! MobileNetV3, tf2onnx and Caffe2 exports and the shape arithmetic in [`ops`]
+//! (its `SUPPORTED` lists them all). Any other op is an error that names the node
+//! and the op and lists the supported ones. Initializers are read from `raw_data` or from the
 //! typed fields; tensor shapes given in `value_info` / graph outputs are checked
 //! against the inferred ones.
 //!
@@ -16,7 +18,9 @@
 pub mod proto;
 
 mod export;
+mod ops;
 pub use export::export_onnx;
+use ops::Layout;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -25,7 +29,7 @@ use prost::Message;
 
 use crate::error::GraphError;
 use crate::layer::{Activation, BatchNorm, Conv2d, Layer, Linear, Op, Padding, Params, Pool, PoolKind, Shape};
-use crate::network::{Network, NetworkBuilder};
+use crate::network::{Network, NetworkBuilder, infer_shape};
 use crate::transform::fold_batchnorm;
 use proto::tensor_proto::DataType;
 
@@ -235,6 +239,14 @@ struct Importer {
     biasless_matmul: HashMap<String, usize>,
     /// Tensor name → layer producing it directly (for value_info checks).
     produced: HashMap<String, String>,
+    /// Activation tensor name → its ONNX dims and how they are stored.
+    layouts: HashMap<String, Layout>,
+    /// Layer name → its output shape.
+    shapes: HashMap<String, Shape>,
+    /// Pad outputs (tensor name → spatial zero padding) waiting to fold into a Conv.
+    pending_pads: HashMap<String, Padding>,
+    /// Version of the default-domain operator set (defaults of Softmax and others changed).
+    opset: i64,
 }
 
 impl Importer {
@@ -246,6 +258,12 @@ impl Importer {
     }
 
     fn act(&self, ctx: &NodeCtx<'_>, i: usize) -> Result<String, OnnxError> {
+        let name = ctx.input(i).unwrap_or("");
+        if self.pending_pads.contains_key(name) && !(matches!(ctx.op, "Conv" | "Transpose") && i == 0) {
+            return Err(ctx.err(format!(
+                "operand `{name}` is a Pad's output; rramsim folds a zero Pad into the padding of a following Conv only"
+            )));
+        }
         match self.value(ctx, i)? {
             Value::Act(layer) => Ok(layer.clone()),
             Value::Const(_) => Err(ctx.err(format!("operand {i} is a constant; rramsim needs an activation there"))),
@@ -270,7 +288,51 @@ impl Importer {
     }
 
     fn emit(&mut self, ctx: &NodeCtx<'_>, layer: Layer) -> Result<(), OnnxError> {
+        self.emit_with(ctx, layer, None)
+    }
+
+    /// Emits `layer`; its output layout is `layout`, or by default the identity
+    /// layout of its shape for the ops that need their operand in stored order
+    /// and the first operand's layout for element-wise ops.
+    fn emit_with(&mut self, ctx: &NodeCtx<'_>, mut layer: Layer, layout: Option<Layout>) -> Result<(), OnnxError> {
         let out = ctx.output()?.to_owned();
+        let stored_order = matches!(
+            layer.op,
+            Op::Conv2d(_)
+                | Op::Pool(_)
+                | Op::GlobalAvgPool
+                | Op::GlobalMaxPool
+                | Op::Concat
+                | Op::Lrn { .. }
+                | Op::Linear(_)
+                | Op::Flatten
+                | Op::Reshape { .. }
+        );
+        if layout.is_none() && stored_order {
+            // These read their operands in ONNX order: transposed views are moved first.
+            for i in 0..layer.inputs.len() {
+                layer.inputs[i] = self.materialize(ctx, i)?.0;
+            }
+        }
+        let mut in_shapes = Vec::with_capacity(layer.inputs.len());
+        for l in &layer.inputs {
+            in_shapes.push(*self.shapes.get(l).ok_or_else(|| ctx.err(format!("operand `{l}` has no known shape")))?);
+        }
+        let shape = infer_shape(&layer, &in_shapes).map_err(|e| {
+            let mut origin = HashMap::new();
+            origin.insert(layer.name.clone(), (ctx.name.clone(), ctx.op.to_owned()));
+            from_graph_error(e, &origin)
+        })?;
+        let layout = match (layout, &layer.op) {
+            (Some(l), _) => l,
+            (None, Op::Linear(_) | Op::Flatten | Op::Reshape { .. }) => {
+                Layout::of_shape(shape, if shape.is_flat() { 1 } else { 3 })
+            }
+            (None, _) if stored_order => Layout::of_shape(shape, 3),
+            (None, _) => self.layout(ctx, 0)?,
+        };
+        self.layouts.insert(out.clone(), layout);
+        self.shapes.insert(layer.name.clone(), shape);
         self.origin.insert(layer.name.clone(), (ctx.name.clone(), ctx.op.to_owned()));
         self.produced.insert(out.clone(), layer.name.clone());
         self.values.insert(out, Value::Act(layer.name.clone()));
@@ -305,7 +367,7 @@ impl Importer {
                     out_channels: w.dims[0] as usize,
                     kernel,
                     stride: ctx.pair("strides", 1)?,
-                    padding: ctx.pads()?,
+                    padding: self.padded(ctx, ctx.pads()?)?,
                     dilation: ctx.pair("dilations", 1)?,
                     groups: group as usize,
                     bias: b.is_some(),
@@ -313,11 +375,15 @@ impl Importer {
                 let params = Params::Dense { weight: w.floats(), bias: b.map(|b| b.floats()) };
                 self.emit(ctx, layer(Op::Conv2d(conv), vec![x], Some(params)))
             }
+            "MatMul" if !self.is_const(ctx, 1) => self.act_matmul(ctx),
             "Gemm" | "MatMul" => {
                 let x = self.act(ctx, 0)?;
                 let w = self.constant(ctx, 1)?;
                 if w.dims.len() != 2 {
                     return Err(ctx.err(format!("weight must be 2-D, got dims {:?}", w.dims)));
+                }
+                if ctx.op == "MatMul" && self.layout(ctx, 0)?.dims.len() > 1 {
+                    return self.token_matmul(ctx, &w);
                 }
                 if ctx.int("transA", 0) != 0 {
                     return Err(ctx.err("transA=1 is not supported: the activation must be the left operand"));
@@ -328,7 +394,10 @@ impl Importer {
                 // Store as [out][in]: ONNX gives [in][out] unless transB.
                 let mut weight = w.floats();
                 if !trans_b {
-                    weight = (0..cols).flat_map(|o| (0..rows).map(move |i| (o, i))).map(|(o, i)| weight[i * cols + o]).collect();
+                    weight = (0..cols)
+                        .flat_map(|o| (0..rows).map(move |i| (o, i)))
+                        .map(|(o, i)| weight[i * cols + o])
+                        .collect();
                 }
                 let out = if trans_b { rows } else { cols };
                 weight.iter_mut().for_each(|v| *v *= alpha);
@@ -415,20 +484,51 @@ impl Importer {
                 if axis != 1 {
                     return Err(ctx.err(format!("only axis=1 (keep the batch dimension) is supported, got {axis}")));
                 }
+                let layout = self.layout(ctx, 0)?;
+                if !layout.is_identity() {
+                    return self.reshape_to(ctx, vec![layout.dims.iter().product()]);
+                }
                 self.emit(ctx, layer(Op::Flatten, vec![x], None))
             }
             "Reshape" => {
                 let x = self.act(ctx, 0)?;
                 let shape = self.constant(ctx, 1)?.ints();
+                let layout = self.layout(ctx, 0)?;
+                let legacy = matches!(shape.as_slice(), [_, -1] | [_, _] | [_, _, _, _])
+                    && shape.iter().skip(1).all(|&d| d != 0);
+                if !layout.is_identity() || !legacy || layout.dims.len() == 2 {
+                    let dims = self.reshape_target(ctx, &shape)?;
+                    return self.reshape_to(ctx, dims);
+                }
                 let op = match shape.as_slice() {
                     [_, -1] => Op::Flatten,
                     [_, n] if *n > 0 => Op::Reshape { shape: Shape::flat(*n as usize) },
-                    [_, c, h, w] if *c > 0 && *h > 0 && *w > 0 => Op::Reshape { shape: Shape::new(*c as usize, *h as usize, *w as usize) },
-                    _ => return Err(ctx.err(format!("target shape {shape:?} is not supported: use [N, -1], [N, features] or [N, C, H, W]"))),
+                    [_, c, h, w] if *c > 0 && *h > 0 && *w > 0 => {
+                        Op::Reshape { shape: Shape::new(*c as usize, *h as usize, *w as usize) }
+                    }
+                    _ => {
+                        return Err(ctx.err(format!(
+                            "target shape {shape:?} is not supported: use [N, -1], [N, features] or [N, C, H, W]"
+                        )));
+                    }
                 };
                 self.emit(ctx, layer(op, vec![x], None))
             }
             "Add" | "Sum" => self.add(ctx),
+            "Concat" if (0..ctx.node.input.len()).all(|i| self.is_const(ctx, i)) => {
+                let parts = (0..ctx.node.input.len()).map(|i| self.constant(ctx, i)).collect::<Result<Vec<_>, _>>()?;
+                if parts.iter().any(|t| t.dims.len() != 1) {
+                    return Err(ctx.err("concatenating constants is supported for 1-D ones (shape arithmetic) only"));
+                }
+                let data = if parts.iter().all(|t| matches!(t.data, Data::I64(_))) {
+                    Data::I64(parts.iter().flat_map(Tensor::ints).collect())
+                } else {
+                    Data::F32(parts.iter().flat_map(Tensor::floats).collect())
+                };
+                let n = parts.iter().map(Tensor::len).sum::<usize>() as i64;
+                self.values.insert(ctx.output()?.to_owned(), Value::Const(Tensor { dims: vec![n], data }));
+                Ok(())
+            }
             "Concat" => {
                 let axis = ctx.int("axis", 1);
                 if axis != 1 && axis != -3 {
@@ -443,6 +543,10 @@ impl Importer {
                 }
                 // Pass-through: the output names the same value as the input.
                 let v = self.value(ctx, 0)?.clone();
+                if let Value::Act(_) = v {
+                    let layout = self.layout(ctx, 0)?;
+                    self.layouts.insert(ctx.output()?.to_owned(), layout);
+                }
                 self.values.insert(ctx.output()?.to_owned(), v);
                 Ok(())
             }
@@ -481,10 +585,10 @@ impl Importer {
                 self.values.insert(ctx.output()?.to_owned(), Value::Const(Tensor { dims, data }));
                 Ok(())
             }
-            other => Err(ctx.err(format!(
-                "unsupported op `{other}`; rramsim imports Conv, Gemm, MatMul, BatchNormalization, Relu, Clip, Add, Sum, Concat, \
-                 MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape, Constant, ConstantOfShape, Identity and Dropout"
-            ))),
+            other => match self.extended(ctx) {
+                Some(result) => result,
+                None => Err(ctx.err(format!("unsupported op `{other}`; rramsim imports {}", ops::SUPPORTED))),
+            },
         }
     }
 
@@ -501,19 +605,34 @@ impl Importer {
             }
         }
         match (acts.as_slice(), consts.as_slice()) {
+            ([], [_, _]) => self.arithmetic(ctx),
             ([_, _, ..], []) => {
-                let inputs = acts.into_iter().map(|(_, l)| l).collect();
+                let first = self.layout(ctx, 0)?;
+                let mut same = true;
+                for i in 1..n {
+                    same &= self.layout(ctx, i)? == first;
+                }
+                if same {
+                    let inputs = acts.into_iter().map(|(_, l)| l).collect();
+                    let layer = Layer { name: ctx.name.clone(), op: Op::Add, inputs, params: None };
+                    return self.emit(ctx, layer);
+                }
+                // Operands stored in different orders: add them in ONNX order.
+                let inputs = (0..n).map(|i| self.materialize(ctx, i).map(|m| m.0)).collect::<Result<Vec<_>, _>>()?;
                 let layer = Layer { name: ctx.name.clone(), op: Op::Add, inputs, params: None };
-                self.emit(ctx, layer)
+                self.emit_with(ctx, layer, Some(Layout::identity(first.dims)))
             }
             ([(i, l)], [bias]) => {
                 let source = ctx.input(*i).unwrap_or("").to_owned();
                 let out_features = self.biasless_matmul.get(&source).copied();
                 let single_use = self.uses.get(&source).copied() == Some(1);
                 let Some(out_features) = out_features.filter(|_| single_use) else {
-                    return Err(ctx
-                        .err("adding a constant is only supported as the bias of a MatMul whose output is used once"));
+                    // Not a bias: an affine `scale` layer.
+                    return self.arithmetic(ctx);
                 };
+                if bias.len() != 1 && bias.dims.len() > 1 && bias.dims[..bias.dims.len() - 1].iter().any(|&d| d != 1) {
+                    return self.arithmetic(ctx);
+                }
                 let b = bias.floats();
                 let b = match b.len() {
                     1 => vec![b[0]; out_features],
@@ -521,13 +640,17 @@ impl Importer {
                     len => return Err(ctx.err(format!("bias has {len} values, the MatMul produces {out_features}"))),
                 };
                 let layer = self.builder_layer_mut(l).expect("MatMul layers are in the builder");
-                if let Op::Linear(linear) = &mut layer.op {
-                    linear.bias = true;
+                match &mut layer.op {
+                    Op::Linear(linear) => linear.bias = true,
+                    Op::Conv2d(conv) => conv.bias = true,
+                    _ => {}
                 }
                 if let Some(Params::Dense { bias, .. }) = &mut layer.params {
                     *bias = Some(b);
                 }
                 self.biasless_matmul.remove(&source);
+                let layout = self.layout(ctx, *i)?;
+                self.layouts.insert(ctx.output()?.to_owned(), layout);
                 self.values.insert(ctx.output()?.to_owned(), Value::Act(l.clone()));
                 // The tensor name of the biased output now refers to the linear layer.
                 let out = ctx.output()?.to_owned();
@@ -560,16 +683,6 @@ fn tensor_dims(v: &proto::ValueInfoProto) -> Option<Vec<Option<i64>>> {
     )
 }
 
-/// Per-sample shape of an `[N, C, H, W]` or `[N, F]` value, if fully known.
-fn sample_shape(dims: &[Option<i64>]) -> Option<Shape> {
-    let known = |d: &Option<i64>| d.filter(|&v| v > 0).map(|v| v as usize);
-    match dims {
-        [_, c, h, w] => Some(Shape::new(known(c)?, known(h)?, known(w)?)),
-        [_, f] => Some(Shape::flat(known(f)?)),
-        _ => None,
-    }
-}
-
 /// Imports an ONNX model. `label` names it in errors; the network is named after
 /// the graph (or `label`). BatchNormalization layers are folded.
 pub fn import_onnx(label: &str, bytes: &[u8]) -> Result<Network, OnnxError> {
@@ -592,6 +705,15 @@ pub fn import_onnx(label: &str, bytes: &[u8]) -> Result<Network, OnnxError> {
         uses: HashMap::new(),
         biasless_matmul: HashMap::new(),
         produced: HashMap::new(),
+        layouts: HashMap::new(),
+        shapes: HashMap::new(),
+        pending_pads: HashMap::new(),
+        opset: model
+            .opset_import
+            .iter()
+            .find(|o| o.domain.as_deref().unwrap_or("").is_empty() || o.domain.as_deref() == Some("ai.onnx"))
+            .and_then(|o| o.version)
+            .unwrap_or(1),
     };
     for node in &graph.node {
         for input in node.input.iter().filter(|s| !s.is_empty()) {
@@ -622,13 +744,19 @@ pub fn import_onnx(label: &str, bytes: &[u8]) -> Result<Network, OnnxError> {
     };
     let input_name = input.name.clone().unwrap_or_default();
     let dims = tensor_dims(input).unwrap_or_default();
-    let shape = sample_shape(&dims).ok_or_else(|| {
+    // The batch dimension may be dynamic (a name, or absent); the others must be known.
+    let per_sample: Option<Vec<usize>> =
+        dims.get(1..).and_then(|d| d.iter().map(|d| d.filter(|&v| v > 0).map(|v| v as usize)).collect());
+    let layout = per_sample.filter(|d| (1..=3).contains(&d.len())).map(Layout::identity);
+    let shape = layout.as_ref().and_then(Layout::shape).ok_or_else(|| {
         OnnxError::model(format!(
-            "graph input `{input_name}` needs a static shape [N, C, H, W] or [N, F], got {dims:?}"
+            "graph input `{input_name}` needs a static shape [N, C, H, W], [N, T, D] or [N, F], got {dims:?}"
         ))
     })?;
     imp.builder.push(Layer::new(input_name.clone(), Op::Input { shape }, &[]));
     imp.values.insert(input_name.clone(), Value::Act(input_name.clone()));
+    imp.layouts.insert(input_name.clone(), layout.expect("checked above"));
+    imp.shapes.insert(input_name.clone(), shape);
 
     let mut used_names: HashMap<String, usize> = HashMap::new();
     used_names.insert(input_name, 1);
@@ -655,24 +783,28 @@ pub fn import_onnx(label: &str, bytes: &[u8]) -> Result<Network, OnnxError> {
     }
     let origin = imp.origin;
     let network = imp.builder.build().map_err(|e| from_graph_error(e, &origin))?;
-    // Check inferred shapes against the shapes the file declares.
+    // Check the dims the importer followed against the dims the file declares.
     for info in graph.value_info.iter().chain(&graph.output) {
         let tensor = info.name.as_deref().unwrap_or("");
-        let Some(layer) = imp.produced.get(tensor) else {
+        let (Some(layer), Some(layout)) = (imp.produced.get(tensor), imp.layouts.get(tensor)) else {
             continue;
         };
-        let Some(declared) = tensor_dims(info).as_deref().and_then(sample_shape) else {
+        let Some(declared) = tensor_dims(info) else {
             continue;
         };
-        let id = network.find(layer).expect("produced layers are in the network");
-        let inferred = network.output_shape(id);
-        if inferred != declared {
+        let declared = declared.get(1..).unwrap_or(&[]);
+        let agrees = declared.len() == layout.dims.len()
+            && declared.iter().zip(&layout.dims).all(|(d, &n)| d.is_none_or(|d| d == n as i64));
+        if !agrees && declared.iter().all(|d| d.is_some_and(|d| d > 0)) {
             let (node, op) = origin.get(layer).cloned().unwrap_or_default();
+            let text = |d: Vec<String>| d.join("x");
             return Err(OnnxError {
                 node: Some(node),
                 op: Some(op),
                 message: format!(
-                    "output `{tensor}` is declared {declared} per sample, but the layer produces {inferred}"
+                    "output `{tensor}` is declared {} per sample, but the layer produces {}",
+                    text(declared.iter().map(|d| d.unwrap_or(0).to_string()).collect()),
+                    text(layout.dims.iter().map(usize::to_string).collect())
                 ),
             });
         }

@@ -245,6 +245,15 @@ fn zoo_sizes_match_published_figures() {
                 assert_eq!(weights + t.biases, 138_357_544);
                 assert!(within(macs, 15.5e9, 0.005), "{macs}");
             }
+            // Closed form: patch embedding 3·4·4·128 weights over 64 tokens; per block
+            // q, k, v, proj (128²) and fc1, fc2 (128·512) over 64 tokens, plus the two
+            // attention products 2 heads · 64 · 64 · 64; the head 128·10.
+            "vit_tiny" => {
+                let block_weights = 4 * 128 * 128 + 2 * 128 * 512;
+                assert_eq!(weights, 3 * 16 * 128 + 2 * block_weights + 1280);
+                assert_eq!(macs, 3 * 16 * 128 * 64 + 2 * (block_weights * 64 + 2 * 2 * 64 * 64 * 64) + 1280);
+                assert_eq!((weights, macs), (400_640, 27_657_472));
+            }
             _ => unreachable!(),
         }
     }

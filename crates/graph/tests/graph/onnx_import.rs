@@ -8,7 +8,7 @@ use rramsim_graph::onnx::proto::{
     AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto, TypeProto,
     ValueInfoProto, attribute_proto::AttributeType, tensor_proto::DataType, tensor_shape_proto, type_proto,
 };
-use rramsim_graph::{Activation, Op, Params, fold_batchnorm, import_onnx, zoo};
+use rramsim_graph::{Activation, Axis, Op, Padding, Params, fold_batchnorm, import_onnx, zoo};
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/onnx").join(name);
@@ -59,6 +59,84 @@ fn mixed_ops_fixture_covers_every_supported_op() {
     assert_eq!(bias, &vec![0.25; 12]); // ConstantOfShape bias folded into the MatMul
     assert_eq!(net.output_shape(net.find("concat").unwrap()).channels, 16);
     assert_eq!(net.output_shape(net.outputs()[0]).channels, 5);
+}
+
+/// The PyTorch-style ViT export (opset 17, dynamic batch) imports as the zoo's
+/// `vit_tiny`: the same weighted layers (token-wise MatMuls as 1x1 convs with
+/// their bias Adds folded) and attention products; its shape sub-graphs fold away
+/// and its transposes and head reshapes move no value.
+#[test]
+fn vit_fixture_matches_the_zoo_transformer() {
+    let imported = import_onnx("vit_tiny.onnx", &fixture("vit_tiny.onnx")).unwrap();
+    let reference = zoo("vit_tiny").unwrap();
+    assert_eq!(imported.total_stats(), reference.total_stats());
+    for id in reference.ids() {
+        let want = reference.layer(id);
+        if !(want.op.has_weights() || matches!(want.op, Op::MatMul { .. } | Op::Softmax { .. } | Op::LayerNorm { .. }))
+        {
+            continue;
+        }
+        let got = imported.find(&want.name).map(|i| (imported.layer(i), imported.stats(i), imported.output_shape(i)));
+        let (layer, stats, shape) = got.unwrap_or_else(|| panic!("no layer {}", want.name));
+        assert_eq!(layer.op, want.op, "{}", want.name);
+        assert_eq!((stats, shape), (reference.stats(id), reference.output_shape(id)), "{}", want.name);
+    }
+    let kinds = |k: &str| imported.layers().filter(|l| l.op.kind_name() == k).count();
+    assert_eq!(kinds("transpose"), 0);
+    assert_eq!(kinds("reshape"), 1 + 2 * 4); // tokens; per block q, k, v heads and the merge
+    assert!(imported.layers().all(|l| !l.name.ends_with(".shape") && !l.name.ends_with(".target")));
+    // GELU in its erf form: x/√2, erf, +1, x·, ·0.5.
+    let kind = |name: &str| imported.layer(imported.find(name).unwrap()).op.kind_name();
+    let gelu = ["mlp.div", "mlp.erf", "mlp.erf_add", "mlp.mul", "mlp.act"].map(|n| kind(&format!("blocks.0.{n}")));
+    assert_eq!(gelu, ["scale", "erf", "scale", "mul", "scale"]);
+    assert_eq!(kind("pos_add"), "scale");
+    assert_eq!(kind("pool"), "global_avgpool"); // ReduceMean over the tokens
+}
+
+/// tf2onnx's NHWC wrappers: the transposes between the two convs cancel; the
+/// one into the first conv and the one before Keras' NHWC flatten move values.
+#[test]
+fn tf2onnx_transposes_cancel_or_become_layers() {
+    let net = import_onnx("tf2onnx_nhwc.onnx", &fixture("tf2onnx_nhwc.onnx")).unwrap();
+    let transposes: Vec<&str> =
+        net.layers().filter(|l| matches!(l.op, Op::Transpose { .. })).map(|l| l.name.as_str()).collect();
+    assert_eq!(transposes, ["conv1.transpose", "flatten.transpose"]);
+    assert_eq!(net.layer(net.find("conv2").unwrap()).inputs, ["conv1/Relu"]);
+    let Op::Transpose { perm } = net.layer(net.find("conv1.transpose").unwrap()).op else { panic!() };
+    assert_eq!(perm, [2, 0, 1]); // H×W×C → C×H×W
+    // ZeroPadding2D's Pad on the NHWC value folds into conv2's padding.
+    let Op::Conv2d(conv2) = &net.layer(net.find("conv2").unwrap()).op else { panic!() };
+    assert_eq!(conv2.padding, Padding { top: 0, left: 0, bottom: 1, right: 1 });
+    let sm = net.layer(net.find("dense/Softmax").unwrap());
+    assert_eq!(sm.op, Op::Softmax { axis: Axis::Channels, log: false });
+}
+
+/// Caffe2's opset-7 forms: initializers listed as graph inputs, LRN, Sum,
+/// Softmax with the old default axis 1.
+#[test]
+fn caffe2_opset7_fixture_imports() {
+    let net = import_onnx("caffe2_opset7.onnx", &fixture("caffe2_opset7.onnx")).unwrap();
+    let op = |name: &str| net.layer(net.find(name).unwrap()).op.clone();
+    assert_eq!(op("norm1"), Op::Lrn { size: 5, alpha: 1e-4, beta: 0.75, bias: 1.0 });
+    assert_eq!(op("res"), Op::Add);
+    assert_eq!(op("prob"), Op::Softmax { axis: Axis::Channels, log: false });
+    assert!(net.find("drop6").is_none());
+}
+
+/// MobileNetV3-style pieces: HardSwish, an SE gate multiplied per channel, SiLU
+/// as Sigmoid × x, constant normalisation as scale layers, GlobalMaxPool.
+#[test]
+fn torch_mobile_ops_fixture_imports() {
+    let net = import_onnx("torch_mobile_ops.onnx", &fixture("torch_mobile_ops.onnx")).unwrap();
+    let kind = |name: &str| net.layer(net.find(name).unwrap()).op.kind_name();
+    let names = ["norm.sub", "norm.div", "stem.act", "se.gate", "se.scale", "silu", "tanh", "gmp", "log_softmax"];
+    assert_eq!(
+        names.map(kind),
+        ["scale", "scale", "hard_swish", "hard_sigmoid", "mul", "mul", "tanh", "global_maxpool", "log_softmax"]
+    );
+    let Some(Params::Affine { scale, shift }) = &net.layer(net.find("norm.div").unwrap()).params else { panic!() };
+    assert_eq!((scale.len(), shift.len()), (3, 1)); // per channel: 1/std; no shift
+    assert_eq!(net.layer(net.find("se.scale").unwrap()).inputs, ["stem.act", "se.gate"]);
 }
 
 #[test]
@@ -221,9 +299,9 @@ fn bad_models() -> Vec<BadModel> {
         (
             "unsupported op fixture",
             fixture("unsupported_op.onnx"),
-            Some("softmax"),
-            Some("Softmax"),
-            "unsupported op `Softmax`",
+            Some("hardmax"),
+            Some("Hardmax"),
+            "unsupported op `Hardmax`; rramsim imports Conv, Gemm, MatMul",
         ),
         ("declared shape disagrees", fixture("wrong_value_info.onnx"), Some("conv"), Some("Conv"), "declared 2x8x8"),
         ("truncated file", good[..good.len() / 2].to_vec(), None, None, "not a valid ONNX model"),
@@ -323,24 +401,38 @@ fn bad_models() -> Vec<BadModel> {
                     name: Some("s".into()),
                     dims: vec![3],
                     data_type: Some(DataType::Int64 as i32),
-                    int64_data: vec![1, -1, 4],
+                    int64_data: vec![1, -1, -1],
                     ..Default::default()
                 }],
             ),
             Some("r"),
             Some("Reshape"),
-            "target shape [1, -1, 4]",
+            "target shape [1, -1, -1] has an invalid dimension -1",
         ),
         (
-            "add of a constant that is not a bias",
+            "a pad read by something other than a conv",
             model(
                 vec![conv_input()],
-                vec![node("Add", "a", &["x", "k"], vec![])],
+                vec![
+                    node("Pad", "p", &["x"], vec![attr_ints("pads", &[0, 0, 1, 1, 0, 0, 1, 1])]),
+                    node("Relu", "r", &["p"], vec![]),
+                ],
+                vec![],
+            ),
+            Some("r"),
+            Some("Relu"),
+            "folds a zero Pad into the padding of a following Conv only",
+        ),
+        (
+            "a constant divided by an activation",
+            model(
+                vec![conv_input()],
+                vec![node("Div", "d", &["k", "x"], vec![])],
                 vec![floats("k", &[1], &[1.0], false)],
             ),
-            Some("a"),
-            Some("Add"),
-            "only supported as the bias of a MatMul",
+            Some("d"),
+            Some("Div"),
+            "dividing a constant by an activation is not supported",
         ),
     ]
 }
