@@ -192,7 +192,7 @@ impl Plan {
             }
         }
         let links = match arch.noc.topology {
-            NocTopology::Mesh { width, height, .. } => (width * height * 5) as usize,
+            NocTopology::Mesh { width, height, .. } => width as usize * height as usize * 5,
             NocTopology::Bus => 1,
         } * arch.node.chips as usize;
         Plan {
@@ -205,7 +205,7 @@ impl Plan {
             input: net.input().0,
             batch: batch as usize,
             groups,
-            tiles: (arch.tiles_per_chip * arch.node.chips) as usize,
+            tiles: arch.tiles_per_chip as usize * arch.node.chips as usize,
             links,
             chips: arch.node.chips as usize,
         }
