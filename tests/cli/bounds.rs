@@ -1,0 +1,169 @@
+//! Hostile input (issue 17): sizes from input that would overflow a product or
+//! allocate past the memory budget are refused with exit 2 and a message naming
+//! the file, key, layer, tensor or option — never an abort, an OOM kill or a
+//! silently wrong figure.
+
+use crate::{assert_bad_input, path_str, rramsim, scratch};
+
+/// Writes `text` to `name` in a scratch directory for `test`.
+fn file(test: &str, name: &str, text: &[u8]) -> std::path::PathBuf {
+    let path = scratch(test).join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A two-layer workload: an input of `shape` and a 3x3 conv with `padding`.
+fn conv_workload(shape: &str, padding: &str) -> String {
+    format!(
+        "[network]\nname = \"hostile\"\n\n[[layer]]\nname = \"input\"\nop = \"input\"\nshape = {shape}\n\n\
+         [[layer]]\nname = \"conv1\"\nop = \"conv2d\"\ninputs = [\"input\"]\nout_channels = 16\nkernel = 3\npadding = {padding}\n"
+    )
+}
+
+#[test]
+fn workload_input_of_3e18_values_is_refused() {
+    let w = file("bounds-input", "w.toml", conv_workload("[3, 1000000000, 1000000000]", "1").as_bytes());
+    let o = rramsim(&["run", "--arch", "isaac", "--workload", path_str(&w)]);
+    assert_bad_input(&o, "w.toml:7:9: key `layer[0].shape`: layer `input`: the output's values per sample");
+    assert_bad_input(&o, "exceeds the limit of 2^48");
+}
+
+#[test]
+fn conv_padding_of_2_pow_63_is_an_overflow_not_a_4x4_output() {
+    let w = file("bounds-padding", "w.toml", conv_workload("[3, 8, 8]", "9223372036854775807").as_bytes());
+    let o = rramsim(&["workload", "show", path_str(&w)]);
+    assert_bad_input(&o, "key `layer[1].padding`: layer `conv1`: the padded input size overflows");
+}
+
+#[test]
+fn widening_past_2_pow_48_weights_is_refused_at_any_factor() {
+    // 1e8 and 1e9 both overflow: neither may report a (wrapped) weight count.
+    for factor in ["100000000", "1000000000"] {
+        let o = rramsim(&["run", "--arch", "isaac", "--workload", "resnet20", "--widen", factor]);
+        assert_bad_input(&o, "--widen: layer `");
+        assert_bad_input(&o, "exceeds the limit of 2^48");
+    }
+}
+
+#[test]
+fn a_batch_of_a_billion_is_refused_before_simulating() {
+    let o = rramsim(&["run", "--arch", "isaac", "--workload", "resnet20", "--batch", "1000000000"]);
+    assert_bad_input(&o, "--batch 1000000000 on a node of 8 chips");
+    assert_bad_input(&o, "more than the budget of 4.0 GiB (raise it with --max-memory)");
+}
+
+#[test]
+fn max_memory_overrides_the_budget() {
+    // The default runs resnet20; a 64 KiB budget refuses its engine state.
+    let o = rramsim(&["run", "--arch", "isaac", "--workload", "resnet20", "--max-memory", "64K"]);
+    assert_bad_input(&o, "more than the budget of 64.0 KiB");
+    let o = rramsim(&["run", "--arch", "isaac", "--workload", "resnet20", "--max-memory", "lots"]);
+    assert_bad_input(&o, "`lots` is not a byte size");
+}
+
+#[test]
+fn an_architecture_with_a_million_chips_is_refused_by_the_budget() {
+    let preset = std::fs::read_to_string(crate::root().join("arch-configs/isaac.toml")).unwrap();
+    let text = preset.replacen("chips = { value = 8,", "chips = { value = 1000000,", 1);
+    assert_ne!(text, preset, "the preset's chips key moved");
+    let arch = file("bounds-chips", "a.toml", text.as_bytes());
+    let o = rramsim(&["run", "--arch", path_str(&arch), "--workload", "resnet20"]);
+    assert_bad_input(&o, "--batch 1 on a node of 1000000 chips");
+    assert_bad_input(&o, "more than the budget");
+}
+
+#[test]
+fn onnx_constant_of_shape_of_10_pow_12_is_refused() {
+    let o = rramsim(&["workload", "show", "tests/fixtures/hostile/constant_of_shape_bomb.onnx"]);
+    assert_bad_input(&o, "constant_of_shape_bomb.onnx: node `bomb` (op ConstantOfShape): the shape of dims [1000000, 1000000] needs 7.3 TiB");
+}
+
+#[test]
+fn onnx_weight_dims_wrapping_to_zero_are_refused() {
+    let o = rramsim(&["workload", "show", "tests/fixtures/hostile/wrapping_weight_dims.onnx"]);
+    assert_bad_input(&o, "tensor `fc.weight`: the product of the dims [4294967296, 4294967296] overflows");
+}
+
+/// FNV-1a 64, the checksum of fault-map payloads (rramsim_core::codec).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+}
+
+#[test]
+fn fault_map_lengths_are_checked_against_the_file_and_the_budget() {
+    // The payload length field says 2^40: refused against the file's size.
+    let mut bytes = b"RRFM\x01\x00\x00\x00".to_vec();
+    bytes.extend_from_slice(&(1u64 << 40).to_le_bytes());
+    bytes.extend_from_slice(&[0; 16]);
+    let map = file("bounds-faultmap", "len.faults", &bytes);
+    assert_bad_input(&rramsim(&["faults", "stats", path_str(&map)]), "truncated file: 8 payload bytes of 1099511627776");
+
+    // A payload with a valid checksum whose record-offset list claims 2^40
+    // entries (bincode standard: varint 253 = a following u64).
+    let mut payload = Vec::new();
+    let string = |p: &mut Vec<u8>, s: &str| {
+        p.push(s.len() as u8);
+        p.extend_from_slice(s.as_bytes());
+    };
+    string(&mut payload, "0.1.0");
+    payload.extend_from_slice(&[1, 1, 1, 1, 8, 8, 1]); // chips … cols, crossbars
+    string(&mut payload, "imported");
+    payload.extend_from_slice(&[0; 16]); // rate, sa1_fraction
+    string(&mut payload, "");
+    payload.push(0); // seed
+    payload.push(253);
+    payload.extend_from_slice(&(1u64 << 40).to_le_bytes());
+    let mut bytes = b"RRFM\x01\x00\x00\x00".to_vec();
+    bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&payload);
+    bytes.extend_from_slice(&fnv1a(&payload).to_le_bytes());
+    let map = file("bounds-faultmap-claim", "claim.faults", &bytes);
+    assert_bad_input(&rramsim(&["faults", "stats", path_str(&map)]), "corrupt payload: a length prefix claims more memory");
+}
+
+#[test]
+fn fault_csv_on_a_crossbar_past_2_pow_32_cells_is_refused() {
+    let preset = std::fs::read_to_string(crate::root().join("arch-configs/neurosim-8b.toml")).unwrap();
+    let mut text = String::new();
+    let mut in_crossbar = false;
+    for line in preset.lines() {
+        if line.starts_with('[') {
+            in_crossbar = line.trim() == "[crossbar]";
+        }
+        if in_crossbar && (line.starts_with("rows =") || line.starts_with("cols =")) {
+            let (key, _) = line.split_once('=').unwrap();
+            text.push_str(&format!("{key}= {{ value = 70000 }}\n"));
+        } else {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    let dir = scratch("bounds-csv");
+    let arch = dir.join("wide.toml");
+    std::fs::write(&arch, text).unwrap();
+    let csv = dir.join("m.csv");
+    std::fs::write(&csv, "tile,pe,crossbar,row,col,type\n0,0,0,69999,69999,SA1\n").unwrap();
+    let out = dir.join("m.faults");
+    let o = rramsim(&["faults", "import", path_str(&csv), "--arch", path_str(&arch), "-o", path_str(&out)]);
+    assert_bad_input(&o, "a crossbar of 70000x70000 has 4900000000 cells; fault maps index at most 2^32 - 1 cells");
+    assert!(!out.exists());
+}
+
+#[test]
+fn trace_header_lengths_are_refused_before_allocating() {
+    // A header whose layer list claims 2^40 entries (bincode standard varints).
+    let mut head = vec![5];
+    head.extend_from_slice(b"0.1.0");
+    head.extend_from_slice(&[0, 0]); // config_hash, seed: None
+    head.extend_from_slice(&1.0f64.to_le_bytes());
+    head.extend_from_slice(&[1, b'a', 1, b'w', 1, 0]); // arch, workload, batch, offload
+    head.push(253);
+    head.extend_from_slice(&(1u64 << 40).to_le_bytes());
+    let mut bytes = b"RRTRACE\0\x01\x00\x00\x00".to_vec();
+    bytes.extend_from_slice(&(head.len() as u32).to_le_bytes());
+    bytes.extend_from_slice(&head);
+    let trace = file("bounds-trace", "t.rtrace", &bytes);
+    let o = rramsim(&["trace", "summary", path_str(&trace)]);
+    assert_bad_input(&o, "t.rtrace");
+    assert_bad_input(&o, "LimitExceeded");
+}
