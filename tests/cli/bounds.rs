@@ -167,3 +167,28 @@ fn trace_header_lengths_are_refused_before_allocating() {
     assert_bad_input(&o, "t.rtrace");
     assert_bad_input(&o, "LimitExceeded");
 }
+
+#[test]
+fn sweep_axes_multiplying_past_2_pow_64_or_the_budget_are_refused() {
+    let dir = scratch("bounds-sweep");
+    let run = |name: &str, axes: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, format!("arch = \"isaac\"\n[axes]\nworkload = [\"resnet20\"]\n{axes}")).unwrap();
+        let out = dir.join(format!("{name}.csv"));
+        let o = rramsim(&["sweep", path_str(&p), "-o", path_str(&out)]);
+        assert!(!out.exists(), "no results file for a refused spec");
+        o
+    };
+    // Four axes of 65,536 values: 2^64 points, which wraps to 0 in 64 bits.
+    let range = "{ from = 1, to = 65536, step = 1 }";
+    let four = format!("\"pe.adc.bits\" = {range}\n\"crossbar.rows\" = {range}\nfault_seed = {range}\n\"tile.pes\" = {range}\n");
+    assert_bad_input(&run("wrap.toml", &four), "wrap.toml: the axes' lengths (");
+    assert_bad_input(&run("wrap.toml", &four), "pe.adc.bits: 65536");
+    assert_bad_input(&run("wrap.toml", &four), "multiply past 2^64 points");
+    // Two axes of 10^6: 10^12 points, past the memory budget.
+    let big = "{ from = 1, to = 1000000, step = 1 }";
+    let two = format!("fault_seed = {big}\n\"crossbar.rows\" = {big}\n");
+    assert_bad_input(&run("big.toml", &two), "big.toml: 1000000000000 sweep points (a result row each) needs");
+    // An infinite range.
+    assert_bad_input(&run("inf.toml", "fault_seed = { from = 0, to = inf, step = 1 }\n"), "axis `fault_seed` has inf values");
+}
