@@ -192,3 +192,28 @@ fn sweep_axes_multiplying_past_2_pow_64_or_the_budget_are_refused() {
     // An infinite range.
     assert_bad_input(&run("inf.toml", "fault_seed = { from = 0, to = inf, step = 1 }\n"), "axis `fault_seed` has inf values");
 }
+
+/// The ISAAC preset with `from` (the start of one line) replaced by `to`.
+fn isaac_with(test: &str, from: &str, to: &str) -> std::path::PathBuf {
+    let preset = std::fs::read_to_string(crate::root().join("arch-configs/isaac.toml")).unwrap();
+    let text = preset.replacen(from, to, 1);
+    assert_ne!(text, preset, "the preset no longer has `{from}`");
+    file(test, "a.toml", text.as_bytes())
+}
+
+#[test]
+fn a_hop_latency_of_2_pow_64_is_refused_not_a_0_cycle_run() {
+    let arch = isaac_with("bounds-hop", "hop_latency = { cycles = 2,", "hop_latency = { cycles = 18446744073709551615,");
+    let o = rramsim(&["run", "--arch", path_str(&arch), "--workload", "resnet20"]);
+    assert_bad_input(&o, "a.toml: `noc.hop_latency` of 18446744073709551615 cycles is more than the 2^32 cycles");
+}
+
+#[test]
+fn an_energy_of_1e308_pj_is_refused_not_printed_as_inf() {
+    let arch = isaac_with("bounds-energy", "flit_hop_energy_pj = { value = 4.375,", "flit_hop_energy_pj = { value = 1e308,");
+    for args in [&["run", "--arch", path_str(&arch), "--workload", "resnet20"][..], &["check", path_str(&arch)][..]] {
+        let o = rramsim(args);
+        assert_bad_input(&o, "a.toml: the energy of one `noc_flit_hop` is 1e308 pJ");
+        assert!(!crate::stdout(&o).contains("inf"));
+    }
+}
