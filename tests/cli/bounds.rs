@@ -217,3 +217,63 @@ fn an_energy_of_1e308_pj_is_refused_not_printed_as_inf() {
         assert!(!crate::stdout(&o).contains("inf"));
     }
 }
+
+#[test]
+fn infer_compares_full_shapes_and_npy_dims_are_checked() {
+    let dir = scratch("bounds-infer");
+    let model = "tests/fixtures/onnx/typed_fields.onnx"; // NCHW [N, 2, 6, 6]
+    let (x, y) = (dir.join("x.npy"), dir.join("y.npy"));
+    // NHWC [2, 6, 6, 2]: the same 72 values per image, in the wrong layout.
+    std::fs::write(&x, rramsim::accuracy::npy::write_f32(&[2, 6, 6, 2], &[0.5; 144])).unwrap();
+    let o = rramsim(&["infer", "--model", model, "--input", path_str(&x), "-o", path_str(&y)]);
+    assert_bad_input(&o, "x.npy: shape [2, 6, 6, 2] is not [N, 2, 6, 6]");
+    // Dims whose byte count wraps to zero in 64 bits, with no data.
+    let mut npy = rramsim::accuracy::npy::write_f32(&[1], &[0.0]);
+    let text = String::from_utf8_lossy(&npy[10..]).replace("(1,)", "(4611686018427387904, 4)");
+    npy.truncate(10);
+    npy.extend_from_slice(text.trim_end_matches(|c| c != '\n').as_bytes());
+    let header_len = (npy.len() - 10) as u16;
+    npy[8..10].copy_from_slice(&header_len.to_le_bytes());
+    std::fs::write(&x, &npy).unwrap();
+    let o = rramsim(&["infer", "--model", model, "--input", path_str(&x), "-o", path_str(&y)]);
+    assert_bad_input(&o, "x.npy: .npy shape [4611686018427387904, 4] has more values than can be counted");
+    assert!(!y.exists());
+}
+
+#[test]
+fn a_64_bit_adc_does_not_clip_inference_to_zeros() {
+    let dir = scratch("bounds-adc");
+    let model = "tests/fixtures/onnx/typed_fields.onnx";
+    let preset = std::fs::read_to_string(crate::root().join("arch-configs/neurosim-8b.toml")).unwrap();
+    let (x, float, adc) = (dir.join("x.npy"), dir.join("f.npy"), dir.join("a.npy"));
+    let values: Vec<f32> = (0..72).map(|i| (i % 7) as f32 / 7.0).collect();
+    std::fs::write(&x, rramsim::accuracy::npy::write_f32(&[1, 2, 6, 6], &values)).unwrap();
+    let o = rramsim(&["infer", "--model", model, "--input", path_str(&x), "-o", path_str(&float)]);
+    assert_eq!(o.status.code(), Some(0), "{}", crate::stderr(&o));
+    let mut in_adc = false;
+    let text: String = preset
+        .lines()
+        .map(|l| {
+            if l.starts_with('[') {
+                in_adc = l.trim() == "[pe.adc]";
+            }
+            if in_adc && l.starts_with("bits =") { "bits = { value = 64 }\n".to_owned() } else { format!("{l}\n") }
+        })
+        .collect();
+    let arch = dir.join("adc64.toml");
+    std::fs::write(&arch, text).unwrap();
+    let o = rramsim(&["infer", "--model", model, "--arch", path_str(&arch), "--adc-clip", "--input", path_str(&x), "-o", path_str(&adc)]);
+    if o.status.code() == Some(2) {
+        // An architecture check may refuse a 64-bit ADC outright: a located error.
+        assert_bad_input(&o, "adc");
+        return;
+    }
+    assert_eq!(o.status.code(), Some(0), "{}", crate::stderr(&o));
+    let (_, f) = rramsim::accuracy::npy::read_f32(&std::fs::read(&float).unwrap()).unwrap();
+    let (_, a) = rramsim::accuracy::npy::read_f32(&std::fs::read(&adc).unwrap()).unwrap();
+    assert!(a.iter().any(|&v| v != 0.0), "a 64-bit ADC clips nothing: {a:?}");
+    // 8-bit weights on crossbars stay close to the float model.
+    for (p, q) in f.iter().zip(&a) {
+        assert!((p - q).abs() < 0.1 * (1.0 + p.abs()), "float {f:?} vs crossbar {a:?}");
+    }
+}
