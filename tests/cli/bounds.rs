@@ -75,7 +75,10 @@ fn an_architecture_with_a_million_chips_is_refused_by_the_budget() {
 #[test]
 fn onnx_constant_of_shape_of_10_pow_12_is_refused() {
     let o = rramsim(&["workload", "show", "tests/fixtures/hostile/constant_of_shape_bomb.onnx"]);
-    assert_bad_input(&o, "constant_of_shape_bomb.onnx: node `bomb` (op ConstantOfShape): the shape of dims [1000000, 1000000] needs 7.3 TiB");
+    assert_bad_input(
+        &o,
+        "constant_of_shape_bomb.onnx: node `bomb` (op ConstantOfShape): the shape of dims [1000000, 1000000] needs 7.3 TiB",
+    );
 }
 
 #[test]
@@ -96,7 +99,10 @@ fn fault_map_lengths_are_checked_against_the_file_and_the_budget() {
     bytes.extend_from_slice(&(1u64 << 40).to_le_bytes());
     bytes.extend_from_slice(&[0; 16]);
     let map = file("bounds-faultmap", "len.faults", &bytes);
-    assert_bad_input(&rramsim(&["faults", "stats", path_str(&map)]), "truncated file: 8 payload bytes of 1099511627776");
+    assert_bad_input(
+        &rramsim(&["faults", "stats", path_str(&map)]),
+        "truncated file: 8 payload bytes of 1099511627776",
+    );
 
     // A payload with a valid checksum whose record-offset list claims 2^40
     // entries (bincode standard: varint 253 = a following u64).
@@ -118,7 +124,10 @@ fn fault_map_lengths_are_checked_against_the_file_and_the_budget() {
     bytes.extend_from_slice(&payload);
     bytes.extend_from_slice(&fnv1a(&payload).to_le_bytes());
     let map = file("bounds-faultmap-claim", "claim.faults", &bytes);
-    assert_bad_input(&rramsim(&["faults", "stats", path_str(&map)]), "corrupt payload: a length prefix claims more memory");
+    assert_bad_input(
+        &rramsim(&["faults", "stats", path_str(&map)]),
+        "corrupt payload: a length prefix claims more memory",
+    );
 }
 
 #[test]
@@ -181,7 +190,9 @@ fn sweep_axes_multiplying_past_2_pow_64_or_the_budget_are_refused() {
     };
     // Four axes of 65,536 values: 2^64 points, which wraps to 0 in 64 bits.
     let range = "{ from = 1, to = 65536, step = 1 }";
-    let four = format!("\"pe.adc.bits\" = {range}\n\"crossbar.rows\" = {range}\nfault_seed = {range}\n\"tile.pes\" = {range}\n");
+    let four = format!(
+        "\"pe.adc.bits\" = {range}\n\"crossbar.rows\" = {range}\nfault_seed = {range}\n\"tile.pes\" = {range}\n"
+    );
     assert_bad_input(&run("wrap.toml", &four), "wrap.toml: the axes' lengths (");
     assert_bad_input(&run("wrap.toml", &four), "pe.adc.bits: 65536");
     assert_bad_input(&run("wrap.toml", &four), "multiply past 2^64 points");
@@ -190,7 +201,10 @@ fn sweep_axes_multiplying_past_2_pow_64_or_the_budget_are_refused() {
     let two = format!("fault_seed = {big}\n\"crossbar.rows\" = {big}\n");
     assert_bad_input(&run("big.toml", &two), "big.toml: 1000000000000 sweep points (a result row each) needs");
     // An infinite range.
-    assert_bad_input(&run("inf.toml", "fault_seed = { from = 0, to = inf, step = 1 }\n"), "axis `fault_seed` has inf values");
+    assert_bad_input(
+        &run("inf.toml", "fault_seed = { from = 0, to = inf, step = 1 }\n"),
+        "axis `fault_seed` has inf values",
+    );
 }
 
 /// The ISAAC preset with `from` (the start of one line) replaced by `to`.
@@ -203,14 +217,16 @@ fn isaac_with(test: &str, from: &str, to: &str) -> std::path::PathBuf {
 
 #[test]
 fn a_hop_latency_of_2_pow_64_is_refused_not_a_0_cycle_run() {
-    let arch = isaac_with("bounds-hop", "hop_latency = { cycles = 2,", "hop_latency = { cycles = 18446744073709551615,");
+    let arch =
+        isaac_with("bounds-hop", "hop_latency = { cycles = 2,", "hop_latency = { cycles = 18446744073709551615,");
     let o = rramsim(&["run", "--arch", path_str(&arch), "--workload", "resnet20"]);
     assert_bad_input(&o, "a.toml: `noc.hop_latency` of 18446744073709551615 cycles is more than the 2^32 cycles");
 }
 
 #[test]
 fn an_energy_of_1e308_pj_is_refused_not_printed_as_inf() {
-    let arch = isaac_with("bounds-energy", "flit_hop_energy_pj = { value = 4.375,", "flit_hop_energy_pj = { value = 1e308,");
+    let arch =
+        isaac_with("bounds-energy", "flit_hop_energy_pj = { value = 4.375,", "flit_hop_energy_pj = { value = 1e308,");
     for args in [&["run", "--arch", path_str(&arch), "--workload", "resnet20"][..], &["check", path_str(&arch)][..]] {
         let o = rramsim(args);
         assert_bad_input(&o, "a.toml: the energy of one `noc_flit_hop` is 1e308 pJ");
@@ -262,7 +278,18 @@ fn a_64_bit_adc_does_not_clip_inference_to_zeros() {
         .collect();
     let arch = dir.join("adc64.toml");
     std::fs::write(&arch, text).unwrap();
-    let o = rramsim(&["infer", "--model", model, "--arch", path_str(&arch), "--adc-clip", "--input", path_str(&x), "-o", path_str(&adc)]);
+    let o = rramsim(&[
+        "infer",
+        "--model",
+        model,
+        "--arch",
+        path_str(&arch),
+        "--adc-clip",
+        "--input",
+        path_str(&x),
+        "-o",
+        path_str(&adc),
+    ]);
     if o.status.code() == Some(2) {
         // An architecture check may refuse a 64-bit ADC outright: a located error.
         assert_bad_input(&o, "adc");

@@ -113,7 +113,10 @@ mod tests {
         // Within the default budget, and one past it.
         assert!(check("x", u128::from(DEFAULT_MAX_MEMORY), 1).is_ok());
         let e = check("tensor `w`", u128::from(DEFAULT_MAX_MEMORY) + 1, 1).unwrap_err();
-        assert_eq!(e.to_string(), "tensor `w` needs 4.0 GiB of memory, more than the budget of 4.0 GiB (raise it with --max-memory)");
+        assert_eq!(
+            e.to_string(),
+            "tensor `w` needs 4.0 GiB of memory, more than the budget of 4.0 GiB (raise it with --max-memory)"
+        );
         let e = check("y", u128::MAX, 2).unwrap_err();
         assert_eq!(e.bytes, None);
     }

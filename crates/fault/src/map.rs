@@ -89,8 +89,12 @@ impl Geometry {
         // Per crossbar: its list, offset and record (at least 3 words); two
         // bit-planes of the decode buffer.
         let bytes = crossbars * 24 + u128::from(cells.div_ceil(64)) * 16;
-        rramsim_core::budget::check(format_args!("a fault map of {crossbars} crossbars of {}x{}", self.rows, self.cols), bytes, 1)
-            .map_err(|e| e.to_string())
+        rramsim_core::budget::check(
+            format_args!("a fault map of {crossbars} crossbars of {}x{}", self.rows, self.cols),
+            bytes,
+            1,
+        )
+        .map_err(|e| e.to_string())
     }
 
     pub fn cells_per_crossbar(&self) -> usize {

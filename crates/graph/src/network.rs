@@ -180,14 +180,10 @@ pub const MAX_COUNT: u64 = 1 << 48;
 
 /// `a × b × …` of sizes from input, or an error naming the layer and key.
 fn checked_product(layer: &Layer, key: &'static str, what: &str, factors: &[u64]) -> Result<u64, GraphError> {
-    factors
-        .iter()
-        .try_fold(1u64, |acc, &f| acc.checked_mul(f))
-        .filter(|&n| n <= MAX_COUNT)
-        .ok_or_else(|| {
-            let product = factors.iter().map(u64::to_string).collect::<Vec<_>>().join(" x ");
-            GraphError::layer_key(&layer.name, key, format!("{what} ({product}) exceeds the limit of 2^48 ({MAX_COUNT})"))
-        })
+    factors.iter().try_fold(1u64, |acc, &f| acc.checked_mul(f)).filter(|&n| n <= MAX_COUNT).ok_or_else(|| {
+        let product = factors.iter().map(u64::to_string).collect::<Vec<_>>().join(" x ");
+        GraphError::layer_key(&layer.name, key, format!("{what} ({product}) exceeds the limit of 2^48 ({MAX_COUNT})"))
+    })
 }
 
 /// One spatial dimension of a sliding window.
@@ -408,13 +404,18 @@ fn check_sizes(layer: &Layer, inputs: &[Shape], output: Shape, totals: &mut Laye
         Op::Conv2d(conv) => {
             let cin = inputs[0].channels as u64 / conv.groups as u64;
             let [kh, kw] = conv.kernel.map(|k| k as u64);
-            let w = checked_product(layer, "out_channels", "the weight count", &[conv.out_channels as u64, cin, kh, kw])?;
+            let w =
+                checked_product(layer, "out_channels", "the weight count", &[conv.out_channels as u64, cin, kh, kw])?;
             let spatial = (output.height * output.width) as u64;
             (w, conv.out_channels as u64, checked_product(layer, "out_channels", "the MAC count", &[w, spatial])?)
         }
         Op::Linear(linear) => {
-            let w =
-                checked_product(layer, "out_features", "the weight count", &[inputs[0].channels as u64, linear.out_features as u64])?;
+            let w = checked_product(
+                layer,
+                "out_features",
+                "the weight count",
+                &[inputs[0].channels as u64, linear.out_features as u64],
+            )?;
             (w, linear.out_features as u64, w)
         }
         _ => (0, 0, 0),

@@ -106,7 +106,8 @@ fn element_count(what: &str, dims: &[i64], elem_bytes: u128) -> Result<usize, St
         .iter()
         .try_fold(1usize, |acc, &d| usize::try_from(d).ok().and_then(|d| acc.checked_mul(d)))
         .ok_or_else(|| format!("{what}: the product of the dims {dims:?} overflows"))?;
-    rramsim_core::budget::check(format_args!("{what} of dims {dims:?}"), n as u128, elem_bytes).map_err(|e| e.to_string())?;
+    rramsim_core::budget::check(format_args!("{what} of dims {dims:?}"), n as u128, elem_bytes)
+        .map_err(|e| e.to_string())?;
     Ok(n)
 }
 
