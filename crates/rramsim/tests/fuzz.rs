@@ -15,8 +15,10 @@
 //!
 //! Case counts per run are fixed below (the whole set runs in seconds);
 //! `PROPTEST_CASES=N` overrides every target's count for a longer session. A
-//! failing case is written by proptest to `proptest-regressions/fuzz.txt` next to
-//! this file; commit it with the fix, and it is replayed first on every run.
+//! failing case is written by proptest to `fuzz.proptest-regressions` next to this
+//! file; commit it with the fix, and it is replayed first on every run. (The entry
+//! there is the `.npy` dims overflow: with the checked product reverted, the `npy`
+//! target finds it in 0.6 s.)
 
 use std::path::Path;
 use std::sync::OnceLock;
