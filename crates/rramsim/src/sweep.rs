@@ -114,7 +114,7 @@ fn axis_values(file: &str, key: &str, v: &toml::Value) -> Result<Vec<Value>> {
             // Counted in f64 before the cast: an infinite or huge range is refused,
             // not saturated to usize::MAX and wrapped by the + 1.
             let n = ((to - from) / step + 1e-9).floor() + 1.0;
-            if !(n <= 1e6) {
+            if n.is_nan() || n > 1e6 {
                 return Err(Error::input(format!("{file}: axis `{key}` has {n} values, more than 1000000")));
             }
             let n = n as usize;
