@@ -110,6 +110,12 @@ mod tests {
     }
 
     #[test]
+    fn the_max_memory_default_is_the_library_default() {
+        let cli = <super::Cli as clap::Parser>::try_parse_from(["rramsim", "check", "isaac"]).unwrap();
+        assert_eq!(cli.max_memory, rramsim::DEFAULT_MAX_MEMORY);
+    }
+
+    #[test]
     fn errors_map_to_exit_codes() {
         assert_eq!(crate::error::CliError::input("x").exit_code(), 2);
         assert_eq!(crate::error::CliError::internal("x").exit_code(), 1);
