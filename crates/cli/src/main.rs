@@ -29,6 +29,9 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Memory budget for allocations sized by input (tensors, fault maps, traces, batches, sweep points): bytes or K/M/G/T (powers of 1024); input needing more is refused with exit 2
+    #[arg(long, global = true, value_name = "BYTES", default_value = "4G", value_parser = rramsim::parse_bytes)]
+    max_memory: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -75,6 +78,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    rramsim::set_max_memory(cli.max_memory);
     let result = match cli.command {
         Command::Workload(cmd) => workload::run(cmd),
         Command::Check(args) => arch::run_check(args),
@@ -103,6 +107,12 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_max_memory_default_is_the_library_default() {
+        let cli = <super::Cli as clap::Parser>::try_parse_from(["rramsim", "check", "isaac"]).unwrap();
+        assert_eq!(cli.max_memory, rramsim::DEFAULT_MAX_MEMORY);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //!
 //! Units as types ([`Cycle`], [`PicoJoule`], [`Nanoseconds`], [`MilliWatt`],
 //! [`SquareMm`], [`Bytes`], and the [`Clock`] that converts time to cycles), and
+//! [`budget`], the memory budget of allocations sized by input, and
 //! [`SourceError`], an error located in a text source (file, line, column,
 //! key) that every loader of user input produces, so the CLI prints them all the
 //! same way. This crate reads no files and knows no serde format: loaders hand it
@@ -15,6 +16,7 @@
 //! assert!(e.to_string().starts_with("w.toml:2:8: expected a string"));
 //! ```
 
+pub mod budget;
 pub mod codec;
 mod diag;
 pub mod rng;

@@ -72,6 +72,24 @@ pub fn simulate_with<S: EventSink>(
     result
 }
 
+/// Bytes the state of a simulation of `batch` inputs allocates up front: the
+/// per-image readiness tables (one arrival time per producer pixel of every
+/// edge, prefix and release counters) and the busy times of every crossbar
+/// group, tile, link and chip of the node. For callers that check a memory
+/// budget before [`simulate`]; computed without allocating the state.
+pub fn state_bytes(net: &Network, arch: &ArchParams, mapping: &Mapping, batch: u32) -> u128 {
+    use std::mem::size_of;
+    let plan = Plan::new(net, arch, mapping, 1);
+    let word = size_of::<u64>() as u128;
+    let arrivals: u128 = plan.edges.iter().map(|e| u128::from(plan.pixels[e.producer])).sum();
+    let per_image = (arrivals + (plan.edges.len() + plan.work.len() + 1) as u128) * word;
+    let timeline = size_of::<state::Timeline>() as u128;
+    let node = plan.groups as u128 * size_of::<rramsim_hw::StageBusy>() as u128
+        + plan.tiles as u128 * size_of::<state::TileState>() as u128
+        + (plan.links + plan.chips) as u128 * timeline;
+    u128::from(batch.max(1)) * per_image + node
+}
+
 /// A run: the fixed plan, the state it mutates and the statistics it keeps.
 struct Sim<'p, 'a, 's, S: EventSink> {
     plan: &'p Plan,

@@ -258,10 +258,10 @@ impl Plan {
             }
         }
         let links = match arch.noc.topology {
-            NocTopology::Mesh { width, height, .. } => (width * height * 5) as usize,
+            NocTopology::Mesh { width, height, .. } => width as usize * height as usize * 5,
             NocTopology::Bus => 1,
         } * arch.node.chips as usize;
-        let tiles = (arch.tiles_per_chip * arch.node.chips) as usize;
+        let tiles = arch.tiles_per_chip as usize * arch.node.chips as usize;
         let mut slot_capacity = vec![arch.tile.buffer.capacity.0; tiles];
         slot_capacity.push(arch.digital.sram.0);
         let mut plan = Plan {

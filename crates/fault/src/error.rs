@@ -36,6 +36,8 @@ pub enum FaultError {
     Sa1Fraction(f64),
     #[error("chips to cover must be between 1 and the node's {node_chips}, got {chips}")]
     Chips { chips: u32, node_chips: u32 },
+    #[error("{0}")]
+    Size(String),
     #[error("crossbar {index} is outside the map, which covers {crossbars} crossbars ({chips} chips)")]
     OutsideMap { index: usize, crossbars: usize, chips: usize },
     #[error(

@@ -165,6 +165,7 @@ pub fn generate(geometry: Geometry, chips: u32, params: GenParams) -> Result<Fau
     if chips == 0 || chips > geometry.chips {
         return Err(FaultError::Chips { chips, node_chips: geometry.chips });
     }
+    geometry.check_size(chips).map_err(FaultError::Size)?;
     let count = geometry.crossbars_per_chip() * chips as usize;
     let lists: Vec<Vec<(u32, bool)>> =
         (0..count).into_par_iter().map(|i| crossbar_faults(&geometry, &params, geometry.id(i))).collect();

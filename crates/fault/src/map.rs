@@ -69,6 +69,34 @@ impl Geometry {
         }
     }
 
+    /// Checks the sizes a map of `chips` chips of this geometry needs: a cell
+    /// index (`row · cols + col`) fits the `u32` the records store, and the
+    /// per-crossbar lists and the decode buffer fit the memory budget. Geometries
+    /// come from architecture files and map headers, so this is checked before
+    /// anything is allocated from them.
+    pub fn check_size(&self, chips: u32) -> Result<(), String> {
+        let cells = u64::from(self.rows) * u64::from(self.cols);
+        if cells > u64::from(u32::MAX) {
+            return Err(format!(
+                "a crossbar of {}x{} has {cells} cells; fault maps index at most 2^32 - 1 cells per crossbar",
+                self.rows, self.cols
+            ));
+        }
+        let crossbars = u128::from(chips)
+            * u128::from(self.tiles_per_chip)
+            * u128::from(self.pes_per_tile)
+            * u128::from(self.crossbars_per_pe);
+        // Per crossbar: its list, offset and record (at least 3 words); two
+        // bit-planes of the decode buffer.
+        let bytes = crossbars * 24 + u128::from(cells.div_ceil(64)) * 16;
+        rramsim_core::budget::check(
+            format_args!("a fault map of {crossbars} crossbars of {}x{}", self.rows, self.cols),
+            bytes,
+            1,
+        )
+        .map_err(|e| e.to_string())
+    }
+
     pub fn cells_per_crossbar(&self) -> usize {
         self.rows as usize * self.cols as usize
     }

@@ -43,10 +43,14 @@ pub enum StorageError {
     Checksum,
     #[error("corrupt payload: {0}")]
     Payload(#[source] bincode::error::DecodeError),
+    #[error("corrupt payload: a length prefix claims more memory than a payload of this size can hold")]
+    Claim,
     #[error("corrupt payload: trailing bytes")]
     PayloadTrailing,
     #[error("corrupt header: a zero dimension")]
     ZeroDimension,
+    #[error("header: {0}")]
+    Size(String),
     #[error("corrupt header: unknown distribution `{0}`")]
     UnknownDistribution(String),
     #[error("corrupt header: unknown origin `{0}`")]
@@ -87,6 +91,8 @@ pub enum CsvErrorKind {
     OutOfRange { field: &'static str, value: u64, limit: u64 },
     #[error("`type` must be SA0 or SA1, got `{0}`")]
     Type(String),
+    #[error("{0}")]
+    Size(String),
     #[error("cell ({row}, {col}) of tile {tile} PE {pe} crossbar {crossbar} is listed twice")]
     Duplicate { row: u32, col: u32, tile: u32, pe: u32, crossbar: u32 },
 }
@@ -181,8 +187,7 @@ pub fn from_bytes(bytes: &[u8]) -> Result<FaultMap, StorageError> {
     if fnv1a(payload) != stored {
         return Err(StorageError::Checksum);
     }
-    let (body, used): (FileBody, usize) =
-        bincode::decode_from_slice(payload, bincode::config::standard()).map_err(StorageError::Payload)?;
+    let (body, used) = decode_body(payload)?;
     if used != payload.len() {
         return Err(StorageError::PayloadTrailing);
     }
@@ -198,6 +203,7 @@ pub fn from_bytes(bytes: &[u8]) -> Result<FaultMap, StorageError> {
     if [h.chips, h.tiles_per_chip, h.pes_per_tile, h.crossbars_per_pe, h.rows, h.cols].contains(&0) {
         return Err(StorageError::ZeroDimension);
     }
+    geometry.check_size(h.chips).map_err(StorageError::Size)?;
     let origin = match h.origin.as_str() {
         "generated" => Origin::Generated(GenParams {
             rate: h.rate,
@@ -224,6 +230,30 @@ pub fn from_bytes(bytes: &[u8]) -> Result<FaultMap, StorageError> {
             .map_err(|source| StorageError::Record { crossbar: i, source })?;
     }
     Ok(map)
+}
+
+/// Decodes the payload with a limit on the bytes its length prefixes may claim:
+/// every decoded element takes at least one payload byte and at most 24 bytes in
+/// memory, so a valid payload claims at most 24 × its length (and the memory
+/// budget). A corrupt length prefix is refused instead of allocated; bincode
+/// takes the limit as a constant, hence the ladder of powers of two.
+fn decode_body(payload: &[u8]) -> Result<(FileBody, usize), StorageError> {
+    let error = |e| match e {
+        bincode::error::DecodeError::LimitExceeded => StorageError::Claim,
+        e => StorageError::Payload(e),
+    };
+    let claim = (payload.len() as u128 * 24).min(u128::from(rramsim_core::budget::max_memory()));
+    macro_rules! limited {
+        ($($shift:literal),*) => {$(
+            if claim <= 1u128 << $shift {
+                let config = bincode::config::standard().with_limit::<{ 1usize << $shift }>();
+                return bincode::decode_from_slice(payload, config).map_err(error);
+            }
+        )*};
+    }
+    limited!(16, 20, 24, 28, 32, 36, 40);
+    let config = bincode::config::standard().with_limit::<{ 1usize << 44 }>();
+    bincode::decode_from_slice(payload, config).map_err(error)
 }
 
 /// Checks that a map was made for `geometry`.
@@ -270,6 +300,7 @@ pub fn from_csv(text: &str, geometry: Geometry) -> Result<FaultMap, CsvError> {
     if header != ["tile", "pe", "crossbar", "row", "col", "type"] {
         return Err(CsvError { line: 1, kind: CsvErrorKind::Header(header.join(",")) });
     }
+    geometry.check_size(geometry.chips).map_err(|e| CsvError { line: 1, kind: CsvErrorKind::Size(e) })?;
     let per_chip = geometry.crossbars_per_chip();
     let mut lists: Vec<Vec<(u32, bool)>> = Vec::new();
     for (i, line) in lines {

@@ -29,11 +29,12 @@ pub struct HardwareOptions {
 /// DAC bits `d`) and resolves `2^adc − 1` levels. The functional model applies
 /// this fraction to the full-precision partial sum of the tile rather than to
 /// each slice and input bit: a first-order model of saturation.
+/// Levels are `2^bits − 1` in `f64`: a shift of `1u64` by 64 or more bits wraps
+/// (a 64-bit ADC would resolve 0 levels and clip every output to zero).
 pub fn adc_clip_fraction(arch: &ArchParams) -> f32 {
-    let full = f64::from(arch.crossbar.rows)
-        * ((1u64 << arch.crossbar.bits_per_cell) - 1) as f64
-        * ((1u64 << arch.pe.dac_bits) - 1) as f64;
-    (((1u64 << arch.pe.adc.bits) - 1) as f64 / full).min(1.0) as f32
+    let levels = |bits: u32| 2f64.powf(f64::from(bits)) - 1.0;
+    let full = f64::from(arch.crossbar.rows) * levels(arch.crossbar.bits_per_cell) * levels(arch.pe.dac_bits);
+    (levels(arch.pe.adc.bits) / full).min(1.0) as f32
 }
 
 /// Faults met while building the weights.

@@ -29,6 +29,8 @@ pub enum NpyError {
     MalformedDims(String),
     #[error(".npy shape {dims:?} needs {needed} bytes of data, the file has {actual}")]
     Size { dims: Vec<usize>, needed: usize, actual: usize },
+    #[error(".npy shape {0:?} has more values than can be counted")]
+    Overflow(Vec<usize>),
 }
 
 /// Parses an `.npy` file of `<f4` values; returns the shape and the values.
@@ -63,10 +65,13 @@ pub fn read_f32(bytes: &[u8]) -> Result<(Vec<usize>, Vec<f32>), NpyError> {
         .filter(|s| !s.is_empty())
         .map(|s| s.parse().map_err(|_| NpyError::MalformedDims(inner.to_owned())))
         .collect::<Result<_, _>>()?;
-    let count: usize = dims.iter().product();
+    // Checked: dims from the header must not wrap to the data's size.
+    let Some(needed) = dims.iter().try_fold(4usize, |acc, &d| acc.checked_mul(d)) else {
+        return Err(NpyError::Overflow(dims));
+    };
     let data = &bytes[start + header_len..];
-    if data.len() != count * 4 {
-        return Err(NpyError::Size { dims, needed: count * 4, actual: data.len() });
+    if data.len() != needed {
+        return Err(NpyError::Size { dims, needed, actual: data.len() });
     }
     Ok((dims, data.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect()))
 }

@@ -23,9 +23,16 @@ impl Shape {
         Self::new(n, 1, 1)
     }
 
-    /// Number of values in one sample.
+    /// Number of values in one sample. Shapes of a built `Network` have at most
+    /// [`MAX_COUNT`](crate::MAX_COUNT) values; for a shape from input use
+    /// [`Shape::checked_elements`].
     pub const fn elements(&self) -> usize {
         self.channels * self.height * self.width
+    }
+
+    /// Number of values in one sample, `None` if the product overflows.
+    pub fn checked_elements(&self) -> Option<usize> {
+        self.channels.checked_mul(self.height)?.checked_mul(self.width)
     }
 
     pub const fn is_flat(&self) -> bool {

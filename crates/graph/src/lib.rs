@@ -29,7 +29,7 @@ mod zoo;
 
 pub use error::GraphError;
 pub use layer::{Activation, Axis, BatchNorm, Conv2d, Layer, Linear, Op, Padding, Params, Pool, PoolKind, Shape};
-pub use network::{LayerId, LayerStats, Network, NetworkBuilder};
+pub use network::{LayerId, LayerStats, MAX_COUNT, Network, NetworkBuilder};
 pub use onnx::{OnnxError, export_onnx, import_onnx};
 pub use transform::{fold_batchnorm, projection_shortcuts, shortcut_kernel, widen};
 pub use workload::{load_workload_toml, to_workload_toml};

@@ -107,10 +107,12 @@ impl NetworkBuilder {
             }
         }
         let mut shapes: Vec<Shape> = Vec::with_capacity(graph.node_count());
+        let mut totals = LayerStats::default();
         for (i, ops) in inputs_of.iter().enumerate() {
             let layer = &graph[NodeIndex::new(i)];
             let in_shapes: Vec<Shape> = ops.iter().map(|p| shapes[p.0]).collect();
             let shape = infer_shape(layer, &in_shapes)?;
+            check_sizes(layer, &in_shapes, shape, &mut totals)?;
             check_params(layer, &in_shapes, shape)?;
             shapes.push(shape);
         }
@@ -168,6 +170,22 @@ fn expect_operands(layer: &Layer, inputs: &[Shape], n: usize) -> Result<(), Grap
     Ok(())
 }
 
+/// The largest count a built `Network` may hold: values of one layer's output per
+/// sample, weight-matrix elements or MACs of a layer, and their network totals.
+/// 2^48 is four orders of magnitude above the largest published DNNs, and keeps
+/// every count a mapper or engine derives from these (× bits, × cycles, × batch)
+/// far inside `u64` and exact in `f64`. Sizes from input above it are an error
+/// naming the layer, never a wrapped product.
+pub const MAX_COUNT: u64 = 1 << 48;
+
+/// `a × b × …` of sizes from input, or an error naming the layer and key.
+fn checked_product(layer: &Layer, key: &'static str, what: &str, factors: &[u64]) -> Result<u64, GraphError> {
+    factors.iter().try_fold(1u64, |acc, &f| acc.checked_mul(f)).filter(|&n| n <= MAX_COUNT).ok_or_else(|| {
+        let product = factors.iter().map(u64::to_string).collect::<Vec<_>>().join(" x ");
+        GraphError::layer_key(&layer.name, key, format!("{what} ({product}) exceeds the limit of 2^48 ({MAX_COUNT})"))
+    })
+}
+
 /// One spatial dimension of a sliding window.
 struct Window {
     size: usize,
@@ -181,8 +199,19 @@ struct Window {
 
 /// Output size of a sliding window along one dimension (PyTorch's formula).
 fn window_out(layer: &Layer, w: Window) -> Result<usize, GraphError> {
-    let span = w.dilation * (w.kernel - 1) + 1;
-    let padded = w.size + w.pad_begin + w.pad_end;
+    let too_large = |key: &'static str, what: &str| {
+        GraphError::layer_key(&layer.name, key, format!("the {what} overflows (sizes from input are checked)"))
+    };
+    let span = w
+        .dilation
+        .checked_mul(w.kernel - 1)
+        .and_then(|s| s.checked_add(1))
+        .ok_or_else(|| too_large("dilation", "dilated kernel span"))?;
+    let padded = w
+        .size
+        .checked_add(w.pad_begin)
+        .and_then(|s| s.checked_add(w.pad_end))
+        .ok_or_else(|| too_large("padding", "padded input size"))?;
     if padded < span {
         return Err(GraphError::layer_key(
             &layer.name,
@@ -194,6 +223,7 @@ fn window_out(layer: &Layer, w: Window) -> Result<usize, GraphError> {
     let mut out = if w.ceil_mode { steps.div_ceil(w.stride) + 1 } else { steps / w.stride + 1 };
     // With ceil_mode the last window must start inside the input or the
     // leading padding.
+    // (out - 1) · stride ≤ steps + stride - 1 and size + pad_begin ≤ padded: no overflow.
     if w.ceil_mode && (out - 1) * w.stride >= w.size + w.pad_begin {
         out -= 1;
     }
@@ -232,7 +262,7 @@ pub(crate) fn infer_shape(layer: &Layer, inputs: &[Shape]) -> Result<Shape, Grap
     match &layer.op {
         Op::Input { shape } => {
             expect_operands(layer, inputs, 0)?;
-            if shape.elements() == 0 {
+            if shape.checked_elements() == Some(0) {
                 return Err(GraphError::layer_key(name, "shape", "every dimension must be at least 1"));
             }
             Ok(*shape)
@@ -298,7 +328,7 @@ pub(crate) fn infer_shape(layer: &Layer, inputs: &[Shape]) -> Result<Shape, Grap
             check_nonzero(layer, "kernel", &pool.kernel)?;
             check_nonzero(layer, "stride", &pool.stride)?;
             let Pool { kernel, stride, padding: p, ceil_mode, .. } = pool;
-            if p.top.max(p.bottom) * 2 > kernel[0] || p.left.max(p.right) * 2 > kernel[1] {
+            if p.top.max(p.bottom).saturating_mul(2) > kernel[0] || p.left.max(p.right).saturating_mul(2) > kernel[1] {
                 return Err(GraphError::layer_key(name, "padding", "pool padding must be at most half the kernel"));
             }
             let (h, w) = window_hw(layer, x, *kernel, *stride, *p, [1, 1], *ceil_mode)?;
@@ -392,7 +422,11 @@ pub(crate) fn infer_shape(layer: &Layer, inputs: &[Shape]) -> Result<Shape, Grap
                     format!("`concat` joins channels of equal height and width, got {first} and {other}"),
                 ));
             }
-            Ok(Shape::new(inputs.iter().map(|s| s.channels).sum(), first.height, first.width))
+            let channels = inputs
+                .iter()
+                .try_fold(0usize, |acc, s| acc.checked_add(s.channels))
+                .ok_or_else(|| GraphError::layer_key(name, "inputs", "the concatenated channel count overflows"))?;
+            Ok(Shape::new(channels, first.height, first.width))
         }
         Op::Flatten => {
             expect_operands(layer, inputs, 1)?;
@@ -400,7 +434,7 @@ pub(crate) fn infer_shape(layer: &Layer, inputs: &[Shape]) -> Result<Shape, Grap
         }
         Op::Reshape { shape } => {
             expect_operands(layer, inputs, 1)?;
-            if shape.elements() != inputs[0].elements() {
+            if shape.checked_elements() != Some(inputs[0].elements()) {
                 return Err(GraphError::layer_key(
                     name,
                     "shape",
@@ -409,12 +443,52 @@ pub(crate) fn infer_shape(layer: &Layer, inputs: &[Shape]) -> Result<Shape, Grap
                         inputs[0],
                         inputs[0].elements(),
                         shape,
-                        shape.elements()
+                        shape.checked_elements().map_or_else(|| "too many".to_owned(), |n| n.to_string())
                     ),
                 ));
             }
             Ok(*shape)
         }
+    }
+}
+
+/// Checks that the layer's output values per sample, weights and MACs, and the
+/// network totals so far, stay within [`MAX_COUNT`] (so `Network::stats` and
+/// everything computed from it cannot overflow).
+fn check_sizes(layer: &Layer, inputs: &[Shape], output: Shape, totals: &mut LayerStats) -> Result<(), GraphError> {
+    let dims = [output.channels as u64, output.height as u64, output.width as u64];
+    let key = if matches!(layer.op, Op::Input { .. } | Op::Reshape { .. }) { "shape" } else { "inputs" };
+    checked_product(layer, key, "the output's values per sample", &dims)?;
+    let (weights, biases, macs) = match &layer.op {
+        Op::Conv2d(conv) => {
+            let cin = inputs[0].channels as u64 / conv.groups as u64;
+            let [kh, kw] = conv.kernel.map(|k| k as u64);
+            let w =
+                checked_product(layer, "out_channels", "the weight count", &[conv.out_channels as u64, cin, kh, kw])?;
+            let spatial = (output.height * output.width) as u64;
+            (w, conv.out_channels as u64, checked_product(layer, "out_channels", "the MAC count", &[w, spatial])?)
+        }
+        Op::Linear(linear) => {
+            let w = checked_product(
+                layer,
+                "out_features",
+                "the weight count",
+                &[inputs[0].channels as u64, linear.out_features as u64],
+            )?;
+            (w, linear.out_features as u64, w)
+        }
+        _ => (0, 0, 0),
+    };
+    let sum = |a: u64, b: u64| a.checked_add(b).filter(|&n| n <= MAX_COUNT);
+    match (sum(totals.weights, weights), sum(totals.biases, biases), sum(totals.macs, macs)) {
+        (Some(weights), Some(biases), Some(macs)) => {
+            *totals = LayerStats { weights, biases, macs };
+            Ok(())
+        }
+        _ => Err(GraphError::layer(
+            &layer.name,
+            format!("the network's total weights or MACs up to this layer exceed the limit of 2^48 ({MAX_COUNT})"),
+        )),
     }
 }
 

@@ -44,6 +44,7 @@ impl Arch {
     /// Parses and validates TOML text; `label` names it in errors.
     pub fn from_text(label: &str, text: &str) -> Result<Arch> {
         let (params, warnings) = load_arch_toml(label, text).map_err(Error::input)?;
+        check_magnitudes(label, &params)?;
         Ok(Arch { params, warnings, label: label.to_owned(), text: text.to_owned() })
     }
 
@@ -51,6 +52,49 @@ impl Arch {
     pub fn warning_lines(&self) -> Vec<String> {
         self.warnings.iter().map(|w| format!("{}: {}", w.key, w.message)).collect()
     }
+}
+
+/// The largest latency in cycles a run accepts (about 4.3 s at 1 GHz).
+const MAX_LATENCY_CYCLES: u64 = 1 << 32;
+/// The largest energy per action a run accepts, in pJ (1 kJ).
+const MAX_ACTION_ENERGY_PJ: f64 = 1e15;
+
+/// Overflow guards, not physical ranges: with every latency below 2^32 cycles
+/// and every energy per action below 10^15 pJ, cycle sums of runs (fewer than
+/// 2^31 sequential steps) stay inside `u64` and energy totals (at most 2^64
+/// actions) stay finite, so a result can neither wrap to a short run nor print
+/// `inf`.
+fn check_magnitudes(label: &str, a: &ArchParams) -> Result<()> {
+    let latencies = [
+        ("crossbar.read_latency", a.crossbar.read_latency),
+        ("pe.dac.latency", a.pe.dac_latency),
+        ("pe.sample_hold.latency", a.pe.sample_hold_latency),
+        ("pe.shift_add.latency", a.pe.shift_add_latency),
+        ("tile.buffer.latency", a.tile.buffer.latency),
+        ("tile.adder.latency", a.tile.adder.latency),
+        ("tile.alu.latency", a.tile.alu.latency),
+        ("noc.hop_latency", a.noc.hop_latency),
+        ("node.offchip_latency", a.node.offchip_latency),
+    ];
+    for (key, cycles) in latencies {
+        if cycles.get() > MAX_LATENCY_CYCLES {
+            return Err(Error::input(format!(
+                "{label}: `{key}` of {} cycles is more than the 2^32 cycles a run can add up without overflow",
+                cycles.get()
+            )));
+        }
+    }
+    for action in Action::ALL {
+        let pj = a.energy[action];
+        if !(pj.0.is_finite() && pj.0.abs() <= MAX_ACTION_ENERGY_PJ) {
+            return Err(Error::input(format!(
+                "{label}: the energy of one `{}` is {:e} pJ; runs need at most 1e15 pJ per action for finite totals",
+                action.name(),
+                pj.0
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// What `rramsim check` reports (its `--format json` document).

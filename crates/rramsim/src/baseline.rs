@@ -99,6 +99,13 @@ impl Baseline {
                 b.version
             )));
         }
+        // Totals must be finite numbers (a hand-edited or foreign file).
+        let bad = std::iter::once(("energy_pj", b.energy_pj))
+            .chain(b.layers.iter().map(|l| ("layers[].energy_pj", l.energy_pj)))
+            .find(|(_, e)| !(e.is_finite() && *e >= 0.0));
+        if let Some((key, e)) = bad {
+            return Err(Error::input(format!("{label}: `{key}` is {e}, not a finite non-negative energy")));
+        }
         Ok(b)
     }
 }

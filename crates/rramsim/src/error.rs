@@ -87,6 +87,7 @@ macro_rules! input {
 
 input!(
     rramsim_core::SourceError,
+    rramsim_core::budget::OverBudget,
     rramsim_graph::GraphError,
     rramsim_graph::OnnxError,
     rramsim_fault::storage::StorageError,

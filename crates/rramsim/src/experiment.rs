@@ -94,6 +94,17 @@ pub fn prepare(arch: &Arch, net: Network, workload: &str, options: &RunOptions) 
     } else {
         map_network(&net, params, &mapping_options).map_err(Error::from)?
     };
+    // The engine's state grows with the batch and the node (chips × tiles):
+    // refuse before the first cycle what the budget cannot hold.
+    let state = rramsim_engine::state_bytes(&net, params, &mapping, options.batch);
+    rramsim_core::budget::check(
+        format_args!(
+            "--batch {} on a node of {} chips (the engine's per-image tables and per-tile state)",
+            options.batch, params.node.chips
+        ),
+        state,
+        1,
+    )?;
     let seed = fault_map.as_ref().and(options.faults.as_ref().and_then(FaultSpec::seed));
     let config_hash = crate::trace::config_hash(&net, params, &mapping_options, options.batch, seed);
     Ok(Prepared {

@@ -8,12 +8,22 @@ use crate::error::{Error, Result};
 
 /// Reads a whole text file; the error names it.
 pub fn read_text(path: &Path) -> Result<String> {
+    check_size(path)?;
     std::fs::read_to_string(path).map_err(|e| Error::input(format!("cannot read {}: {e}", path.display())))
 }
 
 /// Reads a whole binary file; the error names it.
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    check_size(path)?;
     std::fs::read(path).map_err(|e| Error::input(format!("cannot read {}: {e}", path.display())))
+}
+
+/// An input file is read whole: its size must fit the memory budget.
+fn check_size(path: &Path) -> Result<()> {
+    if let Ok(meta) = std::fs::metadata(path) {
+        rramsim_core::budget::check(format_args!("reading {}", path.display()), u128::from(meta.len()), 1)?;
+    }
+    Ok(())
 }
 
 /// Fails unless `path`'s directory exists (checked before long work starts).

@@ -63,5 +63,11 @@ pub mod model {
     pub use rramsim_map::{Offload, Replication};
 }
 
+/// The memory budget of allocations sized by input (default
+/// [`DEFAULT_MAX_MEMORY`](rramsim_core::budget::DEFAULT_MAX_MEMORY), 4 GiB):
+/// loaders and planners refuse input that would allocate more, with
+/// [`Error::Input`]. Process-wide; the CLI's `--max-memory` sets it.
+pub use rramsim_core::budget::{DEFAULT_MAX_MEMORY, max_memory, parse_bytes, set_max_memory};
+
 /// The simulator's version (traces and baselines record it).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

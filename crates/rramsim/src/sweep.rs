@@ -111,10 +111,13 @@ fn axis_values(file: &str, key: &str, v: &toml::Value) -> Result<Vec<Value>> {
             if step.is_nan() || step <= 0.0 || to < from {
                 return Err(Error::input(format!("{file}: axis `{key}`: need step > 0 and to >= from")));
             }
-            let n = ((to - from) / step + 1e-9).floor() as usize + 1;
-            if n > 1_000_000 {
-                return Err(Error::input(format!("{file}: axis `{key}` has {n} values")));
+            // Counted in f64 before the cast: an infinite or huge range is refused,
+            // not saturated to usize::MAX and wrapped by the + 1.
+            let n = ((to - from) / step + 1e-9).floor() + 1.0;
+            if n.is_nan() || n > 1e6 {
+                return Err(Error::input(format!("{file}: axis `{key}` has {n} values, more than 1000000")));
             }
+            let n = n as usize;
             Ok((0..n).map(|i| Value::Num(from + i as f64 * step)).collect())
         }
         single => Ok(vec![to_value(file, key, single)?]),
@@ -184,6 +187,7 @@ impl Spec {
             check(key, &values)?;
             axes.push((key.clone(), values));
         }
+        check_point_count(&file, &axes)?;
         let points = if raw.point.is_empty() {
             None
         } else {
@@ -269,6 +273,27 @@ impl Spec {
     pub fn axis_names(&self) -> Vec<String> {
         self.axes.iter().map(|(k, _)| k.clone()).collect()
     }
+}
+
+/// The axes' product of lengths must not overflow, and the result rows of all
+/// its points (kept until written) must fit the memory budget.
+fn check_point_count(file: &str, axes: &[(String, Vec<Value>)]) -> Result<()> {
+    let Some(points) = axes.iter().try_fold(1usize, |n, (_, v)| n.checked_mul(v.len())) else {
+        let lengths: Vec<String> = axes.iter().map(|(k, v)| format!("{k}: {}", v.len())).collect();
+        return Err(Error::input(format!(
+            "{file}: the axes' lengths ({}) multiply past 2^64 points",
+            lengths.join(", ")
+        )));
+    };
+    // A row: its fixed part, and map entries (key, value, node share) for the
+    // point's axes and the metrics (fewer than 32).
+    let row_bytes = std::mem::size_of::<crate::results::Row>() + (axes.len() + 32) * 96;
+    rramsim_core::budget::check(
+        format_args!("{file}: {points} sweep points (a result row each)"),
+        points as u128,
+        row_bytes as u128,
+    )?;
+    Ok(())
 }
 
 /// Sets `a.b.c` in a TOML table, keeping the leaf's form (`{ value = … }`,

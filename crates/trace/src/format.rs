@@ -115,8 +115,12 @@ struct EndRecord {
     checksum: u64,
 }
 
+/// bincode with a limit on the bytes a record may claim: a decoded element takes
+/// at least one payload byte and at most 24 bytes in memory (`String`, `Vec`), so
+/// a valid record of at most [`MAX_RECORD`] bytes claims at most 24 × that. A
+/// corrupt length prefix inside a record is refused instead of allocated.
 fn config() -> impl bincode::config::Config {
-    bincode::config::standard()
+    bincode::config::standard().with_limit::<{ 24 * MAX_RECORD as usize }>()
 }
 
 /// Writes a trace streaming: an [`EventSink`] for the engine.

@@ -99,6 +99,22 @@ fn chunks<const N: usize>(raw: &[u8]) -> impl Iterator<Item = [u8; N]> + '_ {
     raw.chunks_exact(N).map(|c| c.try_into().expect("chunks_exact yields N bytes"))
 }
 
+/// The element count of a tensor of `dims` (`what` names it in errors): no
+/// negative dimension, a product that does not overflow, and values of
+/// `elem_bytes` bytes each that fit the memory budget.
+fn element_count(what: &str, dims: &[i64], elem_bytes: u128) -> Result<usize, String> {
+    if dims.iter().any(|&d| d < 0) {
+        return Err(format!("{what} has a negative dimension {dims:?}"));
+    }
+    let n = dims
+        .iter()
+        .try_fold(1usize, |acc, &d| usize::try_from(d).ok().and_then(|d| acc.checked_mul(d)))
+        .ok_or_else(|| format!("{what}: the product of the dims {dims:?} overflows"))?;
+    rramsim_core::budget::check(format_args!("{what} of dims {dims:?}"), n as u128, elem_bytes)
+        .map_err(|e| e.to_string())?;
+    Ok(n)
+}
+
 fn decode_tensor(t: &proto::TensorProto) -> Result<Tensor, String> {
     let name = t.name.as_deref().unwrap_or("");
     if t.data_location == Some(proto::tensor_proto::DataLocation::External as i32) {
@@ -107,10 +123,7 @@ fn decode_tensor(t: &proto::TensorProto) -> Result<Tensor, String> {
         ));
     }
     let dims = t.dims.clone();
-    if dims.iter().any(|&d| d < 0) {
-        return Err(format!("tensor `{name}` has a negative dimension {dims:?}"));
-    }
-    let expected: i64 = dims.iter().product();
+    let expected = element_count(&format!("tensor `{name}`"), &dims, 4)?;
     let raw = t.raw_data.as_deref();
     let dtype = t.data_type.unwrap_or(0);
     let data = match DataType::try_from(dtype) {
@@ -139,7 +152,7 @@ fn decode_tensor(t: &proto::TensorProto) -> Result<Tensor, String> {
         Err(_) => return Err(format!("tensor `{name}` has an unknown data type {dtype}")),
     };
     let tensor = Tensor { dims, data };
-    if tensor.len() as i64 != expected {
+    if tensor.len() != expected {
         return Err(format!(
             "tensor `{name}` has {} values but its dims {:?} need {expected}",
             tensor.len(),
@@ -569,10 +582,8 @@ impl Importer {
             }
             "ConstantOfShape" => {
                 let dims = self.constant(ctx, 0)?.ints();
-                if dims.iter().any(|&d| d < 0) {
-                    return Err(ctx.err(format!("shape {dims:?} has a negative dimension")));
-                }
-                let n = dims.iter().product::<i64>() as usize;
+                // Checked before the fill allocates (8 bytes: the widest value kind).
+                let n = element_count("the shape", &dims, 8).map_err(|e| ctx.err(e))?;
                 let fill = match ctx.attr("value").and_then(|a| a.t.as_ref()) {
                     Some(t) => decode_tensor(t).map_err(|e| ctx.err(e))?,
                     None => Tensor { dims: vec![1], data: Data::F32(vec![0.0]) },
