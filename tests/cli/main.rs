@@ -3,6 +3,7 @@
 
 #[cfg(feature = "train")]
 mod accuracy;
+mod edges;
 mod faults;
 mod options;
 mod python;
