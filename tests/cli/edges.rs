@@ -224,3 +224,21 @@ fn a_closed_stdout_ends_quietly() {
     assert!(err.is_empty(), "{err}");
     assert!(!err.contains("panicked"));
 }
+
+#[test]
+fn run_table_shows_area_every_layer_and_explains_util() {
+    let o = rramsim(&["run", "--arch", "isaac", "--workload", "resnet20"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let table = crate::stdout(&o);
+    let area = table.lines().find(|l| l.starts_with("area: ")).unwrap_or_else(|| panic!("{table}"));
+    assert!(area.contains(" mm2 per chip, ") && area.contains(" chip(s) used"), "{area}");
+    assert!(table.contains("util%: weight cells used / cells of the layer's crossbars"), "{table}");
+    // One table row per layer of the JSON report, views and fused layers included.
+    let report = crate::json_of(&["run"], &["--arch", "isaac", "--workload", "resnet20"]);
+    let layers = report["layers"].as_array().unwrap();
+    assert!(layers.iter().any(|l| l["target"] != "rram"));
+    for l in layers {
+        let name = l["name"].as_str().unwrap();
+        assert!(table.lines().any(|row| row.split_whitespace().next() == Some(name)), "no row for {name}:\n{table}");
+    }
+}
