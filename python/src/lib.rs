@@ -189,6 +189,37 @@ fn study(
     py.detach(|| json(&rramsim::study::run_study(&Arch::load(&arch)?, &spec)?)).map_err(to_py)
 }
 
+/// A JSON object's entries in their written order (serde_json's map sorts them).
+struct Ordered(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for Ordered {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Ordered;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a table of axes")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(self, mut m: M) -> Result<Ordered, M::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = m.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(Ordered(entries))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+/// A sweep spec given as JSON: the axes in their order, the rest as it is.
+#[derive(serde::Deserialize)]
+struct JsonSpec {
+    axes: Option<Ordered>,
+    #[serde(flatten)]
+    rest: serde_json::Map<String, serde_json::Value>,
+}
+
 /// Runs a sweep spec — a file path, TOML text, or (`is_json`) a JSON object —
 /// and returns its rows (index, point, status, error, metrics) and axis names.
 #[pyfunction]
@@ -197,11 +228,18 @@ fn sweep(py: Python<'_>, spec: String, is_json: bool, base_dir: Option<PathBuf>)
     py.detach(|| {
         let base = base_dir.unwrap_or_else(|| PathBuf::from("."));
         let spec = if is_json {
-            let value: serde_json::Value =
-                serde_json::from_str(&spec).map_err(|e| rramsim::Error::input(format!("sweep spec: {e}")))?;
-            let table = toml::Value::try_from(value)
-                .map_err(|e| rramsim::Error::input(format!("sweep spec: not expressible as TOML: {e}")))?;
-            let text = toml::to_string(&table).map_err(|e| rramsim::Error::input(format!("sweep spec: {e}")))?;
+            let bad = |e: &dyn std::fmt::Display| rramsim::Error::input(format!("sweep spec: {e}"));
+            let value: JsonSpec = serde_json::from_str(&spec).map_err(|e| bad(&e))?;
+            let table = toml::Value::try_from(value.rest).map_err(|e| bad(&format!("not expressible as TOML: {e}")))?;
+            let mut text = toml::to_string(&table).map_err(|e| bad(&e))?;
+            // The axes as the dict orders them (they run, and columns appear, in that order).
+            if let Some(Ordered(axes)) = value.axes {
+                text.push_str("\n[axes]\n");
+                for (key, v) in axes {
+                    let v = toml::Value::try_from(v).map_err(|e| bad(&format!("axis `{key}`: {e}")))?;
+                    text.push_str(&format!("{} = {v}\n", toml::Value::String(key)));
+                }
+            }
             Spec::parse("<sweep spec>", &text, &base)?
         } else if spec.contains('\n') {
             Spec::parse("<sweep spec>", &spec, &base)?

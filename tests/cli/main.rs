@@ -4,6 +4,7 @@
 #[cfg(feature = "train")]
 mod accuracy;
 mod bounds;
+mod edges;
 mod faults;
 mod options;
 mod python;

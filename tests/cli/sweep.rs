@@ -131,7 +131,113 @@ fn explicit_point_lists_run_as_given() {
     sweep(&[path_str(&p), "-o", path_str(&out)], "2");
     let text = std::fs::read_to_string(&out).unwrap();
     let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
-    assert_eq!(lines[0].split(',').take(4).collect::<Vec<_>>(), ["index", "crossbar.rows", "width", "workload"]);
-    assert!(lines[1].starts_with("0,,1.2,resnet20,ok"), "{}", lines[1]);
-    assert!(lines[2].starts_with("1,64,,resnet20,ok"), "{}", lines[2]);
+    // Columns in the order the points first name them.
+    assert_eq!(lines[0].split(',').take(4).collect::<Vec<_>>(), ["index", "workload", "width", "crossbar.rows"]);
+    assert!(lines[1].starts_with("0,resnet20,1.2,,ok"), "{}", lines[1]);
+    assert!(lines[2].starts_with("1,resnet20,,64,ok"), "{}", lines[2]);
+}
+
+/// Rows (without comment lines) of a results CSV.
+fn csv_rows(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path).unwrap().lines().filter(|l| !l.starts_with('#')).map(str::to_owned).collect()
+}
+
+#[test]
+fn axes_run_in_spec_order_and_list_prints_integers() {
+    let dir = scratch("sweep-order");
+    let s = spec(&dir);
+    let list = stdout(&rramsim(&["sweep", &s, "--list"]));
+    let lines: Vec<&str> = list.lines().collect();
+    // The spec's order (workload, crossbar.rows, pe.adc.bits, width, fault_rate); last axis fastest.
+    assert_eq!(
+        lines[0],
+        r#"{"index":0,"point":{"workload":"resnet20","crossbar.rows":64,"pe.adc.bits":7,"width":1,"fault_rate":0}}"#
+    );
+    assert_eq!(
+        lines[1],
+        r#"{"index":1,"point":{"workload":"resnet20","crossbar.rows":64,"pe.adc.bits":7,"width":1,"fault_rate":0.05}}"#
+    );
+    assert!(lines[2].contains(r#""width":1.2,"fault_rate":0}"#), "{}", lines[2]);
+    // One point without -o prints its row.
+    let o = rramsim(&["sweep", &s, "--point", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let row: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(row["index"], 1);
+    assert_eq!(row["point"]["fault_rate"], 0.05);
+    assert_eq!(row["status"], "ok");
+    assert!(row["metrics"]["total_cycles"].as_f64().unwrap() > 0.0);
+    assert_bad_input(&rramsim(&["sweep", &s]), "sweep needs -o");
+    // Columns follow the spec's order.
+    let out = dir.join("one.csv");
+    sweep(&[&s, "--point", "1", "-o", path_str(&out)], "1");
+    let rows = csv_rows(&out);
+    assert!(rows[0].starts_with("index,workload,crossbar.rows,pe.adc.bits,width,fault_rate,status"), "{}", rows[0]);
+    assert!(rows[1].starts_with("1,resnet20,64,7,1,0.05,ok"), "{}", rows[1]);
+}
+
+#[test]
+fn results_of_another_spec_are_refused() {
+    let dir = scratch("sweep-identity");
+    let s = spec(&dir);
+    let out = dir.join("r.csv");
+    sweep(&[&s, "--point", "0", "-o", path_str(&out)], "1");
+    let first = std::fs::read_to_string(&out).unwrap();
+    assert!(first.starts_with("# rramsim sweep results, schema 1, spec "), "{first}");
+    // Comments and layout do not change the identity…
+    let same = dir.join("same.toml");
+    std::fs::write(&same, format!("# a comment\n{SPEC}")).unwrap();
+    sweep(&[path_str(&same), "--point", "1", "-o", path_str(&out)], "1");
+    // …a different seed does.
+    let other = dir.join("other.toml");
+    std::fs::write(&other, SPEC.replace("seed = 5", "seed = 6")).unwrap();
+    let before = std::fs::read_to_string(&out).unwrap();
+    assert_bad_input(&rramsim(&["sweep", path_str(&other), "-o", path_str(&out)]), "belong to another sweep spec");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), before);
+    // Merging shards of two specs is refused too.
+    let out2 = dir.join("r2.csv");
+    sweep(&[path_str(&other), "--point", "2", "-o", path_str(&out2)], "1");
+    let merged = dir.join("m.csv");
+    let o = rramsim(&["sweep", "merge", path_str(&out), path_str(&out2), "-o", path_str(&merged)]);
+    assert_bad_input(&o, "results of another sweep spec");
+}
+
+/// A sweep killed after k points resumes with every finished point kept.
+#[test]
+fn a_killed_sweep_resumes_keeping_every_finished_point() {
+    let dir = scratch("sweep-kill");
+    let s = spec(&dir);
+    let out = dir.join("r.csv");
+    let journal = dir.join("r.csv.journal");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rramsim"))
+        .args(["sweep", &s, "-o", path_str(&out)])
+        .env("RAYON_NUM_THREADS", "1")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Header line + at least 3 finished points, then SIGKILL (no chance to clean up).
+    let t0 = std::time::Instant::now();
+    let finished = loop {
+        let n = std::fs::read_to_string(&journal).map(|t| t.lines().count()).unwrap_or(0);
+        if n >= 4 {
+            break n - 1;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the sweep ended before it was killed");
+        assert!(t0.elapsed().as_secs() < 300);
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!out.exists(), "the results file is written at the end only");
+    let kept: Vec<String> = std::fs::read_to_string(&journal).unwrap().lines().skip(1).map(str::to_owned).collect();
+    assert!(kept.len() >= finished && kept.len() < 16, "{} points in the journal", kept.len());
+    let o = rramsim(&["sweep", &s, "-o", path_str(&out)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let msg = format!("{} run now, {} kept", 16 - kept.len(), kept.len());
+    assert!(stderr(&o).contains(&msg), "{}", stderr(&o));
+    assert!(!journal.exists(), "the journal is removed once the results are written");
+    // Every point, each kept one exactly as it was: the same file as an uninterrupted sweep.
+    let fresh = dir.join("fresh.csv");
+    sweep(&[&s, "-o", path_str(&fresh)], "2");
+    assert_eq!(csv_rows(&out), csv_rows(&fresh));
+    assert_eq!(csv_rows(&out).len(), 17);
 }

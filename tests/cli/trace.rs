@@ -378,3 +378,78 @@ fn baselines_lock_cycles_and_report_what_moved() {
     assert_bad_input(&run(&["--check-baseline", path_str(&dir.join("none.json"))]), "cannot read");
     assert_bad_input(&run(&["--check-baseline", path_str(&base), "--tolerance", "-1"]), "non-negative");
 }
+
+/// The golden traces in `traces/`: each is re-run from its configuration and
+/// must decode to the same header, events and per-layer figures (`trace diff`
+/// exits 0); its per-layer CSV table and a Chrome JSON excerpt (layer `fc`,
+/// tile level) must be byte-identical. To regenerate them deliberately (after
+/// a change that moves a figure, explained in the commit message):
+/// `RRAMSIM_REGENERATE_TRACES=1 cargo test -p rramsim-cli --all-features --test
+/// cli golden_traces_folder` (see traces/README.md).
+#[test]
+fn golden_traces_folder_matches_fresh_runs() {
+    const GOLDEN: [(&str, &[&str]); 2] = [
+        ("tiny-isaac", &["--arch", "isaac", "--workload", TINY]),
+        ("tiny-neurosim-pointwise", &["--arch", "neurosim-8b", "--workload", TINY, "--offload", "pointwise"]),
+    ];
+    let regenerate = std::env::var_os("RRAMSIM_REGENERATE_TRACES").is_some();
+    let folder = root().join("traces");
+    let dir = scratch("trace-golden-folder");
+    for (name, args) in GOLDEN {
+        let fresh = dir.join(format!("{name}.rtrace"));
+        let mut run = vec!["run"];
+        run.extend_from_slice(args);
+        run.extend_from_slice(&["--trace", path_str(&fresh), "--format", "json"]);
+        let o = rramsim(&run);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let chrome = dir.join(format!("{name}.fc.chrome.json"));
+        let fresh_s = path_str(&fresh);
+        let convert = [
+            vec!["trace", "convert", fresh_s, "--to", "chrome", "--trace-layer", "fc", "--trace-level", "tile"],
+            vec!["trace", "convert", fresh_s, "--to", "csv"],
+        ];
+        let events = dir.join(format!("{name}.csv"));
+        for (mut c, out) in convert.into_iter().zip([&chrome, &events]) {
+            c.extend_from_slice(&["-o", path_str(out)]);
+            let o = rramsim(&c);
+            assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        }
+        let layers = dir.join(format!("{name}.layers.csv"));
+        let texts = [(fresh.clone(), "rtrace"), (chrome, "fc.chrome.json"), (layers, "layers.csv")];
+        for (fresh_file, ext) in texts {
+            let golden = folder.join(format!("{name}.{ext}"));
+            if regenerate {
+                std::fs::copy(&fresh_file, &golden).unwrap();
+                continue;
+            }
+            let size = std::fs::metadata(&golden).unwrap_or_else(|e| panic!("{}: {e}", golden.display())).len();
+            assert!(size < 50 * 1024, "{}: {size} bytes; golden traces stay small", golden.display());
+            if ext == "rtrace" {
+                let o = rramsim(&["trace", "diff", path_str(&golden), path_str(&fresh_file)]);
+                assert_eq!(o.status.code(), Some(0), "{name}: {}{}", stdout(&o), stderr(&o));
+                assert!(stdout(&o).starts_with("identical"), "{}", stdout(&o));
+            } else {
+                let same = std::fs::read(&golden).unwrap() == std::fs::read(&fresh_file).unwrap();
+                assert!(same, "{}: the conversion of the golden trace changed", golden.display());
+            }
+        }
+    }
+}
+
+/// `trace diff` reports an expected difference as a result, not an error, with
+/// the whole-run cycle and energy change.
+#[test]
+fn trace_diff_reports_totals_without_calling_it_an_error() {
+    let dir = scratch("trace-diff-words");
+    let a = dir.join("a.rtrace");
+    let b = dir.join("b.rtrace");
+    traced(&a, &["--workload", TINY]);
+    traced(&b, &["--workload", TINY, "--offload", "pointwise"]);
+    let o = rramsim(&["trace", "diff", path_str(&a), path_str(&b)]);
+    assert_eq!(o.status.code(), Some(3));
+    let (out, err) = (stdout(&o), stderr(&o));
+    assert!(!out.to_lowercase().contains("error") && !err.to_lowercase().contains("error"), "{out}{err}");
+    assert!(err.contains("differ (exit code 3)"), "{err}");
+    let total = out.lines().find(|l| l.starts_with("total: ")).unwrap_or_else(|| panic!("{out}"));
+    assert!(total.contains(" cycles (") && total.contains(" uJ dynamic energy ("), "{total}");
+}

@@ -1,6 +1,6 @@
 //! `rramsim train`, `rramsim eval` and `rramsim infer`: accuracy under faults.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
@@ -27,6 +27,7 @@ pub struct TrainArgs {
     /// Offload policy the model is trained for (its digital-unit layers are not masked).
     #[arg(long, default_value = "all-rram")]
     pub offload: String,
+    /// Passes over the training set.
     #[arg(long, default_value_t = 1)]
     pub epochs: usize,
     /// Dataset: fashion-mnist[:DIR] or cifar10:DIR.
@@ -35,8 +36,10 @@ pub struct TrainArgs {
     /// Use the first N training images.
     #[arg(long)]
     pub train_images: Option<usize>,
+    /// Images per training step (mini-batch size).
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
+    /// Learning rate of the Adam optimizer.
     #[arg(long, default_value_t = 0.003, allow_negative_numbers = true)]
     pub lr: f64,
     /// Learning-rate schedule: constant, cosine (to 0 over all steps) or step:EPOCHS:GAMMA.
@@ -54,11 +57,13 @@ pub struct TrainArgs {
     /// Augmentation: random horizontal flips.
     #[arg(long)]
     pub hflip: bool,
+    /// Seed of the weight initialization, data shuffling and drop-connect masks.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Output ONNX file.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Output format of the training report.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }
@@ -73,7 +78,14 @@ pub fn train(_: TrainArgs) -> CliResult<()> {
 #[cfg(feature = "train")]
 pub fn train(args: TrainArgs) -> CliResult<()> {
     // Fail before training, not after, when the output cannot be written.
-    rramsim::io::check_writable_dir(&args.output)?;
+    // The dataset's files are the inputs (`fashion-mnist:DIR`, `cifar10:DIR`).
+    let data_files: Vec<PathBuf> = match args.data.split_once(':') {
+        Some((_, dir)) => std::fs::read_dir(dir)
+            .map(|entries| entries.filter_map(|e| Some(e.ok()?.path())).collect())
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    rramsim::io::check_output("-o", &args.output, &data_files.iter().map(PathBuf::as_path).collect::<Vec<_>>())?;
     let spec = rramsim::accuracy::TrainSpec {
         model: args.model.clone(),
         width: args.width,
@@ -186,6 +198,7 @@ pub struct EvalArgs {
     /// network with weights trained elsewhere).
     #[arg(long)]
     pub weights: Option<String>,
+    /// Dataset: fashion-mnist[:DIR] or cifar10:DIR.
     #[arg(long, default_value = "fashion-mnist")]
     pub data: String,
     /// Evaluate on the first N test images.
@@ -195,19 +208,25 @@ pub struct EvalArgs {
     /// float, fault-free inference.
     #[arg(long)]
     pub arch: Option<String>,
+    /// Layers on the fault-free digital unit: all-rram, pointwise, all-digital, layers=NAME,… or auto[:F].
     #[arg(long, default_value = "all-rram")]
     pub offload: String,
+    /// How layers are replicated on the crossbars (as `run --replication`).
     #[arg(long, value_enum, default_value_t = ReplicationArg::Balanced)]
     pub replication: ReplicationArg,
-    /// Fault rate (see --rate-per); 0 or absent: fault-free hardware.
+    /// Fault rate, per cell unless --rate-per weight; 0 or absent: fault-free hardware.
     #[arg(long, allow_negative_numbers = true)]
     pub fault_rate: Option<f64>,
+    /// Whether --fault-rate is per cell or per weight.
     #[arg(long, value_enum, default_value_t = RatePerArg::Cell)]
     pub rate_per: RatePerArg,
+    /// Fraction of faulty cells stuck at 1 (SA1); the rest are stuck at 0.
     #[arg(long, default_value_t = 0.5, allow_negative_numbers = true)]
     pub sa1_fraction: f64,
+    /// Spatial distribution of the faulty cells over each crossbar.
     #[arg(long, value_enum, default_value_t = DistributionArg::Uniform)]
     pub distribution: DistributionArg,
+    /// How a stuck cell changes its weight.
     #[arg(long, value_enum, default_value_t = FaultModelArg::Cell)]
     pub fault_model: FaultModelArg,
     /// Fault maps (Monte Carlo samples).
@@ -227,6 +246,7 @@ pub struct EvalArgs {
     /// architecture's device.drift_t0_s.
     #[arg(long, allow_negative_numbers = true)]
     pub time: Option<f64>,
+    /// Output format of the report.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }
@@ -353,17 +373,22 @@ pub struct InferArgs {
     /// Run on this architecture's quantized (and, with --fault-rate, faulty) crossbars.
     #[arg(long)]
     pub arch: Option<String>,
+    /// Layers on the fault-free digital unit: all-rram, pointwise, all-digital, layers=NAME,… or auto[:F].
     #[arg(long, default_value = "all-rram")]
     pub offload: String,
+    /// Fraction of faulty cells (per cell), with --arch; absent: fault-free.
     #[arg(long, allow_negative_numbers = true)]
     pub fault_rate: Option<f64>,
     /// Seeds the fault map and the device variation.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Fraction of faulty cells stuck at 1 (SA1); the rest are stuck at 0.
     #[arg(long, default_value_t = 0.5, allow_negative_numbers = true)]
     pub sa1_fraction: f64,
+    /// How a stuck cell changes its weight.
     #[arg(long, value_enum, default_value_t = FaultModelArg::Cell)]
     pub fault_model: FaultModelArg,
+    /// Clip crossbar partial sums to the ADC range (first-order model).
     #[arg(long)]
     pub adc_clip: bool,
     /// The device model with --arch: exact (default), approx (fast) or off.
@@ -375,6 +400,10 @@ pub struct InferArgs {
 }
 
 pub fn infer(args: InferArgs) -> CliResult<()> {
+    let mut inputs = vec![args.input.as_path(), Path::new(&args.model)];
+    inputs.extend(args.weights.as_deref().map(Path::new));
+    inputs.extend(args.arch.as_deref().map(Path::new));
+    rramsim::io::check_output("-o", &args.output, &inputs)?;
     let spec = InferSpec {
         model: args.model.clone(),
         weights: args.weights.clone(),

@@ -19,6 +19,7 @@ pub fn load_arch(spec: &str) -> CliResult<Arch> {
 pub struct CheckArgs {
     /// A preset name (isaac, neurosim-8b) or an architecture `.toml` file.
     pub arch: String,
+    /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }

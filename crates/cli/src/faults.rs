@@ -1,7 +1,7 @@
 //! `rramsim faults …`: generate, import, export and inspect stuck-at fault maps,
 //! and the fault options of `rramsim run`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
 use rramsim::faults::{FAULT_CONVENTION as CONVENTION, LayerFaultRow, StatsOn};
@@ -56,15 +56,20 @@ pub enum FaultsCommand {
     Stats(StatsArgs),
     /// Build a fault map from a CSV list of faulty cells (tile,pe,crossbar,row,col,type).
     Import {
+        /// CSV of faulty cells: tile,pe,crossbar,row,col,type (SA0 or SA1).
         csv: PathBuf,
+        /// Architecture the map is for: a preset name or a `.toml` file.
         #[arg(long)]
         arch: String,
+        /// Fault map file to write.
         #[arg(short = 'o', long = "output")]
         output: PathBuf,
     },
     /// Write a fault map as a CSV list of faulty cells.
     Export {
+        /// Fault map file to read.
         map: PathBuf,
+        /// CSV file to write.
         #[arg(short = 'o', long = "output")]
         output: PathBuf,
     },
@@ -81,19 +86,23 @@ pub struct GenArgs {
     /// Fraction of faults that are SA1.
     #[arg(long, default_value_t = 0.5, allow_negative_numbers = true)]
     pub sa1_fraction: f64,
+    /// Spatial distribution of the faulty cells over each crossbar.
     #[arg(long, value_enum, default_value_t = DistributionArg::Uniform)]
     pub distribution: DistributionArg,
+    /// Seed of the fault map (the same seed gives the same map).
     #[arg(long)]
     pub seed: u64,
     /// Chips to cover (default 1; the node's later chips need more).
     #[arg(long, default_value_t = 1)]
     pub chips: u32,
+    /// Fault map file to write.
     #[arg(short = 'o', long = "output")]
     pub output: PathBuf,
 }
 
 #[derive(Debug, Args)]
 pub struct StatsArgs {
+    /// Fault map file to read.
     pub map: PathBuf,
     /// Architecture the map is for (needed with --workload).
     #[arg(long)]
@@ -101,13 +110,16 @@ pub struct StatsArgs {
     /// A workload to map, for per-layer statistics.
     #[arg(long)]
     pub workload: Option<String>,
+    /// How layers are replicated on the crossbars (as `run --replication`).
     #[arg(long, value_enum, default_value_t = ReplicationArg::Balanced)]
     pub replication: ReplicationArg,
+    /// How a stuck cell changes its weight.
     #[arg(long, value_enum, default_value_t = FaultModelArg::Cell)]
     pub fault_model: FaultModelArg,
     /// List every crossbar's SA0/SA1 counts (JSON `crossbar_counts`, or CSV rows).
     #[arg(long)]
     pub per_crossbar: bool,
+    /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }
@@ -118,15 +130,19 @@ pub struct RunFaultArgs {
     /// A fault map file.
     #[arg(long, conflicts_with = "fault_rate")]
     pub faults: Option<PathBuf>,
-    /// Generate a fault map at this rate (with --seed).
+    /// Generate a fault map with this fraction of faulty cells (a rate per cell; with --seed).
     #[arg(long, requires = "seed", allow_negative_numbers = true)]
     pub fault_rate: Option<f64>,
+    /// Fraction of faulty cells stuck at 1 (SA1); the rest are stuck at 0.
     #[arg(long, default_value_t = 0.5, requires = "fault_rate", allow_negative_numbers = true)]
     pub sa1_fraction: f64,
+    /// Spatial distribution of the faulty cells over each crossbar.
     #[arg(long, value_enum, default_value_t = DistributionArg::Uniform, requires = "fault_rate")]
     pub distribution: DistributionArg,
+    /// Seed of the generated fault map (required with --fault-rate).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// How a stuck cell changes its weight.
     #[arg(long, value_enum, default_value_t = FaultModelArg::Cell)]
     pub fault_model: FaultModelArg,
 }
@@ -147,6 +163,7 @@ impl RunFaultArgs {
 pub fn run(cmd: FaultsCommand) -> CliResult<()> {
     match cmd {
         FaultsCommand::Gen(a) => {
+            rramsim::io::check_output("-o", &a.output, &[Path::new(&a.arch)])?;
             let arch = Arch::load(&a.arch)?;
             let spec = FaultSpec::generated(a.rate, a.sa1_fraction, a.distribution.into(), a.seed, FaultModel::Cell)?;
             let map = rramsim::faults::generate(&arch.params, &spec, a.chips)?;
@@ -163,6 +180,7 @@ pub fn run(cmd: FaultsCommand) -> CliResult<()> {
             Ok(())
         }
         FaultsCommand::Import { csv, arch, output } => {
+            rramsim::io::check_output("-o", &output, &[&csv, Path::new(&arch)])?;
             let arch = Arch::load(&arch)?;
             let text = rramsim::io::read_text(&csv)?;
             let map = rramsim::faults::from_csv(&csv.display().to_string(), &text, &arch.params)?;
@@ -171,6 +189,7 @@ pub fn run(cmd: FaultsCommand) -> CliResult<()> {
             Ok(())
         }
         FaultsCommand::Export { map, output } => {
+            rramsim::io::check_output("-o", &output, &[&map])?;
             let m = rramsim::faults::read(&map)?;
             write_atomic(&output, rramsim::faults::to_csv(&m).as_bytes())
         }

@@ -20,12 +20,84 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> CliResult<()> {
     Ok(rramsim::io::write_atomic(path, bytes)?)
 }
 
-/// A progress bar on stderr: `{bar} pos/len <what>, rate, eta`.
-pub fn progress_bar(len: u64, what: &str) -> CliResult<indicatif::ProgressBar> {
-    let bar = indicatif::ProgressBar::with_draw_target(Some(len), indicatif::ProgressDrawTarget::stderr());
+/// Progress on stderr: a bar (`{bar} pos/len <what>, rate, eta`) on a
+/// terminal; otherwise (a log file, CI) a line `progress: <what> pos/len (p%)`
+/// at every tenth of the work, so long runs show they are alive.
+#[derive(Debug)]
+pub struct Progress {
+    bar: indicatif::ProgressBar,
+    lines: Option<std::sync::Mutex<ProgressLines>>,
+}
+
+/// The state of non-terminal progress lines.
+#[derive(Debug)]
+struct ProgressLines {
+    what: String,
+    len: u64,
+    /// The last tenth printed.
+    printed: Option<u64>,
+}
+
+impl ProgressLines {
+    /// The line to print at position `pos`, if it reaches a new tenth.
+    fn line(&mut self, pos: u64) -> Option<String> {
+        if self.len == 0 {
+            return None;
+        }
+        let tenth = pos.min(self.len).saturating_mul(10) / self.len;
+        if self.printed.is_some_and(|t| t >= tenth) {
+            return None;
+        }
+        self.printed = Some(tenth);
+        Some(format!("progress: {} {pos}/{} ({}%)", self.what, self.len, tenth * 10))
+    }
+}
+
+impl Progress {
+    pub fn inc(&self, n: u64) {
+        self.bar.inc(n);
+        self.report(self.bar.position());
+    }
+
+    pub fn set_length(&self, len: u64) {
+        self.bar.set_length(len);
+        if let Some(lines) = &self.lines
+            && let Ok(mut l) = lines.lock()
+        {
+            l.len = len;
+        }
+    }
+
+    pub fn set_position(&self, pos: u64) {
+        self.bar.set_position(pos);
+        self.report(pos);
+    }
+
+    pub fn finish_and_clear(&self) {
+        self.bar.finish_and_clear();
+    }
+
+    fn report(&self, pos: u64) {
+        if let Some(lines) = &self.lines
+            && let Ok(mut l) = lines.lock()
+            && let Some(line) = l.line(pos)
+        {
+            eprintln!("{line}");
+        }
+    }
+}
+
+/// Progress of `len` units of `what` on stderr (see [`Progress`]).
+pub fn progress_bar(len: u64, what: &str) -> CliResult<Progress> {
+    use std::io::IsTerminal;
+    let terminal = std::io::stderr().is_terminal();
+    let target =
+        if terminal { indicatif::ProgressDrawTarget::stderr() } else { indicatif::ProgressDrawTarget::hidden() };
+    let bar = indicatif::ProgressBar::with_draw_target(Some(len), target);
     let template = format!("{{bar:40}} {{pos}}/{{len}} {what}, {{per_sec}}, eta {{eta}}");
     bar.set_style(indicatif::ProgressStyle::with_template(&template).map_err(CliError::internal)?);
-    Ok(bar)
+    let lines = (!terminal).then(|| std::sync::Mutex::new(ProgressLines { what: what.to_owned(), len, printed: None }));
+    Ok(Progress { bar, lines })
 }
 
 pub use rramsim::io::write_atomic_with;
@@ -124,6 +196,20 @@ pub fn thousands(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn progress_lines_come_at_every_tenth() {
+        let mut l = ProgressLines { what: "steps".into(), len: 20, printed: None };
+        let lines: Vec<String> = (0..=20).filter_map(|p| l.line(p)).collect();
+        assert_eq!(lines.len(), 11);
+        assert_eq!(lines[0], "progress: steps 0/20 (0%)");
+        assert_eq!(lines[1], "progress: steps 2/20 (10%)");
+        assert_eq!(lines[10], "progress: steps 20/20 (100%)");
+        // Repeated positions print nothing new.
+        assert_eq!(l.line(20), None);
+        let mut empty = ProgressLines { what: "x".into(), len: 0, printed: None };
+        assert_eq!(empty.line(0), None);
+    }
 
     #[test]
     fn thousands_groups_digits() {

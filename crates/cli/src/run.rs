@@ -1,6 +1,6 @@
 //! `rramsim run`: map a network onto an architecture and simulate it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 use rramsim::model::Replication;
@@ -40,12 +40,14 @@ pub struct RunArgs {
     /// Inputs simulated back to back.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub batch: u32,
+    /// How layers are replicated on the crossbars.
     #[arg(long, value_enum, default_value_t = ReplicationArg::Balanced)]
     pub replication: ReplicationArg,
     /// Layers on the fault-free digital unit: all-rram, pointwise, all-digital,
     /// layers=NAME,NAME,… or auto[:F] (needs a fault map; see README).
     #[arg(long, default_value = "all-rram")]
     pub offload: String,
+    /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     #[command(flatten)]
@@ -90,6 +92,18 @@ impl RunWorkload {
 }
 
 pub fn run(args: RunArgs) -> CliResult<()> {
+    // Outputs are checked before any work: never an input, never each other.
+    let inputs: Vec<&Path> = [Some(Path::new(&args.arch)), Some(Path::new(&args.workload.workload))]
+        .into_iter()
+        .chain([args.faults.faults.as_deref(), args.check_baseline.as_deref()])
+        .flatten()
+        .collect();
+    let outputs = [("--trace", args.trace.as_deref()), ("--save-baseline", args.save_baseline.as_deref())];
+    let outputs: Vec<(&str, &Path)> = outputs.into_iter().filter_map(|(w, p)| Some((w, p?))).collect();
+    for (what, path) in &outputs {
+        rramsim::io::check_output(what, path, &inputs)?;
+    }
+    rramsim::io::check_distinct_outputs(&outputs)?;
     let arch = load_arch(&args.arch)?;
     let options = RunOptions {
         offload: OffloadSpec::parse(&args.offload)?,
@@ -116,7 +130,18 @@ pub fn run(args: RunArgs) -> CliResult<()> {
     };
     let report = run.report(&outcome)?;
     let now = rramsim::baseline::baseline_of(&run, &outcome);
-    print!("{}", render(&report, args.format)?);
+    let mut text = render(&report, args.format)?;
+    if args.format == Format::Table {
+        // Area is the architecture's, not the run's: the chip and the chips this mapping uses.
+        let chip = arch.params.chip_area().0;
+        let used = chip * f64::from(report.metrics.chips);
+        let at = text.find("\n\n").map_or(text.len(), |i| i + 1);
+        text.insert_str(
+            at,
+            &format!("area: {chip:.2} mm2 per chip, {used:.2} mm2 for the {} chip(s) used\n", report.metrics.chips),
+        );
+    }
+    print!("{text}");
     if let Some(path) = &args.save_baseline {
         baseline::save(path, &now)?;
         eprintln!("baseline {}: saved ({} layers, {} cycles)", path.display(), now.layers.len(), now.total_cycles);
@@ -205,7 +230,8 @@ fn render(r: &RunReport, format: Format) -> CliResult<String> {
                 ("cycles", Align::Right),
                 ("energy nJ", Align::Right),
             ]);
-            for l in r.layers.iter().filter(|l| l.target != "view") {
+            // Every layer, views (flatten, reshape) and fused activations included.
+            for l in &r.layers {
                 t.row(vec![
                     l.name.clone(),
                     l.op.to_owned(),
@@ -220,6 +246,7 @@ fn render(r: &RunReport, format: Format) -> CliResult<String> {
                 ]);
             }
             out.push_str(&t.render());
+            out.push_str("util%: weight cells used / cells of the layer's crossbars (layers on crossbars only)\n");
             let mut c =
                 Table::new(&[("component", Align::Left), ("energy nJ", Align::Right), ("share%", Align::Right)]);
             for (name, e) in &r.energy_by_component {

@@ -3,7 +3,7 @@
 //! everything on RRAM, 1x1 shortcuts.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use rramsim::Arch;
@@ -31,10 +31,13 @@ pub struct StudyArgs {
     /// Shortcut kernel sizes (1 keeps the 1x1 projections).
     #[arg(long, value_delimiter = ',', default_value = "1")]
     pub shortcut_kernel: Vec<usize>,
+    /// How layers are replicated on the crossbars (as `run --replication`).
     #[arg(long, value_enum, default_value_t = ReplicationArg::Balanced)]
     pub replication: ReplicationArg,
+    /// Inputs simulated back to back per configuration.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub batch: u32,
+    /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Also draw runtime and energy change per configuration as an SVG.
@@ -45,6 +48,10 @@ pub struct StudyArgs {
 }
 
 pub fn run(args: StudyArgs) -> CliResult<()> {
+    if let Some(path) = &args.plot {
+        let inputs = [Some(Path::new(&args.arch)), Some(Path::new(&args.workload)), args.faults.faults.as_deref()];
+        rramsim::io::check_output("--plot", path, &inputs.into_iter().flatten().collect::<Vec<_>>())?;
+    }
     let arch = Arch::load(&args.arch)?;
     let spec = StudySpec {
         workload: args.workload.clone(),
@@ -55,9 +62,6 @@ pub fn run(args: StudyArgs) -> CliResult<()> {
         batch: args.batch,
         faults: args.faults.spec()?,
     };
-    if let Some(path) = &args.plot {
-        rramsim::io::check_writable_dir(path)?;
-    }
     let report = run_study(&arch, &spec)?;
     if let Some(path) = &args.plot {
         write_atomic(path, svg(&report).as_bytes())?;

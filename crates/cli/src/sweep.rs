@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
-use rramsim::results::{Row, read_rows, write_rows};
-use rramsim::sweep::{Spec, merge_rows, parse_shard, run_points};
+use rramsim::results::{Journal, Results, read_rows, write_rows};
+use rramsim::sweep::{Spec, merge_rows, parse_shard, run_point, run_points_with};
 
 use crate::error::{CliError, CliResult};
 
@@ -17,13 +17,15 @@ pub struct SweepArgs {
     pub merge: Option<SweepCommand>,
     /// The sweep spec (TOML).
     pub spec: Option<PathBuf>,
-    /// Results file: .parquet, .csv or .json. Points already in it are skipped.
+    /// Results file: .parquet, .csv or .json. Finished points are appended to
+    /// `<FILE>.journal` as they finish; points already in either are skipped
+    /// (resume), and results of another spec are refused.
     #[arg(short = 'o', long = "output")]
     pub output: Option<PathBuf>,
     /// Print the points as JSON lines and exit.
     #[arg(long, conflicts_with_all = ["point", "shard"])]
     pub list: bool,
-    /// Run only point `I`.
+    /// Run only point `I` (without -o: print its row as a JSON line).
     #[arg(long, value_name = "I", conflicts_with = "shard")]
     pub point: Option<usize>,
     /// Run only the points whose index is `I` modulo `N` (`I/N`).
@@ -35,7 +37,9 @@ pub struct SweepArgs {
 pub enum SweepCommand {
     /// Merge result files of shards or points into one (sorted by point index).
     Merge {
+        /// Result files of one spec (shards, single points).
         inputs: Vec<PathBuf>,
+        /// The merged results file (.parquet, .csv or .json).
         #[arg(short = 'o', long = "output")]
         output: PathBuf,
     },
@@ -50,12 +54,10 @@ pub fn run(args: SweepArgs) -> CliResult<()> {
     let total = spec.len();
     if args.list {
         for i in 0..total {
-            let line = serde_json::json!({ "index": i, "point": spec.point(i) });
-            println!("{line}");
+            println!("{}", spec.point_json(i));
         }
         return Ok(());
     }
-    let output = args.output.ok_or_else(|| CliError::input("sweep needs -o results.parquet|csv|json"))?;
     let selected: Vec<usize> = match (args.point, &args.shard) {
         (Some(i), _) if i >= total => {
             return Err(CliError::input(format!("--point {i}: the sweep has {total} points (0..{total})")));
@@ -67,21 +69,50 @@ pub fn run(args: SweepArgs) -> CliResult<()> {
         }
         (None, None) => (0..total).collect(),
     };
-    // Resume: points already in the output are kept, not run again.
-    let mut rows = if output.exists() { read_rows(&output)? } else { Vec::new() };
+    let Some(output) = args.output else {
+        // One point without a results file: print its row.
+        if let [i] = selected[..]
+            && args.point.is_some()
+        {
+            let row = run_point(&spec, i);
+            println!("{}", serde_json::to_string(&row).map_err(CliError::internal)?);
+            return Ok(());
+        }
+        return Err(CliError::input("sweep needs -o results.parquet|csv|json (or --point I to print one row)"));
+    };
+    // The output is checked before any point runs.
+    rramsim::results::check_results_path(&output)?;
+    let mut inputs: Vec<&Path> = spec.input_files().iter().map(PathBuf::as_path).collect();
+    inputs.push(&spec_path);
+    rramsim::io::check_output("-o", &output, &inputs)?;
+    // Resume: points in the results file or its journal are kept, not run again.
+    let mut rows = Vec::new();
+    if output.exists() {
+        let previous = read_rows(&output)?;
+        rramsim::results::check_identity(&output, previous.spec.as_deref(), spec.identity())?;
+        rows = previous.rows;
+    }
+    let (journal, journaled) = Journal::open(&output, spec.identity())?;
+    rows.extend(journaled);
     let done: std::collections::HashSet<u64> = rows.iter().map(|r| r.index).collect();
     let todo: Vec<usize> = selected.into_iter().filter(|i| !done.contains(&(*i as u64))).collect();
     let bar = crate::output::progress_bar(todo.len() as u64, "points")?;
-    let new_rows: Vec<Row> = run_points(&spec, &todo, &|| bar.inc(1));
+    let new_rows = run_points_with(&spec, &todo, &|row| {
+        journal.append(row)?;
+        bar.inc(1);
+        Ok(())
+    })?;
     bar.finish_and_clear();
     let invalid = new_rows.iter().filter(|r| r.status != "ok").count();
     rows.extend(new_rows);
     let rows = merge_rows(rows)?;
-    write_rows(&output, &spec.axis_names(), &rows)?;
+    let results = Results { spec: Some(spec.identity().to_owned()), axes: spec.axis_names(), rows };
+    write_rows(&output, &results)?;
+    journal.remove()?;
     eprintln!(
         "wrote {}: {} points ({} run now, {} kept, {invalid} invalid)",
         output.display(),
-        rows.len(),
+        results.rows.len(),
         todo.len(),
         done.len()
     );
@@ -92,13 +123,26 @@ fn merge(inputs: &[PathBuf], output: &Path) -> CliResult<()> {
     if inputs.is_empty() {
         return Err(CliError::input("sweep merge needs input files"));
     }
-    let mut rows: Vec<Row> = Vec::new();
-    for p in inputs {
-        rows.extend(read_rows(p)?);
+    rramsim::io::check_output("-o", output, &inputs.iter().map(PathBuf::as_path).collect::<Vec<_>>())?;
+    let mut merged = Results::default();
+    for (n, p) in inputs.iter().enumerate() {
+        let part = read_rows(p)?;
+        if n == 0 {
+            merged.spec = part.spec;
+            merged.axes = part.axes;
+        } else if part.spec != merged.spec {
+            return Err(CliError::input(format!(
+                "{}: results of another sweep spec ({}) than {} ({}); merge only shards of one spec",
+                p.display(),
+                part.spec.as_deref().unwrap_or("no identity"),
+                inputs[0].display(),
+                merged.spec.as_deref().unwrap_or("no identity")
+            )));
+        }
+        merged.rows.extend(part.rows);
     }
-    let rows = merge_rows(rows)?;
-    let axes: Vec<String> = rows.first().map(|r| r.point.keys().cloned().collect()).unwrap_or_default();
-    write_rows(output, &axes, &rows)?;
-    eprintln!("wrote {} ({} points from {} files)", output.display(), rows.len(), inputs.len());
+    merged.rows = merge_rows(merged.rows)?;
+    write_rows(output, &merged)?;
+    eprintln!("wrote {} ({} points from {} files)", output.display(), merged.rows.len(), inputs.len());
     Ok(())
 }

@@ -56,6 +56,7 @@ pub enum ConvertTo {
 pub struct ConvertArgs {
     /// A `.rtrace` file written by `rramsim run --trace`.
     pub input: PathBuf,
+    /// Output format.
     #[arg(long, value_enum)]
     pub to: ConvertTo,
     /// Output file.
@@ -67,10 +68,12 @@ pub struct ConvertArgs {
 
 #[derive(Debug, Args)]
 pub struct SummaryArgs {
+    /// A `.rtrace` file written by `rramsim run --trace`.
     pub input: PathBuf,
     /// Resources listed as busiest.
     #[arg(long, default_value_t = 10)]
     pub top: usize,
+    /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     #[command(flatten)]
@@ -79,8 +82,11 @@ pub struct SummaryArgs {
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
+    /// The expected trace (`.rtrace`).
     pub a: PathBuf,
+    /// The trace compared with it (`.rtrace`).
     pub b: PathBuf,
+    /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }
@@ -94,6 +100,10 @@ pub fn run(cmd: TraceCommand) -> CliResult<()> {
 }
 
 fn convert(args: ConvertArgs) -> CliResult<()> {
+    rramsim::io::check_output("-o", &args.output, &[&args.input])?;
+    if args.to != ConvertTo::Chrome {
+        rramsim::io::check_output("-o", &layers_path(&args.output), &[&args.input])?;
+    }
     let mut reader = open(&args.input)?;
     let names: Vec<String> = reader.header.layers.iter().map(|l| l.name.clone()).collect();
     let filter = args.filter.spec().build(&names)?;
@@ -256,6 +266,16 @@ fn diff(args: DiffArgs) -> CliResult<()> {
     let mut a = open(&args.a)?;
     let mut b = open(&args.b)?;
     let d = rramsim::trace::diff(&mut a, &mut b).map_err(CliError::input)?;
+    // Whole-run totals of each trace (the diff lists only the layers that moved).
+    let totals = |path: &PathBuf| -> CliResult<(u64, f64)> {
+        let mut r = open(path)?;
+        let names: Vec<String> = r.header.layers.iter().map(|l| l.name.clone()).collect();
+        let filter = FilterArgs::default().spec().build(&names)?;
+        let s = rramsim::trace::summarize(&mut r, &filter)
+            .map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
+        Ok((s.total_cycles, s.energy_pj))
+    };
+    let ((cycles_a, energy_a), (cycles_b, energy_b)) = (totals(&args.a)?, totals(&args.b)?);
     let show = |e: &Option<(rramsim::trace::Event, String)>| match e {
         None => "(none: the trace ended)".to_owned(),
         Some((e, layer)) => format!(
@@ -273,6 +293,8 @@ fn diff(args: DiffArgs) -> CliResult<()> {
         Format::Json => {
             let doc = json!({
                 "identical": d.identical(),
+                "total_cycles": [cycles_a, cycles_b],
+                "energy_pj": [energy_a, energy_b],
                 "header": d.header.iter().map(|(f, x, y)| json!({"field": f, "a": x, "b": y})).collect::<Vec<_>>(),
                 "events": [d.events.0, d.events.1],
                 "first_event": d.first_event.as_ref().map(|f| json!({"index": f.index, "a": show(&f.a), "b": show(&f.b)})),
@@ -293,6 +315,16 @@ fn diff(args: DiffArgs) -> CliResult<()> {
             for (f, x, y) in &d.header {
                 println!("header {f}: {x} -> {y}");
             }
+            println!(
+                "total: {} -> {} cycles ({:+}, {:+.3}%); {:.3} -> {:.3} uJ dynamic energy ({:+.3}%)",
+                thousands(cycles_a),
+                thousands(cycles_b),
+                cycles_b as i64 - cycles_a as i64,
+                pct(cycles_a as f64, cycles_b as f64),
+                energy_a / 1e6,
+                energy_b / 1e6,
+                pct(energy_a, energy_b)
+            );
             println!("events: {} -> {}", thousands(d.events.0), thousands(d.events.1));
             if let Some(f) = &d.first_event {
                 println!("first differing event #{}:\n  a: {}\n  b: {}", f.index, show(&f.a), show(&f.b));
@@ -325,7 +357,11 @@ fn diff(args: DiffArgs) -> CliResult<()> {
             }
         }
     }
-    if d.identical() { Ok(()) } else { Err(CliError::Differs("the traces differ".into())) }
+    if d.identical() {
+        Ok(())
+    } else {
+        Err(CliError::Differs(format!("{} and {} differ (exit code 3)", args.a.display(), args.b.display())))
+    }
 }
 
 fn pct(a: f64, b: f64) -> f64 {

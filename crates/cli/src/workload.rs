@@ -1,7 +1,7 @@
 //! `rramsim workload …`: the `show` and `export` commands, and the workload
 //! arguments other commands share.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use rramsim::WorkloadReport;
@@ -15,6 +15,7 @@ pub enum WorkloadCommand {
     Show {
         #[command(flatten)]
         source: WorkloadArgs,
+        /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -61,6 +62,7 @@ pub fn run(cmd: WorkloadCommand) -> CliResult<()> {
             Ok(())
         }
         WorkloadCommand::Export { source, output } => {
+            rramsim::io::check_output("-o", &output, &[Path::new(&source.workload)])?;
             let (text, layers) = rramsim::export_toml(&source.spec())?;
             write_atomic(&output, text.as_bytes())?;
             eprintln!("wrote {} ({layers} layers)", output.display());

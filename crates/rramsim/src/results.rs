@@ -1,7 +1,13 @@
 //! Sweep result tables: one row per point, written and read as CSV, JSON or
 //! Parquet (chosen by the file extension). Columns: `index`, one per axis,
 //! `status` (`ok` or `invalid`), `error`, then the metrics (empty when a point is
-//! invalid or a metric does not apply). Schema version 1.
+//! invalid or a metric does not apply). Schema version 1. Each file records the
+//! identity of the spec that produced it (see `Spec::identity`): a CSV comment
+//! line, a JSON `spec` field, the Parquet key `rramsim.spec`.
+//!
+//! While a sweep runs, every finished point is appended to a [`Journal`] beside
+//! the results file (JSON lines, flushed and synced per row), so a killed sweep
+//! resumes with all its finished points.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -29,11 +35,22 @@ pub const METRICS: [&str; 11] = [
 ];
 
 /// An axis value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(untagged)]
 pub enum Value {
     Num(f64),
     Text(String),
+}
+
+/// Whole numbers serialize as integers (`64`, not `64.0`).
+impl Serialize for Value {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Value::Num(x) if x.fract() == 0.0 && x.abs() < 9e15 => s.serialize_i64(*x as i64),
+            Value::Num(x) => s.serialize_f64(*x),
+            Value::Text(t) => s.serialize_str(t),
+        }
+    }
 }
 
 impl Value {
@@ -77,7 +94,126 @@ impl Row {
 #[derive(Serialize, Deserialize)]
 struct JsonFile {
     schema_version: u32,
+    /// The identity of the spec that produced the rows.
+    #[serde(default)]
+    spec: Option<String>,
+    /// The axis columns, in spec order.
+    #[serde(default)]
+    axes: Vec<String>,
     rows: Vec<Row>,
+}
+
+/// A results file: the spec's identity, the axis columns in spec order, and
+/// one row per point.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Results {
+    /// `None` for a file written before identities were recorded.
+    pub spec: Option<String>,
+    pub axes: Vec<String>,
+    pub rows: Vec<Row>,
+}
+
+/// Fails unless `path` has a results extension (checked before a sweep runs).
+pub fn check_results_path(path: &Path) -> Result<()> {
+    kind(path).map(drop)
+}
+
+/// Refuses results of another spec than `identity`; `what` names the file.
+pub fn check_identity(what: &Path, found: Option<&str>, identity: &str) -> Result<()> {
+    match found {
+        Some(id) if id == identity => Ok(()),
+        Some(id) => Err(Error::input(format!(
+            "{}: these results belong to another sweep spec (identity {id}, this spec is {identity}); \
+             write to a new file, or delete it to start over",
+            what.display()
+        ))),
+        None => Err(Error::input(format!(
+            "{}: these results record no spec identity (an older rramsim wrote them), so they cannot be \
+             resumed safely; write to a new file",
+            what.display()
+        ))),
+    }
+}
+
+/// The durable record of a running sweep: `<results>.journal`, a JSON line
+/// naming the spec's identity, then one JSON line per finished point, each
+/// flushed and synced to disk before the next. Removed once the results file
+/// is written.
+#[derive(Debug)]
+pub struct Journal {
+    path: std::path::PathBuf,
+    file: std::sync::Mutex<std::fs::File>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct JournalHeader {
+    rramsim_sweep_journal: u32,
+    spec: String,
+}
+
+impl Journal {
+    /// The journal of the results file `results`.
+    pub fn path_of(results: &Path) -> std::path::PathBuf {
+        let mut p = results.as_os_str().to_owned();
+        p.push(".journal");
+        p.into()
+    }
+
+    /// Opens (or creates) the journal of `results` for the spec `identity`,
+    /// returning the rows it already holds. A journal of another spec is
+    /// refused; a last line cut short by a kill is dropped.
+    pub fn open(results: &Path, identity: &str) -> Result<(Journal, Vec<Row>)> {
+        use std::io::Write;
+        let path = Self::path_of(results);
+        let name = path.display().to_string();
+        let io = |e: std::io::Error| Error::input(format!("{name}: {e}"));
+        let mut rows = Vec::new();
+        if path.exists() {
+            let text = std::fs::read_to_string(&path).map_err(io)?;
+            let mut lines = text.split_inclusive('\n');
+            let header: JournalHeader = lines
+                .next()
+                .and_then(|l| serde_json::from_str(l).ok())
+                .ok_or_else(|| Error::input(format!("{name}: not a sweep journal (delete it to start over)")))?;
+            check_identity(&path, Some(&header.spec), identity)?;
+            for (n, line) in lines.enumerate() {
+                match serde_json::from_str::<Row>(line) {
+                    Ok(row) => rows.push(row),
+                    // Only the last line can be cut short by a kill.
+                    Err(_) if !line.ends_with('\n') => break,
+                    Err(e) => return Err(Error::input(format!("{name}: line {}: {e}", n + 2))),
+                }
+            }
+            // Rewrite without a cut-short line, so appends start on a fresh line.
+            let mut body = serde_json::to_string(&header).map_err(Error::internal)? + "\n";
+            for r in &rows {
+                body += &(serde_json::to_string(r).map_err(Error::internal)? + "\n");
+            }
+            crate::io::write_atomic(&path, body.as_bytes())?;
+        } else {
+            let header = JournalHeader { rramsim_sweep_journal: 1, spec: identity.to_owned() };
+            let mut f = std::fs::File::create(&path).map_err(io)?;
+            writeln!(f, "{}", serde_json::to_string(&header).map_err(Error::internal)?).map_err(io)?;
+            f.sync_all().map_err(io)?;
+        }
+        let file = std::fs::OpenOptions::new().append(true).open(&path).map_err(io)?;
+        Ok((Journal { path, file: std::sync::Mutex::new(file) }, rows))
+    }
+
+    /// Appends one finished point and syncs it to disk.
+    pub fn append(&self, row: &Row) -> Result<()> {
+        use std::io::Write;
+        let line = serde_json::to_string(row).map_err(Error::internal)? + "\n";
+        let io = |e: std::io::Error| Error::input(format!("{}: {e}", self.path.display()));
+        let mut f = self.file.lock().map_err(|_| Error::internal("journal lock poisoned"))?;
+        f.write_all(line.as_bytes()).map_err(io)?;
+        f.sync_data().map_err(io)
+    }
+
+    /// Removes the journal (after the results file holds every row).
+    pub fn remove(self) -> Result<()> {
+        std::fs::remove_file(&self.path).map_err(|e| Error::input(format!("{}: {e}", self.path.display())))
+    }
 }
 
 enum Kind {
@@ -121,14 +257,21 @@ fn split_csv(line: &str) -> Vec<String> {
     out
 }
 
-pub fn write_rows(path: &Path, axes: &[String], rows: &[Row]) -> Result<()> {
+/// Writes a results file (atomically: complete or untouched).
+pub fn write_rows(path: &Path, results: &Results) -> Result<()> {
+    let Results { spec, axes, rows } = results;
     let bytes = match kind(path)? {
         Kind::Json => {
-            let f = JsonFile { schema_version: SCHEMA_VERSION, rows: rows.to_vec() };
+            let f =
+                JsonFile { schema_version: SCHEMA_VERSION, spec: spec.clone(), axes: axes.clone(), rows: rows.clone() };
             serde_json::to_vec_pretty(&f).map_err(Error::internal)?
         }
         Kind::Csv => {
-            let mut out = format!("# rramsim sweep results, schema {SCHEMA_VERSION}\nindex");
+            let mut out = format!("# rramsim sweep results, schema {SCHEMA_VERSION}");
+            if let Some(id) = spec {
+                out.push_str(&format!(", spec {id}"));
+            }
+            out.push_str("\nindex");
             for a in axes {
                 out.push(',');
                 out.push_str(&csv_field(a));
@@ -159,12 +302,13 @@ pub fn write_rows(path: &Path, axes: &[String], rows: &[Row]) -> Result<()> {
             }
             out.into_bytes()
         }
-        Kind::Parquet => parquet_bytes(axes, rows)?,
+        Kind::Parquet => parquet_bytes(spec.as_deref(), axes, rows)?,
     };
     write_atomic(path, &bytes)
 }
 
-pub fn read_rows(path: &Path) -> Result<Vec<Row>> {
+/// Reads a results file written by [`write_rows`].
+pub fn read_rows(path: &Path) -> Result<Results> {
     let name = path.display().to_string();
     let bad = |m: String| Error::input(format!("{name}: {m}"));
     match kind(path)? {
@@ -174,10 +318,19 @@ pub fn read_rows(path: &Path) -> Result<Vec<Row>> {
             if f.schema_version != SCHEMA_VERSION {
                 return Err(bad(format!("schema version {} is not {SCHEMA_VERSION}", f.schema_version)));
             }
-            Ok(f.rows)
+            let axes = if f.axes.is_empty() {
+                f.rows.first().map(|r| r.point.keys().cloned().collect()).unwrap_or_default()
+            } else {
+                f.axes
+            };
+            Ok(Results { spec: f.spec, axes, rows: f.rows })
         }
         Kind::Csv => {
             let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+            let spec = text
+                .lines()
+                .take_while(|l| l.starts_with('#'))
+                .find_map(|l| l.split(", spec ").nth(1).map(|id| id.trim().to_owned()));
             let mut lines = text.lines().filter(|l| !l.starts_with('#'));
             let header = split_csv(lines.next().ok_or_else(|| bad("empty file".into()))?);
             let status_at =
@@ -209,14 +362,14 @@ pub fn read_rows(path: &Path) -> Result<Vec<Row>> {
                 }
                 rows.push(Row { index, point, status: f[status_at].clone(), error: f[status_at + 1].clone(), metrics });
             }
-            Ok(rows)
+            Ok(Results { spec, axes: header[1..status_at].to_vec(), rows })
         }
         Kind::Parquet => read_parquet(path).map_err(bad),
     }
 }
 
 #[cfg(feature = "parquet")]
-fn parquet_bytes(axes: &[String], rows: &[Row]) -> Result<Vec<u8>> {
+fn parquet_bytes(spec: Option<&str>, axes: &[String], rows: &[Row]) -> Result<Vec<u8>> {
     use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt64Array};
     use arrow_schema::{DataType, Field, Schema};
     use std::sync::Arc;
@@ -241,7 +394,11 @@ fn parquet_bytes(axes: &[String], rows: &[Row]) -> Result<Vec<u8>> {
         fields.push(Field::new(m, DataType::Float64, true));
         columns.push(Arc::new(rows.iter().map(|r| r.metrics.get(m).copied()).collect::<Float64Array>()));
     }
-    let metadata = std::collections::HashMap::from([("rramsim.schema_version".to_owned(), SCHEMA_VERSION.to_string())]);
+    let mut metadata =
+        std::collections::HashMap::from([("rramsim.schema_version".to_owned(), SCHEMA_VERSION.to_string())]);
+    if let Some(id) = spec {
+        metadata.insert("rramsim.spec".to_owned(), id.to_owned());
+    }
     let schema = Arc::new(Schema::new_with_metadata(fields, metadata));
     let batch = RecordBatch::try_new(schema.clone(), columns).map_err(Error::internal)?;
     let mut out = Vec::new();
@@ -252,7 +409,7 @@ fn parquet_bytes(axes: &[String], rows: &[Row]) -> Result<Vec<u8>> {
 }
 
 #[cfg(feature = "parquet")]
-fn read_parquet(path: &Path) -> std::result::Result<Vec<Row>, String> {
+fn read_parquet(path: &Path) -> std::result::Result<Results, String> {
     use arrow_array::{Array, Float64Array, StringArray, UInt64Array};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
@@ -266,6 +423,7 @@ fn read_parquet(path: &Path) -> std::result::Result<Vec<Row>, String> {
     }
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     let status_at = names.iter().position(|n| n == "status").ok_or("no `status` column")?;
+    let spec = schema.metadata().get("rramsim.spec").cloned();
     let reader = builder.build().map_err(|e| e.to_string())?;
     let mut rows = Vec::new();
     for batch in reader {
@@ -310,16 +468,16 @@ fn read_parquet(path: &Path) -> std::result::Result<Vec<Row>, String> {
             });
         }
     }
-    Ok(rows)
+    Ok(Results { spec, axes: names[1..status_at].to_vec(), rows })
 }
 
 #[cfg(not(feature = "parquet"))]
-fn parquet_bytes(_: &[String], _: &[Row]) -> Result<Vec<u8>> {
+fn parquet_bytes(_: Option<&str>, _: &[String], _: &[Row]) -> Result<Vec<u8>> {
     Err(Error::input("this rramsim was built without the `parquet` feature; write .csv or .json"))
 }
 
 #[cfg(not(feature = "parquet"))]
-fn read_parquet(_: &Path) -> std::result::Result<Vec<Row>, String> {
+fn read_parquet(_: &Path) -> std::result::Result<Results, String> {
     Err("this rramsim was built without the `parquet` feature".into())
 }
 

@@ -24,6 +24,10 @@ use crate::options::{
 use crate::results::{Row, Value};
 use crate::workload::WorkloadSpec;
 
+/// An `[axes]` entry or a `[[point]]` value, with where the spec writes it
+/// (axes run, and columns appear, in the order the spec writes them).
+type Spanned = toml::Spanned<toml::Value>;
+
 /// The spec file's raw form.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,10 +38,10 @@ struct RawSpec {
     options: RawOptions,
     /// Axes whose cartesian product is swept…
     #[serde(default)]
-    axes: toml::Table,
+    axes: BTreeMap<String, Spanned>,
     /// …or an explicit list of points (`[[point]]` tables), not both.
     #[serde(default)]
-    point: Vec<toml::Table>,
+    point: Vec<BTreeMap<String, Spanned>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -60,7 +64,7 @@ const POINT_AXES: [&str; 6] = ["workload", "width", "shortcut_kernel", "offload"
 pub struct Spec {
     arch_text: String,
     arch_label: String,
-    /// Axis name → values, in spec order (sorted by name: TOML tables are).
+    /// Axis name → values, in the order the spec writes them.
     axes: Vec<(String, Vec<Value>)>,
     /// Explicit points, when the spec lists them instead of axes.
     points: Option<Vec<BTreeMap<String, Value>>>,
@@ -70,6 +74,10 @@ pub struct Spec {
     distribution: Distribution,
     fault_model: FaultModel,
     seed: u64,
+    /// Files the spec reads (its architecture file, workload files).
+    inputs: Vec<std::path::PathBuf>,
+    /// A hash of the canonical spec (see [`Spec::identity`]).
+    identity: String,
 }
 
 fn spec_err(file: &str, source: &str, span: Option<std::ops::Range<usize>>, key: Option<&str>, msg: String) -> Error {
@@ -135,6 +143,7 @@ impl Spec {
     /// relative to `base`.
     pub fn parse(file: &str, text: &str, base: &Path) -> Result<Spec> {
         let file = file.to_owned();
+        let base_dir = base;
         let raw: RawSpec = toml::from_str(text)
             .map_err(|e| spec_err(&file, text, e.span(), None, e.message().trim_end().to_owned()))?;
         let (arch_text, arch_label) = match rramsim_hw::preset(&raw.arch) {
@@ -182,8 +191,10 @@ impl Spec {
             Ok(())
         };
         let mut axes = Vec::new();
-        for (key, v) in &raw.axes {
-            let values = axis_values(&file, key, v)?;
+        let mut written: Vec<(&String, &Spanned)> = raw.axes.iter().collect();
+        written.sort_by_key(|(_, v)| v.span().start);
+        for (key, v) in written {
+            let values = axis_values(&file, key, v.get_ref())?;
             check(key, &values)?;
             axes.push((key.clone(), values));
         }
@@ -198,7 +209,7 @@ impl Spec {
             for (i, table) in raw.point.iter().enumerate() {
                 let mut p = BTreeMap::new();
                 for (key, v) in table {
-                    let value = to_value(&file, key, v)?;
+                    let value = to_value(&file, key, v.get_ref())?;
                     check(key, std::slice::from_ref(&value)).map_err(|e| Error::input(format!("point {i}: {e}")))?;
                     p.insert(key.clone(), value);
                 }
@@ -207,11 +218,12 @@ impl Spec {
                 }
                 pts.push(p);
             }
-            // Columns: every key any point names.
-            let mut keys: Vec<String> = pts.iter().flat_map(|p| p.keys().cloned()).collect();
+            // Columns: every key any point names, in the order they first appear.
+            let mut keys: Vec<(usize, &String)> =
+                raw.point.iter().flat_map(|t| t.iter().map(|(k, v)| (v.span().start, k))).collect();
             keys.sort();
-            keys.dedup();
-            axes = keys.into_iter().map(|k| (k, Vec::new())).collect();
+            let mut seen = std::collections::HashSet::new();
+            axes = keys.into_iter().filter(|(_, k)| seen.insert(*k)).map(|(_, k)| (k.clone(), Vec::new())).collect();
             Some(pts)
         };
         let o = raw.options;
@@ -228,7 +240,14 @@ impl Spec {
         if points.is_none() && !axes.iter().any(|(k, _)| k == "workload") {
             return Err(Error::input(format!("{file}: the axes need a `workload`")));
         }
-        Ok(Spec {
+        let mut inputs: Vec<std::path::PathBuf> = Vec::new();
+        if rramsim_hw::preset(&raw.arch).is_none() {
+            inputs.push(base_dir.join(&raw.arch));
+        }
+        let workloads = axes.iter().filter(|(k, _)| k == "workload").flat_map(|(_, v)| v.iter());
+        let point_workloads = points.iter().flatten().filter_map(|p| p.get("workload"));
+        inputs.extend(workloads.chain(point_workloads).map(|w| std::path::PathBuf::from(w.text())));
+        let mut spec = Spec {
             arch_text,
             arch_label,
             axes,
@@ -239,7 +258,60 @@ impl Spec {
             distribution,
             fault_model,
             seed: o.seed.unwrap_or(0),
-        })
+            inputs,
+            identity: String::new(),
+        };
+        spec.identity = spec.canonical_hash(&base)?;
+        Ok(spec)
+    }
+
+    /// FNV-1a (64 bit) of the canonical spec: the resolved base architecture
+    /// (as a TOML table, so comments and layout do not count), the axes in
+    /// order with their expanded values or the explicit points, and every
+    /// option with its default applied. Two specs with the same identity have
+    /// the same points with the same results.
+    fn canonical_hash(&self, arch: &toml::Table) -> Result<String> {
+        let canonical = serde_json::json!({
+            "arch": arch,
+            "axes": self.axes,
+            "points": self.points,
+            "batch": self.batch,
+            "replication": format!("{:?}", self.replication),
+            "sa1_fraction": self.sa1_fraction,
+            "distribution": format!("{:?}", self.distribution),
+            "fault_model": format!("{:?}", self.fault_model),
+            "seed": self.seed,
+        });
+        let bytes = serde_json::to_vec(&canonical).map_err(Error::internal)?;
+        let hash =
+            bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        Ok(format!("{hash:016x}"))
+    }
+
+    /// The spec's identity, stored with its results: resuming into, or merging,
+    /// results of another spec is refused.
+    pub fn identity(&self) -> &str {
+        &self.identity
+    }
+
+    /// Files the spec reads (an output must not be one of them).
+    pub fn input_files(&self) -> &[std::path::PathBuf] {
+        &self.inputs
+    }
+
+    /// Point `index` as one JSON line, `{"index": …, "point": {…}}`, its axes in
+    /// spec order and whole numbers printed as integers.
+    pub fn point_json(&self, index: usize) -> String {
+        let point = self.point(index);
+        let fields: Vec<String> = self
+            .axes
+            .iter()
+            .filter_map(|(k, _)| {
+                let v = point.get(k)?;
+                Some(format!("{}:{}", serde_json::Value::from(k.as_str()), serde_json::to_string(v).ok()?))
+            })
+            .collect();
+        format!("{{\"index\":{index},\"point\":{{{}}}}}", fields.join(","))
     }
 
     /// Whether the spec has no points.
@@ -412,6 +484,25 @@ pub fn run_points(spec: &Spec, indices: &[usize], progress: &(dyn Fn() + Sync)) 
             let r = run_point(spec, i);
             progress();
             r
+        })
+        .collect()
+}
+
+/// Runs the points `indices` of `spec` in parallel and hands every finished
+/// row to `finished` at once (from any thread; a [`crate::results::Journal`]
+/// appends it durably), so a killed sweep keeps its finished points. Stops at
+/// the first error `finished` returns. Rows come in the order of `indices`.
+pub fn run_points_with(
+    spec: &Spec,
+    indices: &[usize],
+    finished: &(dyn Fn(&Row) -> Result<()> + Sync),
+) -> Result<Vec<Row>> {
+    indices
+        .par_iter()
+        .map(|&i| {
+            let r = run_point(spec, i);
+            finished(&r)?;
+            Ok(r)
         })
         .collect()
 }

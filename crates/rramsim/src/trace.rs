@@ -130,6 +130,10 @@ impl Prepared {
         let header = self.trace_header(&filter);
         crate::io::check_writable_dir(path).map_err(|e| e.context("--trace"))?;
         let io = |e: std::io::Error| Error::input(format!("cannot write {}: {e}", path.display()));
+        // The writer streams to `<path>.partial` (removed on Ctrl-C too).
+        let mut partial = path.as_os_str().to_owned();
+        partial.push(".partial");
+        let _guard = crate::io::TempFile::register(Path::new(&partial));
         let mut writer = TraceWriter::create(path, &header, filter).map_err(io)?;
         let outcome = self.simulate_with(&mut writer)?;
         let events = writer.finish(&layer_stats(&self.arch, &outcome.result)).map_err(io)?;
