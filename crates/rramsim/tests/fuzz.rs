@@ -193,7 +193,7 @@ fn baseline_json() -> &'static str {
         }
         .prepare()
         .expect("resnet20 maps onto ISAAC");
-        let outcome = run.simulate();
+        let outcome = run.simulate().expect("resnet20 simulates");
         rramsim::baseline::baseline_of(&run, &outcome).to_json().expect("serializes")
     })
 }
