@@ -258,7 +258,7 @@ fn eval_reports_float_quantized_and_faulty_accuracy() {
         .unwrap();
     // Progress lines when stderr is not a terminal.
     let log = String::from_utf8_lossy(&again.stderr);
-    assert!(log.contains("progress: fault maps 4/4 (100%)"), "{log}");
+    assert!(log.contains("progress: samples 4/4 (100%)"), "{log}");
     let again: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
     assert_eq!(again["accuracy_per_seed"], e["accuracy_per_seed"]);
     // Bad input.

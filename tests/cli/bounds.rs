@@ -141,7 +141,7 @@ fn fault_csv_on_a_crossbar_past_2_pow_32_cells_is_refused() {
         }
         if in_crossbar && (line.starts_with("rows =") || line.starts_with("cols =")) {
             let (key, _) = line.split_once('=').unwrap();
-            text.push_str(&format!("{key}= {{ value = 70000 }}\n"));
+            text.push_str(&format!("{key}= {{ value = 65536 }}\n"));
         } else {
             text.push_str(line);
             text.push('\n');
@@ -151,10 +151,10 @@ fn fault_csv_on_a_crossbar_past_2_pow_32_cells_is_refused() {
     let arch = dir.join("wide.toml");
     std::fs::write(&arch, text).unwrap();
     let csv = dir.join("m.csv");
-    std::fs::write(&csv, "tile,pe,crossbar,row,col,type\n0,0,0,69999,69999,SA1\n").unwrap();
+    std::fs::write(&csv, "tile,pe,crossbar,row,col,type\n0,0,0,65535,65535,SA1\n").unwrap();
     let out = dir.join("m.faults");
     let o = rramsim(&["faults", "import", path_str(&csv), "--arch", path_str(&arch), "-o", path_str(&out)]);
-    assert_bad_input(&o, "a crossbar of 70000x70000 has 4900000000 cells; fault maps index at most 2^32 - 1 cells");
+    assert_bad_input(&o, "a crossbar of 65536x65536 has 4294967296 cells; fault maps index at most 2^32 - 1 cells");
     assert!(!out.exists());
 }
 
