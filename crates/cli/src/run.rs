@@ -191,7 +191,7 @@ fn render(r: &RunReport, format: Format) -> CliResult<String> {
                 "{} on {} (batch {}, replication {}, offload {})\n\
                  cycles: {} ({:.3} us at {} GHz); first image {} cycles ({:.3} us)\n\
                  steady state: {:.0} cycles per image ({}-bound), {:.1} images/s; measured {:.1} images/s\n\
-                 energy: {:.3} uJ ({:.3} uJ per image); {:.3} TOPS/W over {} MACs\n\
+                 energy: {:.3} uJ ({:.3} uJ dynamic + {:.3} uJ static; {:.3} uJ per image); {:.3} TOPS/W over {} MACs\n\
                  hardware: {} crossbars in {} PEs, {} tiles, {} chip(s); digital unit busy {:.1}%; {} events\n\n",
                 r.workload,
                 r.arch,
@@ -208,6 +208,8 @@ fn render(r: &RunReport, format: Format) -> CliResult<String> {
                 r.metrics.throughput_images_per_s,
                 r.metrics.measured_images_per_s,
                 r.metrics.energy_pj / 1e6,
+                r.metrics.dynamic_energy_pj / 1e6,
+                r.metrics.static_energy_pj / 1e6,
                 r.metrics.energy_per_image_pj / 1e6,
                 r.metrics.tops_per_w,
                 thousands(r.metrics.macs),
