@@ -7,7 +7,7 @@ use rramsim_fault::{
     cell_levels, crossbar_counts, crossbar_faults, effective_weights, generate, quantize, storage, summarize,
     weight_cell,
 };
-use rramsim_graph::{Conv2d, Layer, NetworkBuilder, Op, Padding, Shape};
+use rramsim_graph::{Conv2d, Layer, NetworkBuilder, Op, Shape};
 use rramsim_hw::{ArchParams, SignedEncoding, load_arch_toml};
 use rramsim_map::{ReplicaPlacement, crossbar_layout};
 use statrs::distribution::{Binomial, DiscreteCDF};
@@ -98,15 +98,7 @@ fn effective_weights_follow_the_layout() {
     let arch = isaac();
     let mut b = NetworkBuilder::new("t");
     b.push(Layer::new("input", Op::Input { shape: Shape::new(200, 1, 1) }, &[]));
-    let conv = Conv2d {
-        out_channels: 20,
-        kernel: [1, 1],
-        stride: [1, 1],
-        padding: Padding::uniform(0),
-        dilation: [1, 1],
-        groups: 1,
-        bias: false,
-    };
+    let conv = Conv2d::pointwise(20, false);
     b.push(Layer::new("c", Op::Conv2d(conv), &["input"]));
     let net = b.build().unwrap();
     let layout = crossbar_layout(&net, &arch, net.find("c").unwrap()).unwrap();

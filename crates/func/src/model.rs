@@ -634,19 +634,7 @@ mod tests {
     fn net() -> Network {
         let mut b = NetworkBuilder::new("t");
         b.push(Layer::new("input", Op::Input { shape: Shape::new(1, 2, 2) }, &[]));
-        b.push(Layer::new(
-            "conv",
-            Op::Conv2d(Conv2d {
-                out_channels: 1,
-                kernel: [1, 1],
-                stride: [1, 1],
-                padding: Padding::uniform(0),
-                dilation: [1, 1],
-                groups: 1,
-                bias: true,
-            }),
-            &["input"],
-        ));
+        b.push(Layer::new("conv", Op::Conv2d(Conv2d::pointwise(1, true)), &["input"]));
         b.build().unwrap()
     }
 

@@ -4,7 +4,7 @@
 //! determinism of read noise on any thread count.
 
 use rramsim_func::{DeviceOptions, Functional, HardwareOptions, hardware_weights};
-use rramsim_graph::{Conv2d, Layer, Network, NetworkBuilder, Op, Padding, Params, Shape};
+use rramsim_graph::{Conv2d, Layer, Network, NetworkBuilder, Op, Params, Shape};
 use rramsim_hw::{ArchParams, load_arch_toml, preset};
 use rramsim_map::{MappingOptions, Replication, map_network};
 
@@ -12,19 +12,7 @@ use rramsim_map::{MappingOptions, Replication, map_network};
 fn net(k: usize, n: usize, weight: Vec<f32>) -> Network {
     let mut b = NetworkBuilder::new("t");
     b.push(Layer::new("input", Op::Input { shape: Shape::new(k, 1, 1) }, &[]));
-    let mut conv = Layer::new(
-        "c",
-        Op::Conv2d(Conv2d {
-            out_channels: n,
-            kernel: [1, 1],
-            stride: [1, 1],
-            padding: Padding::uniform(0),
-            dilation: [1, 1],
-            groups: 1,
-            bias: false,
-        }),
-        &["input"],
-    );
+    let mut conv = Layer::new("c", Op::Conv2d(Conv2d::pointwise(n, false)), &["input"]);
     conv.params = Some(Params::Dense { weight, bias: None });
     b.push(conv);
     b.build().unwrap()

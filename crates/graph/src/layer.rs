@@ -88,6 +88,19 @@ pub struct Conv2d {
 }
 
 impl Conv2d {
+    /// A 1x1 convolution of stride 1, no padding, no groups.
+    pub fn pointwise(out_channels: usize, bias: bool) -> Self {
+        Conv2d {
+            out_channels,
+            kernel: [1, 1],
+            stride: [1, 1],
+            padding: Padding::uniform(0),
+            dilation: [1, 1],
+            groups: 1,
+            bias,
+        }
+    }
+
     pub fn is_pointwise(&self) -> bool {
         self.kernel == [1, 1]
     }

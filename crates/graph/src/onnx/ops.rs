@@ -675,15 +675,7 @@ impl Importer {
         }
         let v = w.floats();
         let weight = (0..m).flat_map(|o| (0..k).map(move |i| (o, i))).map(|(o, i)| v[i * m + o]).collect();
-        let conv = Conv2d {
-            out_channels: m,
-            kernel: [1, 1],
-            stride: [1, 1],
-            padding: Padding::uniform(0),
-            dilation: [1, 1],
-            groups: 1,
-            bias: false,
-        };
+        let conv = Conv2d::pointwise(m, false);
         let mut dims = layout.dims.clone();
         dims[last] = m;
         let out = Layout { dims, perm: layout.perm.clone() };
