@@ -257,7 +257,7 @@ fn infer_compares_full_shapes_and_npy_dims_are_checked() {
 }
 
 #[test]
-fn a_64_bit_adc_does_not_clip_inference_to_zeros() {
+fn a_64_bit_adc_is_refused_and_a_16_bit_adc_does_not_clip_inference_to_zeros() {
     let dir = scratch("bounds-adc");
     let model = "tests/fixtures/onnx/typed_fields.onnx";
     let preset = std::fs::read_to_string(crate::root().join("arch-configs/neurosim-8b.toml")).unwrap();
@@ -266,39 +266,52 @@ fn a_64_bit_adc_does_not_clip_inference_to_zeros() {
     std::fs::write(&x, rramsim::accuracy::npy::write_f32(&[1, 2, 6, 6], &values)).unwrap();
     let o = rramsim(&["infer", "--model", model, "--input", path_str(&x), "-o", path_str(&float)]);
     assert_eq!(o.status.code(), Some(0), "{}", crate::stderr(&o));
-    let mut in_adc = false;
-    let text: String = preset
-        .lines()
-        .map(|l| {
-            if l.starts_with('[') {
-                in_adc = l.trim() == "[pe.adc]";
-            }
-            if in_adc && l.starts_with("bits =") { "bits = { value = 64 }\n".to_owned() } else { format!("{l}\n") }
-        })
-        .collect();
+    let with_adc_bits = |bits: u32| -> String {
+        let mut in_adc = false;
+        preset
+            .lines()
+            .map(|l| {
+                if l.starts_with('[') {
+                    in_adc = l.trim() == "[pe.adc]";
+                }
+                if in_adc && l.starts_with("bits =") {
+                    format!("bits = {{ value = {bits} }}\n")
+                } else {
+                    format!("{l}\n")
+                }
+            })
+            .collect()
+    };
+    // A 64-bit ADC is refused as physically impossible (exit 2, the key and range).
     let arch = dir.join("adc64.toml");
-    std::fs::write(&arch, text).unwrap();
-    let o = rramsim(&[
-        "infer",
-        "--model",
-        model,
-        "--arch",
-        path_str(&arch),
-        "--adc-clip",
-        "--input",
-        path_str(&x),
-        "-o",
-        path_str(&adc),
-    ]);
-    if o.status.code() == Some(2) {
-        // An architecture check may refuse a 64-bit ADC outright: a located error.
-        assert_bad_input(&o, "adc");
-        return;
-    }
+    std::fs::write(&arch, with_adc_bits(64)).unwrap();
+    let infer = |arch: &std::path::Path| {
+        rramsim(&[
+            "infer",
+            "--model",
+            model,
+            "--arch",
+            path_str(arch),
+            "--device",
+            "approx",
+            "--adc-clip",
+            "--input",
+            path_str(&x),
+            "-o",
+            path_str(&adc),
+        ])
+    };
+    assert_bad_input(&infer(&arch), "pe.adc.bits");
+    assert!(!adc.exists());
+    // The widest accepted ADC (16 bits) through the first-order clip: its clip
+    // levels are computed in f64, so nothing clips to zero.
+    let arch = dir.join("adc16.toml");
+    std::fs::write(&arch, with_adc_bits(16)).unwrap();
+    let o = infer(&arch);
     assert_eq!(o.status.code(), Some(0), "{}", crate::stderr(&o));
     let (_, f) = rramsim::accuracy::npy::read_f32(&std::fs::read(&float).unwrap()).unwrap();
     let (_, a) = rramsim::accuracy::npy::read_f32(&std::fs::read(&adc).unwrap()).unwrap();
-    assert!(a.iter().any(|&v| v != 0.0), "a 64-bit ADC clips nothing: {a:?}");
+    assert!(a.iter().any(|&v| v != 0.0), "a 16-bit ADC clips nothing: {a:?}");
     // 8-bit weights on crossbars stay close to the float model.
     for (p, q) in f.iter().zip(&a) {
         assert!((p - q).abs() < 0.1 * (1.0 + p.abs()), "float {f:?} vs crossbar {a:?}");

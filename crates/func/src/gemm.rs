@@ -1,4 +1,5 @@
-//! A safe wrapper of `matrixmultiply::sgemm`: the only unsafe code of rramsim.
+//! A safe wrapper of `matrixmultiply::sgemm`: the only unsafe code of
+//! rramsim-func (the other audited unsafe module is `rramsim::io::signals`).
 //! Every access the call can make is bounds-checked before it is made.
 
 /// A strided view: element `(i, j)` is at `offset + i·rs + j·cs`.
@@ -14,12 +15,20 @@ impl Strides {
         Strides { offset, rs: cols, cs: 1 }
     }
 
-    /// The largest index an `r × c` view touches (`None` for an empty view).
+    /// The largest index an `r × c` view touches (`None` for an empty view),
+    /// saturating at `usize::MAX` (so an overflowing view fails every bound).
     fn last(&self, r: usize, c: usize) -> Option<usize> {
         if r == 0 || c == 0 {
             return None;
         }
-        Some(self.offset + (r - 1) * self.rs + (c - 1) * self.cs)
+        Some(
+            self.offset.saturating_add((r - 1).saturating_mul(self.rs)).saturating_add((c - 1).saturating_mul(self.cs)),
+        )
+    }
+
+    /// Whether the strides fit the `isize` the kernel takes.
+    fn fits_isize(&self) -> bool {
+        isize::try_from(self.rs).is_ok() && isize::try_from(self.cs).is_ok()
     }
 }
 
@@ -47,7 +56,12 @@ pub fn sgemm(
     assert!(sb.last(k, n).is_none_or(|l| l < b.len()), "B view out of bounds");
     assert!(sc.last(m, n).is_some_and(|l| l < c.len()), "C view out of bounds");
     // Distinct (i, j) map to distinct indices when one stride exceeds the span of the other.
-    assert!(m == 1 || n == 1 || sc.rs > (n - 1) * sc.cs || sc.cs > (m - 1) * sc.rs, "C view aliases itself");
+    assert!(sa.fits_isize() && sb.fits_isize() && sc.fits_isize(), "a stride exceeds isize::MAX");
+    assert!((m == 1 || sc.rs != 0) && (n == 1 || sc.cs != 0), "C view aliases itself");
+    assert!(
+        m == 1 || n == 1 || sc.rs > (n - 1).saturating_mul(sc.cs) || sc.cs > (m - 1).saturating_mul(sc.rs),
+        "C view aliases itself"
+    );
     if k == 0 {
         for i in 0..m {
             for j in 0..n {

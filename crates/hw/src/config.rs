@@ -371,8 +371,9 @@ const RANGES: &[(&str, Limits, Limits)] = &[
     ("crossbar.r_on_ohm", above(0.0, 1e12), within(1e3, 1e7)),
     ("crossbar.r_off_ohm", above(0.0, 1e12), within(2e3, 1e9)),
     ("crossbar.read_voltage_v", above(0.0, 10.0), within(0.05, 1.5)),
-    ("tile.buffer.kib", above(0.0, 1048576.0), within(1.0, 16384.0)),
-    ("digital.sram_kib", above(0.0, 1048576.0), within(1.0, 65536.0)),
+    // At least one byte.
+    ("tile.buffer.kib", within(1.0 / 1024.0, 1048576.0), within(1.0, 16384.0)),
+    ("digital.sram_kib", within(1.0 / 1024.0, 1048576.0), within(1.0, 65536.0)),
     ("noc.flit_bytes", within(1.0, 4096.0), within(4.0, 128.0)),
     ("precision.weight_bits", within(2.0, 32.0), within(2.0, 16.0)),
     ("precision.activation_bits", within(1.0, 32.0), within(1.0, 16.0)),
@@ -777,6 +778,26 @@ fn resolve(r: &mut Resolver<'_>, raw: &RawArch) -> Result<ArchParams, SourceErro
     Ok(params)
 }
 
+/// The design key whose physical range a `[calibration]` key shares (`None`:
+/// the lanes, which are counted in 1..=65536).
+fn calibration_design_key(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "node_nm" => "technology.node_nm",
+        "adc_bits" => "pe.adc.bits",
+        "dac_bits" => "pe.dac.bits",
+        "crossbar_rows" | "rows_per_read" => "crossbar.rows",
+        "crossbar_cols" => "crossbar.cols",
+        "r_on_ohm" => "crossbar.r_on_ohm",
+        "r_off_ohm" => "crossbar.r_off_ohm",
+        "read_voltage_v" => "crossbar.read_voltage_v",
+        "activation_bits" => "precision.activation_bits",
+        "buffer_kib" => "tile.buffer.kib",
+        "sram_kib" => "digital.sram_kib",
+        "flit_bytes" => "noc.flit_bytes",
+        _ => return None,
+    })
+}
+
 /// Resolves `[technology]` and `[calibration]` and scales every sourced figure
 /// from the calibration point to the design (see [`crate::scaling`]).
 fn calibrate(r: &mut Resolver<'_>, raw: &RawArch, p: &mut ArchParams) -> Result<(), SourceError> {
@@ -796,12 +817,39 @@ fn calibrate(r: &mut Resolver<'_>, raw: &RawArch, p: &mut ArchParams) -> Result<
     let pulse_ns = r.time("crossbar.read_latency", &x.read_latency, &p.clock)?.0;
     let empty = RawCalibration::default();
     let c = raw.calibration.as_ref().unwrap_or(&empty);
+    // A calibration value must lie in the physically possible range of the
+    // design key it stands for (the laws divide by it).
+    let possible = |r: &Resolver<'_>, key: &str, span: Range<usize>, x: f64| {
+        let hard = match calibration_design_key(key) {
+            Some(design) => limits(design).0,
+            None => within(1.0, 65536.0),
+        };
+        match hard.contains(x) {
+            true => Ok(()),
+            false => Err(r.err(
+                span,
+                &format!("calibration.{key}"),
+                format!("{x} is physically impossible here; accepted range {hard}"),
+            )),
+        }
+    };
     let int = |r: &Resolver<'_>, key: &str, v: &Option<N<i64>>, own: u32| match v {
-        Some(v) => r.int(&format!("calibration.{key}"), v, 1),
+        Some(v) => {
+            possible(r, key, v.span(), v.get_ref().value as f64)?;
+            r.int(&format!("calibration.{key}"), v, 1)
+        }
         None => Ok(own),
     };
     let num = |r: &Resolver<'_>, key: &str, v: &Option<N<f64>>, own: Option<f64>| match v {
-        Some(v) => r.num(&format!("calibration.{key}"), v, false).map(Some),
+        Some(v) => {
+            let x = r.num(&format!("calibration.{key}"), v, false)?;
+            if key != "read_pulse_ns" {
+                possible(r, key, v.span(), x)?;
+            } else if x > 1e9 {
+                return Err(r.err(v.span(), "calibration.read_pulse_ns", format!("{x} ns is more than a second")));
+            }
+            Ok(Some(x))
+        }
         None => Ok(own),
     };
     let cal_r = match (num(r, "r_on_ohm", &c.r_on_ohm, None)?, num(r, "r_off_ohm", &c.r_off_ohm, None)?) {

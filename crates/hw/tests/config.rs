@@ -222,6 +222,11 @@ fn impossible_values_are_refused_and_unusual_ones_warned() {
         ("pe.adc", "bits =", "bits = 64", "pe.adc.bits"),
         ("tile.buffer", "kib =", "kib = 0", "tile.buffer.kib"),
         ("pe.dac", "bits =", "bits = 17", "pe.dac.bits"),
+        // Calibration points share their design key's physical range (the
+        // scaling laws divide by them).
+        ("calibration", "adc_bits =", "adc_bits = 4294967295", "calibration.adc_bits"),
+        ("calibration", "sram_kib =", "sram_kib = 1e-300", "calibration.sram_kib"),
+        ("calibration", "alu_lanes =", "alu_lanes = 100000", "calibration.alu_lanes"),
     ] {
         let err = load_arch_toml("bad.toml", &edit(&base, table, prefix, line)).unwrap_err();
         assert_eq!(err.key.as_deref(), Some(key), "{err}");

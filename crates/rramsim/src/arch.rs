@@ -75,6 +75,7 @@ fn check_magnitudes(label: &str, a: &ArchParams) -> Result<()> {
         ("tile.alu.latency", a.tile.alu.latency),
         ("noc.hop_latency", a.noc.hop_latency),
         ("node.offchip_latency", a.node.offchip_latency),
+        ("pe.adc.conversion_time (the ADC stage of a crossbar)", a.adc_stage(a.crossbar.cols)),
     ];
     for (key, cycles) in latencies {
         if cycles.get() > MAX_LATENCY_CYCLES {

@@ -1,7 +1,7 @@
 //! File reading and atomic writing shared by every front end: an output file
 //! is either complete or untouched, never one of the command's inputs, and read
 //! errors name the file. Temporary files are registered so that a CLI that calls
-//! [`remove_temp_files_on_signal`] removes them on Ctrl-C or SIGTERM.
+//! [`remove_temp_files_on_signal`] removes them on Ctrl-C, SIGTERM, SIGHUP or a closed pipe.
 
 use std::io::Write;
 use std::path::Path;
@@ -20,11 +20,14 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| Error::input(format!("cannot read {}: {e}", path.display())))
 }
 
-/// An input file is read whole: its size must fit the memory budget.
+/// An input file is read whole: it must be a regular file (a device or a pipe
+/// has no size to check) whose size fits the memory budget.
 fn check_size(path: &Path) -> Result<()> {
-    if let Ok(meta) = std::fs::metadata(path) {
-        rramsim_core::budget::check(format_args!("reading {}", path.display()), u128::from(meta.len()), 1)?;
+    let meta = std::fs::metadata(path).map_err(|e| Error::input(format!("cannot read {}: {e}", path.display())))?;
+    if !meta.is_file() {
+        return Err(Error::input(format!("cannot read {}: not a regular file", path.display())));
     }
+    rramsim_core::budget::check(format_args!("reading {}", path.display()), u128::from(meta.len()), 1)?;
     Ok(())
 }
 
@@ -179,10 +182,10 @@ impl Drop for TempFile {
     }
 }
 
-/// Installs SIGINT and SIGTERM handlers that remove every registered temporary
-/// file (unfinished outputs, `.partial` traces) and then end the process with
-/// the signal's default action, and restores SIGPIPE's default so that a closed
-/// stdout (`| head -1`) ends the process quietly instead of a failed print. For
+/// Installs SIGINT, SIGTERM, SIGHUP and SIGPIPE handlers that remove every
+/// registered temporary file (unfinished outputs, `.partial` traces) and then
+/// end the process with the signal's default action, so that a closed stdout
+/// (`| head -1`) ends the process quietly instead of a failed print. For
 /// command-line front ends only (a library embedding rramsim keeps its own
 /// handlers). No-op on non-Unix systems.
 pub fn remove_temp_files_on_signal() {
@@ -233,7 +236,7 @@ mod signals {
             }
         }
         // SAFETY: signal and raise are async-signal-safe; the default action of
-        // SIGINT/SIGTERM ends the process with the signal's status.
+        // SIGINT/SIGTERM/SIGHUP/SIGPIPE ends the process with the signal's status.
         unsafe {
             libc::signal(signal, libc::SIG_DFL);
             libc::raise(signal);
@@ -247,7 +250,10 @@ mod signals {
         unsafe {
             libc::signal(libc::SIGINT, handler);
             libc::signal(libc::SIGTERM, handler);
-            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            libc::signal(libc::SIGHUP, handler);
+            // A closed stdout ends the process as SIGPIPE's default action
+            // would (quietly, status 141), after removing the temporary files.
+            libc::signal(libc::SIGPIPE, handler);
         }
     }
 }

@@ -169,7 +169,7 @@ impl Journal {
         let io = |e: std::io::Error| Error::input(format!("{name}: {e}"));
         let mut rows = Vec::new();
         if path.exists() {
-            let text = std::fs::read_to_string(&path).map_err(io)?;
+            let text = crate::io::read_text(&path)?;
             let mut lines = text.split_inclusive('\n');
             let header: JournalHeader = lines
                 .next()
@@ -313,7 +313,7 @@ pub fn read_rows(path: &Path) -> Result<Results> {
     let bad = |m: String| Error::input(format!("{name}: {m}"));
     match kind(path)? {
         Kind::Json => {
-            let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+            let text = crate::io::read_text(path)?;
             let f: JsonFile = serde_json::from_str(&text).map_err(|e| bad(format!("not a sweep result file: {e}")))?;
             if f.schema_version != SCHEMA_VERSION {
                 return Err(bad(format!("schema version {} is not {SCHEMA_VERSION}", f.schema_version)));
@@ -326,7 +326,7 @@ pub fn read_rows(path: &Path) -> Result<Results> {
             Ok(Results { spec: f.spec, axes, rows: f.rows })
         }
         Kind::Csv => {
-            let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+            let text = crate::io::read_text(path)?;
             let spec = text
                 .lines()
                 .take_while(|l| l.starts_with('#'))

@@ -268,10 +268,20 @@ impl Spec {
     /// FNV-1a (64 bit) of the canonical spec: the resolved base architecture
     /// (as a TOML table, so comments and layout do not count), the axes in
     /// order with their expanded values or the explicit points, and every
-    /// option with its default applied. Two specs with the same identity have
-    /// the same points with the same results.
+    /// option with its default applied, and the contents of the workload files
+    /// it reads (a zoo name reads none). Two specs with the same identity have
+    /// the same points with the same results (with the same rramsim).
     fn canonical_hash(&self, arch: &toml::Table) -> Result<String> {
+        let fnv = |bytes: &[u8]| {
+            bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+        };
+        let mut files = Vec::new();
+        for p in self.inputs.iter().filter(|p| p.is_file()) {
+            files.push(format!("{:016x}", fnv(&crate::io::read_bytes(p)?)));
+        }
         let canonical = serde_json::json!({
+            "version": crate::VERSION,
+            "files": files,
             "arch": arch,
             "axes": self.axes,
             "points": self.points,
@@ -283,9 +293,7 @@ impl Spec {
             "seed": self.seed,
         });
         let bytes = serde_json::to_vec(&canonical).map_err(Error::internal)?;
-        let hash =
-            bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
-        Ok(format!("{hash:016x}"))
+        Ok(format!("{:016x}", fnv(&bytes)))
     }
 
     /// The spec's identity, stored with its results: resuming into, or merging,
@@ -420,7 +428,9 @@ pub fn run_point(spec: &Spec, index: usize) -> Row {
         Ok(metrics) => row.metrics = metrics,
         Err(e) => {
             row.status = "invalid".into();
-            row.error = e.to_string();
+            // One line (a located error's first line names the key): result
+            // rows are read back line by line on resume and merge.
+            row.error = e.to_string().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
         }
     }
     row

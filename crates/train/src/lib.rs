@@ -63,6 +63,8 @@ pub enum TrainError {
     WeightNoise(f64),
     #[error("learning-rate schedule: {0}")]
     Schedule(String),
+    #[error("{epochs} epochs of {steps} steps each are more steps than can be counted")]
+    TooManySteps { epochs: usize, steps: usize },
 }
 
 impl TrainError {

@@ -603,7 +603,9 @@ pub fn train(
     let mut chunks: Vec<Chunk> = (0..batch_size.div_ceil(CHUNK)).map(|_| Chunk::new(&plan)).collect();
     let n = data.len();
     let steps_per_epoch = n.div_ceil(cfg.batch_size);
-    let total = steps_per_epoch * cfg.epochs;
+    let total = steps_per_epoch
+        .checked_mul(cfg.epochs)
+        .ok_or(TrainError::TooManySteps { epochs: cfg.epochs, steps: steps_per_epoch })?;
     let mut reports = Vec::new();
     let mut order: Vec<usize> = (0..n).collect();
     let mut augs = vec![Aug::default(); batch_size];
@@ -948,7 +950,12 @@ mod tests {
             (Ok(a), Ok(b)) => (a.truncated(1000), b.truncated(500)),
             (Err(e), _) | (_, Err(e)) => {
                 assert!(std::env::var_os("CI").is_none(), "CI must have Fashion-MNIST: {e}");
-                eprintln!("skipped: {e} (apt-get install dataset-fashion-mnist)");
+                // Raw stderr, past the test harness's capture, as the CLI tests' NOTICE.
+                use std::io::Write as _;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "NOTICE: test `resnet_mini_learns_fashion_mnist` SKIPPED: {e} (apt-get install dataset-fashion-mnist)"
+                );
                 return;
             }
         };
