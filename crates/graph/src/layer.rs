@@ -161,6 +161,29 @@ impl Axis {
     }
 }
 
+/// How a [`Op::Resize`] maps an output coordinate `o` to an input coordinate,
+/// with `s` = output length / input length (ONNX `coordinate_transformation_mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResizeCoord {
+    /// `o / s` (PyTorch's nearest, opset-9 Upsample).
+    Asymmetric,
+    /// `(o + 1/2) / s - 1/2` (PyTorch's `align_corners=False`, tf2onnx).
+    HalfPixel,
+    /// `o · (in - 1) / (out - 1)` (PyTorch's `align_corners=True`).
+    AlignCorners,
+}
+
+impl ResizeCoord {
+    /// The name used in the workload format (ONNX's).
+    pub const fn name(self) -> &'static str {
+        match self {
+            ResizeCoord::Asymmetric => "asymmetric",
+            ResizeCoord::HalfPixel => "half_pixel",
+            ResizeCoord::AlignCorners => "align_corners",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PoolKind {
     Max,
@@ -251,6 +274,15 @@ pub enum Op {
         beta: f32,
         bias: f32,
     },
+    /// Spatial resampling of each channel to `size` = [height, width] (ONNX Resize,
+    /// Upsample): nearest neighbour (the input coordinate rounded down, or to the
+    /// nearest with ties down when `round`) or bilinear when `linear`.
+    Resize {
+        size: [usize; 2],
+        linear: bool,
+        coord: ResizeCoord,
+        round: bool,
+    },
 }
 
 impl Op {
@@ -288,6 +320,7 @@ impl Op {
             Op::GlobalMaxPool => "global_maxpool",
             Op::Transpose { .. } => "transpose",
             Op::Lrn { .. } => "lrn",
+            Op::Resize { .. } => "resize",
         }
     }
 

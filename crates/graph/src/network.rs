@@ -354,6 +354,14 @@ pub(crate) fn infer_shape(layer: &Layer, inputs: &[Shape]) -> Result<Shape, Grap
             check_nonzero(layer, "size", &[*size])?;
             Ok(inputs[0])
         }
+        Op::Resize { size, linear, round, .. } => {
+            expect_operands(layer, inputs, 1)?;
+            check_nonzero(layer, "size", size)?;
+            if *linear && *round {
+                return Err(GraphError::layer_key(name, "nearest_mode", "a linear resize does not round"));
+            }
+            Ok(Shape::new(inputs[0].channels, size[0], size[1]))
+        }
         Op::Scale | Op::Softmax { .. } => {
             expect_operands(layer, inputs, 1)?;
             Ok(inputs[0])
@@ -457,7 +465,11 @@ pub(crate) fn infer_shape(layer: &Layer, inputs: &[Shape]) -> Result<Shape, Grap
 /// everything computed from it cannot overflow).
 fn check_sizes(layer: &Layer, inputs: &[Shape], output: Shape, totals: &mut LayerStats) -> Result<(), GraphError> {
     let dims = [output.channels as u64, output.height as u64, output.width as u64];
-    let key = if matches!(layer.op, Op::Input { .. } | Op::Reshape { .. }) { "shape" } else { "inputs" };
+    let key = match layer.op {
+        Op::Input { .. } | Op::Reshape { .. } => "shape",
+        Op::Resize { .. } => "size",
+        _ => "inputs",
+    };
     checked_product(layer, key, "the output's values per sample", &dims)?;
     let (weights, biases, macs) = match &layer.op {
         Op::Conv2d(conv) => {

@@ -317,6 +317,7 @@ impl Importer {
                 | Op::GlobalMaxPool
                 | Op::Concat
                 | Op::Lrn { .. }
+                | Op::Resize { .. }
                 | Op::Linear(_)
                 | Op::Flatten
                 | Op::Reshape { .. }

@@ -12,7 +12,7 @@
 //! feature-major as `D × 1 × T`, so a MatMul by a weight matrix over `D` is a 1×1
 //! convolution on crossbars.
 
-use crate::layer::{Activation, Axis, Conv2d, Layer, Op, Padding, Params, Shape};
+use crate::layer::{Activation, Axis, Conv2d, Layer, Op, Padding, Params, ResizeCoord, Shape};
 
 use super::{Data, Importer, NodeCtx, OnnxError, Tensor, Value};
 
@@ -129,7 +129,7 @@ impl Layout {
 /// Every op the importer reads, for the unsupported-op message.
 pub(super) const SUPPORTED: &str = "Conv, Gemm, MatMul, BatchNormalization, Relu, Clip, Sigmoid, HardSigmoid, \
      HardSwish, Tanh, Erf, Gelu, Add, Sum, Sub, Mul, Div, Concat, MaxPool, AveragePool, GlobalAveragePool, \
-     GlobalMaxPool, LRN, Pad (zero, before a Conv), ReduceMean, Softmax, LogSoftmax, LayerNormalization, Flatten, Reshape, Transpose, Squeeze, \
+     GlobalMaxPool, LRN, Pad (zero, before a Conv), Resize, Upsample, ReduceMean, Softmax, LogSoftmax, LayerNormalization, Flatten, Reshape, Transpose, Squeeze, \
      Unsqueeze, Shape, Gather, Slice, Cast, Constant, ConstantOfShape, Identity and Dropout";
 
 fn ints_of(t: &Tensor) -> Vec<i64> {
@@ -188,6 +188,7 @@ impl Importer {
                 self.emit(ctx, Layer { name: ctx.name.clone(), op: Op::GlobalMaxPool, inputs: vec![x], params: None })
             }),
             "LRN" => self.lrn(ctx),
+            "Resize" | "Upsample" => self.resize(ctx),
             "Pad" => self.pad(ctx),
             "ReduceMean" => self.reduce_mean(ctx),
             "Transpose" => self.transpose(ctx),
@@ -281,6 +282,115 @@ impl Importer {
             bottom: add(own.bottom, p.bottom)?,
             right: add(own.right, p.right)?,
         })
+    }
+
+    /// Resize (opset 10+) and Upsample (7–9) of the height and width of an
+    /// `N × C × H × W` tensor, by constant scales or to constant sizes.
+    fn resize(&mut self, ctx: &NodeCtx<'_>) -> Result<(), OnnxError> {
+        let x = self.act(ctx, 0)?;
+        let layout = self.layout(ctx, 0)?;
+        let [c, h, w] = layout.dims[..] else {
+            return Err(ctx.err(format!("only a 4-D N×C×H×W tensor can be resized, got {}", layout.describe())));
+        };
+        let mode = ctx.string("mode").unwrap_or_else(|| "nearest".to_owned());
+        let linear = match mode.as_str() {
+            "nearest" => false,
+            "linear" | "bilinear" => true,
+            other => return Err(ctx.err(format!("mode `{other}` is not supported (nearest, linear)"))),
+        };
+        // Upsample and opset-10 Resize: asymmetric coordinates, rounded down.
+        let modern = ctx.op == "Resize" && self.opset >= 11;
+        let (coord, round) = if modern {
+            let coord = match ctx.string("coordinate_transformation_mode").as_deref().unwrap_or("half_pixel") {
+                "asymmetric" => ResizeCoord::Asymmetric,
+                "half_pixel" | "pytorch_half_pixel" => ResizeCoord::HalfPixel,
+                "align_corners" => ResizeCoord::AlignCorners,
+                other => {
+                    return Err(ctx.err(format!(
+                        "coordinate_transformation_mode `{other}` is not supported (asymmetric, half_pixel, \
+                         pytorch_half_pixel, align_corners)"
+                    )));
+                }
+            };
+            let round = match ctx.string("nearest_mode").as_deref().unwrap_or("round_prefer_floor") {
+                _ if linear => false,
+                "floor" => false,
+                "round_prefer_floor" => true,
+                other => {
+                    return Err(ctx.err(format!("nearest_mode `{other}` is not supported (floor, round_prefer_floor)")));
+                }
+            };
+            (coord, round)
+        } else {
+            (ResizeCoord::Asymmetric, false)
+        };
+        if ctx.int("antialias", 0) != 0 {
+            return Err(ctx.err("antialias is not supported"));
+        }
+        // Opset 18's `axes` lists the axes the scales or sizes are for.
+        let axes = match ctx.ints("axes") {
+            None => vec![0, 1, 2, 3],
+            Some(a) => a.iter().map(|&v| norm_axis(ctx, v, 4)).collect::<Result<Vec<_>, _>>()?,
+        };
+        let (scales, sizes) = if ctx.op == "Upsample" && ctx.input(1).is_none() {
+            (ctx.attr("scales").map(|a| a.floats.clone()).unwrap_or_default(), Vec::new())
+        } else if !modern {
+            (self.constant(ctx, 1)?.floats(), Vec::new())
+        } else {
+            let scales = self.opt_constant(ctx, 2)?.map(|t| t.floats()).unwrap_or_default();
+            let sizes = self.opt_constant(ctx, 3)?.map(|t| t.ints()).unwrap_or_default();
+            (scales, sizes)
+        };
+        let given = if sizes.is_empty() { scales.len() } else { sizes.len() };
+        if given != axes.len() || (scales.is_empty() && sizes.is_empty()) {
+            return Err(ctx.err(format!(
+                "needs constant scales or sizes for {} axes, got scales {scales:?} and sizes {sizes:?}",
+                axes.len()
+            )));
+        }
+        let dims = [1, c, h, w];
+        let mut out = dims;
+        for (k, &a) in axes.iter().enumerate() {
+            let n = dims[a];
+            if a == 0 {
+                // The batch: sizes name the exported batch size; a scale must be 1.
+                if sizes.is_empty() && scales[k] != 1.0 {
+                    return Err(ctx.err("only the height and width can be resized, not the batch"));
+                }
+                continue;
+            }
+            out[a] = if sizes.is_empty() {
+                let s = f64::from(scales[k]);
+                let m = n as f64 * s;
+                // ONNX's output length is ⌊n·s⌋; a fractional n·s moves sampling
+                // positions by the scale rramsim does not keep.
+                if !(s > 0.0 && m.is_finite() && m.fract() == 0.0 && m <= crate::MAX_COUNT as f64) {
+                    return Err(ctx.err(format!(
+                        "scale {s} of axis {a} (length {n}) does not give a whole length; export with sizes"
+                    )));
+                }
+                m as usize
+            } else {
+                usize::try_from(sizes[k])
+                    .ok()
+                    .filter(|&m| m > 0 && m as u64 <= crate::MAX_COUNT)
+                    .ok_or_else(|| ctx.err(format!("size {} of axis {a} is not a positive length", sizes[k])))?
+            };
+            if a == 1 && out[a] != c {
+                return Err(ctx.err("only the height and width can be resized, not the channels"));
+            }
+        }
+        if !modern && (out[2] < h || out[3] < w) {
+            return Err(ctx.err("opset-10 and earlier down-sampling is not supported"));
+        }
+        let one_to_many = |n: usize, m: usize| m == 1 && n > 1;
+        if ctx.string("coordinate_transformation_mode").as_deref() == Some("pytorch_half_pixel")
+            && (one_to_many(h, out[2]) || one_to_many(w, out[3]))
+        {
+            return Err(ctx.err("pytorch_half_pixel to a length of 1 is not supported"));
+        }
+        let op = Op::Resize { size: [out[2], out[3]], linear, coord, round };
+        self.emit(ctx, Layer { name: ctx.name.clone(), op, inputs: vec![x], params: None })
     }
 
     fn lrn(&mut self, ctx: &NodeCtx<'_>) -> Result<(), OnnxError> {
