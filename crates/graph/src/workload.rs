@@ -743,7 +743,10 @@ mod tests {
                         "transpose_b",
                         "perm",
                         "size",
-                        "bias_term"
+                        "bias_term",
+                        "mode",
+                        "coordinates",
+                        "nearest_mode"
                     ]
                     .contains(key),
                     "{op}: {key}"

@@ -8,7 +8,7 @@ use rramsim_graph::onnx::proto::{
     AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto, TypeProto,
     ValueInfoProto, attribute_proto::AttributeType, tensor_proto::DataType, tensor_shape_proto, type_proto,
 };
-use rramsim_graph::{Activation, Axis, Op, Padding, Params, fold_batchnorm, import_onnx, zoo};
+use rramsim_graph::{Activation, Axis, Op, Padding, Params, ResizeCoord, fold_batchnorm, import_onnx, zoo};
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/onnx").join(name);
@@ -111,6 +111,50 @@ fn tf2onnx_transposes_cancel_or_become_layers() {
     assert_eq!(sm.op, Op::Softmax { axis: Axis::Channels, log: false });
 }
 
+/// PyTorch's F.interpolate at opset 13 (nearest by scales, bilinear with and
+/// without align_corners, to sizes read partly from a Shape) and opset-9 Upsample.
+#[test]
+fn resize_and_upsample_fixtures_import() {
+    let net = import_onnx("torch_unet_resize.onnx", &fixture("torch_unet_resize.onnx")).unwrap();
+    let op = |name: &str| net.layer(net.find(name).unwrap()).op.clone();
+    let shape = |name: &str| net.output_shape(net.find(name).unwrap()).to_string();
+    assert_eq!(op("up1"), Op::Resize { size: [8, 8], linear: false, coord: ResizeCoord::Asymmetric, round: false });
+    assert_eq!(op("up2"), Op::Resize { size: [16, 16], linear: true, coord: ResizeCoord::HalfPixel, round: false });
+    assert_eq!(op("up3"), Op::Resize { size: [20, 12], linear: true, coord: ResizeCoord::AlignCorners, round: false });
+    assert_eq!([shape("up1"), shape("up2"), shape("up3")], ["12x8x8", "8x16x16", "4x20x12"]);
+    let net = import_onnx("upsample_opset9.onnx", &fixture("upsample_opset9.onnx")).unwrap();
+    let op = |name: &str| net.layer(net.find(name).unwrap()).op.clone();
+    assert_eq!(op("up"), Op::Resize { size: [6, 6], linear: false, coord: ResizeCoord::Asymmetric, round: false });
+    assert_eq!(op("up2"), Op::Resize { size: [12, 18], linear: true, coord: ResizeCoord::Asymmetric, round: false });
+}
+
+/// An opset-7 Upsample keeps its scales in an attribute; opset-11 Resize
+/// defaults to half-pixel coordinates rounded to the nearest.
+#[test]
+fn upsample_attribute_scales_and_resize_defaults() {
+    let mut bytes = model(
+        vec![conv_input()],
+        vec![node("Upsample", "up", &["x"], vec![attr_floats("scales", &[1.0, 1.0, 2.0, 3.0])])],
+        vec![],
+    );
+    let mut m = ModelProto::decode(bytes.as_slice()).unwrap();
+    m.opset_import[0].version = Some(7);
+    bytes = m.encode_to_vec();
+    let net = import_onnx("m", &bytes).unwrap();
+    assert_eq!(net.output_shape(net.find("up").unwrap()).to_string(), "4x16x24");
+    let net = import_onnx(
+        "m",
+        &model(
+            vec![conv_input()],
+            vec![node("Resize", "r", &["x", "", "s"], vec![])],
+            vec![floats("s", &[4], &[1.0, 1.0, 2.0, 2.0], true)],
+        ),
+    )
+    .unwrap();
+    let r = net.layer(net.find("r").unwrap());
+    assert_eq!(r.op, Op::Resize { size: [16, 16], linear: false, coord: ResizeCoord::HalfPixel, round: true });
+}
+
 /// Caffe2's opset-7 forms: initializers listed as graph inputs, LRN, Sum,
 /// Softmax with the old default axis 1.
 #[test]
@@ -185,6 +229,15 @@ fn attr_str(name: &str, s: &str) -> AttributeProto {
         name: Some(name.into()),
         r#type: Some(AttributeType::String as i32),
         s: Some(s.as_bytes().to_vec()),
+        ..Default::default()
+    }
+}
+
+fn attr_floats(name: &str, floats: &[f32]) -> AttributeProto {
+    AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(AttributeType::Floats as i32),
+        floats: floats.to_vec(),
         ..Default::default()
     }
 }
@@ -422,6 +475,55 @@ fn bad_models() -> Vec<BadModel> {
             Some("r"),
             Some("Relu"),
             "folds a zero Pad into the padding of a following Conv only",
+        ),
+        (
+            "a cubic resize",
+            model(
+                vec![conv_input()],
+                vec![node("Resize", "r", &["x", "", "s"], vec![attr_str("mode", "cubic")])],
+                vec![floats("s", &[4], &[1.0, 1.0, 2.0, 2.0], true)],
+            ),
+            Some("r"),
+            Some("Resize"),
+            "mode `cubic` is not supported (nearest, linear)",
+        ),
+        (
+            "a resize of the channels",
+            model(
+                vec![conv_input()],
+                vec![node("Resize", "r", &["x", "", "s"], vec![])],
+                vec![floats("s", &[4], &[1.0, 2.0, 2.0, 2.0], true)],
+            ),
+            Some("r"),
+            Some("Resize"),
+            "only the height and width can be resized",
+        ),
+        (
+            "a resize by a fractional length",
+            model(
+                vec![conv_input()],
+                vec![node("Resize", "r", &["x", "", "s"], vec![])],
+                vec![floats("s", &[4], &[1.0, 1.0, 1.3, 2.0], true)],
+            ),
+            Some("r"),
+            Some("Resize"),
+            "does not give a whole length; export with sizes",
+        ),
+        (
+            "a tf_crop_and_resize",
+            model(
+                vec![conv_input()],
+                vec![node(
+                    "Resize",
+                    "r",
+                    &["x", "", "s"],
+                    vec![attr_str("coordinate_transformation_mode", "tf_crop_and_resize")],
+                )],
+                vec![floats("s", &[4], &[1.0, 1.0, 2.0, 2.0], true)],
+            ),
+            Some("r"),
+            Some("Resize"),
+            "coordinate_transformation_mode `tf_crop_and_resize` is not supported",
         ),
         (
             "a constant divided by an activation",
