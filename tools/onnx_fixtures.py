@@ -373,6 +373,24 @@ def upsample_opset9():
     return g.model("upsample_opset9", [1, 3, 12, 12], x, [1, 10], opset=9)
 
 
+def torch_pad_split():
+    """PyTorch opset-13 padding layers: ReflectionPad2d, ReplicationPad2d (edge)
+    and ConstantPad2d with a non-zero value as Pad with pads and value operands,
+    each followed by a VALID conv."""
+    g = Graph(seed=31)
+    x = g.node("Pad", ["input", i64(g, "pad1.pads", [0, 0, 1, 2, 0, 0, 1, 2])], "pad1", mode="reflect")
+    x = g.relu("c1.relu", g.conv("c1", x, 3, 8, 3, bias=True, pad=0))
+    x = g.node("Pad", [x, i64(g, "pad2.pads", [0, 0, 2, 1, 0, 0, 0, 1])], "pad2", mode="edge")
+    x = g.relu("c2.relu", g.conv("c2", x, 8, 8, 3, stride=2, bias=True, pad=0))
+    x = g.node("Pad", [x, i64(g, "pad3.pads", [0, 0, 1, 1, 0, 0, 1, 1]), f32(g, "pad3.value", 0.5)], "pad3",
+               mode="constant")
+    x = g.conv("c3", x, 8, 4, 3, bias=True, pad=0)
+    x = g.node("Flatten", [x], "flatten", axis=1)
+    x = g.gemm("fc", x, 4 * 6 * 7, 10)
+    m = g.model("torch_pad_split", ["N", 3, 12, 12], x, ["N", 10], opset=13)
+    return onnx.shape_inference.infer_shapes(m)
+
+
 FIXTURES = {
     "resnet20.onnx": resnet20,
     "mixed_ops.onnx": mixed_ops,
@@ -385,12 +403,13 @@ FIXTURES = {
     "caffe2_opset7.onnx": caffe2_opset7,
     "torch_unet_resize.onnx": torch_unet_resize,
     "upsample_opset9.onnx": upsample_opset9,
+    "torch_pad_split.onnx": torch_pad_split,
 }
 # Fixtures onnxruntime must accept (the others are invalid on purpose or use ops
 # that are fine for onnxruntime but not for rramsim).
 RUNNABLE = {"resnet20.onnx", "mixed_ops.onnx", "typed_fields.onnx", "unsupported_op.onnx", "vit_tiny.onnx",
             "torch_mobile_ops.onnx", "tf2onnx_nhwc.onnx", "caffe2_opset7.onnx", "torch_unet_resize.onnx",
-            "upsample_opset9.onnx"}
+            "upsample_opset9.onnx", "torch_pad_split.onnx"}
 
 
 def main():

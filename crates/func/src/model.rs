@@ -264,6 +264,9 @@ impl Functional {
                 Op::Lrn { size, alpha, beta, bias } => {
                     ops::lrn([*alpha, *beta, *bias], *size, oshape, &s.outs[ins[0].0], &mut out);
                 }
+                Op::Pad { padding, mode, value } => {
+                    ops::pad(*padding, *mode, *value, [shapes[0], oshape], &s.outs[ins[0].0], &mut out);
+                }
                 Op::Resize { linear, coord, round, .. } => {
                     ops::resize([*linear, *round], *coord, [shapes[0], oshape], &s.outs[ins[0].0], &mut out);
                 }

@@ -4,7 +4,7 @@
 //! batched product of two activations, and global max pooling. Each works on
 //! `b` images of `C × H × W` values back to back.
 
-use rramsim_graph::{Activation, Axis, Params, ResizeCoord, Shape};
+use rramsim_graph::{Activation, Axis, PadMode, Padding, Params, ResizeCoord, Shape};
 
 /// `f(x)` of an activation.
 #[allow(clippy::manual_clamp, reason = "max/min map NaN to the lower bound, as the clip layers always have")]
@@ -264,9 +264,66 @@ pub(crate) fn resize(
     }
 }
 
+/// Input position of padded position `i` (`before` added in front of `n`), or
+/// `None` for the constant fill.
+fn pad_source(mode: PadMode, i: usize, before: usize, n: usize) -> Option<usize> {
+    let last = n as isize - 1;
+    let j = i as isize - before as isize;
+    if (0..=last).contains(&j) {
+        return Some(j as usize);
+    }
+    match mode {
+        PadMode::Constant => None,
+        PadMode::Edge => Some(j.clamp(0, last) as usize),
+        // Reflection about the border (its size was checked to be below n).
+        PadMode::Reflect if j < 0 => Some((-j) as usize),
+        PadMode::Reflect => Some((2 * last - j) as usize),
+    }
+}
+
+/// ONNX Pad of the height and width: constant `value`, reflect or edge.
+pub(crate) fn pad(
+    p: Padding,
+    mode: PadMode,
+    value: f32,
+    [shape, out_shape]: [Shape; 2],
+    x: &[f32],
+    out: &mut Vec<f32>,
+) {
+    let rows: Vec<_> = (0..out_shape.height).map(|i| pad_source(mode, i, p.top, shape.height)).collect();
+    let cols: Vec<_> = (0..out_shape.width).map(|i| pad_source(mode, i, p.left, shape.width)).collect();
+    let (w, plane) = (shape.width, shape.height * shape.width);
+    for img in x.chunks(shape.elements()) {
+        for ch in 0..shape.channels {
+            let pl = &img[ch * plane..(ch + 1) * plane];
+            for r in &rows {
+                out.extend(cols.iter().map(|c| match (r, c) {
+                    (Some(r), Some(c)) => pl[r * w + c],
+                    _ => value,
+                }));
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pad_modes_of_a_row() {
+        // 1 × 1 × 3 row [1, 2, 3] padded by 2 on the left and 1 on the right.
+        let (s, o) = (Shape::new(1, 1, 3), Shape::new(1, 1, 6));
+        let p = Padding { top: 0, left: 2, bottom: 0, right: 1 };
+        let run = |mode| {
+            let mut out = Vec::new();
+            pad(p, mode, 9.0, [s, o], &[1.0, 2.0, 3.0], &mut out);
+            out
+        };
+        assert_eq!(run(PadMode::Constant), [9.0, 9.0, 1.0, 2.0, 3.0, 9.0]);
+        assert_eq!(run(PadMode::Reflect), [3.0, 2.0, 1.0, 2.0, 3.0, 2.0]);
+        assert_eq!(run(PadMode::Edge), [1.0, 1.0, 1.0, 2.0, 3.0, 3.0]);
+    }
 
     #[test]
     fn nearest_doubles_a_two_by_two_plane() {

@@ -184,6 +184,28 @@ impl ResizeCoord {
     }
 }
 
+/// What a [`Op::Pad`] writes outside the input (ONNX Pad's `mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PadMode {
+    /// The constant `value`.
+    Constant,
+    /// The input mirrored about its border row or column (not repeating it).
+    Reflect,
+    /// The border row or column repeated.
+    Edge,
+}
+
+impl PadMode {
+    /// The name used in the workload format (ONNX's).
+    pub const fn name(self) -> &'static str {
+        match self {
+            PadMode::Constant => "constant",
+            PadMode::Reflect => "reflect",
+            PadMode::Edge => "edge",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PoolKind {
     Max,
@@ -283,6 +305,13 @@ pub enum Op {
         coord: ResizeCoord,
         round: bool,
     },
+    /// Grows each channel's plane by `padding`, filled by `mode` (ONNX Pad that is
+    /// not a zero Pad folded into the next Conv's padding).
+    Pad {
+        padding: Padding,
+        mode: PadMode,
+        value: f32,
+    },
 }
 
 impl Op {
@@ -321,6 +350,7 @@ impl Op {
             Op::Transpose { .. } => "transpose",
             Op::Lrn { .. } => "lrn",
             Op::Resize { .. } => "resize",
+            Op::Pad { .. } => "pad",
         }
     }
 

@@ -29,7 +29,8 @@ mod zoo;
 
 pub use error::GraphError;
 pub use layer::{
-    Activation, Axis, BatchNorm, Conv2d, Layer, Linear, Op, Padding, Params, Pool, PoolKind, ResizeCoord, Shape,
+    Activation, Axis, BatchNorm, Conv2d, Layer, Linear, Op, PadMode, Padding, Params, Pool, PoolKind, ResizeCoord,
+    Shape,
 };
 pub use network::{LayerId, LayerStats, MAX_COUNT, Network, NetworkBuilder};
 pub use onnx::{OnnxError, export_onnx, import_onnx};

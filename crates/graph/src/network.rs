@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::error::GraphError;
-use crate::layer::{Activation, Layer, Op, Padding, Params, Pool, Shape};
+use crate::layer::{Activation, Layer, Op, PadMode, Padding, Params, Pool, Shape};
 
 /// Index of a layer in a [`Network`]; layers are numbered in topological order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -362,6 +362,22 @@ pub(crate) fn infer_shape(layer: &Layer, inputs: &[Shape]) -> Result<Shape, Grap
             }
             Ok(Shape::new(inputs[0].channels, size[0], size[1]))
         }
+        Op::Pad { padding: p, mode, .. } => {
+            expect_operands(layer, inputs, 1)?;
+            let x = inputs[0];
+            let grow = |n: usize, a: usize, b: usize| n.checked_add(a)?.checked_add(b);
+            let (Some(h), Some(w)) = (grow(x.height, p.top, p.bottom), grow(x.width, p.left, p.right)) else {
+                return Err(GraphError::layer_key(name, "padding", "the padded size overflows"));
+            };
+            if *mode == PadMode::Reflect && (p.top.max(p.bottom) >= x.height || p.left.max(p.right) >= x.width) {
+                return Err(GraphError::layer_key(
+                    name,
+                    "padding",
+                    format!("reflect padding must be smaller than the input's {}x{} plane", x.height, x.width),
+                ));
+            }
+            Ok(Shape::new(x.channels, h, w))
+        }
         Op::Scale | Op::Softmax { .. } => {
             expect_operands(layer, inputs, 1)?;
             Ok(inputs[0])
@@ -468,6 +484,7 @@ fn check_sizes(layer: &Layer, inputs: &[Shape], output: Shape, totals: &mut Laye
     let key = match layer.op {
         Op::Input { .. } | Op::Reshape { .. } => "shape",
         Op::Resize { .. } => "size",
+        Op::Pad { .. } => "padding",
         _ => "inputs",
     };
     checked_product(layer, key, "the output's values per sample", &dims)?;

@@ -34,7 +34,7 @@ use toml::Spanned;
 
 use crate::error::GraphError;
 use crate::layer::{
-    Activation, Axis, BatchNorm, Conv2d, Layer, Linear, Op, Padding, Pool, PoolKind, ResizeCoord, Shape,
+    Activation, Axis, BatchNorm, Conv2d, Layer, Linear, Op, PadMode, Padding, Pool, PoolKind, ResizeCoord, Shape,
 };
 use crate::network::{Network, NetworkBuilder};
 
@@ -91,9 +91,10 @@ struct RawLayer {
     mode: Option<Value>,
     coordinates: Option<Value>,
     nearest_mode: Option<Value>,
+    value: Option<Value>,
 }
 
-const OPS: [&str; 32] = [
+const OPS: [&str; 33] = [
     "input",
     "conv2d",
     "linear",
@@ -126,6 +127,7 @@ const OPS: [&str; 32] = [
     "transpose",
     "lrn",
     "resize",
+    "pad",
 ];
 
 /// Keys each op accepts besides `name`, `op` and `inputs`.
@@ -146,6 +148,7 @@ fn op_keys(op: &str) -> &'static [&'static str] {
         "transpose" => &["perm"],
         "lrn" => &["size", "alpha", "beta", "bias_term"],
         "resize" => &["size", "mode", "coordinates", "nearest_mode"],
+        "pad" => &["padding", "mode", "value"],
         _ => &[],
     }
 }
@@ -328,7 +331,7 @@ fn key_spans(raw: &RawLayer) -> Vec<(&'static str, Range<usize>)> {
     if let Some(v) = &raw.inputs {
         spans.push(("inputs", v.span()));
     }
-    let values: [(&'static str, &Option<Value>); 26] = [
+    let values: [(&'static str, &Option<Value>); 27] = [
         ("shape", &raw.shape),
         ("out_channels", &raw.out_channels),
         ("out_features", &raw.out_features),
@@ -352,6 +355,7 @@ fn key_spans(raw: &RawLayer) -> Vec<(&'static str, Range<usize>)> {
         ("mode", &raw.mode),
         ("coordinates", &raw.coordinates),
         ("nearest_mode", &raw.nearest_mode),
+        ("value", &raw.value),
         ("ratio", &raw.ratio),
         ("ceil_mode", &raw.ceil_mode),
         ("count_include_pad", &raw.count_include_pad),
@@ -488,6 +492,17 @@ fn layer_from_raw(ctx: &Ctx<'_>, raw: &Spanned<RawLayer>) -> Result<Layer, Sourc
                 };
             let round = ctx.choice("nearest_mode", &r.nearest_mode, &["floor", "round_prefer_floor"])? != "floor";
             Op::Resize { size, linear, coord, round }
+        }
+        "pad" => {
+            if r.padding.is_none() {
+                return Err(ctx.missing(raw, "padding"));
+            }
+            let mode = match ctx.choice("mode", &r.mode, &["constant", "reflect", "edge"])? {
+                "constant" => PadMode::Constant,
+                "reflect" => PadMode::Reflect,
+                _ => PadMode::Edge,
+            };
+            Op::Pad { padding: ctx.padding(&r.padding)?, mode, value: ctx.float("value", &r.value, 0.0)? }
         }
         _ => unreachable!("op names were checked against OPS"),
     };
@@ -677,6 +692,15 @@ pub fn to_workload_toml(net: &Network, description: Option<&str>) -> String {
                     kv("nearest_mode", toml_string("round_prefer_floor"));
                 }
             }
+            Op::Pad { padding, mode, value } => {
+                kv("padding", padding_text(*padding));
+                if *mode != PadMode::Constant {
+                    kv("mode", toml_string(mode.name()));
+                }
+                if *value != 0.0 {
+                    kv("value", float_text(*value));
+                }
+            }
             Op::MatMul { transpose_a, transpose_b } => {
                 if *transpose_a {
                     kv("transpose_a", "true".to_owned());
@@ -746,7 +770,8 @@ mod tests {
                         "bias_term",
                         "mode",
                         "coordinates",
-                        "nearest_mode"
+                        "nearest_mode",
+                        "value"
                     ]
                     .contains(key),
                     "{op}: {key}"

@@ -215,7 +215,8 @@ pub fn export_onnx(net: &Network) -> Result<Vec<u8>, OnnxError> {
             | Op::GlobalMaxPool
             | Op::Transpose { .. }
             | Op::Lrn { .. }
-            | Op::Resize { .. } => {
+            | Op::Resize { .. }
+            | Op::Pad { .. } => {
                 return Err(err(name, format!("export of `{}` layers is not supported", layer.op.kind_name())));
             }
         }

@@ -318,6 +318,7 @@ impl Importer {
                 | Op::Concat
                 | Op::Lrn { .. }
                 | Op::Resize { .. }
+                | Op::Pad { .. }
                 | Op::Linear(_)
                 | Op::Flatten
                 | Op::Reshape { .. }

@@ -12,7 +12,7 @@
 //! feature-major as `D × 1 × T`, so a MatMul by a weight matrix over `D` is a 1×1
 //! convolution on crossbars.
 
-use crate::layer::{Activation, Axis, Conv2d, Layer, Op, Padding, Params, ResizeCoord, Shape};
+use crate::layer::{Activation, Axis, Conv2d, Layer, Op, PadMode, Padding, Params, ResizeCoord, Shape};
 
 use super::{Data, Importer, NodeCtx, OnnxError, Tensor, Value};
 
@@ -129,7 +129,7 @@ impl Layout {
 /// Every op the importer reads, for the unsupported-op message.
 pub(super) const SUPPORTED: &str = "Conv, Gemm, MatMul, BatchNormalization, Relu, Clip, Sigmoid, HardSigmoid, \
      HardSwish, Tanh, Erf, Gelu, Add, Sum, Sub, Mul, Div, Concat, MaxPool, AveragePool, GlobalAveragePool, \
-     GlobalMaxPool, LRN, Pad (zero, before a Conv), Resize, Upsample, ReduceMean, Softmax, LogSoftmax, LayerNormalization, Flatten, Reshape, Transpose, Squeeze, \
+     GlobalMaxPool, LRN, Pad (constant, reflect, edge), Resize, Upsample, ReduceMean, Softmax, LogSoftmax, LayerNormalization, Flatten, Reshape, Transpose, Squeeze, \
      Unsqueeze, Shape, Gather, Slice, Cast, Constant, ConstantOfShape, Identity and Dropout";
 
 fn ints_of(t: &Tensor) -> Vec<i64> {
@@ -232,7 +232,9 @@ impl Importer {
     }
 
     /// A constant-zero Pad of the spatial axes (tf2onnx's SAME padding, PyTorch's
-    /// ZeroPad2d) waits for the Conv that reads it and becomes its padding.
+    /// ZeroPad2d) waits for the Conv that reads it and becomes its padding; any
+    /// other Pad of the height and width (a constant, reflect or edge fill) is a
+    /// `pad` layer.
     fn pad(&mut self, ctx: &NodeCtx<'_>) -> Result<(), OnnxError> {
         let x = self.act(ctx, 0)?;
         let layout = self.layout(ctx, 0)?;
@@ -246,8 +248,17 @@ impl Importer {
             Some(v) => v,
             None => self.opt_constant(ctx, 2)?.and_then(|t| t.floats().first().copied()).unwrap_or(0.0),
         };
-        // ONNX axis a (0 = batch) pads pads[a] before and pads[rank + a] after; a
-        // Conv pads the stored height and width, so only those may grow.
+        if ctx.input(3).is_some() {
+            return Err(ctx.err("the `axes` operand is not supported; export pads for every axis"));
+        }
+        let fill = match mode.as_str() {
+            "constant" => PadMode::Constant,
+            "reflect" => PadMode::Reflect,
+            "edge" => PadMode::Edge,
+            other => return Err(ctx.err(format!("mode `{other}` is not supported (constant, reflect, edge)"))),
+        };
+        // ONNX axis a (0 = batch) pads pads[a] before and pads[rank + a] after; only
+        // the height and width of a 4-D tensor may grow.
         let rank = layout.dims.len() + 1;
         let mut stored = [[0i64; 2]; 3];
         let mut ok = rank == 4 && pads.len() == 2 * rank && pads[0] == 0 && pads[rank] == 0;
@@ -257,19 +268,29 @@ impl Importer {
         }
         ok &= stored[0] == [0, 0];
         if !ok {
-            return Err(ctx.err(format!(
-                "pads {pads:?} are not supported: rramsim folds a Pad of the height and width of a 4-D tensor into \
-                 the following Conv"
-            )));
+            return Err(
+                ctx.err(format!("pads {pads:?} are not supported: rramsim pads the height and width of a 4-D tensor"))
+            );
         }
         let spatial = [stored[1][0], stored[2][0], stored[1][1], stored[2][1]];
-        if mode != "constant" || value != 0.0 || spatial.iter().any(|&p| p < 0) || ctx.input(3).is_some() {
-            return Err(ctx.err("only a constant zero Pad that adds (not crops) is supported"));
+        if spatial.iter().any(|&p| p < 0) {
+            return Err(ctx.err("a Pad that crops (negative pads) is not supported"));
         }
-        let [t, l, b, r] = spatial.map(|p| p as usize);
-        let out = ctx.output()?.to_owned();
-        self.pending_pads.insert(out.clone(), Padding { top: t, left: l, bottom: b, right: r });
-        self.alias(ctx, x, layout)
+        let [t, l, b, r] = spatial.map(|p| usize::try_from(p).unwrap_or(usize::MAX));
+        let padding = Padding { top: t, left: l, bottom: b, right: r };
+        if fill == PadMode::Constant && value == 0.0 {
+            let out = ctx.output()?.to_owned();
+            self.pending_pads.insert(out, padding);
+            return self.alias(ctx, x, layout);
+        }
+        // The layer pads the stored height and width: ONNX order once moved.
+        if pads[1] != 0 || pads[5] != 0 {
+            return Err(ctx.err(format!("pads {pads:?} are not supported: rramsim pads the height and width")));
+        }
+        let onnx = [pads[2], pads[3], pads[6], pads[7]].map(|p| usize::try_from(p).unwrap_or(usize::MAX));
+        let padding = Padding { top: onnx[0], left: onnx[1], bottom: onnx[2], right: onnx[3] };
+        let op = Op::Pad { padding, mode: fill, value };
+        self.emit(ctx, Layer { name: ctx.name.clone(), op, inputs: vec![x], params: None })
     }
 
     /// A Conv's padding plus that of a Pad it reads.

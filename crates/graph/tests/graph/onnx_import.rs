@@ -8,7 +8,7 @@ use rramsim_graph::onnx::proto::{
     AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto, TypeProto,
     ValueInfoProto, attribute_proto::AttributeType, tensor_proto::DataType, tensor_shape_proto, type_proto,
 };
-use rramsim_graph::{Activation, Axis, Op, Padding, Params, ResizeCoord, fold_batchnorm, import_onnx, zoo};
+use rramsim_graph::{Activation, Axis, Op, PadMode, Padding, Params, ResizeCoord, fold_batchnorm, import_onnx, zoo};
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/onnx").join(name);
@@ -153,6 +153,36 @@ fn upsample_attribute_scales_and_resize_defaults() {
     .unwrap();
     let r = net.layer(net.find("r").unwrap());
     assert_eq!(r.op, Op::Resize { size: [16, 16], linear: false, coord: ResizeCoord::HalfPixel, round: true });
+}
+
+/// PyTorch's reflection, replication and non-zero constant padding become `pad`
+/// layers; opset 10 keeps pads and the value in attributes.
+#[test]
+fn pad_layers_import() {
+    let net = import_onnx("torch_pad_split.onnx", &fixture("torch_pad_split.onnx")).unwrap();
+    let op = |name: &str| net.layer(net.find(name).unwrap()).op.clone();
+    let p = |t, l, b, r| Padding { top: t, left: l, bottom: b, right: r };
+    assert_eq!(op("pad1"), Op::Pad { padding: p(1, 2, 1, 2), mode: PadMode::Reflect, value: 0.0 });
+    assert_eq!(op("pad2"), Op::Pad { padding: p(2, 1, 0, 1), mode: PadMode::Edge, value: 0.0 });
+    assert_eq!(op("pad3"), Op::Pad { padding: p(1, 1, 1, 1), mode: PadMode::Constant, value: 0.5 });
+    assert_eq!(net.output_shape(net.find("pad1").unwrap()).to_string(), "3x14x16");
+    let mut m = ModelProto::decode(
+        model(
+            vec![conv_input()],
+            vec![node(
+                "Pad",
+                "p",
+                &["x"],
+                vec![attr_ints("pads", &[0, 0, 1, 0, 0, 0, 0, 3]), attr_str("mode", "reflect")],
+            )],
+            vec![],
+        )
+        .as_slice(),
+    )
+    .unwrap();
+    m.opset_import[0].version = Some(10);
+    let net = import_onnx("m", &m.encode_to_vec()).unwrap();
+    assert_eq!(net.output_shape(net.find("p").unwrap()).to_string(), "4x9x11");
 }
 
 /// Caffe2's opset-7 forms: initializers listed as graph inputs, LRN, Sum,
@@ -475,6 +505,38 @@ fn bad_models() -> Vec<BadModel> {
             Some("r"),
             Some("Relu"),
             "folds a zero Pad into the padding of a following Conv only",
+        ),
+        (
+            "a wrap pad",
+            model(
+                vec![conv_input()],
+                vec![node(
+                    "Pad",
+                    "p",
+                    &["x"],
+                    vec![attr_ints("pads", &[0, 0, 1, 1, 0, 0, 1, 1]), attr_str("mode", "wrap")],
+                )],
+                vec![],
+            ),
+            Some("p"),
+            Some("Pad"),
+            "mode `wrap` is not supported (constant, reflect, edge)",
+        ),
+        (
+            "a reflect pad as wide as the input",
+            model(
+                vec![conv_input()],
+                vec![node(
+                    "Pad",
+                    "p",
+                    &["x"],
+                    vec![attr_ints("pads", &[0, 0, 8, 0, 0, 0, 0, 0]), attr_str("mode", "reflect")],
+                )],
+                vec![],
+            ),
+            Some("p"),
+            Some("Pad"),
+            "reflect padding must be smaller than the input's 8x8 plane",
         ),
         (
             "a cubic resize",

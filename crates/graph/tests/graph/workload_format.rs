@@ -22,21 +22,26 @@ fn zoo_round_trips_through_the_format() {
     }
 }
 
-/// Resize layers (nearest and bilinear, every coordinate mode) round trip.
+/// Resize layers (nearest and bilinear, every coordinate mode) and pad layers
+/// (constant, reflect, edge) round trip.
 #[test]
-fn resize_layers_round_trip_through_the_format() {
-    let path = repo_root().join("tests/fixtures/onnx/torch_unet_resize.onnx");
-    let net = rramsim_graph::import_onnx("unet", &std::fs::read(path).unwrap()).unwrap();
-    let text = to_workload_toml(&net, None);
-    assert!(text.contains("op = \"resize\"") && text.contains("coordinates = \"align_corners\""), "{text}");
-    let back = load_workload_toml("unet", &text).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(back.len(), net.len());
-    for ((a, b), id) in net.layers().zip(back.layers()).zip(net.ids()) {
-        assert_eq!((&a.name, a.op.kind_name(), &a.inputs), (&b.name, b.op.kind_name(), &b.inputs));
-        if a.op.kind_name() == "resize" {
-            assert_eq!(a.op, b.op);
+fn resize_and_pad_layers_round_trip_through_the_format() {
+    for (file, needle) in
+        [("torch_unet_resize", "coordinates = \"align_corners\""), ("torch_pad_split", "mode = \"edge\"")]
+    {
+        let path = repo_root().join(format!("tests/fixtures/onnx/{file}.onnx"));
+        let net = rramsim_graph::import_onnx(file, &std::fs::read(path).unwrap()).unwrap();
+        let text = to_workload_toml(&net, None);
+        assert!(text.contains(needle), "{text}");
+        let back = load_workload_toml(file, &text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back.len(), net.len());
+        for ((a, b), id) in net.layers().zip(back.layers()).zip(net.ids()) {
+            assert_eq!((&a.name, a.op.kind_name(), &a.inputs), (&b.name, b.op.kind_name(), &b.inputs));
+            if matches!(a.op.kind_name(), "resize" | "pad") {
+                assert_eq!(a.op, b.op);
+            }
+            assert_eq!(net.output_shape(id), back.output_shape(id));
         }
-        assert_eq!(net.output_shape(id), back.output_shape(id));
     }
 }
 
