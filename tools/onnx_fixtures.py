@@ -376,15 +376,24 @@ def upsample_opset9():
 def torch_pad_split():
     """PyTorch opset-13 padding layers: ReflectionPad2d, ReplicationPad2d (edge)
     and ConstantPad2d with a non-zero value as Pad with pads and value operands,
-    each followed by a VALID conv."""
+    each followed by a VALID conv; torch.split with sizes (a Split operand) and
+    torch.chunk (an equal Split without sizes) of the channels."""
     g = Graph(seed=31)
     x = g.node("Pad", ["input", i64(g, "pad1.pads", [0, 0, 1, 2, 0, 0, 1, 2])], "pad1", mode="reflect")
     x = g.relu("c1.relu", g.conv("c1", x, 3, 8, 3, bias=True, pad=0))
     x = g.node("Pad", [x, i64(g, "pad2.pads", [0, 0, 2, 1, 0, 0, 0, 1])], "pad2", mode="edge")
     x = g.relu("c2.relu", g.conv("c2", x, 8, 8, 3, stride=2, bias=True, pad=0))
+    # torch.split(x, [3, 5], dim=1), a conv on each part, torch.cat; then chunk(2).
+    g.nodes.append(helper.make_node("Split", [x, i64(g, "split.sizes", [3, 5])], ["split.a", "split.b"],
+                                    name="split", axis=1))
+    a = g.conv("ca", "split.a", 3, 4, 1, bias=True)
+    b = g.conv("cb", "split.b", 5, 4, 1, bias=True)
+    x = g.node("Concat", [a, b], "cat", axis=1)
+    g.nodes.append(helper.make_node("Split", [x], ["chunk.0", "chunk.1"], name="chunk", axis=1))
+    x = g.node("Add", ["chunk.0", "chunk.1"], "chunk_sum")
     x = g.node("Pad", [x, i64(g, "pad3.pads", [0, 0, 1, 1, 0, 0, 1, 1]), f32(g, "pad3.value", 0.5)], "pad3",
                mode="constant")
-    x = g.conv("c3", x, 8, 4, 3, bias=True, pad=0)
+    x = g.conv("c3", x, 4, 4, 3, bias=True, pad=0)
     x = g.node("Flatten", [x], "flatten", axis=1)
     x = g.gemm("fc", x, 4 * 6 * 7, 10)
     m = g.model("torch_pad_split", ["N", 3, 12, 12], x, ["N", 10], opset=13)

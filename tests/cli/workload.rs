@@ -142,6 +142,7 @@ fn bad_workload_inputs_exit_two_with_locations() {
 
 /// A UNet-style decoder with nearest and bilinear Resize layers runs end to end:
 /// the resizes run on the tile ALU with a cost; a bad resize mode is a located error.
+/// The padding and Split fixture runs too.
 #[test]
 fn run_resize_fixture_on_the_tile_alu() {
     let r = crate::json_of(&["run"], &["--arch", "isaac", "--workload", "tests/fixtures/onnx/torch_unet_resize.onnx"]);
@@ -152,6 +153,12 @@ fn run_resize_fixture_on_the_tile_alu() {
         assert_eq!(l["target"], "tile", "{l}");
         assert!(l["cycles"].as_u64().unwrap() > 0 && l["energy_pj"].as_f64().unwrap() > 0.0, "{l}");
     }
+    // Pads run on the ALU; the outputs of a Split are views of their producer.
+    let r = crate::json_of(&["run"], &["--arch", "isaac", "--workload", "tests/fixtures/onnx/torch_pad_split.onnx"]);
+    let layers = r["layers"].as_array().unwrap();
+    let target = |op: &str| layers.iter().filter(|l| l["op"] == op).map(|l| l["target"].clone()).collect::<Vec<_>>();
+    assert_eq!(target("pad"), ["tile"; 3]);
+    assert_eq!(target("channel_slice"), ["view"; 4]);
     let dir = scratch("bad-resize");
     let bad = dir.join("bad.toml");
     std::fs::write(

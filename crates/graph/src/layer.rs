@@ -305,6 +305,12 @@ pub enum Op {
         coord: ResizeCoord,
         round: bool,
     },
+    /// Channels `start .. start + len` of the input (one output of an ONNX Split).
+    /// Moves no value: each pixel's channel vector is read in place.
+    ChannelSlice {
+        start: usize,
+        len: usize,
+    },
     /// Grows each channel's plane by `padding`, filled by `mode` (ONNX Pad that is
     /// not a zero Pad folded into the next Conv's padding).
     Pad {
@@ -351,6 +357,7 @@ impl Op {
             Op::Lrn { .. } => "lrn",
             Op::Resize { .. } => "resize",
             Op::Pad { .. } => "pad",
+            Op::ChannelSlice { .. } => "channel_slice",
         }
     }
 

@@ -362,6 +362,19 @@ pub(crate) fn infer_shape(layer: &Layer, inputs: &[Shape]) -> Result<Shape, Grap
             }
             Ok(Shape::new(inputs[0].channels, size[0], size[1]))
         }
+        Op::ChannelSlice { start, len } => {
+            expect_operands(layer, inputs, 1)?;
+            check_nonzero(layer, "channels", &[*len])?;
+            let c = inputs[0].channels;
+            if start.checked_add(*len).is_none_or(|end| end > c) {
+                return Err(GraphError::layer_key(
+                    name,
+                    "start",
+                    format!("channels {start}..{start}+{len} are outside the input's {c} channels"),
+                ));
+            }
+            Ok(Shape::new(*len, inputs[0].height, inputs[0].width))
+        }
         Op::Pad { padding: p, mode, .. } => {
             expect_operands(layer, inputs, 1)?;
             let x = inputs[0];
@@ -485,6 +498,7 @@ fn check_sizes(layer: &Layer, inputs: &[Shape], output: Shape, totals: &mut Laye
         Op::Input { .. } | Op::Reshape { .. } => "shape",
         Op::Resize { .. } => "size",
         Op::Pad { .. } => "padding",
+        Op::ChannelSlice { .. } => "channels",
         _ => "inputs",
     };
     checked_product(layer, key, "the output's values per sample", &dims)?;

@@ -92,9 +92,11 @@ struct RawLayer {
     coordinates: Option<Value>,
     nearest_mode: Option<Value>,
     value: Option<Value>,
+    start: Option<Value>,
+    channels: Option<Value>,
 }
 
-const OPS: [&str; 33] = [
+const OPS: [&str; 34] = [
     "input",
     "conv2d",
     "linear",
@@ -128,6 +130,7 @@ const OPS: [&str; 33] = [
     "lrn",
     "resize",
     "pad",
+    "channel_slice",
 ];
 
 /// Keys each op accepts besides `name`, `op` and `inputs`.
@@ -149,6 +152,7 @@ fn op_keys(op: &str) -> &'static [&'static str] {
         "lrn" => &["size", "alpha", "beta", "bias_term"],
         "resize" => &["size", "mode", "coordinates", "nearest_mode"],
         "pad" => &["padding", "mode", "value"],
+        "channel_slice" => &["start", "channels"],
         _ => &[],
     }
 }
@@ -331,7 +335,7 @@ fn key_spans(raw: &RawLayer) -> Vec<(&'static str, Range<usize>)> {
     if let Some(v) = &raw.inputs {
         spans.push(("inputs", v.span()));
     }
-    let values: [(&'static str, &Option<Value>); 27] = [
+    let values: [(&'static str, &Option<Value>); 29] = [
         ("shape", &raw.shape),
         ("out_channels", &raw.out_channels),
         ("out_features", &raw.out_features),
@@ -356,6 +360,8 @@ fn key_spans(raw: &RawLayer) -> Vec<(&'static str, Range<usize>)> {
         ("coordinates", &raw.coordinates),
         ("nearest_mode", &raw.nearest_mode),
         ("value", &raw.value),
+        ("start", &raw.start),
+        ("channels", &raw.channels),
         ("ratio", &raw.ratio),
         ("ceil_mode", &raw.ceil_mode),
         ("count_include_pad", &raw.count_include_pad),
@@ -493,6 +499,10 @@ fn layer_from_raw(ctx: &Ctx<'_>, raw: &Spanned<RawLayer>) -> Result<Layer, Sourc
             let round = ctx.choice("nearest_mode", &r.nearest_mode, &["floor", "round_prefer_floor"])? != "floor";
             Op::Resize { size, linear, coord, round }
         }
+        "channel_slice" => Op::ChannelSlice {
+            start: ctx.opt_int("start", &r.start, 0)?,
+            len: ctx.req_int(raw, "channels", &r.channels)?,
+        },
         "pad" => {
             if r.padding.is_none() {
                 return Err(ctx.missing(raw, "padding"));
@@ -692,6 +702,10 @@ pub fn to_workload_toml(net: &Network, description: Option<&str>) -> String {
                     kv("nearest_mode", toml_string("round_prefer_floor"));
                 }
             }
+            Op::ChannelSlice { start, len } => {
+                kv("start", start.to_string());
+                kv("channels", len.to_string());
+            }
             Op::Pad { padding, mode, value } => {
                 kv("padding", padding_text(*padding));
                 if *mode != PadMode::Constant {
@@ -771,7 +785,9 @@ mod tests {
                         "mode",
                         "coordinates",
                         "nearest_mode",
-                        "value"
+                        "value",
+                        "start",
+                        "channels"
                     ]
                     .contains(key),
                     "{op}: {key}"

@@ -216,7 +216,8 @@ pub fn export_onnx(net: &Network) -> Result<Vec<u8>, OnnxError> {
             | Op::Transpose { .. }
             | Op::Lrn { .. }
             | Op::Resize { .. }
-            | Op::Pad { .. } => {
+            | Op::Pad { .. }
+            | Op::ChannelSlice { .. } => {
                 return Err(err(name, format!("export of `{}` layers is not supported", layer.op.kind_name())));
             }
         }

@@ -129,7 +129,7 @@ impl Layout {
 /// Every op the importer reads, for the unsupported-op message.
 pub(super) const SUPPORTED: &str = "Conv, Gemm, MatMul, BatchNormalization, Relu, Clip, Sigmoid, HardSigmoid, \
      HardSwish, Tanh, Erf, Gelu, Add, Sum, Sub, Mul, Div, Concat, MaxPool, AveragePool, GlobalAveragePool, \
-     GlobalMaxPool, LRN, Pad (constant, reflect, edge), Resize, Upsample, ReduceMean, Softmax, LogSoftmax, LayerNormalization, Flatten, Reshape, Transpose, Squeeze, \
+     GlobalMaxPool, LRN, Pad (constant, reflect, edge), Resize, Upsample, Split (of the channels), ReduceMean, Softmax, LogSoftmax, LayerNormalization, Flatten, Reshape, Transpose, Squeeze, \
      Unsqueeze, Shape, Gather, Slice, Cast, Constant, ConstantOfShape, Identity and Dropout";
 
 fn ints_of(t: &Tensor) -> Vec<i64> {
@@ -189,6 +189,7 @@ impl Importer {
             }),
             "LRN" => self.lrn(ctx),
             "Resize" | "Upsample" => self.resize(ctx),
+            "Split" => self.split(ctx),
             "Pad" => self.pad(ctx),
             "ReduceMean" => self.reduce_mean(ctx),
             "Transpose" => self.transpose(ctx),
@@ -303,6 +304,62 @@ impl Importer {
             bottom: add(own.bottom, p.bottom)?,
             right: add(own.right, p.right)?,
         })
+    }
+
+    /// Split along the axis stored as channels (the channels of an image, the
+    /// features of a token sequence): one `channel_slice` layer per output, named
+    /// `<node>.<i>`. Sizes from the `split` attribute (opset 2–12) or operand
+    /// (13+), else equal parts (opset 18's `num_outputs`: the last may be smaller).
+    fn split(&mut self, ctx: &NodeCtx<'_>) -> Result<(), OnnxError> {
+        let x = self.act(ctx, 0)?;
+        let layout = self.layout(ctx, 0)?;
+        let rank = layout.dims.len() + 1;
+        let axis = norm_axis(ctx, ctx.int("axis", 0), rank)?;
+        if axis == 0 || layout.stored_axis(axis - 1) != Axis::Channels {
+            return Err(ctx.err(format!(
+                "splitting axis {axis} of a {} tensor is not supported: rramsim splits the channels (axis 1 of \
+                 N×C×H×W) or the features of a token sequence",
+                layout.describe()
+            )));
+        }
+        let n = layout.dims[axis - 1];
+        let outputs = &ctx.node.output;
+        let k = outputs.len();
+        let sizes: Vec<i64> = match ctx.ints("split") {
+            Some(s) => s,
+            None => match self.opt_constant(ctx, 1)? {
+                Some(t) => t.ints(),
+                None => {
+                    let parts = usize::try_from(ctx.int("num_outputs", k as i64)).unwrap_or(0);
+                    if parts == 0 || parts != k {
+                        return Err(ctx.err(format!("num_outputs does not match the node's {k} outputs")));
+                    }
+                    let each = n.div_ceil(parts);
+                    if ctx.attr("num_outputs").is_none() && each * parts != n {
+                        return Err(ctx.err(format!("{n} channels do not split into {parts} equal parts")));
+                    }
+                    (0..parts).map(|i| n.saturating_sub(i * each).min(each) as i64).collect()
+                }
+            },
+        };
+        let total = sizes.iter().try_fold(0i64, |a, &b| if b > 0 { a.checked_add(b) } else { None });
+        if sizes.len() != k || total != i64::try_from(n).ok() {
+            return Err(ctx.err(format!("split sizes {sizes:?} do not divide {n} channels into {k} outputs")));
+        }
+        let mut start = 0usize;
+        for (i, (out, &len)) in outputs.iter().zip(&sizes).enumerate() {
+            let len = len as usize;
+            if !out.is_empty() {
+                let mut dims = layout.dims.clone();
+                dims[axis - 1] = len;
+                let out_layout = Layout { dims, perm: layout.perm.clone() };
+                let op = Op::ChannelSlice { start, len };
+                let layer = Layer { name: format!("{}.{i}", ctx.name), op, inputs: vec![x.clone()], params: None };
+                self.emit_output(ctx, layer, out_layout, out)?;
+            }
+            start += len;
+        }
+        Ok(())
     }
 
     /// Resize (opset 10+) and Upsample (7–9) of the height and width of an

@@ -166,6 +166,12 @@ fn pad_layers_import() {
     assert_eq!(op("pad2"), Op::Pad { padding: p(2, 1, 0, 1), mode: PadMode::Edge, value: 0.0 });
     assert_eq!(op("pad3"), Op::Pad { padding: p(1, 1, 1, 1), mode: PadMode::Constant, value: 0.5 });
     assert_eq!(net.output_shape(net.find("pad1").unwrap()).to_string(), "3x14x16");
+    // torch.split with sizes, torch.chunk without: one channel slice per output.
+    assert_eq!(op("split.0"), Op::ChannelSlice { start: 0, len: 3 });
+    assert_eq!(op("split.1"), Op::ChannelSlice { start: 3, len: 5 });
+    assert_eq!(op("chunk.1"), Op::ChannelSlice { start: 4, len: 4 });
+    assert_eq!(net.layer(net.find("ca").unwrap()).inputs, ["split.0"]);
+    assert_eq!(net.layer(net.find("chunk_sum").unwrap()).inputs, ["chunk.0", "chunk.1"]);
     let mut m = ModelProto::decode(
         model(
             vec![conv_input()],
@@ -505,6 +511,40 @@ fn bad_models() -> Vec<BadModel> {
             Some("r"),
             Some("Relu"),
             "folds a zero Pad into the padding of a following Conv only",
+        ),
+        (
+            "a split of the height",
+            model(
+                vec![conv_input()],
+                vec![NodeProto {
+                    output: vec!["a".into(), "b".into()],
+                    ..node("Split", "s", &["x"], vec![attr_int("axis", 2)])
+                }],
+                vec![],
+            ),
+            Some("s"),
+            Some("Split"),
+            "splitting axis 2 of a 4x8x8 tensor is not supported",
+        ),
+        (
+            "split sizes that do not add up",
+            model(
+                vec![conv_input()],
+                vec![NodeProto {
+                    output: vec!["a".into(), "b".into()],
+                    ..node("Split", "s", &["x", "k"], vec![attr_int("axis", 1)])
+                }],
+                vec![TensorProto {
+                    name: Some("k".into()),
+                    dims: vec![2],
+                    data_type: Some(DataType::Int64 as i32),
+                    int64_data: vec![1, 2],
+                    ..Default::default()
+                }],
+            ),
+            Some("s"),
+            Some("Split"),
+            "split sizes [1, 2] do not divide 4 channels into 2 outputs",
         ),
         (
             "a wrap pad",
