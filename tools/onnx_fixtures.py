@@ -320,6 +320,86 @@ def caffe2_opset7():
     return m
 
 
+def f32(g, name, values):
+    return g.init(name, np.array(values, dtype=np.float32))
+
+
+def torch_unet_resize():
+    """A small UNet-style decoder as torch.onnx.export (opset 13) lays out
+    F.interpolate: nearest ×2 by scales (asymmetric, floor), bilinear with
+    align_corners=False by scales (pytorch_half_pixel) and with
+    align_corners=True to explicit sizes; skip connections concatenated."""
+    g = Graph(seed=21)
+    roi = f32(g, "resize.roi", [])
+    e1 = g.relu("enc1.relu", g.conv("enc1", "input", 3, 8, 3, bias=True))
+    x = g.node("MaxPool", [e1], "down1", kernel_shape=[2, 2], strides=[2, 2])
+    e2 = g.relu("enc2.relu", g.conv("enc2", x, 8, 12, 3, bias=True))
+    x = g.node("MaxPool", [e2], "down2", kernel_shape=[2, 2], strides=[2, 2])
+    x = g.relu("mid.relu", g.conv("mid", x, 12, 12, 3, bias=True))
+    x = g.node("Resize", [x, roi, f32(g, "up1.scales", [1, 1, 2, 2])], "up1", mode="nearest",
+               coordinate_transformation_mode="asymmetric", nearest_mode="floor", cubic_coeff_a=-0.75)
+    x = g.node("Concat", [x, e2], "cat1", axis=1)
+    x = g.relu("dec1.relu", g.conv("dec1", x, 24, 8, 3, bias=True))
+    x = g.node("Resize", [x, roi, f32(g, "up2.scales", [1, 1, 2, 2])], "up2", mode="linear",
+               coordinate_transformation_mode="pytorch_half_pixel", cubic_coeff_a=-0.75, nearest_mode="floor")
+    x = g.node("Concat", [x, e1], "cat2", axis=1)
+    x = g.relu("dec2.relu", g.conv("dec2", x, 16, 4, 3, bias=True))
+    # size=(20, 12): the sizes are the input's N and C (Shape -> Slice) and the constant H, W.
+    nc = g.node("Slice", [g.node("Shape", [x], "up3.shape"), i64(g, "up3.start", [0]), i64(g, "up3.end", [2])],
+                "up3.nc")
+    sizes = g.node("Concat", [nc, i64(g, "up3.hw", [20, 12])], "up3.sizes", axis=0)
+    x = g.node("Resize", [x, roi, f32(g, "up3.scales", []), sizes], "up3",
+               mode="linear", coordinate_transformation_mode="align_corners")
+    x = g.conv("head", x, 4, 2, 1, bias=True)
+    x = torch_shape_flatten(g, x, "flatten", 1, [-1])
+    x = g.gemm("fc", x, 2 * 20 * 12, 10)
+    m = g.model("torch_unet_resize", ["N", 3, 16, 16], x, ["N", 10], opset=13)
+    return onnx.shape_inference.infer_shapes(m)
+
+
+def upsample_opset9():
+    """An older FPN-style export at opset 9: a nearest ×2 Upsample of the coarse
+    level added to the fine one, then a linear (bilinear, asymmetric coordinates)
+    Upsample by 2 × 3; the scales are a constant operand, as opset 9 has them."""
+    g = Graph(seed=9)
+    x = g.relu("c1.relu", g.conv("c1", "input", 3, 6, 3, stride=2, bias=True))
+    p = g.relu("c2.relu", g.conv("c2", x, 6, 6, 3, stride=2, bias=True))
+    up = g.node("Upsample", [p, f32(g, "up.scales", [1, 1, 2, 2])], "up", mode="nearest")
+    x = g.node("Add", [x, up], "fuse")
+    x = g.node("Upsample", [x, f32(g, "up2.scales", [1, 1, 2, 3])], "up2", mode="linear")
+    x = g.conv("head", x, 6, 2, 1, bias=True)
+    x = g.node("Flatten", [x], "flatten", axis=1)
+    x = g.gemm("fc", x, 2 * 12 * 18, 10)
+    return g.model("upsample_opset9", [1, 3, 12, 12], x, [1, 10], opset=9)
+
+
+def torch_pad_split():
+    """PyTorch opset-13 padding layers: ReflectionPad2d, ReplicationPad2d (edge)
+    and ConstantPad2d with a non-zero value as Pad with pads and value operands,
+    each followed by a VALID conv; torch.split with sizes (a Split operand) and
+    torch.chunk (an equal Split without sizes) of the channels."""
+    g = Graph(seed=31)
+    x = g.node("Pad", ["input", i64(g, "pad1.pads", [0, 0, 1, 2, 0, 0, 1, 2])], "pad1", mode="reflect")
+    x = g.relu("c1.relu", g.conv("c1", x, 3, 8, 3, bias=True, pad=0))
+    x = g.node("Pad", [x, i64(g, "pad2.pads", [0, 0, 2, 1, 0, 0, 0, 1])], "pad2", mode="edge")
+    x = g.relu("c2.relu", g.conv("c2", x, 8, 8, 3, stride=2, bias=True, pad=0))
+    # torch.split(x, [3, 5], dim=1), a conv on each part, torch.cat; then chunk(2).
+    g.nodes.append(helper.make_node("Split", [x, i64(g, "split.sizes", [3, 5])], ["split.a", "split.b"],
+                                    name="split", axis=1))
+    a = g.conv("ca", "split.a", 3, 4, 1, bias=True)
+    b = g.conv("cb", "split.b", 5, 4, 1, bias=True)
+    x = g.node("Concat", [a, b], "cat", axis=1)
+    g.nodes.append(helper.make_node("Split", [x], ["chunk.0", "chunk.1"], name="chunk", axis=1))
+    x = g.node("Add", ["chunk.0", "chunk.1"], "chunk_sum")
+    x = g.node("Pad", [x, i64(g, "pad3.pads", [0, 0, 1, 1, 0, 0, 1, 1]), f32(g, "pad3.value", 0.5)], "pad3",
+               mode="constant")
+    x = g.conv("c3", x, 4, 4, 3, bias=True, pad=0)
+    x = g.node("Flatten", [x], "flatten", axis=1)
+    x = g.gemm("fc", x, 4 * 6 * 7, 10)
+    m = g.model("torch_pad_split", ["N", 3, 12, 12], x, ["N", 10], opset=13)
+    return onnx.shape_inference.infer_shapes(m)
+
+
 FIXTURES = {
     "resnet20.onnx": resnet20,
     "mixed_ops.onnx": mixed_ops,
@@ -330,11 +410,15 @@ FIXTURES = {
     "torch_mobile_ops.onnx": torch_mobile_ops,
     "tf2onnx_nhwc.onnx": tf2onnx_nhwc,
     "caffe2_opset7.onnx": caffe2_opset7,
+    "torch_unet_resize.onnx": torch_unet_resize,
+    "upsample_opset9.onnx": upsample_opset9,
+    "torch_pad_split.onnx": torch_pad_split,
 }
 # Fixtures onnxruntime must accept (the others are invalid on purpose or use ops
 # that are fine for onnxruntime but not for rramsim).
 RUNNABLE = {"resnet20.onnx", "mixed_ops.onnx", "typed_fields.onnx", "unsupported_op.onnx", "vit_tiny.onnx",
-            "torch_mobile_ops.onnx", "tf2onnx_nhwc.onnx", "caffe2_opset7.onnx"}
+            "torch_mobile_ops.onnx", "tf2onnx_nhwc.onnx", "caffe2_opset7.onnx", "torch_unet_resize.onnx",
+            "upsample_opset9.onnx", "torch_pad_split.onnx"}
 
 
 def main():

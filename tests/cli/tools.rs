@@ -132,7 +132,7 @@ fn trace_plot_loads_tables_into_pandas_and_polars() {
 }
 
 /// Functional inference matches onnxruntime on the ONNX fixtures (the PyTorch-style
-/// transformer, MobileNetV3-style and tf2onnx NHWC exports included) and on a model
+/// transformer, MobileNetV3-style, tf2onnx NHWC and UNet-style Resize and opset-9 Upsample exports included) and on a model
 /// `rramsim train` just exported: float within 1e-4 (absolute), quantized to
 /// 16 bits (ISAAC) within 1e-3 and to 8 bits (neurosim-8b) within 5e-2 of the
 /// output's largest magnitude (the documented bounds).
@@ -143,11 +143,19 @@ fn functional_inference_matches_onnxruntime() {
     let trained = dir.join("trained.onnx");
     let fashion = cfg!(feature = "train")
         && std::path::Path::new("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz").exists();
-    let mut models: Vec<PathBuf> =
-        ["resnet20", "mixed_ops", "typed_fields", "vit_tiny", "torch_mobile_ops", "tf2onnx_nhwc"]
-            .iter()
-            .map(|m| root().join(format!("tests/fixtures/onnx/{m}.onnx")))
-            .collect();
+    let mut models: Vec<PathBuf> = [
+        "resnet20",
+        "mixed_ops",
+        "typed_fields",
+        "vit_tiny",
+        "torch_mobile_ops",
+        "tf2onnx_nhwc",
+        "torch_unet_resize",
+        "upsample_opset9",
+    ]
+    .iter()
+    .map(|m| root().join(format!("tests/fixtures/onnx/{m}.onnx")))
+    .collect();
     if fashion {
         let o = Command::new(env!("CARGO_BIN_EXE_rramsim"))
             .args(["train", "--model", "resnet-mini", "--width", "1.2", "--train-images", "128", "-o"])

@@ -139,3 +139,36 @@ fn bad_workload_inputs_exit_two_with_locations() {
     assert_bad_input(&rramsim(&["workload", "show", "missing.toml"]), "cannot read missing.toml");
     assert_bad_input(&rramsim(&["workload", "show", "alexnet"]), "expected a zoo name (resnet20");
 }
+
+/// A UNet-style decoder with nearest and bilinear Resize layers runs end to end:
+/// the resizes run on the tile ALU with a cost; a bad resize mode is a located error.
+/// The padding and Split fixture runs too.
+#[test]
+fn run_resize_fixture_on_the_tile_alu() {
+    let r = crate::json_of(&["run"], &["--arch", "isaac", "--workload", "tests/fixtures/onnx/torch_unet_resize.onnx"]);
+    let layers = r["layers"].as_array().unwrap();
+    let resizes: Vec<_> = layers.iter().filter(|l| l["op"] == "resize").collect();
+    assert_eq!(resizes.len(), 3);
+    for l in resizes {
+        assert_eq!(l["target"], "tile", "{l}");
+        assert!(l["cycles"].as_u64().unwrap() > 0 && l["energy_pj"].as_f64().unwrap() > 0.0, "{l}");
+    }
+    // Pads run on the ALU; the outputs of a Split are views of their producer.
+    let r = crate::json_of(&["run"], &["--arch", "isaac", "--workload", "tests/fixtures/onnx/torch_pad_split.onnx"]);
+    let layers = r["layers"].as_array().unwrap();
+    let target = |op: &str| layers.iter().filter(|l| l["op"] == op).map(|l| l["target"].clone()).collect::<Vec<_>>();
+    assert_eq!(target("pad"), ["tile"; 3]);
+    assert_eq!(target("channel_slice"), ["view"; 4]);
+    let dir = scratch("bad-resize");
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[network]\nname = \"x\"\n\n[[layer]]\nname = \"input\"\nop = \"input\"\nshape = [3, 8, 8]\n\n\
+         [[layer]]\nname = \"up\"\nop = \"resize\"\ninputs = [\"input\"]\nsize = 16\nmode = \"cubic\"\n",
+    )
+    .unwrap();
+    assert_bad_input(
+        &rramsim(&["run", "--arch", "isaac", "--workload", path_str(&bad)]),
+        "bad.toml:14:8: key `layer[1].mode`",
+    );
+}

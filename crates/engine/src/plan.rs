@@ -236,7 +236,11 @@ impl Plan {
                     ),
                     Op::Linear(_) | Op::GlobalAvgPool | Op::Flatten | Op::Reshape { .. } => Need::All,
                     // Whole-tensor operations: every output value may read any input pixel.
-                    Op::MatMul { .. } | Op::GlobalMaxPool | Op::Transpose { .. } => Need::All,
+                    Op::MatMul { .. }
+                    | Op::GlobalMaxPool
+                    | Op::Transpose { .. }
+                    | Op::Resize { .. }
+                    | Op::Pad { .. } => Need::All,
                     // A per-channel gate (one pixel) is read by every output pixel.
                     Op::Mul if ps.height * ps.width == 1 => Need::All,
                     Op::Softmax { axis, .. } | Op::LayerNorm { axis, .. } if *axis != Axis::Channels => Need::All,
@@ -651,6 +655,12 @@ fn work_of(net: &Network, arch: &ArchParams, mapping: &Mapping, id: LayerId, pix
                 Op::Mul => (2 * c, c),
                 // Square, window sum (one add per value with a running sum), power, divide.
                 Op::Lrn { .. } => (c, 4 * c),
+                // Nearest: one copy per value; bilinear: four reads and three lerps
+                // (a multiply-add pair each).
+                Op::Resize { linear: false, .. } => (c, c),
+                Op::Resize { linear: true, .. } => (4 * c, 6 * c),
+                // A copy (or the fill value) per output value.
+                Op::Pad { .. } => (c, c),
                 Op::Add => (c * ins.len() as u64, c * (ins.len() as u64 - 1)),
                 Op::Concat => (c, c),
                 Op::BatchNorm(_) => (c, 2 * c),

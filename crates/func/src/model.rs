@@ -264,6 +264,18 @@ impl Functional {
                 Op::Lrn { size, alpha, beta, bias } => {
                     ops::lrn([*alpha, *beta, *bias], *size, oshape, &s.outs[ins[0].0], &mut out);
                 }
+                Op::ChannelSlice { start, len } => {
+                    let plane = oshape.height * oshape.width;
+                    for img in s.outs[ins[0].0].chunks(per_in) {
+                        out.extend_from_slice(&img[start * plane..(start + len) * plane]);
+                    }
+                }
+                Op::Pad { padding, mode, value } => {
+                    ops::pad(*padding, *mode, *value, [shapes[0], oshape], &s.outs[ins[0].0], &mut out);
+                }
+                Op::Resize { linear, coord, round, .. } => {
+                    ops::resize([*linear, *round], *coord, [shapes[0], oshape], &s.outs[ins[0].0], &mut out);
+                }
             }
             debug_assert_eq!(out.len(), b * per_out, "{}", layer.name);
             s.outs[id.0] = out;

@@ -4,7 +4,7 @@
 //! batched product of two activations, and global max pooling. Each works on
 //! `b` images of `C × H × W` values back to back.
 
-use rramsim_graph::{Activation, Axis, Params, Shape};
+use rramsim_graph::{Activation, Axis, PadMode, Padding, Params, ResizeCoord, Shape};
 
 /// `f(x)` of an activation.
 #[allow(clippy::manual_clamp, reason = "max/min map NaN to the lower bound, as the clip layers always have")]
@@ -207,9 +207,160 @@ pub(crate) fn lrn([alpha, beta, bias]: [f32; 3], size: usize, shape: Shape, x: &
     }
 }
 
+/// Input coordinate of output position `o` on an axis resized from `n` to `m`.
+fn resize_source(coord: ResizeCoord, o: usize, n: usize, m: usize) -> f32 {
+    let scale = m as f32 / n as f32;
+    match coord {
+        ResizeCoord::Asymmetric => o as f32 / scale,
+        ResizeCoord::HalfPixel => (o as f32 + 0.5) / scale - 0.5,
+        ResizeCoord::AlignCorners if m == 1 => 0.0,
+        ResizeCoord::AlignCorners => o as f32 * (n - 1) as f32 / (m - 1) as f32,
+    }
+}
+
+/// Per output position of one axis: the two input positions it reads and the
+/// weight of the second (ONNX Resize; nearest reads one position twice).
+fn resize_taps([linear, round]: [bool; 2], coord: ResizeCoord, n: usize, m: usize) -> Vec<(usize, usize, f32)> {
+    let last = n - 1;
+    (0..m)
+        .map(|o| {
+            let x = resize_source(coord, o, n, m);
+            if linear {
+                let x = x.clamp(0.0, last as f32);
+                let i0 = (x.floor() as usize).min(last);
+                (i0, (i0 + 1).min(last), x - i0 as f32)
+            } else {
+                // round_prefer_floor: a tie goes down.
+                let r = if round { (x - 0.5).ceil() } else { x.floor() };
+                let i = (r.max(0.0) as usize).min(last);
+                (i, i, 0.0)
+            }
+        })
+        .collect()
+}
+
+/// Resamples each channel's plane from `shape`'s height and width to `out_shape`'s:
+/// nearest neighbour, or bilinear when `linear`.
+pub(crate) fn resize(
+    flags: [bool; 2],
+    coord: ResizeCoord,
+    [shape, out_shape]: [Shape; 2],
+    x: &[f32],
+    out: &mut Vec<f32>,
+) {
+    let rows = resize_taps(flags, coord, shape.height, out_shape.height);
+    let cols = resize_taps(flags, coord, shape.width, out_shape.width);
+    let (w, plane) = (shape.width, shape.height * shape.width);
+    for img in x.chunks(shape.elements()) {
+        for p in img.chunks(plane.max(1)) {
+            for &(y0, y1, fy) in &rows {
+                for &(x0, x1, fx) in &cols {
+                    let top = p[y0 * w + x0] + (p[y0 * w + x1] - p[y0 * w + x0]) * fx;
+                    let bottom = p[y1 * w + x0] + (p[y1 * w + x1] - p[y1 * w + x0]) * fx;
+                    out.push(top + (bottom - top) * fy);
+                }
+            }
+        }
+    }
+}
+
+/// Input position of padded position `i` (`before` added in front of `n`), or
+/// `None` for the constant fill.
+fn pad_source(mode: PadMode, i: usize, before: usize, n: usize) -> Option<usize> {
+    let last = n as isize - 1;
+    let j = i as isize - before as isize;
+    if (0..=last).contains(&j) {
+        return Some(j as usize);
+    }
+    match mode {
+        PadMode::Constant => None,
+        PadMode::Edge => Some(j.clamp(0, last) as usize),
+        // Reflection about the border (its size was checked to be below n).
+        PadMode::Reflect if j < 0 => Some((-j) as usize),
+        PadMode::Reflect => Some((2 * last - j) as usize),
+    }
+}
+
+/// ONNX Pad of the height and width: constant `value`, reflect or edge.
+pub(crate) fn pad(
+    p: Padding,
+    mode: PadMode,
+    value: f32,
+    [shape, out_shape]: [Shape; 2],
+    x: &[f32],
+    out: &mut Vec<f32>,
+) {
+    let rows: Vec<_> = (0..out_shape.height).map(|i| pad_source(mode, i, p.top, shape.height)).collect();
+    let cols: Vec<_> = (0..out_shape.width).map(|i| pad_source(mode, i, p.left, shape.width)).collect();
+    let (w, plane) = (shape.width, shape.height * shape.width);
+    for img in x.chunks(shape.elements()) {
+        for ch in 0..shape.channels {
+            let pl = &img[ch * plane..(ch + 1) * plane];
+            for r in &rows {
+                out.extend(cols.iter().map(|c| match (r, c) {
+                    (Some(r), Some(c)) => pl[r * w + c],
+                    _ => value,
+                }));
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pad_modes_of_a_row() {
+        // 1 × 1 × 3 row [1, 2, 3] padded by 2 on the left and 1 on the right.
+        let (s, o) = (Shape::new(1, 1, 3), Shape::new(1, 1, 6));
+        let p = Padding { top: 0, left: 2, bottom: 0, right: 1 };
+        let run = |mode| {
+            let mut out = Vec::new();
+            pad(p, mode, 9.0, [s, o], &[1.0, 2.0, 3.0], &mut out);
+            out
+        };
+        assert_eq!(run(PadMode::Constant), [9.0, 9.0, 1.0, 2.0, 3.0, 9.0]);
+        assert_eq!(run(PadMode::Reflect), [3.0, 2.0, 1.0, 2.0, 3.0, 2.0]);
+        assert_eq!(run(PadMode::Edge), [1.0, 1.0, 1.0, 2.0, 3.0, 3.0]);
+    }
+
+    #[test]
+    fn nearest_doubles_a_two_by_two_plane() {
+        let (s, o) = (Shape::new(1, 2, 2), Shape::new(1, 4, 4));
+        let mut out = Vec::new();
+        resize([false, false], ResizeCoord::Asymmetric, [s, o], &[1.0, 2.0, 3.0, 4.0], &mut out);
+        let expect = [1., 1., 2., 2., 1., 1., 2., 2., 3., 3., 4., 4., 3., 3., 4., 4.];
+        assert_eq!(out, expect);
+        // Half-pixel centres rounded with ties down pick the same pixels at ×2.
+        out.clear();
+        resize([false, true], ResizeCoord::HalfPixel, [s, o], &[1.0, 2.0, 3.0, 4.0], &mut out);
+        assert_eq!(out, expect);
+    }
+
+    #[test]
+    fn bilinear_matches_the_closed_form_of_a_linear_ramp() {
+        // v(y, x) = 10y + x is reproduced exactly inside the clamped border.
+        let (s, o) = (Shape::new(1, 3, 4), Shape::new(1, 6, 8));
+        let x: Vec<f32> = (0..3).flat_map(|y| (0..4).map(move |x| (10 * y + x) as f32)).collect();
+        let mut out = Vec::new();
+        resize([true, false], ResizeCoord::AlignCorners, [s, o], &x, &mut out);
+        for oy in 0..6 {
+            for ox in 0..8 {
+                let (sy, sx) = (oy as f32 * 2.0 / 5.0, ox as f32 * 3.0 / 7.0);
+                assert!((out[oy * 8 + ox] - (10.0 * sy + sx)).abs() < 1e-5);
+            }
+        }
+        out.clear();
+        resize([true, false], ResizeCoord::HalfPixel, [s, o], &x, &mut out);
+        for oy in 0..6 {
+            for ox in 0..8 {
+                let sy = ((oy as f32 + 0.5) / 2.0 - 0.5).clamp(0.0, 2.0);
+                let sx = ((ox as f32 + 0.5) / 2.0 - 0.5).clamp(0.0, 3.0);
+                assert!((out[oy * 8 + ox] - (10.0 * sy + sx)).abs() < 1e-5);
+            }
+        }
+    }
 
     #[test]
     fn erf_matches_tabulated_values() {

@@ -174,6 +174,51 @@ impl Axis {
     }
 }
 
+/// How a [`Op::Resize`] maps an output coordinate `o` to an input coordinate,
+/// with `s` = output length / input length (ONNX `coordinate_transformation_mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResizeCoord {
+    /// `o / s` (PyTorch's nearest, opset-9 Upsample).
+    Asymmetric,
+    /// `(o + 1/2) / s - 1/2` (PyTorch's `align_corners=False`, tf2onnx).
+    HalfPixel,
+    /// `o · (in - 1) / (out - 1)` (PyTorch's `align_corners=True`).
+    AlignCorners,
+}
+
+impl ResizeCoord {
+    /// The name used in the workload format (ONNX's).
+    pub const fn name(self) -> &'static str {
+        match self {
+            ResizeCoord::Asymmetric => "asymmetric",
+            ResizeCoord::HalfPixel => "half_pixel",
+            ResizeCoord::AlignCorners => "align_corners",
+        }
+    }
+}
+
+/// What a [`Op::Pad`] writes outside the input (ONNX Pad's `mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PadMode {
+    /// The constant `value`.
+    Constant,
+    /// The input mirrored about its border row or column (not repeating it).
+    Reflect,
+    /// The border row or column repeated.
+    Edge,
+}
+
+impl PadMode {
+    /// The name used in the workload format (ONNX's).
+    pub const fn name(self) -> &'static str {
+        match self {
+            PadMode::Constant => "constant",
+            PadMode::Reflect => "reflect",
+            PadMode::Edge => "edge",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PoolKind {
     Max,
@@ -264,6 +309,28 @@ pub enum Op {
         beta: f32,
         bias: f32,
     },
+    /// Spatial resampling of each channel to `size` = [height, width] (ONNX Resize,
+    /// Upsample): nearest neighbour (the input coordinate rounded down, or to the
+    /// nearest with ties down when `round`) or bilinear when `linear`.
+    Resize {
+        size: [usize; 2],
+        linear: bool,
+        coord: ResizeCoord,
+        round: bool,
+    },
+    /// Channels `start .. start + len` of the input (one output of an ONNX Split).
+    /// Moves no value: each pixel's channel vector is read in place.
+    ChannelSlice {
+        start: usize,
+        len: usize,
+    },
+    /// Grows each channel's plane by `padding`, filled by `mode` (ONNX Pad that is
+    /// not a zero Pad folded into the next Conv's padding).
+    Pad {
+        padding: Padding,
+        mode: PadMode,
+        value: f32,
+    },
 }
 
 impl Op {
@@ -301,6 +368,9 @@ impl Op {
             Op::GlobalMaxPool => "global_maxpool",
             Op::Transpose { .. } => "transpose",
             Op::Lrn { .. } => "lrn",
+            Op::Resize { .. } => "resize",
+            Op::Pad { .. } => "pad",
+            Op::ChannelSlice { .. } => "channel_slice",
         }
     }
 

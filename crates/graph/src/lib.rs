@@ -28,7 +28,10 @@ mod workload;
 mod zoo;
 
 pub use error::GraphError;
-pub use layer::{Activation, Axis, BatchNorm, Conv2d, Layer, Linear, Op, Padding, Params, Pool, PoolKind, Shape};
+pub use layer::{
+    Activation, Axis, BatchNorm, Conv2d, Layer, Linear, Op, PadMode, Padding, Params, Pool, PoolKind, ResizeCoord,
+    Shape,
+};
 pub use network::{LayerId, LayerStats, MAX_COUNT, Network, NetworkBuilder};
 pub use onnx::{OnnxError, export_onnx, import_onnx};
 pub use transform::{fold_batchnorm, projection_shortcuts, shortcut_kernel, widen};

@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::error::GraphError;
-use crate::layer::{Activation, Layer, Op, Padding, Params, Pool, Shape};
+use crate::layer::{Activation, Layer, Op, PadMode, Padding, Params, Pool, Shape};
 
 /// Index of a layer in a [`Network`]; layers are numbered in topological order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -354,6 +354,43 @@ pub(crate) fn infer_shape(layer: &Layer, inputs: &[Shape]) -> Result<Shape, Grap
             check_nonzero(layer, "size", &[*size])?;
             Ok(inputs[0])
         }
+        Op::Resize { size, linear, round, .. } => {
+            expect_operands(layer, inputs, 1)?;
+            check_nonzero(layer, "size", size)?;
+            if *linear && *round {
+                return Err(GraphError::layer_key(name, "nearest_mode", "a linear resize does not round"));
+            }
+            Ok(Shape::new(inputs[0].channels, size[0], size[1]))
+        }
+        Op::ChannelSlice { start, len } => {
+            expect_operands(layer, inputs, 1)?;
+            check_nonzero(layer, "channels", &[*len])?;
+            let c = inputs[0].channels;
+            if start.checked_add(*len).is_none_or(|end| end > c) {
+                return Err(GraphError::layer_key(
+                    name,
+                    "start",
+                    format!("channels {start}..{start}+{len} are outside the input's {c} channels"),
+                ));
+            }
+            Ok(Shape::new(*len, inputs[0].height, inputs[0].width))
+        }
+        Op::Pad { padding: p, mode, .. } => {
+            expect_operands(layer, inputs, 1)?;
+            let x = inputs[0];
+            let grow = |n: usize, a: usize, b: usize| n.checked_add(a)?.checked_add(b);
+            let (Some(h), Some(w)) = (grow(x.height, p.top, p.bottom), grow(x.width, p.left, p.right)) else {
+                return Err(GraphError::layer_key(name, "padding", "the padded size overflows"));
+            };
+            if *mode == PadMode::Reflect && (p.top.max(p.bottom) >= x.height || p.left.max(p.right) >= x.width) {
+                return Err(GraphError::layer_key(
+                    name,
+                    "padding",
+                    format!("reflect padding must be smaller than the input's {}x{} plane", x.height, x.width),
+                ));
+            }
+            Ok(Shape::new(x.channels, h, w))
+        }
         Op::Scale | Op::Softmax { .. } => {
             expect_operands(layer, inputs, 1)?;
             Ok(inputs[0])
@@ -457,7 +494,13 @@ pub(crate) fn infer_shape(layer: &Layer, inputs: &[Shape]) -> Result<Shape, Grap
 /// everything computed from it cannot overflow).
 fn check_sizes(layer: &Layer, inputs: &[Shape], output: Shape, totals: &mut LayerStats) -> Result<(), GraphError> {
     let dims = [output.channels as u64, output.height as u64, output.width as u64];
-    let key = if matches!(layer.op, Op::Input { .. } | Op::Reshape { .. }) { "shape" } else { "inputs" };
+    let key = match layer.op {
+        Op::Input { .. } | Op::Reshape { .. } => "shape",
+        Op::Resize { .. } => "size",
+        Op::Pad { .. } => "padding",
+        Op::ChannelSlice { .. } => "channels",
+        _ => "inputs",
+    };
     checked_product(layer, key, "the output's values per sample", &dims)?;
     let (weights, biases, macs) = match &layer.op {
         Op::Conv2d(conv) => {

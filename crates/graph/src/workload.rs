@@ -33,7 +33,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::error::GraphError;
-use crate::layer::{Activation, Axis, BatchNorm, Conv2d, Layer, Linear, Op, Padding, Pool, PoolKind, Shape};
+use crate::layer::{
+    Activation, Axis, BatchNorm, Conv2d, Layer, Linear, Op, PadMode, Padding, Pool, PoolKind, ResizeCoord, Shape,
+};
 use crate::network::{Network, NetworkBuilder};
 
 #[derive(Deserialize)]
@@ -86,9 +88,15 @@ struct RawLayer {
     perm: Option<Value>,
     size: Option<Value>,
     bias_term: Option<Value>,
+    mode: Option<Value>,
+    coordinates: Option<Value>,
+    nearest_mode: Option<Value>,
+    value: Option<Value>,
+    start: Option<Value>,
+    channels: Option<Value>,
 }
 
-const OPS: [&str; 31] = [
+const OPS: [&str; 34] = [
     "input",
     "conv2d",
     "linear",
@@ -120,6 +128,9 @@ const OPS: [&str; 31] = [
     "global_maxpool",
     "transpose",
     "lrn",
+    "resize",
+    "pad",
+    "channel_slice",
 ];
 
 /// Keys each op accepts besides `name`, `op` and `inputs`.
@@ -139,6 +150,9 @@ fn op_keys(op: &str) -> &'static [&'static str] {
         "matmul" => &["transpose_a", "transpose_b"],
         "transpose" => &["perm"],
         "lrn" => &["size", "alpha", "beta", "bias_term"],
+        "resize" => &["size", "mode", "coordinates", "nearest_mode"],
+        "pad" => &["padding", "mode", "value"],
+        "channel_slice" => &["start", "channels"],
         _ => &[],
     }
 }
@@ -190,6 +204,20 @@ impl Ctx<'_> {
                 "axis",
                 format!("expected \"channels\", \"height\" or \"width\", got {}", describe(other)),
             )),
+        }
+    }
+
+    /// One of `choices` (the first is the default).
+    fn choice(&self, key: &str, v: &Option<Value>, choices: &[&'static str]) -> Result<&'static str, SourceError> {
+        let Some(v) = v else { return Ok(choices[0]) };
+        match v.get_ref() {
+            toml::Value::String(s) if choices.contains(&s.as_str()) => {
+                Ok(choices.iter().find(|c| **c == s.as_str()).expect("contained"))
+            }
+            other => {
+                let list = choices.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
+                Err(self.err(v.span(), key, format!("expected one of {list}, got {}", describe(other))))
+            }
         }
     }
 
@@ -307,7 +335,7 @@ fn key_spans(raw: &RawLayer) -> Vec<(&'static str, Range<usize>)> {
     if let Some(v) = &raw.inputs {
         spans.push(("inputs", v.span()));
     }
-    let values: [(&'static str, &Option<Value>); 23] = [
+    let values: [(&'static str, &Option<Value>); 29] = [
         ("shape", &raw.shape),
         ("out_channels", &raw.out_channels),
         ("out_features", &raw.out_features),
@@ -328,6 +356,12 @@ fn key_spans(raw: &RawLayer) -> Vec<(&'static str, Range<usize>)> {
         ("perm", &raw.perm),
         ("size", &raw.size),
         ("bias_term", &raw.bias_term),
+        ("mode", &raw.mode),
+        ("coordinates", &raw.coordinates),
+        ("nearest_mode", &raw.nearest_mode),
+        ("value", &raw.value),
+        ("start", &raw.start),
+        ("channels", &raw.channels),
         ("ratio", &raw.ratio),
         ("ceil_mode", &raw.ceil_mode),
         ("count_include_pad", &raw.count_include_pad),
@@ -450,6 +484,36 @@ fn layer_from_raw(ctx: &Ctx<'_>, raw: &Spanned<RawLayer>) -> Result<Layer, Sourc
             beta: ctx.float("beta", &r.beta, 0.75)?,
             bias: ctx.float("bias_term", &r.bias_term, 1.0)?,
         },
+        "resize" => {
+            let size = match &r.size {
+                Some(_) => ctx.pair("size", &r.size, 1)?,
+                None => return Err(ctx.missing(raw, "size")),
+            };
+            let linear = ctx.choice("mode", &r.mode, &["nearest", "linear"])? == "linear";
+            let coord =
+                match ctx.choice("coordinates", &r.coordinates, &["asymmetric", "half_pixel", "align_corners"])? {
+                    "asymmetric" => ResizeCoord::Asymmetric,
+                    "half_pixel" => ResizeCoord::HalfPixel,
+                    _ => ResizeCoord::AlignCorners,
+                };
+            let round = ctx.choice("nearest_mode", &r.nearest_mode, &["floor", "round_prefer_floor"])? != "floor";
+            Op::Resize { size, linear, coord, round }
+        }
+        "channel_slice" => Op::ChannelSlice {
+            start: ctx.opt_int("start", &r.start, 0)?,
+            len: ctx.req_int(raw, "channels", &r.channels)?,
+        },
+        "pad" => {
+            if r.padding.is_none() {
+                return Err(ctx.missing(raw, "padding"));
+            }
+            let mode = match ctx.choice("mode", &r.mode, &["constant", "reflect", "edge"])? {
+                "constant" => PadMode::Constant,
+                "reflect" => PadMode::Reflect,
+                _ => PadMode::Edge,
+            };
+            Op::Pad { padding: ctx.padding(&r.padding)?, mode, value: ctx.float("value", &r.value, 0.0)? }
+        }
         _ => unreachable!("op names were checked against OPS"),
     };
     Ok(Layer { name: r.name.get_ref().clone(), op, inputs, params: None })
@@ -626,6 +690,31 @@ pub fn to_workload_toml(net: &Network, description: Option<&str>) -> String {
                 kv("beta", float_text(*beta));
                 kv("bias_term", float_text(*bias));
             }
+            Op::Resize { size, linear, coord, round } => {
+                kv("size", format!("[{}, {}]", size[0], size[1]));
+                if *linear {
+                    kv("mode", toml_string("linear"));
+                }
+                if *coord != ResizeCoord::Asymmetric {
+                    kv("coordinates", toml_string(coord.name()));
+                }
+                if *round {
+                    kv("nearest_mode", toml_string("round_prefer_floor"));
+                }
+            }
+            Op::ChannelSlice { start, len } => {
+                kv("start", start.to_string());
+                kv("channels", len.to_string());
+            }
+            Op::Pad { padding, mode, value } => {
+                kv("padding", padding_text(*padding));
+                if *mode != PadMode::Constant {
+                    kv("mode", toml_string(mode.name()));
+                }
+                if *value != 0.0 {
+                    kv("value", float_text(*value));
+                }
+            }
             Op::MatMul { transpose_a, transpose_b } => {
                 if *transpose_a {
                     kv("transpose_a", "true".to_owned());
@@ -692,7 +781,13 @@ mod tests {
                         "transpose_b",
                         "perm",
                         "size",
-                        "bias_term"
+                        "bias_term",
+                        "mode",
+                        "coordinates",
+                        "nearest_mode",
+                        "value",
+                        "start",
+                        "channels"
                     ]
                     .contains(key),
                     "{op}: {key}"

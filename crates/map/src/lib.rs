@@ -453,7 +453,10 @@ pub fn map_network(net: &Network, arch: &ArchParams, options: &MappingOptions) -
             (op, None) => {
                 let producer = net.inputs(id)[0];
                 let tile = home_tile_of(&layers, arch, producer);
-                if matches!(op, Op::Flatten | Op::Reshape { .. } | Op::Identity | Op::Dropout { .. }) {
+                if matches!(
+                    op,
+                    Op::Flatten | Op::Reshape { .. } | Op::Identity | Op::Dropout { .. } | Op::ChannelSlice { .. }
+                ) {
                     Placement::View { tile }
                 } else {
                     Placement::Alu { tile }

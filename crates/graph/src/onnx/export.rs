@@ -214,7 +214,10 @@ pub fn export_onnx(net: &Network) -> Result<Vec<u8>, OnnxError> {
             | Op::MatMul { .. }
             | Op::GlobalMaxPool
             | Op::Transpose { .. }
-            | Op::Lrn { .. } => {
+            | Op::Lrn { .. }
+            | Op::Resize { .. }
+            | Op::Pad { .. }
+            | Op::ChannelSlice { .. } => {
                 return Err(err(name, format!("export of `{}` layers is not supported", layer.op.kind_name())));
             }
         }

@@ -317,6 +317,8 @@ impl Importer {
                 | Op::GlobalMaxPool
                 | Op::Concat
                 | Op::Lrn { .. }
+                | Op::Resize { .. }
+                | Op::Pad { .. }
                 | Op::Linear(_)
                 | Op::Flatten
                 | Op::Reshape { .. }
@@ -349,6 +351,27 @@ impl Importer {
         self.origin.insert(layer.name.clone(), (ctx.name.clone(), ctx.op.to_owned()));
         self.produced.insert(out.clone(), layer.name.clone());
         self.values.insert(out, Value::Act(layer.name.clone()));
+        self.builder.push(layer);
+        Ok(())
+    }
+
+    /// Emits `layer` as the producer of the node's output `out` (a node with several
+    /// outputs), stored in `layout`; the operands are used as they are stored.
+    fn emit_output(&mut self, ctx: &NodeCtx<'_>, layer: Layer, layout: Layout, out: &str) -> Result<(), OnnxError> {
+        let mut in_shapes = Vec::with_capacity(layer.inputs.len());
+        for l in &layer.inputs {
+            in_shapes.push(*self.shapes.get(l).ok_or_else(|| ctx.err(format!("operand `{l}` has no known shape")))?);
+        }
+        let shape = infer_shape(&layer, &in_shapes).map_err(|e| {
+            let mut origin = HashMap::new();
+            origin.insert(layer.name.clone(), (ctx.name.clone(), ctx.op.to_owned()));
+            from_graph_error(e, &origin)
+        })?;
+        self.layouts.insert(out.to_owned(), layout);
+        self.shapes.insert(layer.name.clone(), shape);
+        self.origin.insert(layer.name.clone(), (ctx.name.clone(), ctx.op.to_owned()));
+        self.produced.insert(out.to_owned(), layer.name.clone());
+        self.values.insert(out.to_owned(), Value::Act(layer.name.clone()));
         self.builder.push(layer);
         Ok(())
     }

@@ -12,7 +12,7 @@
 //! feature-major as `D × 1 × T`, so a MatMul by a weight matrix over `D` is a 1×1
 //! convolution on crossbars.
 
-use crate::layer::{Activation, Axis, Conv2d, Layer, Op, Padding, Params, Shape};
+use crate::layer::{Activation, Axis, Conv2d, Layer, Op, PadMode, Padding, Params, ResizeCoord, Shape};
 
 use super::{Data, Importer, NodeCtx, OnnxError, Tensor, Value};
 
@@ -129,7 +129,7 @@ impl Layout {
 /// Every op the importer reads, for the unsupported-op message.
 pub(super) const SUPPORTED: &str = "Conv, Gemm, MatMul, BatchNormalization, Relu, Clip, Sigmoid, HardSigmoid, \
      HardSwish, Tanh, Erf, Gelu, Add, Sum, Sub, Mul, Div, Concat, MaxPool, AveragePool, GlobalAveragePool, \
-     GlobalMaxPool, LRN, Pad (zero, before a Conv), ReduceMean, Softmax, LogSoftmax, LayerNormalization, Flatten, Reshape, Transpose, Squeeze, \
+     GlobalMaxPool, LRN, Pad (constant, reflect, edge), Resize, Upsample, Split (of the channels), ReduceMean, Softmax, LogSoftmax, LayerNormalization, Flatten, Reshape, Transpose, Squeeze, \
      Unsqueeze, Shape, Gather, Slice, Cast, Constant, ConstantOfShape, Identity and Dropout";
 
 fn ints_of(t: &Tensor) -> Vec<i64> {
@@ -188,6 +188,8 @@ impl Importer {
                 self.emit(ctx, Layer { name: ctx.name.clone(), op: Op::GlobalMaxPool, inputs: vec![x], params: None })
             }),
             "LRN" => self.lrn(ctx),
+            "Resize" | "Upsample" => self.resize(ctx),
+            "Split" => self.split(ctx),
             "Pad" => self.pad(ctx),
             "ReduceMean" => self.reduce_mean(ctx),
             "Transpose" => self.transpose(ctx),
@@ -231,7 +233,9 @@ impl Importer {
     }
 
     /// A constant-zero Pad of the spatial axes (tf2onnx's SAME padding, PyTorch's
-    /// ZeroPad2d) waits for the Conv that reads it and becomes its padding.
+    /// ZeroPad2d) waits for the Conv that reads it and becomes its padding; any
+    /// other Pad of the height and width (a constant, reflect or edge fill) is a
+    /// `pad` layer.
     fn pad(&mut self, ctx: &NodeCtx<'_>) -> Result<(), OnnxError> {
         let x = self.act(ctx, 0)?;
         let layout = self.layout(ctx, 0)?;
@@ -245,8 +249,17 @@ impl Importer {
             Some(v) => v,
             None => self.opt_constant(ctx, 2)?.and_then(|t| t.floats().first().copied()).unwrap_or(0.0),
         };
-        // ONNX axis a (0 = batch) pads pads[a] before and pads[rank + a] after; a
-        // Conv pads the stored height and width, so only those may grow.
+        if ctx.input(3).is_some() {
+            return Err(ctx.err("the `axes` operand is not supported; export pads for every axis"));
+        }
+        let fill = match mode.as_str() {
+            "constant" => PadMode::Constant,
+            "reflect" => PadMode::Reflect,
+            "edge" => PadMode::Edge,
+            other => return Err(ctx.err(format!("mode `{other}` is not supported (constant, reflect, edge)"))),
+        };
+        // ONNX axis a (0 = batch) pads pads[a] before and pads[rank + a] after; only
+        // the height and width of a 4-D tensor may grow.
         let rank = layout.dims.len() + 1;
         let mut stored = [[0i64; 2]; 3];
         let mut ok = rank == 4 && pads.len() == 2 * rank && pads[0] == 0 && pads[rank] == 0;
@@ -256,19 +269,29 @@ impl Importer {
         }
         ok &= stored[0] == [0, 0];
         if !ok {
-            return Err(ctx.err(format!(
-                "pads {pads:?} are not supported: rramsim folds a Pad of the height and width of a 4-D tensor into \
-                 the following Conv"
-            )));
+            return Err(
+                ctx.err(format!("pads {pads:?} are not supported: rramsim pads the height and width of a 4-D tensor"))
+            );
         }
         let spatial = [stored[1][0], stored[2][0], stored[1][1], stored[2][1]];
-        if mode != "constant" || value != 0.0 || spatial.iter().any(|&p| p < 0) || ctx.input(3).is_some() {
-            return Err(ctx.err("only a constant zero Pad that adds (not crops) is supported"));
+        if spatial.iter().any(|&p| p < 0) {
+            return Err(ctx.err("a Pad that crops (negative pads) is not supported"));
         }
-        let [t, l, b, r] = spatial.map(|p| p as usize);
-        let out = ctx.output()?.to_owned();
-        self.pending_pads.insert(out.clone(), Padding { top: t, left: l, bottom: b, right: r });
-        self.alias(ctx, x, layout)
+        let [t, l, b, r] = spatial.map(|p| usize::try_from(p).unwrap_or(usize::MAX));
+        let padding = Padding { top: t, left: l, bottom: b, right: r };
+        if fill == PadMode::Constant && value == 0.0 {
+            let out = ctx.output()?.to_owned();
+            self.pending_pads.insert(out, padding);
+            return self.alias(ctx, x, layout);
+        }
+        // The layer pads the stored height and width: ONNX order once moved.
+        if pads[1] != 0 || pads[5] != 0 {
+            return Err(ctx.err(format!("pads {pads:?} are not supported: rramsim pads the height and width")));
+        }
+        let onnx = [pads[2], pads[3], pads[6], pads[7]].map(|p| usize::try_from(p).unwrap_or(usize::MAX));
+        let padding = Padding { top: onnx[0], left: onnx[1], bottom: onnx[2], right: onnx[3] };
+        let op = Op::Pad { padding, mode: fill, value };
+        self.emit(ctx, Layer { name: ctx.name.clone(), op, inputs: vec![x], params: None })
     }
 
     /// A Conv's padding plus that of a Pad it reads.
@@ -281,6 +304,171 @@ impl Importer {
             bottom: add(own.bottom, p.bottom)?,
             right: add(own.right, p.right)?,
         })
+    }
+
+    /// Split along the axis stored as channels (the channels of an image, the
+    /// features of a token sequence): one `channel_slice` layer per output, named
+    /// `<node>.<i>`. Sizes from the `split` attribute (opset 2–12) or operand
+    /// (13+), else equal parts (opset 18's `num_outputs`: the last may be smaller).
+    fn split(&mut self, ctx: &NodeCtx<'_>) -> Result<(), OnnxError> {
+        let x = self.act(ctx, 0)?;
+        let layout = self.layout(ctx, 0)?;
+        let rank = layout.dims.len() + 1;
+        let axis = norm_axis(ctx, ctx.int("axis", 0), rank)?;
+        if axis == 0 || layout.stored_axis(axis - 1) != Axis::Channels {
+            return Err(ctx.err(format!(
+                "splitting axis {axis} of a {} tensor is not supported: rramsim splits the channels (axis 1 of \
+                 N×C×H×W) or the features of a token sequence",
+                layout.describe()
+            )));
+        }
+        let n = layout.dims[axis - 1];
+        let outputs = &ctx.node.output;
+        let k = outputs.len();
+        let sizes: Vec<i64> = match ctx.ints("split") {
+            Some(s) => s,
+            None => match self.opt_constant(ctx, 1)? {
+                Some(t) => t.ints(),
+                None => {
+                    let parts = usize::try_from(ctx.int("num_outputs", k as i64)).unwrap_or(0);
+                    if parts == 0 || parts != k {
+                        return Err(ctx.err(format!("num_outputs does not match the node's {k} outputs")));
+                    }
+                    let each = n.div_ceil(parts);
+                    if ctx.attr("num_outputs").is_none() && each * parts != n {
+                        return Err(ctx.err(format!("{n} channels do not split into {parts} equal parts")));
+                    }
+                    (0..parts).map(|i| n.saturating_sub(i * each).min(each) as i64).collect()
+                }
+            },
+        };
+        let total = sizes.iter().try_fold(0i64, |a, &b| if b > 0 { a.checked_add(b) } else { None });
+        if sizes.len() != k || total != i64::try_from(n).ok() {
+            return Err(ctx.err(format!("split sizes {sizes:?} do not divide {n} channels into {k} outputs")));
+        }
+        let mut start = 0usize;
+        for (i, (out, &len)) in outputs.iter().zip(&sizes).enumerate() {
+            let len = len as usize;
+            if !out.is_empty() {
+                let mut dims = layout.dims.clone();
+                dims[axis - 1] = len;
+                let out_layout = Layout { dims, perm: layout.perm.clone() };
+                let op = Op::ChannelSlice { start, len };
+                let layer = Layer { name: format!("{}.{i}", ctx.name), op, inputs: vec![x.clone()], params: None };
+                self.emit_output(ctx, layer, out_layout, out)?;
+            }
+            start += len;
+        }
+        Ok(())
+    }
+
+    /// Resize (opset 10+) and Upsample (7–9) of the height and width of an
+    /// `N × C × H × W` tensor, by constant scales or to constant sizes.
+    fn resize(&mut self, ctx: &NodeCtx<'_>) -> Result<(), OnnxError> {
+        let x = self.act(ctx, 0)?;
+        let layout = self.layout(ctx, 0)?;
+        let [c, h, w] = layout.dims[..] else {
+            return Err(ctx.err(format!("only a 4-D N×C×H×W tensor can be resized, got {}", layout.describe())));
+        };
+        let mode = ctx.string("mode").unwrap_or_else(|| "nearest".to_owned());
+        let linear = match mode.as_str() {
+            "nearest" => false,
+            "linear" | "bilinear" => true,
+            other => return Err(ctx.err(format!("mode `{other}` is not supported (nearest, linear)"))),
+        };
+        // Upsample and opset-10 Resize: asymmetric coordinates, rounded down.
+        let modern = ctx.op == "Resize" && self.opset >= 11;
+        let (coord, round) = if modern {
+            let coord = match ctx.string("coordinate_transformation_mode").as_deref().unwrap_or("half_pixel") {
+                "asymmetric" => ResizeCoord::Asymmetric,
+                "half_pixel" | "pytorch_half_pixel" => ResizeCoord::HalfPixel,
+                "align_corners" => ResizeCoord::AlignCorners,
+                other => {
+                    return Err(ctx.err(format!(
+                        "coordinate_transformation_mode `{other}` is not supported (asymmetric, half_pixel, \
+                         pytorch_half_pixel, align_corners)"
+                    )));
+                }
+            };
+            let round = match ctx.string("nearest_mode").as_deref().unwrap_or("round_prefer_floor") {
+                _ if linear => false,
+                "floor" => false,
+                "round_prefer_floor" => true,
+                other => {
+                    return Err(ctx.err(format!("nearest_mode `{other}` is not supported (floor, round_prefer_floor)")));
+                }
+            };
+            (coord, round)
+        } else {
+            (ResizeCoord::Asymmetric, false)
+        };
+        if ctx.int("antialias", 0) != 0 {
+            return Err(ctx.err("antialias is not supported"));
+        }
+        // Opset 18's `axes` lists the axes the scales or sizes are for.
+        let axes = match ctx.ints("axes") {
+            None => vec![0, 1, 2, 3],
+            Some(a) => a.iter().map(|&v| norm_axis(ctx, v, 4)).collect::<Result<Vec<_>, _>>()?,
+        };
+        let (scales, sizes) = if ctx.op == "Upsample" && ctx.input(1).is_none() {
+            (ctx.attr("scales").map(|a| a.floats.clone()).unwrap_or_default(), Vec::new())
+        } else if !modern {
+            (self.constant(ctx, 1)?.floats(), Vec::new())
+        } else {
+            let scales = self.opt_constant(ctx, 2)?.map(|t| t.floats()).unwrap_or_default();
+            let sizes = self.opt_constant(ctx, 3)?.map(|t| t.ints()).unwrap_or_default();
+            (scales, sizes)
+        };
+        let given = if sizes.is_empty() { scales.len() } else { sizes.len() };
+        if given != axes.len() || (scales.is_empty() && sizes.is_empty()) {
+            return Err(ctx.err(format!(
+                "needs constant scales or sizes for {} axes, got scales {scales:?} and sizes {sizes:?}",
+                axes.len()
+            )));
+        }
+        let dims = [1, c, h, w];
+        let mut out = dims;
+        for (k, &a) in axes.iter().enumerate() {
+            let n = dims[a];
+            if a == 0 {
+                // The batch: sizes name the exported batch size; a scale must be 1.
+                if sizes.is_empty() && scales[k] != 1.0 {
+                    return Err(ctx.err("only the height and width can be resized, not the batch"));
+                }
+                continue;
+            }
+            out[a] = if sizes.is_empty() {
+                let s = f64::from(scales[k]);
+                let m = n as f64 * s;
+                // ONNX's output length is ⌊n·s⌋; a fractional n·s moves sampling
+                // positions by the scale rramsim does not keep.
+                if !(s > 0.0 && m.is_finite() && m.fract() == 0.0 && m <= crate::MAX_COUNT as f64) {
+                    return Err(ctx.err(format!(
+                        "scale {s} of axis {a} (length {n}) does not give a whole length; export with sizes"
+                    )));
+                }
+                m as usize
+            } else {
+                usize::try_from(sizes[k])
+                    .ok()
+                    .filter(|&m| m > 0 && m as u64 <= crate::MAX_COUNT)
+                    .ok_or_else(|| ctx.err(format!("size {} of axis {a} is not a positive length", sizes[k])))?
+            };
+            if a == 1 && out[a] != c {
+                return Err(ctx.err("only the height and width can be resized, not the channels"));
+            }
+        }
+        if !modern && (out[2] < h || out[3] < w) {
+            return Err(ctx.err("opset-10 and earlier down-sampling is not supported"));
+        }
+        let one_to_many = |n: usize, m: usize| m == 1 && n > 1;
+        if ctx.string("coordinate_transformation_mode").as_deref() == Some("pytorch_half_pixel")
+            && (one_to_many(h, out[2]) || one_to_many(w, out[3]))
+        {
+            return Err(ctx.err("pytorch_half_pixel to a length of 1 is not supported"));
+        }
+        let op = Op::Resize { size: [out[2], out[3]], linear, coord, round };
+        self.emit(ctx, Layer { name: ctx.name.clone(), op, inputs: vec![x], params: None })
     }
 
     fn lrn(&mut self, ctx: &NodeCtx<'_>) -> Result<(), OnnxError> {

@@ -8,7 +8,7 @@ use rramsim_graph::onnx::proto::{
     AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto, TypeProto,
     ValueInfoProto, attribute_proto::AttributeType, tensor_proto::DataType, tensor_shape_proto, type_proto,
 };
-use rramsim_graph::{Activation, Axis, Op, Padding, Params, fold_batchnorm, import_onnx, zoo};
+use rramsim_graph::{Activation, Axis, Op, PadMode, Padding, Params, ResizeCoord, fold_batchnorm, import_onnx, zoo};
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/onnx").join(name);
@@ -111,6 +111,86 @@ fn tf2onnx_transposes_cancel_or_become_layers() {
     assert_eq!(sm.op, Op::Softmax { axis: Axis::Channels, log: false });
 }
 
+/// PyTorch's F.interpolate at opset 13 (nearest by scales, bilinear with and
+/// without align_corners, to sizes read partly from a Shape) and opset-9 Upsample.
+#[test]
+fn resize_and_upsample_fixtures_import() {
+    let net = import_onnx("torch_unet_resize.onnx", &fixture("torch_unet_resize.onnx")).unwrap();
+    let op = |name: &str| net.layer(net.find(name).unwrap()).op.clone();
+    let shape = |name: &str| net.output_shape(net.find(name).unwrap()).to_string();
+    assert_eq!(op("up1"), Op::Resize { size: [8, 8], linear: false, coord: ResizeCoord::Asymmetric, round: false });
+    assert_eq!(op("up2"), Op::Resize { size: [16, 16], linear: true, coord: ResizeCoord::HalfPixel, round: false });
+    assert_eq!(op("up3"), Op::Resize { size: [20, 12], linear: true, coord: ResizeCoord::AlignCorners, round: false });
+    assert_eq!([shape("up1"), shape("up2"), shape("up3")], ["12x8x8", "8x16x16", "4x20x12"]);
+    let net = import_onnx("upsample_opset9.onnx", &fixture("upsample_opset9.onnx")).unwrap();
+    let op = |name: &str| net.layer(net.find(name).unwrap()).op.clone();
+    assert_eq!(op("up"), Op::Resize { size: [6, 6], linear: false, coord: ResizeCoord::Asymmetric, round: false });
+    assert_eq!(op("up2"), Op::Resize { size: [12, 18], linear: true, coord: ResizeCoord::Asymmetric, round: false });
+}
+
+/// An opset-7 Upsample keeps its scales in an attribute; opset-11 Resize
+/// defaults to half-pixel coordinates rounded to the nearest.
+#[test]
+fn upsample_attribute_scales_and_resize_defaults() {
+    let mut bytes = model(
+        vec![conv_input()],
+        vec![node("Upsample", "up", &["x"], vec![attr_floats("scales", &[1.0, 1.0, 2.0, 3.0])])],
+        vec![],
+    );
+    let mut m = ModelProto::decode(bytes.as_slice()).unwrap();
+    m.opset_import[0].version = Some(7);
+    bytes = m.encode_to_vec();
+    let net = import_onnx("m", &bytes).unwrap();
+    assert_eq!(net.output_shape(net.find("up").unwrap()).to_string(), "4x16x24");
+    let net = import_onnx(
+        "m",
+        &model(
+            vec![conv_input()],
+            vec![node("Resize", "r", &["x", "", "s"], vec![])],
+            vec![floats("s", &[4], &[1.0, 1.0, 2.0, 2.0], true)],
+        ),
+    )
+    .unwrap();
+    let r = net.layer(net.find("r").unwrap());
+    assert_eq!(r.op, Op::Resize { size: [16, 16], linear: false, coord: ResizeCoord::HalfPixel, round: true });
+}
+
+/// PyTorch's reflection, replication and non-zero constant padding become `pad`
+/// layers; opset 10 keeps pads and the value in attributes.
+#[test]
+fn pad_layers_import() {
+    let net = import_onnx("torch_pad_split.onnx", &fixture("torch_pad_split.onnx")).unwrap();
+    let op = |name: &str| net.layer(net.find(name).unwrap()).op.clone();
+    let p = |t, l, b, r| Padding { top: t, left: l, bottom: b, right: r };
+    assert_eq!(op("pad1"), Op::Pad { padding: p(1, 2, 1, 2), mode: PadMode::Reflect, value: 0.0 });
+    assert_eq!(op("pad2"), Op::Pad { padding: p(2, 1, 0, 1), mode: PadMode::Edge, value: 0.0 });
+    assert_eq!(op("pad3"), Op::Pad { padding: p(1, 1, 1, 1), mode: PadMode::Constant, value: 0.5 });
+    assert_eq!(net.output_shape(net.find("pad1").unwrap()).to_string(), "3x14x16");
+    // torch.split with sizes, torch.chunk without: one channel slice per output.
+    assert_eq!(op("split.0"), Op::ChannelSlice { start: 0, len: 3 });
+    assert_eq!(op("split.1"), Op::ChannelSlice { start: 3, len: 5 });
+    assert_eq!(op("chunk.1"), Op::ChannelSlice { start: 4, len: 4 });
+    assert_eq!(net.layer(net.find("ca").unwrap()).inputs, ["split.0"]);
+    assert_eq!(net.layer(net.find("chunk_sum").unwrap()).inputs, ["chunk.0", "chunk.1"]);
+    let mut m = ModelProto::decode(
+        model(
+            vec![conv_input()],
+            vec![node(
+                "Pad",
+                "p",
+                &["x"],
+                vec![attr_ints("pads", &[0, 0, 1, 0, 0, 0, 0, 3]), attr_str("mode", "reflect")],
+            )],
+            vec![],
+        )
+        .as_slice(),
+    )
+    .unwrap();
+    m.opset_import[0].version = Some(10);
+    let net = import_onnx("m", &m.encode_to_vec()).unwrap();
+    assert_eq!(net.output_shape(net.find("p").unwrap()).to_string(), "4x9x11");
+}
+
 /// Caffe2's opset-7 forms: initializers listed as graph inputs, LRN, Sum,
 /// Softmax with the old default axis 1.
 #[test]
@@ -185,6 +265,15 @@ fn attr_str(name: &str, s: &str) -> AttributeProto {
         name: Some(name.into()),
         r#type: Some(AttributeType::String as i32),
         s: Some(s.as_bytes().to_vec()),
+        ..Default::default()
+    }
+}
+
+fn attr_floats(name: &str, floats: &[f32]) -> AttributeProto {
+    AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(AttributeType::Floats as i32),
+        floats: floats.to_vec(),
         ..Default::default()
     }
 }
@@ -422,6 +511,121 @@ fn bad_models() -> Vec<BadModel> {
             Some("r"),
             Some("Relu"),
             "folds a zero Pad into the padding of a following Conv only",
+        ),
+        (
+            "a split of the height",
+            model(
+                vec![conv_input()],
+                vec![NodeProto {
+                    output: vec!["a".into(), "b".into()],
+                    ..node("Split", "s", &["x"], vec![attr_int("axis", 2)])
+                }],
+                vec![],
+            ),
+            Some("s"),
+            Some("Split"),
+            "splitting axis 2 of a 4x8x8 tensor is not supported",
+        ),
+        (
+            "split sizes that do not add up",
+            model(
+                vec![conv_input()],
+                vec![NodeProto {
+                    output: vec!["a".into(), "b".into()],
+                    ..node("Split", "s", &["x", "k"], vec![attr_int("axis", 1)])
+                }],
+                vec![TensorProto {
+                    name: Some("k".into()),
+                    dims: vec![2],
+                    data_type: Some(DataType::Int64 as i32),
+                    int64_data: vec![1, 2],
+                    ..Default::default()
+                }],
+            ),
+            Some("s"),
+            Some("Split"),
+            "split sizes [1, 2] do not divide 4 channels into 2 outputs",
+        ),
+        (
+            "a wrap pad",
+            model(
+                vec![conv_input()],
+                vec![node(
+                    "Pad",
+                    "p",
+                    &["x"],
+                    vec![attr_ints("pads", &[0, 0, 1, 1, 0, 0, 1, 1]), attr_str("mode", "wrap")],
+                )],
+                vec![],
+            ),
+            Some("p"),
+            Some("Pad"),
+            "mode `wrap` is not supported (constant, reflect, edge)",
+        ),
+        (
+            "a reflect pad as wide as the input",
+            model(
+                vec![conv_input()],
+                vec![node(
+                    "Pad",
+                    "p",
+                    &["x"],
+                    vec![attr_ints("pads", &[0, 0, 8, 0, 0, 0, 0, 0]), attr_str("mode", "reflect")],
+                )],
+                vec![],
+            ),
+            Some("p"),
+            Some("Pad"),
+            "reflect padding must be smaller than the input's 8x8 plane",
+        ),
+        (
+            "a cubic resize",
+            model(
+                vec![conv_input()],
+                vec![node("Resize", "r", &["x", "", "s"], vec![attr_str("mode", "cubic")])],
+                vec![floats("s", &[4], &[1.0, 1.0, 2.0, 2.0], true)],
+            ),
+            Some("r"),
+            Some("Resize"),
+            "mode `cubic` is not supported (nearest, linear)",
+        ),
+        (
+            "a resize of the channels",
+            model(
+                vec![conv_input()],
+                vec![node("Resize", "r", &["x", "", "s"], vec![])],
+                vec![floats("s", &[4], &[1.0, 2.0, 2.0, 2.0], true)],
+            ),
+            Some("r"),
+            Some("Resize"),
+            "only the height and width can be resized",
+        ),
+        (
+            "a resize by a fractional length",
+            model(
+                vec![conv_input()],
+                vec![node("Resize", "r", &["x", "", "s"], vec![])],
+                vec![floats("s", &[4], &[1.0, 1.0, 1.3, 2.0], true)],
+            ),
+            Some("r"),
+            Some("Resize"),
+            "does not give a whole length; export with sizes",
+        ),
+        (
+            "a tf_crop_and_resize",
+            model(
+                vec![conv_input()],
+                vec![node(
+                    "Resize",
+                    "r",
+                    &["x", "", "s"],
+                    vec![attr_str("coordinate_transformation_mode", "tf_crop_and_resize")],
+                )],
+                vec![floats("s", &[4], &[1.0, 1.0, 2.0, 2.0], true)],
+            ),
+            Some("r"),
+            Some("Resize"),
+            "coordinate_transformation_mode `tf_crop_and_resize` is not supported",
         ),
         (
             "a constant divided by an activation",

@@ -22,6 +22,29 @@ fn zoo_round_trips_through_the_format() {
     }
 }
 
+/// Resize layers (nearest and bilinear, every coordinate mode) and pad layers
+/// (constant, reflect, edge) and channel slices round trip.
+#[test]
+fn resize_and_pad_layers_round_trip_through_the_format() {
+    for (file, needle) in
+        [("torch_unet_resize", "coordinates = \"align_corners\""), ("torch_pad_split", "mode = \"edge\"")]
+    {
+        let path = repo_root().join(format!("tests/fixtures/onnx/{file}.onnx"));
+        let net = rramsim_graph::import_onnx(file, &std::fs::read(path).unwrap()).unwrap();
+        let text = to_workload_toml(&net, None);
+        assert!(text.contains(needle), "{text}");
+        let back = load_workload_toml(file, &text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back.len(), net.len());
+        for ((a, b), id) in net.layers().zip(back.layers()).zip(net.ids()) {
+            assert_eq!((&a.name, a.op.kind_name(), &a.inputs), (&b.name, b.op.kind_name(), &b.inputs));
+            if matches!(a.op.kind_name(), "resize" | "pad" | "channel_slice") {
+                assert_eq!(a.op, b.op);
+            }
+            assert_eq!(net.output_shape(id), back.output_shape(id));
+        }
+    }
+}
+
 /// `workloads/<name>.toml` is the zoo network as exported; regenerate with
 /// `rramsim workload export <name> -o workloads/<name>.toml`.
 #[test]
@@ -158,6 +181,13 @@ fn bad_cases() -> Vec<BadCase> {
             20,
             Some("layer[2].inputs"),
             "cycle",
+        ),
+        (
+            "resize mode",
+            with("\n[[layer]]\nname = \"r\"\nop = \"resize\"\ninputs = [\"conv\"]\nsize = 4\nmode = \"cubic\"\n"),
+            22,
+            Some("layer[2].mode"),
+            "expected one of \"nearest\", \"linear\", got",
         ),
         (
             "input layer with inputs",
