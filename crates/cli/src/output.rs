@@ -59,6 +59,7 @@ impl Progress {
         self.report(self.bar.position());
     }
 
+    #[cfg(feature = "train")]
     pub fn set_length(&self, len: u64) {
         self.bar.set_length(len);
         if let Some(lines) = &self.lines
