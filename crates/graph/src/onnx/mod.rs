@@ -329,15 +329,7 @@ impl Importer {
                 layer.inputs[i] = self.materialize(ctx, i)?.0;
             }
         }
-        let mut in_shapes = Vec::with_capacity(layer.inputs.len());
-        for l in &layer.inputs {
-            in_shapes.push(*self.shapes.get(l).ok_or_else(|| ctx.err(format!("operand `{l}` has no known shape")))?);
-        }
-        let shape = infer_shape(&layer, &in_shapes).map_err(|e| {
-            let mut origin = HashMap::new();
-            origin.insert(layer.name.clone(), (ctx.name.clone(), ctx.op.to_owned()));
-            from_graph_error(e, &origin)
-        })?;
+        let shape = self.layer_shape(ctx, &layer)?;
         let layout = match (layout, &layer.op) {
             (Some(l), _) => l,
             (None, Op::Linear(_) | Op::Flatten | Op::Reshape { .. }) => {
@@ -346,34 +338,39 @@ impl Importer {
             (None, _) if stored_order => Layout::of_shape(shape, 3),
             (None, _) => self.layout(ctx, 0)?,
         };
-        self.layouts.insert(out.clone(), layout);
-        self.shapes.insert(layer.name.clone(), shape);
-        self.origin.insert(layer.name.clone(), (ctx.name.clone(), ctx.op.to_owned()));
-        self.produced.insert(out.clone(), layer.name.clone());
-        self.values.insert(out, Value::Act(layer.name.clone()));
-        self.builder.push(layer);
+        self.record(ctx, layer, shape, layout, &out);
         Ok(())
     }
 
     /// Emits `layer` as the producer of the node's output `out` (a node with several
     /// outputs), stored in `layout`; the operands are used as they are stored.
     fn emit_output(&mut self, ctx: &NodeCtx<'_>, layer: Layer, layout: Layout, out: &str) -> Result<(), OnnxError> {
+        let shape = self.layer_shape(ctx, &layer)?;
+        self.record(ctx, layer, shape, layout, out);
+        Ok(())
+    }
+
+    /// The output shape of `layer` from its operands' shapes; errors name the node.
+    fn layer_shape(&self, ctx: &NodeCtx<'_>, layer: &Layer) -> Result<Shape, OnnxError> {
         let mut in_shapes = Vec::with_capacity(layer.inputs.len());
         for l in &layer.inputs {
             in_shapes.push(*self.shapes.get(l).ok_or_else(|| ctx.err(format!("operand `{l}` has no known shape")))?);
         }
-        let shape = infer_shape(&layer, &in_shapes).map_err(|e| {
+        infer_shape(layer, &in_shapes).map_err(|e| {
             let mut origin = HashMap::new();
             origin.insert(layer.name.clone(), (ctx.name.clone(), ctx.op.to_owned()));
             from_graph_error(e, &origin)
-        })?;
+        })
+    }
+
+    /// Records `layer` as the producer of the node's output `out`, stored in `layout`.
+    fn record(&mut self, ctx: &NodeCtx<'_>, layer: Layer, shape: Shape, layout: Layout, out: &str) {
         self.layouts.insert(out.to_owned(), layout);
         self.shapes.insert(layer.name.clone(), shape);
         self.origin.insert(layer.name.clone(), (ctx.name.clone(), ctx.op.to_owned()));
         self.produced.insert(out.to_owned(), layer.name.clone());
         self.values.insert(out.to_owned(), Value::Act(layer.name.clone()));
         self.builder.push(layer);
-        Ok(())
     }
 
     fn node(&mut self, ctx: &NodeCtx<'_>) -> Result<(), OnnxError> {
