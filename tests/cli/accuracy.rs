@@ -194,6 +194,14 @@ fn training_variants_are_selectable() {
         path_str(&variant),
     ]);
     let v = json(&args);
+    // The study's 3x3-shortcut variant: resnet-mini's two projection shortcuts
+    // (16→32 and 32→64 channels) become 3x3, 8 more weights per 1x1 weight.
+    let k3 = dir.join("k3.onnx");
+    let mut args = base.to_vec();
+    args.extend(["--shortcut-kernel", "3", "-o", path_str(&k3)]);
+    assert_eq!(json(&args)["shortcut_kernel"], 3);
+    let weights = |m: &Path| json(&["workload", "show", path_str(m)])["total_weights"].as_u64().expect("weights");
+    assert_eq!(weights(&k3) - weights(&plain), 8 * (16 * 32 + 32 * 64));
     assert_eq!(v["mask_scaling"], "inverted");
     assert_eq!(v["weight_noise"], 0.05);
     assert_eq!(v["lr_schedule"], "step:1:0.5");
@@ -204,6 +212,7 @@ fn training_variants_are_selectable() {
         ("--lr-schedule", "step:0:0.5", "--lr-schedule"),
         ("--mask-scaling", "halved", "--mask-scaling"),
         ("--weight-noise", "-0.1", "weight noise"),
+        ("--shortcut-kernel", "2", "--shortcut-kernel"),
     ] {
         let mut args = base.to_vec();
         args.extend([flag, value, "-o", path_str(&bad)]);

@@ -10,6 +10,8 @@ cells per weight) for
   (b)  drop-connect training at the matched rate p = fault rate;
   (c)  (b) trained and run with the 1x1 convolutions on the digital unit;
   (d)  (c) widened x1.2 and x1.6;
+  (e)  (b) with 3x3 instead of 1x1 projection shortcuts (the study's
+       structural lever: the shortcuts stay on RRAM, drop-connect trained);
 
 with each configuration's runtime and energy per image from `rramsim run` on
 ISAAC beside it. Writes results.csv, results.md, accuracy.svg and runs.json to
@@ -21,6 +23,7 @@ ISAAC beside it. Writes results.csv, results.md, accuracy.svg and runs.json to
 
 import argparse
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -28,19 +31,30 @@ import time
 
 RATES = [0.0, 0.05, 0.10, 0.20, 0.30]
 CONFIGS = [
-    # name, label, width, offload (training masks and evaluation), drop-connect matched?
-    ("a", "(a) normal", 1.0, "all-rram", False),
-    ("b", "(b) drop-connect", 1.0, "all-rram", True),
-    ("c", "(c) DC + 1x1 digital", 1.0, "pointwise", True),
-    ("d12", "(d) DC + 1x1 digital, x1.2", 1.2, "pointwise", True),
-    ("d16", "(d) DC + 1x1 digital, x1.6", 1.6, "pointwise", True),
+    # name, label, width, offload (training masks and evaluation), drop-connect matched?, shortcut kernel
+    ("a", "(a) normal", 1.0, "all-rram", False, 1),
+    ("b", "(b) drop-connect", 1.0, "all-rram", True, 1),
+    ("c", "(c) DC + 1x1 digital", 1.0, "pointwise", True, 1),
+    ("d12", "(d) DC + 1x1 digital, x1.2", 1.2, "pointwise", True, 1),
+    ("d16", "(d) DC + 1x1 digital, x1.6", 1.6, "pointwise", True, 1),
+    ("e", "(e) DC, 3x3 shortcuts", 1.0, "all-rram", True, 3),
 ]
+
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+
+def rel(arg):
+    """An absolute path as a path relative to the repository (runs.json records no
+    machine-specific paths); anything else unchanged."""
+    a = str(arg)
+    return os.path.relpath(a, REPO) if os.path.isabs(a) else a
 
 
 def run(cmd, log):
     t0 = time.perf_counter()
     r = subprocess.run(cmd, capture_output=True, text=True)
-    log.append({"command": " ".join(cmd), "seconds": round(time.perf_counter() - t0, 2)})
+    log.append({"command": " ".join(rel(c) for c in cmd), "seconds": round(time.perf_counter() - t0, 2)})
     if r.returncode != 0:
         sys.exit(f"failed: {' '.join(cmd)}\n{r.stderr}")
     return r.stdout
@@ -76,23 +90,23 @@ def main() -> int:
     suffix = "" if variant == ["--mask-scaling", "none", "--weight-noise", "0.0", "--lr-schedule", "constant",
                                "--crop-pad", "0"] else "_" + "_".join(v.lstrip("-") for v in variant).replace(":", "-")
 
-    def model(width, offload, p):
-        name = f"resnet-mini_w{width}_{offload}_p{p}{suffix}.onnx"
+    def model(width, offload, p, k=1):
+        name = f"resnet-mini_w{width}_{offload}_p{p}{'' if k == 1 else f'_k{k}'}{suffix}.onnx"
         path = args.models / name
         if not path.exists():
             out = run([args.rramsim, "train", "--model", "resnet-mini", "--width", str(width), "--offload", offload,
                        "--drop-connect", str(p), "--epochs", str(args.epochs), "--train-images",
-                       str(args.train_images), "--seed", str(args.train_seed), "-o", str(path), "--format", "json"]
-                      + variant, log)
+                       str(args.train_images), "--seed", str(args.train_seed), "-o", str(path), "--format", "json",
+                       "--shortcut-kernel", str(k)] + variant, log)
             (args.models / (name + ".json")).write_text(out)
         return path
 
     rows = []
-    for key, label, width, offload, matched in CONFIGS:
+    for key, label, width, offload, matched, k in CONFIGS:
         for rate in RATES:
             p = rate if matched else 0.0
             # p = 0 without weight noise trains identically whatever the offload: share the model.
-            m = model(width, offload if p > 0 or args.weight_noise > 0 else "all-rram", p)
+            m = model(width, offload if p > 0 or args.weight_noise > 0 else "all-rram", p, k)
             cmd = [args.rramsim, "eval", "--model", str(m), "--data", "fashion-mnist", "--images",
                    str(args.test_images), "--arch", args.arch, "--offload", offload, "--fault-model", "weight-zero",
                    "--rate-per", "weight", "--seeds", str(args.seeds), "--format", "json"]
@@ -109,8 +123,8 @@ def main() -> int:
 
     # Runtime and energy per image of each configuration (the p = 0 model's structure).
     cost = {}
-    for key, label, width, offload, _ in CONFIGS:
-        r = json.loads(run([args.rramsim, "run", "--arch", args.arch, "--workload", str(model(width, "all-rram", 0.0)),
+    for key, label, width, offload, _, k in CONFIGS:
+        r = json.loads(run([args.rramsim, "run", "--arch", args.arch, "--workload", str(model(width, "all-rram", 0.0, k)),
                             "--offload", offload, "--format", "json"], log))
         cost[key] = {"cycles_per_image": r["cycles_per_image"], "energy_per_image_pj": r["energy_per_image_pj"],
                      "crossbars": r["crossbars"], "digital_utilization": r["digital_utilization"]}
@@ -160,7 +174,7 @@ def main() -> int:
     fig.savefig(args.out / "accuracy.svg")
     total = time.perf_counter() - started
     (args.out / "runs.json").write_text(json.dumps({"seconds": round(total, 1), "settings": vars(args) | {
-        "out": str(args.out), "models": str(args.models)}, "cost": cost, "commands": log}, indent=1, default=str))
+        "out": rel(args.out), "models": rel(args.models), "rramsim": rel(args.rramsim)}, "cost": cost, "commands": log}, indent=1, default=str))
     print(f"done in {total:.0f} s", file=sys.stderr)
     return 0
 

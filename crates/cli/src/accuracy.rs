@@ -57,6 +57,10 @@ pub struct TrainArgs {
     /// Augmentation: random horizontal flips.
     #[arg(long)]
     pub hflip: bool,
+    /// Kernel of resnet-mini's projection shortcuts: 1 (the family's 1x1) or an odd K
+    /// (3: the study's 3x3-shortcut variant, which stays on RRAM under `pointwise`).
+    #[arg(long, default_value_t = 1)]
+    pub shortcut_kernel: usize,
     /// Seed of the weight initialization, data shuffling and drop-connect masks.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -101,6 +105,7 @@ pub fn train(args: TrainArgs) -> CliResult<()> {
         weight_noise: args.weight_noise,
         crop_pad: args.crop_pad,
         hflip: args.hflip,
+        shortcut_kernel: args.shortcut_kernel,
         seed: args.seed,
     };
     let progress = progress_bar(0, "steps")?;
@@ -133,15 +138,17 @@ pub fn train(args: TrainArgs) -> CliResult<()> {
                 && report.weight_noise == 0.0
                 && report.lr_schedule == "constant"
                 && report.crop_pad == 0
-                && !report.hflip;
+                && !report.hflip
+                && report.shortcut_kernel == 1;
             if !defaults {
                 println!(
-                    "variant: mask scaling {}, weight noise {}, lr schedule {}, crop padding {}, flips {}",
+                    "variant: mask scaling {}, weight noise {}, lr schedule {}, crop padding {}, flips {}, shortcut kernel {}",
                     report.mask_scaling,
                     report.weight_noise,
                     report.lr_schedule,
                     report.crop_pad,
-                    if report.hflip { "on" } else { "off" }
+                    if report.hflip { "on" } else { "off" },
+                    report.shortcut_kernel
                 );
             }
             for (i, (loss, acc)) in report.loss.iter().zip(&report.train_accuracy).enumerate() {

@@ -490,6 +490,10 @@ mod training {
         pub crop_pad: usize,
         /// Random horizontal flips.
         pub hflip: bool,
+        /// Kernel of the residual blocks' projection shortcuts (1: the family's
+        /// 1x1; 3: the study's 3x3-shortcut variant, which keeps them off the
+        /// digital unit under the `pointwise` policy).
+        pub shortcut_kernel: usize,
         pub seed: u64,
     }
 
@@ -504,6 +508,7 @@ mod training {
         pub lr_schedule: String,
         pub crop_pad: usize,
         pub hflip: bool,
+        pub shortcut_kernel: usize,
         pub offload: String,
         pub masked_layers: Vec<String>,
         pub epochs: usize,
@@ -524,6 +529,12 @@ mod training {
         let train_set = load_data(&spec.data, Split::Train, spec.train_images)?;
         let input = rramsim_graph::Shape::new(train_set.channels, train_set.height, train_set.width);
         let structure = rramsim_train::family(&spec.model, spec.width, input).map_err(Error::from)?;
+        let structure = if spec.shortcut_kernel == 1 {
+            structure
+        } else {
+            rramsim_graph::shortcut_kernel(&structure, spec.shortcut_kernel)
+                .map_err(|e| Error::input(e.to_string()).context("--shortcut-kernel"))?
+        };
         let schedule =
             rramsim_train::LrSchedule::parse(&spec.lr_schedule).map_err(|e| Error::from(e).context("--lr-schedule"))?;
         let scaling = rramsim_train::MaskScaling::parse(&spec.mask_scaling).ok_or_else(|| {
@@ -575,6 +586,7 @@ mod training {
             lr_schedule: schedule.name(),
             crop_pad: spec.crop_pad,
             hflip: spec.hflip,
+            shortcut_kernel: spec.shortcut_kernel,
             offload: offload.name(),
             masked_layers: masked,
             epochs: spec.epochs,
