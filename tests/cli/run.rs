@@ -125,6 +125,30 @@ zoo_snapshot!(snapshot_neurosim_mobilenetv2, "neurosim-8b", "mobilenetv2");
 zoo_snapshot!(snapshot_neurosim_resnet18, "neurosim-8b", "resnet18");
 zoo_snapshot!(snapshot_neurosim_resnet50, "neurosim-8b", "resnet50");
 zoo_snapshot!(snapshot_neurosim_vgg16, "neurosim-8b", "vgg16");
+zoo_snapshot!(snapshot_puma_resnet20, "puma", "resnet20");
+
+/// `rramsim check puma`: the third preset (PUMA's shared ADCs) locked whole.
+#[test]
+fn check_puma_snapshot() {
+    let o = rramsim(&["check", "puma"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    insta::assert_snapshot!("check_puma", stdout(&o));
+}
+
+/// `check`'s headline TOPS/W is a bound: ResNet-20 and ResNet-50 on ISAAC
+/// stay below it, while they can beat the Table-I-style full-rate figure.
+#[test]
+fn runs_never_beat_checks_headline_efficiency() {
+    let check: Value = serde_json::from_str(&stdout(&rramsim(&["check", "isaac", "--format", "json"]))).unwrap();
+    let bound = check["tops_per_w"].as_f64().unwrap();
+    assert_eq!(check["tops_per_w"], check["tops_per_w_bound"]);
+    assert!(check["tops_per_w_full_rate"].as_f64().unwrap() < bound);
+    for workload in ["resnet20", "resnet50"] {
+        let v = run_json(&["--arch", "isaac", "--workload", workload]);
+        let run = v["tops_per_w"].as_f64().unwrap();
+        assert!(run > 0.0 && run <= bound, "{workload}: {run} TOPS/W > check's {bound}");
+    }
+}
 
 #[test]
 fn check_prints_resolved_figures() {
@@ -137,7 +161,16 @@ fn check_prints_resolved_figures() {
     assert!(v["peak_tops"].as_f64().unwrap() > 40.0);
     let table = stdout(&rramsim(&["check", "arch-configs/neurosim-8b.toml"]));
     assert!(table.contains("warning: pe.adc.bits"), "{table}");
+    let table = stdout(&rramsim(&["check", "isaac"]));
     assert!(table.contains("peak (one chip)"), "{table}");
+    // Per component: energy per action, area, static power and the parameters it follows.
+    let adc = v["components"].as_array().unwrap().iter().find(|c| c["name"] == "adc").unwrap();
+    assert_eq!(adc["energy_pj_per_action"][0][1], 1.40625);
+    assert!(adc["area_mm2_per_chip"].as_f64().unwrap() > 0.0);
+    assert!(adc["static_mw_per_chip"].as_f64().unwrap() > 0.0);
+    let params: Vec<&str> = adc["parameters"].as_array().unwrap().iter().map(|p| p[0].as_str().unwrap()).collect();
+    assert_eq!(params, ["kind", "bits", "sample_rate", "per_crossbar", "shared_by", "node"]);
+    assert!(table.contains("kind sar, bits 8, sample_rate 1.2800 GS/s"), "{table}");
     let csv = stdout(&rramsim(&["check", "isaac", "--format", "csv"]));
     assert!(csv.lines().any(|l| l.starts_with("energy_pj.adc_conversion,1.40625")), "{csv}");
 }
