@@ -998,7 +998,7 @@ fn calibrate(r: &mut Resolver<'_>, raw: &RawArch, p: &mut ArchParams) -> Result<
     let t = &raw.tile;
     let xbars = f64::from(p.pe.crossbars) * f64::from(p.tile.pes);
     let adc_area = scaling::adc_area_law(kind, b) / scaling::adc_area_law(kind, cb);
-    let units: [LeakSpec<'_>; 6] = [
+    let units: [LeakSpec<'_>; 7] = [
         (Component::Dac, "pe.dac.leakage_mw", &pe.dac.leakage_mw, dac, xbars * f64::from(p.crossbar.rows)),
         (
             Component::SampleHold,
@@ -1010,6 +1010,13 @@ fn calibrate(r: &mut Resolver<'_>, raw: &RawArch, p: &mut ArchParams) -> Result<
         (Component::Adc, "pe.adc.leakage_mw", &pe.adc.leakage_mw, adc_area, xbars * p.adcs_per_crossbar()),
         (Component::ShiftAdd, "pe.shift_add.leakage_mw", &pe.shift_add.leakage_mw, acc, f64::from(p.tile.pes)),
         (Component::Buffer, "tile.buffer.leakage_mw", &t.buffer.leakage_mw, buffer_kib / cal.buffer_kib, 1.0),
+        (
+            Component::TileAdder,
+            "tile.adder.leakage_mw",
+            &t.adder.leakage_mw,
+            width * f64::from(p.tile.adder.lanes) / f64::from(cal.adder_lanes),
+            1.0,
+        ),
         (
             Component::Alu,
             "tile.alu.leakage_mw",

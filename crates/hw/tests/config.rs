@@ -366,6 +366,65 @@ fn every_key_moves_a_figure() {
     }
 }
 
+/// Every numeric key of every preset has a row in `KEY_EFFECTS`, and doubling
+/// it moves each figure of its row in the documented direction (or is refused,
+/// where the row says an increase may be).
+#[test]
+fn every_key_moves_its_documented_figures_in_the_documented_direction() {
+    use rramsim_hw::{Dir, Figure, key_effect};
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for name in ["isaac", "neurosim-8b", "puma"] {
+        let text = preset_text(name);
+        let base = load_arch_toml("p.toml", &text).unwrap().0;
+        let mut keys = Vec::new();
+        numeric_keys(&text.parse().unwrap(), "", &mut keys);
+        for (key, unit) in keys {
+            let row = key_effect(&key).unwrap_or_else(|| panic!("{name}: `{key}` has no row in KEY_EFFECTS"));
+            assert!(!row.moves.is_empty(), "{name}: numeric `{key}` is declared metadata");
+            let t = perturbed(&text, &key, unit, 2.0);
+            match load_arch_toml("p.toml", &t) {
+                Err(e) => {
+                    if !row.moves.iter().any(|(f, _)| *f == Figure::Validity) {
+                        failures.push(format!("{name}: doubling `{key}` is refused ({e}) but its row does not say so"));
+                    }
+                }
+                Ok((arch, _)) => {
+                    for (f, dir) in row.moves {
+                        let (Some(b), Some(v)) = (f.value(&base), f.value(&arch)) else { continue };
+                        // A figure the preset leaves at zero (no leakage given) has nothing to scale.
+                        if b == 0.0 && v == 0.0 {
+                            continue;
+                        }
+                        let ok = match dir {
+                            Dir::Up => v > b,
+                            Dir::Down => v < b,
+                        };
+                        if !ok {
+                            failures.push(format!(
+                                "{name}: doubling `{key}` moves {} from {b} to {v}, documented {dir:?}",
+                                f.name()
+                            ));
+                        }
+                        checked += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(checked > 200, "{checked}");
+}
+
+/// `arch-configs/README.md` renders the same table.
+#[test]
+fn readme_renders_the_key_effects_table() {
+    let readme =
+        std::fs::read_to_string(format!("{}/../../arch-configs/README.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let table = rramsim_hw::key_effects_markdown();
+    assert!(readme.contains(&table), "arch-configs/README.md lacks the current table:\n{table}");
+}
+
 /// Documented directions of the main cost keys.
 #[test]
 fn cost_keys_move_their_figures_in_the_documented_direction() {
