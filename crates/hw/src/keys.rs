@@ -88,6 +88,7 @@ impl Figure {
 
 /// One row: a key (dotted, as in the TOML file) and what an increase of its
 /// value does; an empty list marks metadata.
+#[derive(Debug)]
 pub struct KeyEffect {
     pub key: &'static str,
     pub moves: &'static [(Figure, Dir)],
