@@ -125,6 +125,60 @@ zoo_snapshot!(snapshot_neurosim_mobilenetv2, "neurosim-8b", "mobilenetv2");
 zoo_snapshot!(snapshot_neurosim_resnet18, "neurosim-8b", "resnet18");
 zoo_snapshot!(snapshot_neurosim_resnet50, "neurosim-8b", "resnet50");
 zoo_snapshot!(snapshot_neurosim_vgg16, "neurosim-8b", "vgg16");
+zoo_snapshot!(snapshot_puma_resnet20, "puma", "resnet20");
+
+/// `rramsim check puma`: the third preset (PUMA's shared ADCs) locked whole.
+#[test]
+fn check_puma_snapshot() {
+    let o = rramsim(&["check", "puma"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    insta::assert_snapshot!("check_puma", stdout(&o));
+}
+
+/// Sharing each ADC between 4 crossbars acts in timing (the ADC stage of a
+/// replica grows with the crossbars it uses of a group), in area and in static
+/// power, and leaves the actions counted unchanged.
+#[test]
+fn shared_adcs_slow_the_run_and_shrink_the_chip() {
+    let dir = scratch("shared-adc");
+    let base = std::fs::read_to_string(root().join("arch-configs/isaac.toml")).unwrap();
+    let path = dir.join("isaac-shared.toml");
+    let from = "per_crossbar = { value = 1,";
+    assert!(base.contains(from));
+    std::fs::write(&path, base.replacen(from, "shared_by = 4\nper_crossbar = { value = 1,", 1)).unwrap();
+    let p = path_str(&path);
+    let one = run_json(&["--arch", "isaac", "--workload", "resnet20"]);
+    let shared = run_json(&["--arch", p, "--workload", "resnet20"]);
+    assert!(shared["total_cycles"].as_u64().unwrap() > one["total_cycles"].as_u64().unwrap());
+    assert_eq!(one["energy_by_component"]["adc"], shared["energy_by_component"]["adc"]);
+    let check = |spec: &str| -> Value {
+        serde_json::from_str(&stdout(&rramsim(&["check", spec, "--format", "json"]))).unwrap()
+    };
+    let (c1, c4) = (check("isaac"), check(p));
+    // 128 columns x 4 crossbars x 0.78125 ns = 400 ns = 480 cycles at 1.2 GHz.
+    assert_eq!(c4["stage_cycles"]["adc_all_columns"], 480);
+    assert!(c4["area_mm2"]["chip"].as_f64().unwrap() < c1["area_mm2"]["chip"].as_f64().unwrap());
+    assert!(c4["peak_static_power_w"].as_f64().unwrap() < c1["peak_static_power_w"].as_f64().unwrap());
+    assert!(c4["crossbar"].as_str().unwrap().contains("1 ADC per 4 crossbars"), "{}", c4["crossbar"]);
+}
+
+/// `check`'s headline TOPS/W is a bound: ResNet-20 and ResNet-50 on ISAAC
+/// (and on the other presets) stay below it; the Table-I-style full-rate
+/// figure is lower and is not a bound.
+#[test]
+fn runs_never_beat_checks_headline_efficiency() {
+    for arch in ["isaac", "neurosim-8b", "puma"] {
+        let check: Value = serde_json::from_str(&stdout(&rramsim(&["check", arch, "--format", "json"]))).unwrap();
+        let bound = check["tops_per_w"].as_f64().unwrap();
+        assert_eq!(check["tops_per_w"], check["tops_per_w_bound"]);
+        assert!(check["tops_per_w_full_rate"].as_f64().unwrap() < bound);
+        for workload in ["resnet20", "resnet50"] {
+            let v = run_json(&["--arch", arch, "--workload", workload]);
+            let run = v["tops_per_w"].as_f64().unwrap();
+            assert!(run > 0.0 && run <= bound, "{arch} {workload}: {run} TOPS/W > check's {bound}");
+        }
+    }
+}
 
 #[test]
 fn check_prints_resolved_figures() {
@@ -137,7 +191,16 @@ fn check_prints_resolved_figures() {
     assert!(v["peak_tops"].as_f64().unwrap() > 40.0);
     let table = stdout(&rramsim(&["check", "arch-configs/neurosim-8b.toml"]));
     assert!(table.contains("warning: pe.adc.bits"), "{table}");
+    let table = stdout(&rramsim(&["check", "isaac"]));
     assert!(table.contains("peak (one chip)"), "{table}");
+    // Per component: energy per action, area, static power and the parameters it follows.
+    let adc = v["components"].as_array().unwrap().iter().find(|c| c["name"] == "adc").unwrap();
+    assert_eq!(adc["energy_pj_per_action"][0][1], 1.40625);
+    assert!(adc["area_mm2_per_chip"].as_f64().unwrap() > 0.0);
+    assert!(adc["static_mw_per_chip"].as_f64().unwrap() > 0.0);
+    let params: Vec<&str> = adc["parameters"].as_array().unwrap().iter().map(|p| p[0].as_str().unwrap()).collect();
+    assert_eq!(params, ["kind", "bits", "sample_rate", "per_crossbar", "shared_by", "node"]);
+    assert!(table.contains("kind sar, bits 8, sample_rate 1.2800 GS/s"), "{table}");
     let csv = stdout(&rramsim(&["check", "isaac", "--format", "csv"]));
     assert!(csv.lines().any(|l| l.starts_with("energy_pj.adc_conversion,1.40625")), "{csv}");
 }

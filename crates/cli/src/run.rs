@@ -32,7 +32,7 @@ impl From<ReplicationArg> for Replication {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Architecture: a preset name (isaac, neurosim-8b) or a `.toml` file.
+    /// Architecture: a preset name (isaac, neurosim-8b, puma) or a `.toml` file.
     #[arg(long)]
     pub arch: String,
     #[command(flatten)]

@@ -540,7 +540,7 @@ fn work_of(net: &Network, arch: &ArchParams, mapping: &Mapping, id: LayerId, pix
         Placement::Crossbars { layout, replicas } => {
             let base = *groups;
             *groups += replicas.len();
-            let stages = stage_cycles(arch, layout.max_rows, layout.max_cols);
+            let stages = stage_cycles(arch, layout.max_rows, layout.max_cols, layout.crossbars);
             let steps = arch.input_steps();
             let k_total = u64::from(layout.groups) * u64::from(layout.rows_per_group);
             let n_total = u64::from(layout.groups) * u64::from(layout.outputs_per_group);

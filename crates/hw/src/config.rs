@@ -265,6 +265,9 @@ struct RawStage {
 struct RawAdc {
     bits: N<i64>,
     per_crossbar: N<i64>,
+    /// Crossbars one ADC serves (optional, default 1; needs `per_crossbar = 1`).
+    #[serde(default)]
+    shared_by: Option<N<i64>>,
     conversion_time: Lat,
     energy_pj: N<f64>,
     area_mm2: N<f64>,
@@ -535,6 +538,28 @@ fn resolve(r: &mut Resolver<'_>, raw: &RawArch) -> Result<ArchParams, SourceErro
             format!("more ADCs ({adc_per_crossbar}) than crossbar columns ({cols})"),
         ));
     }
+    let pe_crossbars = r.int("pe.crossbars", &pe.crossbars, 1)?;
+    let adc_shared_by = match &pe.adc.shared_by {
+        Some(v) => {
+            let n = r.int("pe.adc.shared_by", v, 1)?;
+            if n > 1 && adc_per_crossbar > 1 {
+                return Err(r.err(
+                    v.span(),
+                    "pe.adc.shared_by",
+                    format!("an ADC shared by {n} crossbars needs pe.adc.per_crossbar = 1, got {adc_per_crossbar}"),
+                ));
+            }
+            if pe_crossbars % n != 0 {
+                return Err(r.err(
+                    v.span(),
+                    "pe.adc.shared_by",
+                    format!("must divide pe.crossbars ({pe_crossbars}) so every ADC serves whole crossbars, got {n}"),
+                ));
+            }
+            n
+        }
+        None => 1,
+    };
     let conversion_time = r.time("pe.adc.conversion_time", &pe.adc.conversion_time, &clock)?;
     if conversion_time.0 == 0.0 {
         return Err(r.err(pe.adc.conversion_time.span(), "pe.adc.conversion_time", "must be greater than zero"));
@@ -550,11 +575,17 @@ fn resolve(r: &mut Resolver<'_>, raw: &RawArch) -> Result<ArchParams, SourceErro
     let clipping = pe.adc.allow_clipping.as_ref().is_some_and(|b| *b.get_ref());
 
     let params_pe = PeParams {
-        crossbars: r.int("pe.crossbars", &pe.crossbars, 1)?,
+        crossbars: pe_crossbars,
         dac_bits,
         dac_latency: r.latency("pe.dac.latency", &pe.dac.latency, &clock)?,
         sample_hold_latency: r.latency("pe.sample_hold.latency", &pe.sample_hold.latency, &clock)?,
-        adc: AdcParams { kind: adc_kind, bits: adc_bits, per_crossbar: adc_per_crossbar, conversion_time },
+        adc: AdcParams {
+            kind: adc_kind,
+            bits: adc_bits,
+            per_crossbar: adc_per_crossbar,
+            shared_by: adc_shared_by,
+            conversion_time,
+        },
         shift_add_latency: r.latency("pe.shift_add.latency", &pe.shift_add.latency, &clock)?,
     };
     let read_latency = r.latency("crossbar.read_latency", &x.read_latency, &clock)?;
@@ -967,7 +998,7 @@ fn calibrate(r: &mut Resolver<'_>, raw: &RawArch, p: &mut ArchParams) -> Result<
     let t = &raw.tile;
     let xbars = f64::from(p.pe.crossbars) * f64::from(p.tile.pes);
     let adc_area = scaling::adc_area_law(kind, b) / scaling::adc_area_law(kind, cb);
-    let units: [LeakSpec<'_>; 6] = [
+    let units: [LeakSpec<'_>; 7] = [
         (Component::Dac, "pe.dac.leakage_mw", &pe.dac.leakage_mw, dac, xbars * f64::from(p.crossbar.rows)),
         (
             Component::SampleHold,
@@ -976,9 +1007,16 @@ fn calibrate(r: &mut Resolver<'_>, raw: &RawArch, p: &mut ArchParams) -> Result<
             sh,
             xbars * f64::from(p.crossbar.cols),
         ),
-        (Component::Adc, "pe.adc.leakage_mw", &pe.adc.leakage_mw, adc_area, xbars * f64::from(p.pe.adc.per_crossbar)),
+        (Component::Adc, "pe.adc.leakage_mw", &pe.adc.leakage_mw, adc_area, xbars * p.adcs_per_crossbar()),
         (Component::ShiftAdd, "pe.shift_add.leakage_mw", &pe.shift_add.leakage_mw, acc, f64::from(p.tile.pes)),
         (Component::Buffer, "tile.buffer.leakage_mw", &t.buffer.leakage_mw, buffer_kib / cal.buffer_kib, 1.0),
+        (
+            Component::TileAdder,
+            "tile.adder.leakage_mw",
+            &t.adder.leakage_mw,
+            width * f64::from(p.tile.adder.lanes) / f64::from(cal.adder_lanes),
+            1.0,
+        ),
         (
             Component::Alu,
             "tile.alu.leakage_mw",

@@ -10,6 +10,7 @@ mod config;
 mod device;
 mod digital;
 mod energy;
+mod keys;
 mod params;
 mod peak;
 mod presets;
@@ -19,6 +20,7 @@ pub use config::{ConfigWarning, load_arch_toml};
 pub use device::DeviceParams;
 pub use digital::{Gemm, systolic_cycles};
 pub use energy::{Action, ActionCounts, Component, EnergyTable};
+pub use keys::{Dir, Figure, KEY_EFFECTS, KeyEffect, key_effect, key_effects_markdown};
 pub use params::{
     AdcParams, ArchParams, AreaParams, BufferParams, CrossbarParams, Dataflow, DigitalParams, LeakageParams, NocParams,
     NocTopology, NodeParams, PeParams, SignedEncoding, TileParams, VectorUnitParams,

@@ -76,6 +76,10 @@ pub struct AdcParams {
     pub bits: u32,
     /// ADCs per crossbar; each converts `ceil(cols_used / per_crossbar)` columns per step.
     pub per_crossbar: u32,
+    /// Crossbars one ADC serves (1 unless shared; `per_crossbar` is then 1): a
+    /// shared ADC converts the columns of every crossbar of its group that a
+    /// step uses, one after the other.
+    pub shared_by: u32,
     /// Time of one conversion (exact; batches are rounded to cycles once).
     pub conversion_time: Nanoseconds,
 }
@@ -239,10 +243,28 @@ impl ArchParams {
         rows_used.div_ceil(self.crossbar.rows_per_read).max(1)
     }
 
-    /// ADC conversion stage time for `cols_used` columns of one crossbar.
+    /// ADC conversion stage time for `cols_used` columns of one crossbar (its
+    /// ADCs not shared with another busy crossbar).
     pub fn adc_stage(&self, cols_used: u32) -> Cycle {
-        let conversions = cols_used.div_ceil(self.pe.adc.per_crossbar);
+        self.adc_stage_shared(cols_used, 1)
+    }
+
+    /// ADC conversion stage time of a step in which `crossbars` crossbars of
+    /// one replica convert up to `cols_used` columns each: an ADC shared by
+    /// `pe.adc.shared_by` crossbars converts the columns of the
+    /// `min(shared_by, crossbars)` of them the replica uses (a replica fills
+    /// whole PEs from their first crossbar, so its sharing groups are full but
+    /// for the last).
+    pub fn adc_stage_shared(&self, cols_used: u32, crossbars: u32) -> Cycle {
+        let sharers = u64::from(self.pe.adc.shared_by.min(crossbars.max(1)));
+        let conversions = (u64::from(cols_used) * sharers).div_ceil(u64::from(self.pe.adc.per_crossbar));
         self.clock.cycles_ceil(Nanoseconds(conversions as f64 * self.pe.adc.conversion_time.0))
+    }
+
+    /// ADCs per crossbar on average: `per_crossbar / shared_by` (¼ for an ADC
+    /// shared by four crossbars).
+    pub fn adcs_per_crossbar(&self) -> f64 {
+        f64::from(self.pe.adc.per_crossbar) / f64::from(self.pe.adc.shared_by)
     }
 
     pub fn crossbars_per_tile(&self) -> u32 {
@@ -280,7 +302,7 @@ impl ArchParams {
             (Component::Dac, SquareMm(a.dac.0 * xbars * f64::from(self.crossbar.rows))),
             (Component::Crossbar, SquareMm(a.crossbar.0 * xbars)),
             (Component::SampleHold, SquareMm(a.sample_hold.0 * xbars * f64::from(self.crossbar.cols))),
-            (Component::Adc, SquareMm(a.adc.0 * xbars * f64::from(self.pe.adc.per_crossbar))),
+            (Component::Adc, SquareMm(a.adc.0 * xbars * self.adcs_per_crossbar())),
             (Component::ShiftAdd, SquareMm(a.shift_add.0 * pes)),
             (Component::PeRegisters, SquareMm(a.pe_registers.0 * pes)),
             (Component::TileAdder, SquareMm(a.tile_adder.0 * tiles)),
@@ -298,7 +320,7 @@ impl ArchParams {
         let xbars = f64::from(self.pe.crossbars);
         let rows = f64::from(self.crossbar.rows);
         let cols = f64::from(self.crossbar.cols);
-        let adcs = xbars * f64::from(self.pe.adc.per_crossbar);
+        let adcs = xbars * self.adcs_per_crossbar();
         let pe = SquareMm(
             a.crossbar.0 * xbars
                 + a.dac.0 * xbars * rows

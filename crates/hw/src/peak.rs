@@ -103,13 +103,15 @@ impl StageCycles {
     }
 }
 
-/// Stage cycles of a step that drives `rows` rows and reads `cols` columns.
-pub fn stage_cycles(arch: &ArchParams, rows: u32, cols: u32) -> StageCycles {
+/// Stage cycles of a step of a replica of `crossbars` crossbars that drives
+/// `rows` rows and reads `cols` columns of its fullest crossbar (the ADC stage
+/// follows [`ArchParams::adc_stage_shared`]).
+pub fn stage_cycles(arch: &ArchParams, rows: u32, cols: u32, crossbars: u32) -> StageCycles {
     StageCycles {
         dac: arch.pe.dac_latency,
         read: arch.crossbar.read_latency * u64::from(arch.reads_per_step(rows)),
         sample_hold: arch.pe.sample_hold_latency,
-        adc: arch.adc_stage(cols),
+        adc: arch.adc_stage_shared(cols, crossbars),
         shift_add: arch.pe.shift_add_latency,
     }
 }
@@ -208,7 +210,8 @@ pub struct PeakFigures {
 pub fn peak_figures(arch: &ArchParams) -> PeakFigures {
     let rows = arch.crossbar.rows;
     let cols = arch.crossbar.cols;
-    let stages = stage_cycles(arch, rows, cols);
+    // Every crossbar busy: a shared ADC converts its whole group.
+    let stages = stage_cycles(arch, rows, cols, arch.pe.crossbars);
     let steps = u64::from(arch.input_steps());
     let interval = stages.interval().get().max(1);
     let macs_per_crossbar_vector = u64::from(rows) * u64::from(arch.weights_per_crossbar_row());

@@ -3,9 +3,10 @@
 //! `arch-configs/` with a source for every number.
 
 /// `(name, TOML text)` of every preset, in the order they are listed to users.
-pub const PRESETS: [(&str, &str); 2] = [
+pub const PRESETS: [(&str, &str); 3] = [
     ("isaac", include_str!("../../../arch-configs/isaac.toml")),
     ("neurosim-8b", include_str!("../../../arch-configs/neurosim-8b.toml")),
+    ("puma", include_str!("../../../arch-configs/puma.toml")),
 ];
 
 /// The TOML text of preset `name`.

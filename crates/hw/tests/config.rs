@@ -51,6 +51,48 @@ fn neurosim_preset_warns_about_clipping() {
     assert_eq!(arch.crossbar.r_off_ohm, Some(900_000.0));
 }
 
+#[test]
+fn puma_preset_shares_each_adc_between_four_crossbars() {
+    let (arch, warnings) = load_arch_toml("puma.toml", &preset_text("puma")).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(arch.pe.adc.shared_by, 4);
+    assert_eq!(arch.crossbars_per_chip(), 168 * 8 * 16);
+    // Timing: one crossbar alone converts 128 columns in 25 ns; a replica
+    // using a whole sharing group waits for 4 x 128 conversions (100 ns).
+    assert_eq!(arch.adc_stage(128).get(), 25);
+    assert_eq!(arch.adc_stage_shared(128, 2).get(), 50);
+    assert_eq!(arch.adc_stage_shared(128, 16).get(), 100);
+    assert_eq!(peak_figures(&arch).stages.adc.get(), 100);
+    // Area and static power count 4 ADCs per core of 16 crossbars.
+    let adc_area = arch.chip_area_breakdown().into_iter().find(|(c, _)| *c == Component::Adc).unwrap().1;
+    assert!((adc_area.0 - 0.0012 * 4.0 * 8.0 * 168.0).abs() < 1e-9, "{}", adc_area.0);
+    let adc_static = arch.leakage.by_component.iter().find(|(c, _)| *c == Component::Adc).unwrap().1;
+    assert!((adc_static.0 - 0.2 * 4.0 * 8.0).abs() < 1e-9, "{}", adc_static.0);
+    // Unshared, the same chip has 4x the ADCs and an ADC stage of one crossbar.
+    let text = edit(&preset_text("puma"), "pe.adc", "shared_by =", "shared_by = 1");
+    let alone = load_arch_toml("p.toml", &text).unwrap().0;
+    assert!(alone.chip_area().0 > arch.chip_area().0);
+    assert!(alone.leakage.tile.0 > arch.leakage.tile.0);
+    assert_eq!(peak_figures(&alone).stages.adc.get(), 25);
+}
+
+#[test]
+fn adc_sharing_is_checked() {
+    let text = preset_text("puma");
+    for (line, needle) in [
+        ("shared_by = 3", "must divide pe.crossbars (16)"),
+        ("shared_by = 0", "at least 1"),
+        ("shared_by = 32", "must divide pe.crossbars (16)"),
+    ] {
+        let err = load_arch_toml("bad.toml", &edit(&text, "pe.adc", "shared_by =", line)).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("pe.adc.shared_by"), "{err}");
+        assert!(err.to_string().contains(needle), "{err}");
+    }
+    let both = edit(&text, "pe.adc", "per_crossbar =", "per_crossbar = 2");
+    let err = load_arch_toml("bad.toml", &both).unwrap_err();
+    assert!(err.to_string().contains("needs pe.adc.per_crossbar = 1"), "{err}");
+}
+
 /// Replaces the first line starting with `prefix` (inside `[table]`) by `line`.
 fn edit(text: &str, table: &str, prefix: &str, line: &str) -> String {
     let mut out = Vec::new();
@@ -301,7 +343,7 @@ fn perturbed(text: &str, key: &str, unit: Option<&str>, factor: f64) -> String {
 /// (else ×0.5, ×1.5; 0 becomes 1); a value the loader refuses moves validity.
 #[test]
 fn every_key_moves_a_figure() {
-    for name in ["isaac", "neurosim-8b"] {
+    for name in ["isaac", "neurosim-8b", "puma"] {
         let text = preset_text(name);
         let base = figures(&load_arch_toml("p.toml", &text).unwrap().0);
         let mut keys = Vec::new();
@@ -322,6 +364,65 @@ fn every_key_moves_a_figure() {
             assert_eq!(moved, Some(true), "{name}: `{key}` moves nothing (or no perturbation is valid)");
         }
     }
+}
+
+/// Every numeric key of every preset has a row in `KEY_EFFECTS`, and doubling
+/// it moves each figure of its row in the documented direction (or is refused,
+/// where the row says an increase may be).
+#[test]
+fn every_key_moves_its_documented_figures_in_the_documented_direction() {
+    use rramsim_hw::{Dir, Figure, key_effect};
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for name in ["isaac", "neurosim-8b", "puma"] {
+        let text = preset_text(name);
+        let base = load_arch_toml("p.toml", &text).unwrap().0;
+        let mut keys = Vec::new();
+        numeric_keys(&text.parse().unwrap(), "", &mut keys);
+        for (key, unit) in keys {
+            let row = key_effect(&key).unwrap_or_else(|| panic!("{name}: `{key}` has no row in KEY_EFFECTS"));
+            assert!(!row.moves.is_empty(), "{name}: numeric `{key}` is declared metadata");
+            let t = perturbed(&text, &key, unit, 2.0);
+            match load_arch_toml("p.toml", &t) {
+                Err(e) => {
+                    if !row.moves.iter().any(|(f, _)| *f == Figure::Validity) {
+                        failures.push(format!("{name}: doubling `{key}` is refused ({e}) but its row does not say so"));
+                    }
+                }
+                Ok((arch, _)) => {
+                    for (f, dir) in row.moves {
+                        let (Some(b), Some(v)) = (f.value(&base), f.value(&arch)) else { continue };
+                        // A figure the preset leaves at zero (no leakage given) has nothing to scale.
+                        if b == 0.0 && v == 0.0 {
+                            continue;
+                        }
+                        let ok = match dir {
+                            Dir::Up => v > b,
+                            Dir::Down => v < b,
+                        };
+                        if !ok {
+                            failures.push(format!(
+                                "{name}: doubling `{key}` moves {} from {b} to {v}, documented {dir:?}",
+                                f.name()
+                            ));
+                        }
+                        checked += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(checked > 200, "{checked}");
+}
+
+/// `arch-configs/README.md` renders the same table.
+#[test]
+fn readme_renders_the_key_effects_table() {
+    let readme =
+        std::fs::read_to_string(format!("{}/../../arch-configs/README.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let table = rramsim_hw::key_effects_markdown();
+    assert!(readme.contains(&table), "arch-configs/README.md lacks the current table:\n{table}");
 }
 
 /// Documented directions of the main cost keys.

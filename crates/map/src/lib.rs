@@ -338,7 +338,7 @@ pub fn auto_offload(candidates: &[(LayerId, f64, u64)], budget_cycles: u64) -> V
 
 /// Cycles one replica spends per output pixel at its initiation interval.
 pub fn cycles_per_pixel(arch: &ArchParams, layout: &CrossbarLayout) -> u64 {
-    let stages = stage_cycles(arch, layout.max_rows, layout.max_cols);
+    let stages = stage_cycles(arch, layout.max_rows, layout.max_cols, layout.crossbars);
     u64::from(arch.input_steps()) * stages.interval().get().max(1)
 }
 

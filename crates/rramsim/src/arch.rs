@@ -75,7 +75,10 @@ fn check_magnitudes(label: &str, a: &ArchParams) -> Result<()> {
         ("tile.alu.latency", a.tile.alu.latency),
         ("noc.hop_latency", a.noc.hop_latency),
         ("node.offchip_latency", a.node.offchip_latency),
-        ("pe.adc.conversion_time (the ADC stage of a crossbar)", a.adc_stage(a.crossbar.cols)),
+        (
+            "pe.adc.conversion_time (the ADC stage of a crossbar)",
+            a.adc_stage_shared(a.crossbar.cols, a.pe.adc.shared_by),
+        ),
     ];
     for (key, cycles) in latencies {
         if cycles.get() > MAX_LATENCY_CYCLES {
@@ -125,9 +128,17 @@ pub struct CheckReport {
     pub peak_pe_power_w: f64,
     /// The static part of `peak_power_w`.
     pub peak_static_power_w: f64,
+    /// The headline efficiency: the most TOPS/W a run on the crossbars can
+    /// reach (every crossbar fully used, PE dynamic + every tile's static
+    /// power only), so no run reports more.
     pub tops_per_w: f64,
-    /// The most TOPS/W a run on the crossbars can reach (PE dynamic + static power only).
+    /// The same bound (kept for scripts that read it by this name).
     pub tops_per_w_bound: f64,
+    /// `peak_tops / peak_power_w`: every tile unit (buffers, adder, ALU,
+    /// router) and the off-chip links at full rate as well, the way ISAAC's
+    /// Table I adds up power (0.577 on isaac). Not a bound: a run that leaves
+    /// the buffers, NoC or links idle reports more.
+    pub tops_per_w_full_rate: f64,
     pub tops_per_mm2: f64,
     /// Per component: energy per action, area, static power and the keys each follows.
     pub components: Vec<ComponentReport>,
@@ -143,6 +154,8 @@ pub struct ComponentReport {
     /// Static power of one chip (only tile and digital-unit leakage is modelled).
     pub static_mw_per_chip: f64,
     pub depends_on: Vec<&'static str>,
+    /// `(parameter, value)` of what its figures follow, resolved for this design.
+    pub parameters: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -186,11 +199,15 @@ pub fn check(arch: &Arch) -> CheckReport {
         crossbars_per_pe: a.pe.crossbars,
         crossbars_per_chip: a.crossbars_per_chip(),
         crossbar: format!(
-            "{}x{} cells of {} bits, {} ADC(s) of {} bits, {}-bit DACs",
+            "{}x{} cells of {} bits, {} of {} bits, {}-bit DACs",
             a.crossbar.rows,
             a.crossbar.cols,
             a.crossbar.bits_per_cell,
-            a.pe.adc.per_crossbar,
+            if a.pe.adc.shared_by > 1 {
+                format!("1 ADC per {} crossbars", a.pe.adc.shared_by)
+            } else {
+                format!("{} ADC(s)", a.pe.adc.per_crossbar)
+            },
             a.pe.adc.bits,
             a.pe.dac_bits
         ),
@@ -221,8 +238,9 @@ pub fn check(arch: &Arch) -> CheckReport {
         peak_power_w: peak.power.0 / 1e3,
         peak_pe_power_w: peak.pe_power.0 / 1e3,
         peak_static_power_w: peak.static_power.0 / 1e3,
-        tops_per_w: peak.tops_per_watt,
+        tops_per_w: peak.tops_per_watt_bound,
         tops_per_w_bound: peak.tops_per_watt_bound,
+        tops_per_w_full_rate: peak.tops_per_watt,
         tops_per_mm2: peak.tops_per_mm2,
         components: components(a),
         warnings: arch.warning_lines(),
@@ -243,8 +261,88 @@ fn components(a: &ArchParams) -> Vec<ComponentReport> {
             area_mm2_per_chip: areas.iter().find(|(k, _)| *k == c).map_or(0.0, |(_, x)| x.0),
             static_mw_per_chip: static_mw(a, c),
             depends_on: c.depends_on().to_vec(),
+            parameters: parameters(a, c),
         })
         .collect()
+}
+
+/// The resolved values a component's energy, area, timing and static power follow.
+fn parameters(a: &ArchParams, c: Component) -> Vec<(String, String)> {
+    let node = a.node_nm.map_or_else(|| "not given (no node scaling)".to_owned(), |n| format!("{n} nm"));
+    let kv = |k: &str, v: String| (k.to_owned(), v);
+    let adc = &a.pe.adc;
+    match c {
+        Component::Dac => vec![
+            kv("bits", a.pe.dac_bits.to_string()),
+            kv("per_crossbar", a.crossbar.rows.to_string()),
+            kv("node", node),
+        ],
+        Component::Crossbar => vec![
+            kv("rows x cols", format!("{}x{}", a.crossbar.rows, a.crossbar.cols)),
+            kv("rows_per_read", a.crossbar.rows_per_read.to_string()),
+            kv("bits_per_cell", a.crossbar.bits_per_cell.to_string()),
+            kv(
+                "r_on/r_off",
+                match (a.crossbar.r_on_ohm, a.crossbar.r_off_ohm) {
+                    (Some(on), Some(off)) => format!("{on}/{off} ohm"),
+                    _ => "not given".to_owned(),
+                },
+            ),
+            kv("read_pulse", format!("{} cycles", a.crossbar.read_latency.get())),
+            kv("node (area)", node),
+        ],
+        Component::SampleHold => {
+            vec![
+                kv("adc_bits", adc.bits.to_string()),
+                kv("per_crossbar", a.crossbar.cols.to_string()),
+                kv("node", node),
+            ]
+        }
+        Component::Adc => vec![
+            kv("kind", adc.kind.name().to_owned()),
+            kv("bits", adc.bits.to_string()),
+            kv("sample_rate", format!("{:.4} GS/s", 1.0 / adc.conversion_time.0)),
+            kv("per_crossbar", adc.per_crossbar.to_string()),
+            kv("shared_by", adc.shared_by.to_string()),
+            kv("node", node),
+        ],
+        Component::ShiftAdd => {
+            vec![kv("width", format!("{} bits", adc.bits + a.activation_bits)), kv("node", node)]
+        }
+        Component::PeRegisters => vec![kv("dac_bits", a.pe.dac_bits.to_string()), kv("node", node)],
+        Component::TileAdder => vec![
+            kv("lanes", a.tile.adder.lanes.to_string()),
+            kv("width", format!("{} bits", a.activation_bits)),
+            kv("node", node),
+        ],
+        Component::Alu => vec![
+            kv("lanes", a.tile.alu.lanes.to_string()),
+            kv("width", format!("{} bits", a.activation_bits)),
+            kv("node", node),
+        ],
+        Component::Buffer => vec![
+            kv("capacity", format!("{} B", a.tile.buffer.capacity.0)),
+            kv(
+                "ports",
+                format!("{}/{} B per cycle", a.tile.buffer.read_bytes_per_cycle, a.tile.buffer.write_bytes_per_cycle),
+            ),
+            kv("node", node),
+        ],
+        Component::Noc => vec![
+            kv("flit", format!("{} B", a.noc.flit_bytes)),
+            kv("routers", a.routers_per_chip().to_string()),
+            kv("node", node),
+        ],
+        Component::Offchip => {
+            vec![kv("bandwidth", format!("{:.3} B per cycle", a.node.offchip_bytes_per_cycle))]
+        }
+        Component::Digital => vec![
+            kv("array", format!("{}x{}", a.digital.rows, a.digital.cols)),
+            kv("sram", format!("{} B", a.digital.sram.0)),
+            kv("node", node),
+        ],
+        Component::Leakage => vec![kv("tiles", a.tiles_per_chip.to_string())],
+    }
 }
 
 /// Static power of one chip charged to `c`; the `leakage` row holds what no

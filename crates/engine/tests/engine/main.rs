@@ -152,7 +152,7 @@ struct Closed {
 fn closed_form(net: &Network, arch: &ArchParams, layer: &str) -> Closed {
     let id = net.find(layer).unwrap();
     let l = crossbar_layout(net, arch, id).unwrap();
-    let s = stage_cycles(arch, l.max_rows, l.max_cols);
+    let s = stage_cycles(arch, l.max_rows, l.max_cols, l.crossbars);
     let a = u64::from(arch.activation_bits);
     let k_total = u64::from(l.groups * l.rows_per_group);
     let n_total = u64::from(l.groups * l.outputs_per_group);
@@ -518,7 +518,7 @@ fn a_full_buffer_stalls_its_producer_as_computed_by_hand() {
     let (ca, cb) = (closed_form(&net, &small, "a"), closed_form(&net, &small, "b"));
     assert_eq!((ca.interval, cb.interval), (16, 64));
     let l = crossbar_layout(&net, &small, net.find("b").unwrap()).unwrap();
-    let sb = stage_cycles(&small, l.max_rows, l.max_cols);
+    let sb = stage_cycles(&small, l.max_rows, l.max_cols, l.crossbars);
     let arrive0 = ca.finish(0, 1) + small.noc.hop_latency.get() + 1;
     let b0 = arrive0 + cb.t_in + sb.dac.get() + sb.read.get() + sb.sample_hold.get();
     let stall: u64 = (2..16).map(|p| b0 + ((p - 2) * 4 + 3) * 64).sum();

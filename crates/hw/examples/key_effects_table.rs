@@ -1,0 +1,3 @@
+fn main() {
+    print!("{}", rramsim_hw::key_effects_markdown());
+}
