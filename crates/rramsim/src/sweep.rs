@@ -4,9 +4,10 @@
 //! is run in parallel. Every point reports the check model's peak figures of
 //! one chip (`peak_tops`, `peak_power_w`, `chip_area_mm2`, `peak_tops_per_w`,
 //! `peak_tops_per_mm2`); a point with a `workload` also runs it, a spec without
-//! one is a sweep of the check model alone. Each point's seed is derived from its index, so results
-//! do not depend on the thread count, and the cluster contract (list, one point,
-//! a shard, merge) lets any existing scheduler (Dask, Slurm) run the points.
+//! one is a sweep of the check model alone. Each point's seed is derived from
+//! its index, so results do not depend on the thread count, and the cluster
+//! contract (list, one point, a shard, merge) lets any existing scheduler
+//! (Dask, Slurm) run the points.
 
 use std::collections::BTreeMap;
 use std::path::Path;
