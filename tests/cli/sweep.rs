@@ -241,3 +241,59 @@ fn a_killed_sweep_resumes_keeping_every_finished_point() {
     assert_eq!(csv_rows(&out), csv_rows(&fresh));
     assert_eq!(csv_rows(&out).len(), 17);
 }
+
+/// The ISAAC design-space spec (tools/experiments/isaac_dse/sweep.toml, no
+/// workload: the check model only) runs, and its trends keep the published
+/// sign (Shafiee et al. ISCA 2016, Sec. V and VIII-A) — not exact values.
+#[test]
+fn isaac_design_space_spec_keeps_the_published_trend_signs() {
+    let dir = scratch("sweep-isaac-dse");
+    let spec = crate::root().join("tools/experiments/isaac_dse/sweep.toml");
+    let out = dir.join("dse.csv");
+    sweep(&[path_str(&spec), "-o", path_str(&out)], "2");
+    let rows = csv_rows(&out);
+    let header: Vec<&str> = rows[0].split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("no column {name}"));
+    let (name, status) = (col("name"), col("status"));
+    let get = |point: &str, metric: &str| -> f64 {
+        let row = rows.iter().skip(1).find(|r| r.split(',').nth(name) == Some(point)).expect(point);
+        let fields: Vec<&str> = row.split(',').collect();
+        assert_eq!(fields[status], "ok", "{row}");
+        fields[col(metric)].parse().unwrap_or_else(|_| panic!("{point} {metric}: {row}"))
+    };
+    // Without a workload no run metrics are reported.
+    let base_row: Vec<String> = rows[1].split(',').map(str::to_owned).collect();
+    assert!(base_row[col("total_cycles")].is_empty(), "{}", rows[1]);
+    let (ce, pe, tops) = ("peak_tops_per_mm2", "peak_tops_per_w", "peak_tops");
+    let base = |m| get("isaac-ce", m);
+    // ISAAC-CE at ISAAC's calibration point: the preset's figures (Table IV: 478.95 GOPS/s/mm²).
+    assert!((base(ce) * 1e3 / 478.95 - 1.0).abs() < 0.05, "{}", base(ce));
+    // "a 9-bit ADC is never worth the power/area overhead": CE and PE fall.
+    assert!(get("adc9", ce) < base(ce) && get("adc9", pe) < base(pe));
+    // CE peaks at 1-bit DACs and 2-bit cells; smaller crossbars lose CE.
+    for p in ["v2", "v4", "w1", "w4", "h32", "h64"] {
+        assert!(get(p, ce) < base(ce), "{p}: {} >= {}", get(p, ce), base(ce));
+    }
+    // A 200 ns read halves throughput; 32-bit fixed point quarters it.
+    assert!((get("read200", tops) / base(tops) - 0.5).abs() < 1e-9);
+    assert!((get("fixed32", tops) / base(tops) - 0.25).abs() < 1e-9);
+    // The encoding switch is swept as a string: without it the ADC needs 9 bits.
+    assert!(get("noflip-adc9", pe) < base(pe));
+}
+
+#[test]
+fn a_sweep_without_workload_rejects_run_axes_and_bad_switches() {
+    let dir = scratch("sweep-noworkload");
+    let p = dir.join("a.toml");
+    std::fs::write(&p, "arch = \"isaac\"\n[axes]\n\"pe.adc.bits\" = [8]\nfault_rate = [0.1]\n").unwrap();
+    assert_bad_input(
+        &rramsim(&["sweep", path_str(&p), "-o", path_str(&dir.join("a.csv"))]),
+        "need a `workload` for `fault_rate`",
+    );
+    // A switch takes "true" or "false" only: another string is an invalid point, not a crash.
+    std::fs::write(&p, "arch = \"isaac\"\n[axes]\n\"pe.adc.flip_encoding\" = [\"maybe\"]\n").unwrap();
+    let out = dir.join("b.csv");
+    sweep(&[path_str(&p), "-o", path_str(&out)], "1");
+    let rows = csv_rows(&out);
+    assert!(rows[1].contains(",invalid,"), "{}", rows[1]);
+}

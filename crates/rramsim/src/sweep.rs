@@ -1,9 +1,13 @@
 //! Design-space sweeps. A spec names axes (architecture parameters by TOML
 //! path, workload, width, shortcut kernel, offload policy, fault rate and seed);
 //! their cartesian product (last axis fastest) — or an explicit list of points —
-//! is run in parallel. Each point's seed is derived from its index, so results
-//! do not depend on the thread count, and the cluster contract (list, one point,
-//! a shard, merge) lets any existing scheduler (Dask, Slurm) run the points.
+//! is run in parallel. Every point reports the check model's peak figures of
+//! one chip (`peak_tops`, `peak_power_w`, `chip_area_mm2`, `peak_tops_per_w`,
+//! `peak_tops_per_mm2`); a point with a `workload` also runs it, a spec without
+//! one is a sweep of the check model alone. Each point's seed is derived from
+//! its index, so results do not depend on the thread count, and the cluster
+//! contract (list, one point, a shard, merge) lets any existing scheduler
+//! (Dask, Slurm) run the points.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -213,8 +217,10 @@ impl Spec {
                     check(key, std::slice::from_ref(&value)).map_err(|e| Error::input(format!("point {i}: {e}")))?;
                     p.insert(key.clone(), value);
                 }
-                if !p.contains_key("workload") {
-                    return Err(Error::input(format!("{file}: point {i} needs a `workload`")));
+                if let Some(k) = p.keys().find(|k| POINT_AXES.contains(&k.as_str()))
+                    && !p.contains_key("workload")
+                {
+                    return Err(Error::input(format!("{file}: point {i} needs a `workload` for `{k}`")));
                 }
                 pts.push(p);
             }
@@ -237,8 +243,13 @@ impl Spec {
         let batch = check_batch(u64::from(o.batch.unwrap_or(1))).map_err(at("batch"))?;
         let sa1_fraction =
             check_probability("SA1 fraction", o.sa1_fraction.unwrap_or(0.5)).map_err(at("sa1_fraction"))?;
-        if points.is_none() && !axes.iter().any(|(k, _)| k == "workload") {
-            return Err(Error::input(format!("{file}: the axes need a `workload`")));
+        // Without a workload a point runs only the check model (peak figures);
+        // the other point axes describe a run and need one.
+        if points.is_none()
+            && !axes.iter().any(|(k, _)| k == "workload")
+            && let Some((k, _)) = axes.iter().find(|(k, _)| POINT_AXES.contains(&k.as_str()))
+        {
+            return Err(Error::input(format!("{file}: the axes need a `workload` for `{k}`")));
         }
         let mut inputs: Vec<std::path::PathBuf> = Vec::new();
         if rramsim_hw::preset(&raw.arch).is_none() {
@@ -411,6 +422,10 @@ fn set_path(table: &mut toml::Table, path: &str, value: &Value) -> Result<(), St
         Some(slot) => {
             let new = match (&*slot, &new) {
                 (toml::Value::Float(_), toml::Value::Integer(i)) => toml::Value::Float(*i as f64),
+                // A switch (`pe.adc.flip_encoding`) is swept as "true" / "false".
+                (toml::Value::Boolean(_), toml::Value::String(b)) if b == "true" || b == "false" => {
+                    toml::Value::Boolean(b == "true")
+                }
                 _ => new,
             };
             *slot = new;
@@ -448,8 +463,17 @@ fn evaluate(spec: &Spec, index: usize, point: &BTreeMap<String, Value>) -> Resul
     let (params, warnings) =
         rramsim_hw::load_arch_toml(&spec.arch_label, &text).map_err(|e| Error::input(e.message))?;
     let arch = Arch { params, warnings, label: spec.arch_label.clone(), text };
+    // The check model's peak figures (one chip), for every point.
+    let peak = crate::arch::check(&arch);
+    let mut out = BTreeMap::new();
+    out.insert("peak_tops".into(), peak.peak_tops);
+    out.insert("peak_power_w".into(), peak.peak_power_w);
+    out.insert("chip_area_mm2".into(), peak.area_mm2.chip);
+    out.insert("peak_tops_per_w".into(), peak.tops_per_w);
+    out.insert("peak_tops_per_mm2".into(), peak.tops_per_mm2);
+    let Some(workload) = point.get("workload") else { return Ok(out) };
     let num = |k: &str| point.get(k).map(Value::num);
-    let workload = WorkloadSpec::new(point["workload"].text())
+    let workload = WorkloadSpec::new(workload.text())
         .widened(num("width"))
         .with_shortcut_kernel(num("shortcut_kernel").map(|k| k as usize));
     let net = workload.load()?;
@@ -466,7 +490,6 @@ fn evaluate(spec: &Spec, index: usize, point: &BTreeMap<String, Value>) -> Resul
     let options = RunOptions { offload, replication: spec.replication, batch: spec.batch, faults };
     let run = prepare(&arch, net, &workload.label(), &options)?;
     let m = run.simulate()?.metrics;
-    let mut out = BTreeMap::new();
     out.insert("total_cycles".into(), m.total_cycles as f64);
     out.insert("latency_ns".into(), m.latency_ns);
     out.insert("throughput_images_per_s".into(), m.throughput_images_per_s);
