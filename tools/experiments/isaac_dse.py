@@ -25,7 +25,7 @@ SPEC = HERE / "isaac_dse" / "sweep.toml"
 PUBLISHED = HERE / "isaac_dse" / "published.csv"
 BASE = "isaac-ce"
 # rramsim metric per published metric; CE and PE are in GOPS (1e3 x TOPS).
-METRIC = {"ce": "peak_tops_per_mm2", "pe": "peak_tops_per_w", "throughput": "peak_tops"}
+METRIC = {"ce": "peak_tops_per_mm2", "pe": "peak_tops_per_w_full_rate", "throughput": "peak_tops"}
 LABEL = {"ce": "CE (GOPS/s/mm²)", "pe": "PE (GOPS/W)", "throughput": "peak throughput"}
 
 
@@ -116,7 +116,7 @@ def write_md(path, comp, rows):
         lines.append(
             f"| {r['name']} | {r['pe.adc.bits'] or 8} | {float(r['peak_tops']):.2f} | {float(r['peak_power_w']):.1f} | "
             f"{float(r['chip_area_mm2']):.1f} | {float(r['peak_tops_per_mm2']) * 1e3:.1f} | "
-            f"{float(r['peak_tops_per_w']) * 1e3:.1f} |"
+            f"{float(r['peak_tops_per_w_full_rate']) * 1e3:.1f} |"
         )
     path.write_text("\n".join(lines) + "\n")
 

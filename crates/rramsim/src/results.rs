@@ -20,11 +20,12 @@ use crate::io::write_atomic;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Metric columns, in order.
-pub const METRICS: [&str; 16] = [
+pub const METRICS: [&str; 17] = [
     "peak_tops",
     "peak_power_w",
     "chip_area_mm2",
     "peak_tops_per_w",
+    "peak_tops_per_w_full_rate",
     "peak_tops_per_mm2",
     "total_cycles",
     "latency_ns",

@@ -2,8 +2,8 @@
 //! path, workload, width, shortcut kernel, offload policy, fault rate and seed);
 //! their cartesian product (last axis fastest) — or an explicit list of points —
 //! is run in parallel. Every point reports the check model's peak figures of
-//! one chip (`peak_tops`, `peak_power_w`, `chip_area_mm2`, `peak_tops_per_w`,
-//! `peak_tops_per_mm2`); a point with a `workload` also runs it, a spec without
+//! one chip (`peak_tops`, `peak_power_w`, `chip_area_mm2`, `peak_tops_per_w` (the bound
+//! `check` prints), `peak_tops_per_w_full_rate` (Table-I style), `peak_tops_per_mm2`); a point with a `workload` also runs it, a spec without
 //! one is a sweep of the check model alone. Each point's seed is derived from
 //! its index, so results do not depend on the thread count, and the cluster
 //! contract (list, one point, a shard, merge) lets any existing scheduler
@@ -470,6 +470,7 @@ fn evaluate(spec: &Spec, index: usize, point: &BTreeMap<String, Value>) -> Resul
     out.insert("peak_power_w".into(), peak.peak_power_w);
     out.insert("chip_area_mm2".into(), peak.area_mm2.chip);
     out.insert("peak_tops_per_w".into(), peak.tops_per_w);
+    out.insert("peak_tops_per_w_full_rate".into(), peak.tops_per_w_full_rate);
     out.insert("peak_tops_per_mm2".into(), peak.tops_per_mm2);
     let Some(workload) = point.get("workload") else { return Ok(out) };
     let num = |k: &str| point.get(k).map(Value::num);
