@@ -63,8 +63,14 @@ pub struct AnalogReplica {
     pub g: Vec<Vec<f32>>,
     /// Their squares (read noise), empty without read noise.
     pub g2: Vec<Vec<f32>>,
+    /// The same conductances transposed for the per-pixel kernel: `[k][out][j]`
+    /// (a row's cells of every output and weight column side by side); empty
+    /// with read noise (which reads through `g`).
+    pub gt: Vec<f32>,
     /// Flipped (ISAAC) per `[j][out][row group]`.
     pub flip: Vec<bool>,
+    /// `flip` as `[row group][out][j]` for the per-pixel kernel.
+    pub flip_t: Vec<bool>,
 }
 
 /// A crossbar layer read bit-exactly through DACs and ADCs.
@@ -91,6 +97,28 @@ pub struct Analog {
     /// beyond the ADC's range: the periphery is exact and the folded integer
     /// weights give the same numbers.
     pub lossless: bool,
+}
+
+/// The per-pixel kernel's layouts of a replica's conductances (`[k][out][j]`)
+/// and flips (`[row group][out][j]`).
+fn transposed(g: &[Vec<f32>], flip: &[bool], cout: usize, k: usize, nchunks: usize) -> (Vec<f32>, Vec<bool>) {
+    let cpw = g.len();
+    let mut gt = vec![0.0f32; cout * k * cpw];
+    for (j, gj) in g.iter().enumerate() {
+        for (index, v) in gj.iter().enumerate() {
+            let (co, kk) = (index / k, index % k);
+            gt[(kk * cout + co) * cpw + j] = *v;
+        }
+    }
+    let mut flip_t = vec![false; flip.len()];
+    for j in 0..cpw {
+        for co in 0..cout {
+            for ci in 0..nchunks {
+                flip_t[(ci * cout + co) * cpw + j] = flip[(j * cout + co) * nchunks + ci];
+            }
+        }
+    }
+    (gt, flip_t)
 }
 
 /// Row groups of one layer group of `k` rows: crossbar row tiles of `rows`,
@@ -202,7 +230,12 @@ pub fn build_analog(
             } else {
                 Vec::new()
             };
-            AnalogReplica { g, g2, flip }
+            let (gt, flip_t) = if dev.read_sigma > 0.0 {
+                (Vec::new(), Vec::new())
+            } else {
+                transposed(&g, &flip, cout, k, chunks.len())
+            };
+            AnalogReplica { g, g2, gt, flip, flip_t }
         })
         .collect();
     let adc_max = ((1u64 << arch.pe.adc.bits.min(40)) - 1) as f32;
@@ -279,6 +312,10 @@ pub(crate) struct AnalogScratch {
     tile: Vec<f32>,
     tile2: Vec<f32>,
     acc: Vec<f64>,
+    /// Rows with a nonzero input of one pixel: (row, row group, magnitude).
+    nonzero: Vec<(u32, u32, u32)>,
+    /// Digital values of one pixel's column sums, `[row group][out][j]`.
+    dq: Vec<f32>,
 }
 
 /// One GEMM block read through the periphery: `C[i][j] = scale_w · x_scale(j) ·
@@ -287,6 +324,157 @@ pub(crate) struct AnalogScratch {
 /// `n_total`) and `C` written at `c_off` of `acc` (row stride `n_total`).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn analog_gemm(
+    a: &Analog,
+    rep: usize,
+    grp: usize,
+    cout_g: usize,
+    cout: usize,
+    k: usize,
+    n: usize,
+    col: &[f32],
+    col_off: usize,
+    n_total: usize,
+    x_scale: &dyn Fn(usize) -> f32,
+    acc: &mut [f32],
+    c_off: usize,
+    rng_key: u64,
+    s: &mut AnalogScratch,
+) {
+    if a.read_sigma > 0.0 {
+        noisy_gemm(a, rep, grp, cout_g, cout, k, n, col, col_off, n_total, x_scale, acc, c_off, rng_key, s);
+    } else {
+        pixel_gemm(a, rep, grp, cout_g, cout, k, n, col, col_off, n_total, x_scale, acc, c_off, s);
+    }
+}
+
+/// [`analog_gemm`] without read noise, one output pixel at a time: per DAC
+/// step, each row whose input step is nonzero adds its cells (every output
+/// and weight column of the group, contiguous in `gt`) to its row group's
+/// column sums, so the work follows the input's nonzero bits rather than
+/// `k × steps`; then every column sum goes through the ADC in the order of
+/// [`noisy_gemm`] (polarity, step, weight column, row group), so the two give
+/// the same numbers up to the float summation order within a column sum.
+#[allow(clippy::too_many_arguments)]
+fn pixel_gemm(
+    a: &Analog,
+    rep: usize,
+    grp: usize,
+    cout_g: usize,
+    cout: usize,
+    k: usize,
+    n: usize,
+    col: &[f32],
+    col_off: usize,
+    n_total: usize,
+    x_scale: &dyn Fn(usize) -> f32,
+    acc: &mut [f32],
+    c_off: usize,
+    s: &mut AnalogScratch,
+) {
+    let rep = &a.replicas[rep];
+    let cpw = rep.g.len();
+    let width = cout_g * cpw;
+    let nchunks = a.chunks.len();
+    let dmask = (1u32 << a.dac_bits) - 1;
+    let gt = &rep.gt[grp * width..];
+    let row_stride = cout * cpw;
+    s.tile.clear();
+    s.tile.resize(nchunks * width, 0.0);
+    s.dq.clear();
+    s.dq.resize(nchunks * width, 0.0);
+    s.sums.clear();
+    s.sums.resize(nchunks, 0.0);
+    s.acc.clear();
+    s.acc.resize(cout_g, 0.0);
+    for jj in 0..n {
+        let mut total = 0.0f32;
+        s.acc.fill(0.0);
+        for pol in [1.0f32, -1.0] {
+            // The rows this polarity drives, with their chunk and magnitude.
+            s.nonzero.clear();
+            let mut ci = 0;
+            let mut top = 0u32;
+            for kk in 0..k {
+                let v = col[col_off + kk * n_total + jj];
+                if pol > 0.0 {
+                    total += v;
+                }
+                let m = (v * pol).max(0.0) as u32;
+                if m != 0 {
+                    while kk >= a.chunks[ci].1 {
+                        ci += 1;
+                    }
+                    s.nonzero.push((kk as u32, ci as u32, m));
+                    top |= m;
+                }
+            }
+            for t in 0..a.steps {
+                let shift_bits = a.dac_bits * t;
+                if top >> shift_bits == 0 {
+                    break;
+                }
+                s.tile.fill(0.0);
+                s.sums.fill(0.0);
+                for &(kk, ci, m) in &s.nonzero {
+                    let p = (m >> shift_bits) & dmask;
+                    if p == 0 {
+                        continue;
+                    }
+                    let ci = ci as usize;
+                    s.sums[ci] += p as f32;
+                    let row = &gt[kk as usize * row_stride..][..width];
+                    let dst = &mut s.tile[ci * width..(ci + 1) * width];
+                    if p == 1 {
+                        for (d, g) in dst.iter_mut().zip(row) {
+                            *d += g;
+                        }
+                    } else {
+                        let p = p as f32;
+                        for (d, g) in dst.iter_mut().zip(row) {
+                            *d += g * p;
+                        }
+                    }
+                }
+                // The ADC: round half away from zero (the sums are ≥ 0),
+                // clip to its range, subtract the offset, unflip.
+                for ci in 0..nchunks {
+                    let sums = s.sums[ci];
+                    let (base, top) = (a.offset * sums, a.levels * sums);
+                    let tile = &s.tile[ci * width..(ci + 1) * width];
+                    let flip = &rep.flip_t[(ci * cout + grp * cout_g) * cpw..][..width];
+                    let dq = &mut s.dq[ci * width..(ci + 1) * width];
+                    for ((d, &v), &f) in dq.iter_mut().zip(tile).zip(flip) {
+                        let c = v.clamp(0.0, a.adc_max);
+                        // Below 2^23 truncation through i32 is exact; above, c is an integer.
+                        let t = if c < 8_388_608.0 { c as i32 as f32 } else { c };
+                        let q = if c - t >= 0.5 { t + 1.0 } else { t } - base;
+                        *d = if f { top - q } else { q };
+                    }
+                }
+                let shift = 2f64.powi(shift_bits as i32) * f64::from(pol);
+                for j in 0..cpw {
+                    let cw = f64::from(a.col_weight[j]) * shift;
+                    for ci in 0..nchunks {
+                        let dq = &s.dq[ci * width..(ci + 1) * width];
+                        for (i, out) in s.acc.iter_mut().enumerate() {
+                            *out += cw * f64::from(dq[i * cpw + j]);
+                        }
+                    }
+                }
+            }
+        }
+        for (i, v) in s.acc.iter().enumerate() {
+            let v = v - f64::from(a.digital_offset) * f64::from(total);
+            acc[c_off + i * n_total + jj] = (v * f64::from(a.scale) * f64::from(x_scale(jj))) as f32;
+        }
+    }
+}
+
+/// [`analog_gemm`] with read noise: every column sum of every pixel through
+/// one GEMM per polarity, step, weight column and row group (read noise needs
+/// each cell's squared conductance as well, and its draws keep this order).
+#[allow(clippy::too_many_arguments)]
+fn noisy_gemm(
     a: &Analog,
     rep: usize,
     grp: usize,
@@ -408,6 +596,53 @@ mod tests {
     fn row_chunks_follow_crossbar_tiles() {
         assert_eq!(row_chunks(300, 128, 128), vec![(0, 128), (128, 256), (256, 300)]);
         assert_eq!(row_chunks(200, 128, 100), vec![(0, 100), (100, 128), (128, 200)]);
+    }
+
+    /// The per-pixel kernel against the per-plane GEMMs (the read-noise
+    /// kernel with σ = 0): conductances and offset on a 1/64 grid make every
+    /// column sum exact in any order, so the two must agree bit for bit —
+    /// ADC rounding (ties included), clipping, flips, both polarities, DACs of
+    /// one and two bits, groups and row groups across crossbar tiles.
+    #[test]
+    fn pixel_kernel_matches_plane_gemms() {
+        let mut rng = Pcg64Mcg::new(11);
+        let mut uniform = |n: u64| (rng.next_u64() % n) as i64;
+        let (cpw, cout, groups, k, n) = (4, 6, 2, 40, 9);
+        let cout_g = cout / groups;
+        for dac_bits in [1, 2] {
+            let chunks = row_chunks(k, 16, 8);
+            let g: Vec<Vec<f32>> =
+                (0..cpw).map(|_| (0..cout * k).map(|_| uniform(4 * 64 + 40) as f32 / 64.0).collect()).collect();
+            let flip: Vec<bool> = (0..cpw * cout * chunks.len()).map(|_| uniform(3) == 0).collect();
+            let (gt, flip_t) = transposed(&g, &flip, cout, k, chunks.len());
+            let a = Analog {
+                replicas: vec![AnalogReplica { g, g2: Vec::new(), gt, flip, flip_t }],
+                col_weight: vec![1.0, 4.0, -1.0, -4.0],
+                chunks,
+                offset: 1.0 / 32.0,
+                digital_offset: 0.0,
+                levels: 3.0,
+                adc_max: 31.0,
+                dac_bits,
+                steps: 7u32.div_ceil(dac_bits),
+                read_sigma: 0.0,
+                seed: 5,
+                scale: 0.5,
+                lossless: false,
+            };
+            // Integer inputs in [-127, 127], a third of them zero.
+            let col: Vec<f32> =
+                (0..k * n).map(|_| if uniform(3) == 0 { 0.0 } else { (uniform(255) - 127) as f32 }).collect();
+            let scale = |j: usize| 1.0 + j as f32 / 8.0;
+            for grp in 0..groups {
+                let (mut want, mut got) = (vec![0.0; cout_g * n], vec![0.0; cout_g * n]);
+                let mut s = AnalogScratch::default();
+                noisy_gemm(&a, 0, grp, cout_g, cout, k, n, &col, 0, n, &scale, &mut want, 0, 3, &mut s);
+                pixel_gemm(&a, 0, grp, cout_g, cout, k, n, &col, 0, n, &scale, &mut got, 0, &mut s);
+                assert_eq!(got, want, "dac {dac_bits} group {grp}");
+                assert!(want.iter().any(|v| *v != 0.0));
+            }
+        }
     }
 
     #[test]

@@ -278,6 +278,13 @@ pub fn eval(spec: &EvalSpec, progress: &mut dyn FnMut(u64, u64)) -> Result<EvalR
                 None
             };
             let faults = map.as_ref().map(|m| (m, spec.fault_model));
+            if i == 0 && faults.is_none() {
+                // Device variation alone: sample 0 has the fault-free run's seed
+                // and weights, so its accuracy is the one just measured.
+                numbers.per_seed.push(numbers.accuracy_fault_free);
+                progress(1, u64::from(spec.seeds));
+                continue;
+            }
             let (weights, stats) =
                 hardware_weights(&net, params, &mapping, faults, options(seed)?).map_err(Error::from)?;
             let f = Functional::with_weights(&net, weights).map_err(Error::from)?;

@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""The device-effects study of issue 15 (Fashion-MNIST, resnet-mini, neurosim-8b).
+
+Accuracy of a normally trained and a drop-connect-trained (p = 0.1) resnet-mini
+through the bit-exact device model (`rramsim eval --device exact`: every input
+bit and weight slice through the ADC) under
+
+  - programming variation: `[device] program_sigma` 0, 10, 30 %;
+  - conductance drift (`drift_nu` = 0.1, `--time`): 1 s, 1 day, 10 years;
+  - ADC resolution: `pe.adc.bits` 4, 5, 6, 8 (the preset has 5);
+
+each effect alone (the others at the preset: no variation, t = t0, 5-bit ADC)
+and combined with stuck-at faults in 10 % of the weights (`--fault-rate 0.1
+--rate-per weight --fault-model weight-zero`: a weight with a stuck cell
+contributes zero, the model drop-connect training at p = 0.1 matches, as in
+dropconnect.py). Mean ± std over `--seeds` samples of the device variation and fault map.
+
+To keep the run time modest on a shared machine it evaluates the first
+`--images` test images (default 2,000), not the full test set. Writes
+results.csv, results.md, accuracy.png and runs.json to --out.
+
+    cargo build --release -p rramsim-cli --features full
+    tools/.venv/bin/python tools/experiments/device_effects.py --rramsim target/release/rramsim \\
+        [--normal M.onnx --dropconnect M.onnx]
+
+Without --normal/--dropconnect it trains both (`rramsim train --model
+resnet-mini --epochs 2`, drop-connect 0 and 0.1) into --models.
+"""
+
+import argparse
+import csv
+import json
+import pathlib
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+SIGMAS = [0.0, 0.1, 0.3]
+TIMES = [(1.0, "1 s"), (86400.0, "1 day"), (3.156e8, "10 years")]
+ADC_BITS = [4, 5, 6, 8]
+DRIFT_NU = 0.1
+BASE = {"sigma": 0.0, "time": 1.0, "adc": 5}
+
+
+def run(cmd, log):
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    log.append({"command": " ".join(map(str, cmd)), "seconds": round(time.perf_counter() - t0, 2)})
+    if r.returncode != 0:
+        sys.exit(f"failed: {' '.join(map(str, cmd))}\n{r.stderr}")
+    return r.stdout
+
+
+def arch_file(preset: str, adc_bits: int, sigma: float, directory: pathlib.Path) -> pathlib.Path:
+    """The preset with its ADC resolution and [device] section replaced."""
+    text = preset
+    section = re.search(r"^\[pe\.adc\]$(.*?)^\[", text, re.S | re.M)
+    if section is None:
+        sys.exit("preset has no [pe.adc] section")
+    body = re.sub(r"^bits = \{ value = \d+,", f"bits = {{ value = {adc_bits},", section.group(1), count=1, flags=re.M)
+    text = text[: section.start(1)] + body + text[section.end(1) :]
+    if re.search(r"^\[device\]", text, re.M):
+        sys.exit("preset already has a [device] section; edit device_effects.py")
+    text += f"\n[device]\nprogram_sigma = {sigma}\ndrift_nu = {DRIFT_NU}\ndrift_t0_s = 1.0\n"
+    path = directory / f"adc{adc_bits}_sigma{sigma}.toml"
+    path.write_text(text)
+    return path
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rramsim", default="target/release/rramsim")
+    here = pathlib.Path(__file__).resolve().parent
+    root = here.parents[1]
+    ap.add_argument("--out", type=pathlib.Path, default=here / "results" / "device_effects")
+    ap.add_argument("--models", type=pathlib.Path, default=here / "models")
+    ap.add_argument("--arch", type=pathlib.Path, default=root / "arch-configs" / "neurosim-8b.toml")
+    ap.add_argument("--normal", type=pathlib.Path, help="a trained resnet-mini (drop-connect 0)")
+    ap.add_argument("--dropconnect", type=pathlib.Path, help="a resnet-mini trained with drop-connect 0.1")
+    ap.add_argument("--images", type=int, default=2000, help="first N test images (default 2000)")
+    ap.add_argument("--seeds", type=int, default=2)
+    ap.add_argument("--fault-rate", type=float, default=0.1, help="fraction of weights with a stuck cell")
+    ap.add_argument("--fault-model", default="weight-zero", help="as the drop-connect study (default weight-zero)")
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--jobs", type=int, default=1, help="evaluations run at once (each uses every core)")
+    args = ap.parse_args()
+    log = []
+    models = {}
+    for name, p, given in [("normal", 0.0, args.normal), ("drop-connect 0.1", 0.1, args.dropconnect)]:
+        if given is None:
+            args.models.mkdir(parents=True, exist_ok=True)
+            given = args.models / f"resnet-mini_dc{p}_e{args.epochs}.onnx"
+            if not given.exists():
+                run([args.rramsim, "train", "--model", "resnet-mini", "--epochs", str(args.epochs),
+                     "--drop-connect", str(p), "--output", str(given)], log)
+        models[name] = given
+    preset = args.arch.read_text()
+    configs = []  # (effect, x, label, sigma, time, adc)
+    for s in SIGMAS:
+        configs.append(("program_sigma", s, f"{s:.0%}", s, BASE["time"], BASE["adc"]))
+    for t, label in TIMES:
+        configs.append(("drift", t, label, BASE["sigma"], t, BASE["adc"]))
+    for b in ADC_BITS:
+        configs.append(("adc_bits", b, f"{b}", BASE["sigma"], BASE["time"], b))
+    rows = []
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = pathlib.Path(tmp)
+        cache = {}
+        commands = {}
+        for model_name, model in models.items():
+            for effect, x, label, sigma, t, adc in configs:
+                for faults in [0.0, args.fault_rate]:
+                    key = (model_name, sigma, t, adc, faults)
+                    if key not in commands:
+                        arch = arch_file(preset, adc, sigma, tmp)
+                        cmd = [args.rramsim, "eval", "--model", str(model), "--arch", str(arch), "--device", "exact",
+                               "--images", str(args.images), "--seeds", str(args.seeds), "--time", str(t),
+                               "--format", "json"]
+                        if faults > 0:
+                            cmd += ["--fault-rate", str(faults), "--rate-per", "weight", "--fault-model", args.fault_model]
+                        commands[key] = cmd
+
+        def evaluate(item):
+            key, cmd = item
+            r = json.loads(run(cmd, log))
+            print(f"{key}: {r['accuracy_mean']:.4f} ± {r['accuracy_std']:.4f}", flush=True)
+            return key, r
+
+        with ThreadPoolExecutor(max_workers=max(args.jobs, 1)) as pool:
+            cache = dict(pool.map(evaluate, commands.items()))
+        for model_name, model in models.items():
+            for effect, x, label, sigma, t, adc in configs:
+                for faults in [0.0, args.fault_rate]:
+                    key = (model_name, sigma, t, adc, faults)
+                    r = cache[key]
+                    rows.append({
+                        "model": model_name, "effect": effect, "x": x, "label": label,
+                        "program_sigma": sigma, "time_s": t, "drift_nu": DRIFT_NU, "adc_bits": adc,
+                        "weight_fault_rate": faults, "images": args.images,
+                        "samples": max(r["seeds"], 1), "accuracy_mean": r["accuracy_mean"],
+                        "accuracy_std": r["accuracy_std"], "accuracy_min": r["accuracy_min"],
+                        "accuracy_max": r["accuracy_max"],
+                    })
+    with open(args.out / "results.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    (args.out / "runs.json").write_text(json.dumps({"models": {k: str(v) for k, v in models.items()},
+                                                    "arch": str(args.arch), "runs": log}, indent=1) + "\n")
+    md = [f"# Device effects on resnet-mini (neurosim-8b, first {args.images} Fashion-MNIST test images)", "",
+          "Bit-exact periphery (`--device exact`); each effect alone, others at the preset (no variation, "
+          f"t = t0 = 1 s, 5-bit ADC), without and with stuck cells in {args.fault_rate:.0%} of the weights "
+          f"(fault model {args.fault_model}); drift ν = {DRIFT_NU}; "
+          f"mean ± std over {args.seeds} samples of device variation and fault map "
+          "(deterministic settings: one sample, std 0).", "",
+          "| effect | setting | normal | normal + faults | drop-connect 0.1 | drop-connect 0.1 + faults |",
+          "|---|---|---|---|---|---|"]
+    for effect, x, label, *_ in configs:
+        cells = []
+        for model_name in models:
+            for faults in [0.0, args.fault_rate]:
+                r = next(r for r in rows if r["model"] == model_name and r["effect"] == effect and r["x"] == x
+                         and r["weight_fault_rate"] == faults)
+                cells.append(f"{100 * r['accuracy_mean']:.2f} ± {100 * r['accuracy_std']:.2f}")
+        md.append(f"| {effect} | {label} | " + " | ".join(cells) + " |")
+    md += ["", "Accuracies in %. Plot: accuracy.png. Commands and run times: runs.json.", ""]
+    (args.out / "results.md").write_text("\n".join(md))
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4), sharey=True)
+    for ax, (effect, title, xlabel) in zip(axes, [("program_sigma", "programming variation", "σ (relative)"),
+                                                   ("drift", f"drift (ν = {DRIFT_NU})", "time since programming (s)"),
+                                                   ("adc_bits", "ADC resolution", "ADC bits")]):
+        for model_name, color in zip(models, ["tab:blue", "tab:orange"]):
+            for faults, style in [(0.0, "-"), (args.fault_rate, "--")]:
+                pts = [r for r in rows if r["model"] == model_name and r["effect"] == effect
+                       and r["weight_fault_rate"] == faults]
+                ax.errorbar([r["x"] for r in pts], [100 * r["accuracy_mean"] for r in pts],
+                            yerr=[100 * r["accuracy_std"] for r in pts], color=color, linestyle=style, marker="o",
+                            capsize=3, label=f"{model_name}" + (f", {faults:.0%} weights stuck" if faults else ""))
+        if effect == "drift":
+            ax.set_xscale("log")
+        ax.set_title(title)
+        ax.set_xlabel(xlabel)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel(f"top-1 accuracy (%), first {args.images} test images")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(args.out / "accuracy.png", dpi=110)
+    print(f"wrote {args.out}/results.csv, results.md, accuracy.png, runs.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
