@@ -152,7 +152,7 @@ impl<S: EventSink> Sim<'_, '_, '_, S> {
             &Work::Digital { cycles, pixels, actions, weight_bytes } => {
                 // Pixel q's share of the layer's cycles; the shares add up exactly.
                 let cost = (pixel + 1) * cycles / pixels - pixel * cycles / pixels;
-                let (first, done) = res.digital.reserve_span(res.now, ready, cost);
+                let (first, done) = res.digital.reserve_span(res.now, layer as u32, ready, cost);
                 self.stats.digital_busy += cost;
                 if S::ENABLED && cost > 0 {
                     res.out.emit(EventKind::Digital, Unit::Digital, first, done, actions[Action::DigitalMac]);
@@ -177,14 +177,14 @@ impl<S: EventSink> Sim<'_, '_, '_, S> {
             Work::Crossbar(w) => {
                 let replica = &w.replicas[(pixel % w.replicas.len() as u64) as usize];
                 let home = replica.home as usize;
-                let mut t = res.tile_unit(home, EventKind::BufferRead, w.in_bytes, ready);
+                // Each part forms its window from the pixels in its own buffer.
+                let mut t = ready;
+                for part in &replica.parts {
+                    t = t.max(res.tile_unit(part.tile as usize, EventKind::BufferRead, part.read_bytes, ready));
+                }
                 let read = t;
                 let mut counts = w.actions;
-                // A replica wider than a tile: its inputs go to the other tiles.
-                let start = t;
-                for &o in &replica.others {
-                    t = t.max(res.transfer(replica.home, o, w.in_bytes, start, &mut counts));
-                }
+                counts[Action::BufferReadByte] = replica.read_bytes;
                 // Every input step enters the replica's stage pipeline at `t`.
                 let mut busy = res.groups[replica.group];
                 let before = busy;
@@ -212,13 +212,20 @@ impl<S: EventSink> Sim<'_, '_, '_, S> {
                 if S::ENABLED && w.steps > 0 {
                     emit_stages(&mut res.out, w, replica, &first, &before, &busy, last);
                 }
-                let mut t = last;
-                for &o in &replica.others {
-                    t = t.max(res.transfer(o, replica.home, w.psum_bytes, last, &mut counts));
+                // Partial sums: each part adds its own row tiles', then the
+                // tree brings them to the home tile, adding at every step.
+                let parts = &mut self.state.scratch.parts;
+                parts.clear();
+                for part in &replica.parts {
+                    parts.push(res.tile_unit(part.tile as usize, EventKind::Adder, part.local_adds, last));
                 }
-                if w.adds > 0 {
-                    t = res.tile_unit(home, EventKind::Adder, w.adds, t);
+                for step in &replica.tree {
+                    let (from, to) = (step.from as usize, step.to as usize);
+                    let (src, dst) = (replica.parts[from].tile, replica.parts[to].tile);
+                    let arrival = res.transfer(src, dst, step.bytes, parts[from], &mut counts);
+                    parts[to] = res.tile_unit(dst as usize, EventKind::Adder, step.adds, parts[to].max(arrival));
                 }
+                let mut t = parts[0];
                 if w.fused_ops > 0 {
                     t = res.tile_unit(home, EventKind::Alu, w.fused_ops, t);
                 }
@@ -244,18 +251,26 @@ impl<S: EventSink> Sim<'_, '_, '_, S> {
         }
         for &e in &plan.out_edges[layer] {
             let edge = &plan.edges[e];
-            // Where the pixel goes: the tiles of the consumer replicas that read it.
+            // Where the pixel goes: the tiles of the consumer replicas that read
+            // it, each once; the tiles that read the same channels share one multicast.
             let mut arrival = t;
             let src = plan.home_of_output(layer, p);
-            plan.reader_tiles(edge.consumer, edge.need, p, &mut scratch.readers, &mut scratch.dests);
-            for &d in &scratch.dests {
-                let at = if edge.spilled {
-                    self.stats.layers[layer].spilled_bytes += edge.bytes;
-                    res.spill(src, d, edge.bytes, t, &mut self.stats.layers[layer].actions)
-                } else {
-                    res.transfer(src, d, edge.bytes, t, &mut self.stats.layers[layer].actions)
+            plan.reader_parts(edge.consumer, edge.need, p, &mut scratch.readers, &mut scratch.dests);
+            let result = &mut self.stats.layers[layer];
+            for dsts in scratch.dests.chunk_by(|a, b| a.0 == b.0) {
+                let bytes = match &plan.work[edge.consumer] {
+                    Work::Crossbar(w) => w.shares[dsts[0].0 as usize].min(edge.bytes),
+                    _ => edge.bytes,
                 };
-                arrival = arrival.max(at);
+                if edge.spilled {
+                    for &(_, d) in dsts {
+                        result.spilled_bytes += bytes;
+                        let at = res.spill(src, d, bytes, t, &mut result.actions);
+                        arrival = arrival.max(at);
+                    }
+                } else {
+                    arrival = arrival.max(res.multicast(src, dsts, bytes, t, &mut result.actions));
+                }
             }
             // Record and advance the delivered prefix.
             let arr = &mut ready.arrived[image][e];

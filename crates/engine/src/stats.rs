@@ -255,9 +255,9 @@ impl Stats {
             })
             .collect();
         for edge in &plan.edges {
-            for &s in &edge.slots {
+            for &(s, bytes) in &edge.slots {
                 let b = &mut buffers[s as usize];
-                b.min_bytes = b.min_bytes.saturating_add(edge.min_ring.saturating_mul(edge.bytes));
+                b.min_bytes = b.min_bytes.saturating_add(edge.min_ring.saturating_mul(bytes));
                 b.spilled_edges += u32::from(edge.spilled);
             }
         }
@@ -270,8 +270,8 @@ impl Stats {
                 BufferDeadlock {
                     producer: LayerId(edge.producer),
                     consumer: LayerId(edge.consumer),
-                    slot: slot(edge.slots[0] as usize),
-                    ring_bytes: edge.ring.saturating_mul(edge.bytes),
+                    slot: slot(edge.slots[0].0 as usize),
+                    ring_bytes: edge.ring.saturating_mul(edge.slots[0].1),
                 }
             })
         });
