@@ -35,7 +35,7 @@ mod state;
 mod stats;
 
 pub use events::{Event, EventKind, EventSink, Level, NoEvents, PORTS, Unit};
-pub use stats::{BufferDeadlock, BufferSlot, BufferUse, LayerResult, Resource, SimResult};
+pub use stats::{Bound, BufferDeadlock, BufferSlot, BufferUse, LayerResult, Resource, SimResult};
 
 use plan::{Plan, UNBOUNDED, Work};
 use state::{NOT_YET, State};
@@ -67,9 +67,46 @@ pub fn simulate_with<S: EventSink>(
         Sim { state: State::new(&plan, arch, sink), stats: Stats::new(plan.work.len(), plan.batch), plan: &plan };
     sim.run();
     let busiest = sim.state.res.busiest();
+    layer_busy(&plan, &sim.state.res, &mut sim.stats.layers);
     let mut result = sim.stats.finish(mapping.tiles_used, plan.uses_digital(), &plan, &sim.state.ready);
     result.busiest = Resource::ALL.iter().map(|&r| (r, busiest[r as usize])).collect();
     result
+}
+
+/// Fills every layer's `busy`: per kind of resource, the most cycles one
+/// instance spent on the layer's work.
+fn layer_busy<S: EventSink>(plan: &Plan, res: &state::Resources<'_, '_, S>, layers: &mut [LayerResult]) {
+    let mut see = |r: Resource, t: &state::Timeline| {
+        for &(l, cycles) in &t.by_layer {
+            let b = &mut layers[l as usize].busy[r as usize];
+            *b = (*b).max(cycles);
+        }
+    };
+    for tile in &res.tiles {
+        see(Resource::Buffer, &tile.buffer_read);
+        see(Resource::Buffer, &tile.buffer_write);
+        see(Resource::Alu, &tile.adder);
+        see(Resource::Alu, &tile.alu);
+    }
+    for l in &res.links {
+        see(Resource::Noc, l);
+    }
+    for o in &res.offchip {
+        see(Resource::Offchip, o);
+    }
+    see(Resource::Digital, &res.digital);
+    for (l, w) in plan.work.iter().enumerate() {
+        if let Work::Crossbar(w) = w {
+            for r in &w.replicas {
+                let s = &res.stage_busy[r.group];
+                let b = &mut layers[l].busy;
+                let crossbar = s[Stage::Dac as usize].max(s[Stage::Read as usize]);
+                let adc = s[Stage::SampleHold as usize].max(s[Stage::Adc as usize]).max(s[Stage::ShiftAdd as usize]);
+                b[Resource::Crossbar as usize] = b[Resource::Crossbar as usize].max(crossbar);
+                b[Resource::Adc as usize] = b[Resource::Adc as usize].max(adc);
+            }
+        }
+    }
 }
 
 /// Bytes the state of a simulation of `batch` inputs allocates up front: the
@@ -217,13 +254,18 @@ impl<S: EventSink> Sim<'_, '_, '_, S> {
                 let parts = &mut self.state.scratch.parts;
                 parts.clear();
                 for part in &replica.parts {
-                    parts.push(res.tile_unit(part.tile as usize, EventKind::Adder, part.local_adds, last));
+                    parts.push(if part.local_adds > 0 {
+                        res.tile_unit(part.tile as usize, EventKind::Adder, part.local_adds, last)
+                    } else {
+                        last
+                    });
                 }
                 for step in &replica.tree {
                     let (from, to) = (step.from as usize, step.to as usize);
                     let (src, dst) = (replica.parts[from].tile, replica.parts[to].tile);
-                    let arrival = res.transfer(src, dst, step.bytes, parts[from], &mut counts);
-                    parts[to] = res.tile_unit(dst as usize, EventKind::Adder, step.adds, parts[to].max(arrival));
+                    let arrival = res.transfer(src, dst, step.bytes, parts[from], &mut counts).max(parts[to]);
+                    parts[to] =
+                        if step.adds > 0 { res.tile_unit(dst as usize, EventKind::Adder, step.adds, arrival) } else { arrival };
                 }
                 let mut t = parts[0];
                 if w.fused_ops > 0 {
