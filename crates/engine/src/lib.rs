@@ -264,8 +264,11 @@ impl<S: EventSink> Sim<'_, '_, '_, S> {
                     let (from, to) = (step.from as usize, step.to as usize);
                     let (src, dst) = (replica.parts[from].tile, replica.parts[to].tile);
                     let arrival = res.transfer(src, dst, step.bytes, parts[from], &mut counts).max(parts[to]);
-                    parts[to] =
-                        if step.adds > 0 { res.tile_unit(dst as usize, EventKind::Adder, step.adds, arrival) } else { arrival };
+                    parts[to] = if step.adds > 0 {
+                        res.tile_unit(dst as usize, EventKind::Adder, step.adds, arrival)
+                    } else {
+                        arrival
+                    };
                 }
                 let mut t = parts[0];
                 if w.fused_ops > 0 {
