@@ -9,8 +9,11 @@
 //! buffer's read and write ports, the tile adder and the ALU; the NoC links (XY
 //! routing on a mesh, or one bus) and each chip's off-chip link. A consumer
 //! pixel becomes ready when every producer pixel up to the last one of its
-//! receptive field (in raster order) has reached its tile. The run ends when
-//! the last output of the last image is written.
+//! receptive field (in raster order) has reached its tiles: a replica that
+//! spans several tiles gets each producer pixel once per tile (a multicast of
+//! the channels each tile reads), forms its windows in each tile, and reduces
+//! its partial sums in each tile's adder and then in a tree across its tiles.
+//! The run ends when the last output of the last image is written.
 //!
 //! Modules: `plan` is what is fixed before the first cycle (per-layer work,
 //! edges), `state` what changes (busy times, readiness, the heap), `stats`

@@ -464,7 +464,8 @@ impl Plan {
     /// a slot whose edges' minima do not fit spills its largest edges off-chip
     /// (largest first, lowest index on ties) until they fit; what is left of
     /// the slot gives every edge the same number of extra pixels. An edge held
-    /// in several slots takes the smallest ring. Edges from the network input
+    /// in several slots (every tile of its consumer's replicas, each holding
+    /// the channels it reads) takes the smallest ring. Edges from the network input
     /// (streamed from the host) and into element-wise views hold nothing.
     fn size_buffers(&mut self) {
         let slots = self.slot_capacity.len();
