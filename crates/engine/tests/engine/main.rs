@@ -696,3 +696,23 @@ fn four_tile_reduction_tree_matches_closed_form() {
     let write = 4u64.div_ceil(u64::from(buf.write_bytes_per_cycle)) + buf.latency.get();
     assert_eq!(r.total_cycles.get(), level2 + write);
 }
+
+/// `bound`: a layer whose ADC bank is busy most of its span is `adc`-bound; a
+/// fast layer fed by a slow one mostly waits, so it is `input`-bound.
+#[test]
+fn bound_names_the_busiest_resource_or_input() {
+    use rramsim_engine::{Bound, Resource};
+    let arch = test_arch(4, 1, 1, 4);
+    // a: 64 columns, 256 cycles per pixel; b (two row tiles on two tiles): 16
+    // columns, 64 cycles per pixel.
+    let net = chain(Shape::new(8, 4, 4), &[("a", conv(32, 1)), ("b", conv(8, 1))]);
+    let r = run(&net, &arch, Replication::None, 1);
+    let (a, b) = (&r.layers[1], &r.layers[2]);
+    assert_eq!(a.bound(), Bound::Resource(Resource::Adc));
+    // a's ADC bank converts 16 pixels × 4 steps × 64 columns.
+    assert_eq!(a.busy[Resource::Adc as usize], 16 * 4 * 64);
+    assert_eq!(b.busy[Resource::Adc as usize], 16 * 4 * 16);
+    assert!(2 * b.busy[Resource::Adc as usize] < b.span().get());
+    assert_eq!(b.bound(), Bound::Input);
+    assert_eq!(Bound::Input.name(), "input");
+}
