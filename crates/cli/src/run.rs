@@ -230,6 +230,7 @@ fn render(r: &RunReport, format: Format) -> CliResult<String> {
                 ("start", Align::Right),
                 ("end", Align::Right),
                 ("cycles", Align::Right),
+                ("bound", Align::Left),
                 ("energy nJ", Align::Right),
             ]);
             // Every layer, views (flatten, reshape) and fused activations included.
@@ -244,11 +245,27 @@ fn render(r: &RunReport, format: Format) -> CliResult<String> {
                     thousands(l.start_cycle),
                     thousands(l.end_cycle),
                     thousands(l.cycles),
+                    l.bound.unwrap_or_default().to_owned(),
                     format!("{:.2}", l.energy_pj / 1e3),
                 ]);
             }
             out.push_str(&t.render());
             out.push_str("util%: weight cells used / cells of the layer's crossbars (layers on crossbars only)\n");
+            out.push_str(
+                "bound: the resource of a crossbar layer busy for at least half its span, or input (it mostly waited)",
+            );
+            let mut bounds: Vec<(&str, usize)> = Vec::new();
+            for b in r.layers.iter().filter_map(|l| l.bound) {
+                match bounds.iter_mut().find(|(n, _)| *n == b) {
+                    Some((_, c)) => *c += 1,
+                    None => bounds.push((b, 1)),
+                }
+            }
+            if !bounds.is_empty() {
+                let list: Vec<String> = bounds.iter().map(|(n, c)| format!("{c} {n}")).collect();
+                out.push_str(&format!(": {}", list.join(", ")));
+            }
+            out.push('\n');
             let mut c =
                 Table::new(&[("component", Align::Left), ("energy nJ", Align::Right), ("share%", Align::Right)]);
             for (name, e) in &r.energy_by_component {

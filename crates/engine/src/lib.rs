@@ -9,8 +9,11 @@
 //! buffer's read and write ports, the tile adder and the ALU; the NoC links (XY
 //! routing on a mesh, or one bus) and each chip's off-chip link. A consumer
 //! pixel becomes ready when every producer pixel up to the last one of its
-//! receptive field (in raster order) has reached its tile. The run ends when
-//! the last output of the last image is written.
+//! receptive field (in raster order) has reached its tiles: a replica that
+//! spans several tiles gets each producer pixel once per tile (a multicast of
+//! the channels each tile reads), forms its windows in each tile, and reduces
+//! its partial sums in each tile's adder and then in a tree across its tiles.
+//! The run ends when the last output of the last image is written.
 //!
 //! Modules: `plan` is what is fixed before the first cycle (per-layer work,
 //! edges), `state` what changes (busy times, readiness, the heap), `stats`
@@ -35,7 +38,7 @@ mod state;
 mod stats;
 
 pub use events::{Event, EventKind, EventSink, Level, NoEvents, PORTS, Unit};
-pub use stats::{BufferDeadlock, BufferSlot, BufferUse, LayerResult, Resource, SimResult};
+pub use stats::{Bound, BufferDeadlock, BufferSlot, BufferUse, LayerResult, Resource, SimResult};
 
 use plan::{Plan, UNBOUNDED, Work};
 use state::{NOT_YET, State};
@@ -67,9 +70,46 @@ pub fn simulate_with<S: EventSink>(
         Sim { state: State::new(&plan, arch, sink), stats: Stats::new(plan.work.len(), plan.batch), plan: &plan };
     sim.run();
     let busiest = sim.state.res.busiest();
+    layer_busy(&plan, &sim.state.res, &mut sim.stats.layers);
     let mut result = sim.stats.finish(mapping.tiles_used, plan.uses_digital(), &plan, &sim.state.ready);
     result.busiest = Resource::ALL.iter().map(|&r| (r, busiest[r as usize])).collect();
     result
+}
+
+/// Fills every layer's `busy`: per kind of resource, the most cycles one
+/// instance spent on the layer's work.
+fn layer_busy<S: EventSink>(plan: &Plan, res: &state::Resources<'_, '_, S>, layers: &mut [LayerResult]) {
+    let mut see = |r: Resource, t: &state::Timeline| {
+        for &(l, cycles) in &t.by_layer {
+            let b = &mut layers[l as usize].busy[r as usize];
+            *b = (*b).max(cycles);
+        }
+    };
+    for tile in &res.tiles {
+        see(Resource::Buffer, &tile.buffer_read);
+        see(Resource::Buffer, &tile.buffer_write);
+        see(Resource::Alu, &tile.adder);
+        see(Resource::Alu, &tile.alu);
+    }
+    for l in &res.links {
+        see(Resource::Noc, l);
+    }
+    for o in &res.offchip {
+        see(Resource::Offchip, o);
+    }
+    see(Resource::Digital, &res.digital);
+    for (l, w) in plan.work.iter().enumerate() {
+        if let Work::Crossbar(w) = w {
+            for r in &w.replicas {
+                let s = &res.stage_busy[r.group];
+                let b = &mut layers[l].busy;
+                let crossbar = s[Stage::Dac as usize].max(s[Stage::Read as usize]);
+                let adc = s[Stage::SampleHold as usize].max(s[Stage::Adc as usize]).max(s[Stage::ShiftAdd as usize]);
+                b[Resource::Crossbar as usize] = b[Resource::Crossbar as usize].max(crossbar);
+                b[Resource::Adc as usize] = b[Resource::Adc as usize].max(adc);
+            }
+        }
+    }
 }
 
 /// Bytes the state of a simulation of `batch` inputs allocates up front: the
@@ -152,7 +192,7 @@ impl<S: EventSink> Sim<'_, '_, '_, S> {
             &Work::Digital { cycles, pixels, actions, weight_bytes } => {
                 // Pixel q's share of the layer's cycles; the shares add up exactly.
                 let cost = (pixel + 1) * cycles / pixels - pixel * cycles / pixels;
-                let (first, done) = res.digital.reserve_span(res.now, ready, cost);
+                let (first, done) = res.digital.reserve_span(res.now, layer as u32, ready, cost);
                 self.stats.digital_busy += cost;
                 if S::ENABLED && cost > 0 {
                     res.out.emit(EventKind::Digital, Unit::Digital, first, done, actions[Action::DigitalMac]);
@@ -177,14 +217,14 @@ impl<S: EventSink> Sim<'_, '_, '_, S> {
             Work::Crossbar(w) => {
                 let replica = &w.replicas[(pixel % w.replicas.len() as u64) as usize];
                 let home = replica.home as usize;
-                let mut t = res.tile_unit(home, EventKind::BufferRead, w.in_bytes, ready);
+                // Each part forms its window from the pixels in its own buffer.
+                let mut t = ready;
+                for part in &replica.parts {
+                    t = t.max(res.tile_unit(part.tile as usize, EventKind::BufferRead, part.read_bytes, ready));
+                }
                 let read = t;
                 let mut counts = w.actions;
-                // A replica wider than a tile: its inputs go to the other tiles.
-                let start = t;
-                for &o in &replica.others {
-                    t = t.max(res.transfer(replica.home, o, w.in_bytes, start, &mut counts));
-                }
+                counts[Action::BufferReadByte] = replica.read_bytes;
                 // Every input step enters the replica's stage pipeline at `t`.
                 let mut busy = res.groups[replica.group];
                 let before = busy;
@@ -212,13 +252,28 @@ impl<S: EventSink> Sim<'_, '_, '_, S> {
                 if S::ENABLED && w.steps > 0 {
                     emit_stages(&mut res.out, w, replica, &first, &before, &busy, last);
                 }
-                let mut t = last;
-                for &o in &replica.others {
-                    t = t.max(res.transfer(o, replica.home, w.psum_bytes, last, &mut counts));
+                // Partial sums: each part adds its own row tiles', then the
+                // tree brings them to the home tile, adding at every step.
+                let parts = &mut self.state.scratch.parts;
+                parts.clear();
+                for part in &replica.parts {
+                    parts.push(if part.local_adds > 0 {
+                        res.tile_unit(part.tile as usize, EventKind::Adder, part.local_adds, last)
+                    } else {
+                        last
+                    });
                 }
-                if w.adds > 0 {
-                    t = res.tile_unit(home, EventKind::Adder, w.adds, t);
+                for step in &replica.tree {
+                    let (from, to) = (step.from as usize, step.to as usize);
+                    let (src, dst) = (replica.parts[from].tile, replica.parts[to].tile);
+                    let arrival = res.transfer(src, dst, step.bytes, parts[from], &mut counts).max(parts[to]);
+                    parts[to] = if step.adds > 0 {
+                        res.tile_unit(dst as usize, EventKind::Adder, step.adds, arrival)
+                    } else {
+                        arrival
+                    };
                 }
+                let mut t = parts[0];
                 if w.fused_ops > 0 {
                     t = res.tile_unit(home, EventKind::Alu, w.fused_ops, t);
                 }
@@ -244,18 +299,26 @@ impl<S: EventSink> Sim<'_, '_, '_, S> {
         }
         for &e in &plan.out_edges[layer] {
             let edge = &plan.edges[e];
-            // Where the pixel goes: the tiles of the consumer replicas that read it.
+            // Where the pixel goes: the tiles of the consumer replicas that read
+            // it, each once; the tiles that read the same channels share one multicast.
             let mut arrival = t;
             let src = plan.home_of_output(layer, p);
-            plan.reader_tiles(edge.consumer, edge.need, p, &mut scratch.readers, &mut scratch.dests);
-            for &d in &scratch.dests {
-                let at = if edge.spilled {
-                    self.stats.layers[layer].spilled_bytes += edge.bytes;
-                    res.spill(src, d, edge.bytes, t, &mut self.stats.layers[layer].actions)
-                } else {
-                    res.transfer(src, d, edge.bytes, t, &mut self.stats.layers[layer].actions)
+            plan.reader_parts(edge.consumer, edge.need, p, &mut scratch.readers, &mut scratch.dests);
+            let result = &mut self.stats.layers[layer];
+            for dsts in scratch.dests.chunk_by(|a, b| a.0 == b.0) {
+                let bytes = match &plan.work[edge.consumer] {
+                    Work::Crossbar(w) => w.shares[dsts[0].0 as usize].min(edge.bytes),
+                    _ => edge.bytes,
                 };
-                arrival = arrival.max(at);
+                if edge.spilled {
+                    for &(_, d) in dsts {
+                        result.spilled_bytes += bytes;
+                        let at = res.spill(src, d, bytes, t, &mut result.actions);
+                        arrival = arrival.max(at);
+                    }
+                } else {
+                    arrival = arrival.max(res.multicast(src, dsts, bytes, t, &mut result.actions));
+                }
             }
             // Record and advance the delivered prefix.
             let arr = &mut ready.arrived[image][e];

@@ -103,8 +103,10 @@ pub(crate) struct Edge {
     /// Bytes of one producer pixel.
     pub bytes: u64,
     /// Where the pixels are held until their last reader has read them: tile
-    /// buffers (by tile index) or the digital unit's SRAM (index `tiles`).
-    pub slots: Vec<u32>,
+    /// buffers (by tile index) or the digital unit's SRAM (index `tiles`), and
+    /// the bytes of one producer pixel held there (a crossbar part holds the
+    /// channels it reads).
+    pub slots: Vec<(u32, u64)>,
     /// Producer pixels the edge's ring buffer holds ([`UNBOUNDED`] for the
     /// network input, streamed from the host, and for spilled edges).
     pub ring: u64,
@@ -145,12 +147,46 @@ pub(crate) enum Work {
 pub(crate) struct Replica {
     /// Index of its stage pipeline in the state's groups.
     pub group: usize,
-    /// Its home tile (inputs read, outputs written) and the other tiles it spans.
+    /// Its home tile (outputs written; `parts[0]`).
     pub home: u32,
-    pub others: Vec<u32>,
+    /// The tiles it spans, home first, in tile order: each receives the input
+    /// pixels its crossbars read once, holds them in its buffer and forms its
+    /// windows locally.
+    pub parts: Vec<Part>,
+    /// The reduction of the parts' partial sums into the home tile: a binary
+    /// tree, level by level (part `from` sends to part `to`, which adds).
+    pub tree: Vec<Reduce>,
+    /// Buffer bytes its parts read per item (Σ of the parts' windows).
+    pub read_bytes: u64,
     /// Its first PE's index within the home tile, and its PE count.
     pub pe: u32,
     pub pes: u32,
+}
+
+/// The share of a replica on one tile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Part {
+    pub tile: u32,
+    /// Which input channels it reads: an index into [`XbarWork::shares`]
+    /// (parts with the same channels receive one multicast).
+    pub share: u32,
+    /// Window bytes its crossbars read per item (the im2col rows they drive).
+    pub read_bytes: u64,
+    /// Tile-adder additions of its own row tiles' partial sums per item.
+    pub local_adds: u64,
+}
+
+/// One step of a partial-sum reduction tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Reduce {
+    pub from: u32,
+    pub to: u32,
+    /// 32-bit partial sums of every output `from` holds (its own and those it
+    /// has received).
+    pub bytes: u64,
+    /// Additions at `to`: outputs both hold (the last step into the home tile
+    /// also subtracts the offset-digital correction).
+    pub adds: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -162,11 +198,10 @@ pub(crate) struct XbarWork {
     pub stages: StageCycles,
     /// Its slowest stage (the first of equals).
     pub bottleneck: Stage,
-    pub in_bytes: u64,
     pub out_bytes: u64,
-    /// Partial-sum bytes each extra spanned tile returns.
-    pub psum_bytes: u64,
-    pub adds: u64,
+    /// Per distinct input share of the parts: bytes of one producer pixel's
+    /// channels that share reads.
+    pub shares: Vec<u64>,
     pub fused_ops: u64,
     pub macs: u64,
     pub actions: ActionCounts,
@@ -327,18 +362,24 @@ impl Plan {
         self.waiters = waiters;
     }
 
-    /// The buffer slots that hold the pixels of edge `e`: the tiles of the
-    /// consumer's replicas (each receives them), the tile a view or ALU layer
-    /// runs on, or the digital SRAM.
-    fn slots_of(&self, e: usize) -> Vec<u32> {
-        let consumer = self.edges[e].consumer;
-        let mut slots: Vec<u32> = match &self.work[consumer] {
-            Work::Crossbar(w) => w.replicas.iter().map(|r| r.home).collect(),
-            Work::Digital { .. } => vec![self.tiles as u32],
-            _ => vec![self.home_of_output(consumer, 0)],
+    /// The buffer slots that hold the pixels of edge `e` and the bytes of a
+    /// pixel each holds: every tile of the consumer's replicas (each receives
+    /// the channels it reads, the most of any part on it), the tile a view or
+    /// ALU layer runs on, or the digital SRAM.
+    fn slots_of(&self, e: usize) -> Vec<(u32, u64)> {
+        let (consumer, bytes) = (self.edges[e].consumer, self.edges[e].bytes);
+        let mut slots: Vec<(u32, u64)> = match &self.work[consumer] {
+            Work::Crossbar(w) => w
+                .replicas
+                .iter()
+                .flat_map(|r| r.parts.iter().map(|p| (p.tile, w.shares[p.share as usize].min(bytes))))
+                .collect(),
+            Work::Digital { .. } => vec![(self.tiles as u32, bytes)],
+            _ => vec![(self.home_of_output(consumer, 0), bytes)],
         };
-        slots.sort_unstable();
-        slots.dedup();
+        // Per tile the largest share (sorted by tile, then bytes descending).
+        slots.sort_unstable_by_key(|&(t, b)| (t, std::cmp::Reverse(b)));
+        slots.dedup_by_key(|s| s.0);
         slots
     }
 
@@ -423,18 +464,20 @@ impl Plan {
     /// a slot whose edges' minima do not fit spills its largest edges off-chip
     /// (largest first, lowest index on ties) until they fit; what is left of
     /// the slot gives every edge the same number of extra pixels. An edge held
-    /// in several slots takes the smallest ring. Edges from the network input
+    /// in several slots (every tile of its consumer's replicas, each holding
+    /// the channels it reads) takes the smallest ring. Edges from the network input
     /// (streamed from the host) and into element-wise views hold nothing.
     fn size_buffers(&mut self) {
         let slots = self.slot_capacity.len();
-        let mut by_slot: Vec<Vec<usize>> = vec![Vec::new(); slots];
+        // Per slot: its edges and the bytes of a pixel of each held there.
+        let mut by_slot: Vec<Vec<(usize, u64)>> = vec![Vec::new(); slots];
         for e in 0..self.edges.len() {
             if self.edges[e].producer == self.input || self.feeds_view(e) {
                 continue;
             }
             let edge_slots = self.slots_of(e);
-            for &s in &edge_slots {
-                by_slot[s as usize].push(e);
+            for &(s, bytes) in &edge_slots {
+                by_slot[s as usize].push((e, bytes));
             }
             self.edges[e].slots = edge_slots;
         }
@@ -448,32 +491,32 @@ impl Plan {
         for (edge, ring) in self.edges.iter_mut().zip(min_rings) {
             edge.min_ring = ring;
         }
-        let min_bytes = |edge: &Edge| u128::from(edge.min_ring) * u128::from(edge.bytes);
+        let min_bytes = |edge: &Edge, bytes: u64| u128::from(edge.min_ring) * u128::from(bytes);
         for (s, list) in by_slot.iter_mut().enumerate() {
             let capacity = u128::from(self.slot_capacity[s]);
-            list.sort_by_key(|&e| (std::cmp::Reverse(min_bytes(&self.edges[e])), e));
+            list.sort_by_key(|&(e, b)| (std::cmp::Reverse(min_bytes(&self.edges[e], b)), e));
             let mut need: u128 =
-                list.iter().filter(|&&e| !self.edges[e].spilled).map(|&e| min_bytes(&self.edges[e])).sum();
-            for &e in list.iter() {
+                list.iter().filter(|&&(e, _)| !self.edges[e].spilled).map(|&(e, b)| min_bytes(&self.edges[e], b)).sum();
+            for &(e, b) in list.iter() {
                 if need <= capacity {
                     break;
                 }
                 if !self.edges[e].spilled {
-                    need -= min_bytes(&self.edges[e]);
+                    need -= min_bytes(&self.edges[e], b);
                     self.edges[e].spilled = true;
                 }
             }
         }
         let mut rings = vec![UNBOUNDED; self.edges.len()];
         for (s, list) in by_slot.iter().enumerate() {
-            let live = || list.iter().copied().filter(|&e| !self.edges[e].spilled);
-            let need: u128 = live().map(|e| min_bytes(&self.edges[e])).sum();
-            let pixel_bytes: u128 = live().map(|e| u128::from(self.edges[e].bytes)).sum();
+            let live = || list.iter().copied().filter(|&(e, _)| !self.edges[e].spilled);
+            let need: u128 = live().map(|(e, b)| min_bytes(&self.edges[e], b)).sum();
+            let pixel_bytes: u128 = live().map(|(_, b)| u128::from(b)).sum();
             let extra = u128::from(self.slot_capacity[s]).saturating_sub(need);
             // The same number of extra pixels for every edge: the slack that
             // lets a producer run ahead of its consumer.
             let share = extra / pixel_bytes.max(1);
-            for e in live() {
+            for (e, _) in live() {
                 let edge = &self.edges[e];
                 let ring = u128::from(edge.min_ring) + share;
                 rings[e] = rings[e].min(u64::try_from(ring).unwrap_or(UNBOUNDED));
@@ -498,29 +541,37 @@ impl Plan {
         }
     }
 
-    /// Fills `tiles` with the distinct tiles that need producer pixel `p` for
-    /// `consumer`; `readers` is scratch space.
-    pub(crate) fn reader_tiles(
+    /// Fills `dests` with the distinct (share, tile) pairs that need producer
+    /// pixel `p` for `consumer`, sorted: every part of the consumer's replicas
+    /// that read it (a crossbar layer: the part's input share), or the one
+    /// tile of another layer (share 0). `readers` is scratch space.
+    pub(crate) fn reader_parts(
         &self,
         consumer: usize,
         need: Need,
         p: u64,
         readers: &mut Vec<u64>,
-        tiles: &mut Vec<u32>,
+        dests: &mut Vec<(u32, u32)>,
     ) {
-        tiles.clear();
+        dests.clear();
         match &self.work[consumer] {
-            Work::Crossbar(w) if w.replicas.len() > 1 => {
-                need.readers(p, self.pixels[consumer], readers);
+            Work::Crossbar(w) => {
                 let n = w.replicas.len() as u64;
+                if n > 1 {
+                    need.readers(p, self.pixels[consumer], readers);
+                } else {
+                    readers.clear();
+                    readers.push(0);
+                }
                 for &q in readers.iter() {
-                    let tile = w.replicas[(q % n) as usize].home;
-                    if !tiles.contains(&tile) {
-                        tiles.push(tile);
+                    for part in &w.replicas[(q % n) as usize].parts {
+                        dests.push((part.share, part.tile));
                     }
                 }
+                dests.sort_unstable();
+                dests.dedup();
             }
-            _ => tiles.push(self.home_of_output(consumer, 0)),
+            _ => dests.push((0, self.home_of_output(consumer, 0))),
         }
     }
 
@@ -544,13 +595,10 @@ fn work_of(net: &Network, arch: &ArchParams, mapping: &Mapping, id: LayerId, pix
             let steps = arch.input_steps();
             let k_total = u64::from(layout.groups) * u64::from(layout.rows_per_group);
             let n_total = u64::from(layout.groups) * u64::from(layout.outputs_per_group);
-            let in_bytes = bytes_of(k_total, a_bits);
             let out_bytes = bytes_of(n_total, a_bits);
-            let mut adds = u64::from(layout.row_tiles - 1) * n_total;
-            if arch.encoding == SignedEncoding::OffsetDigital {
-                // Σx once per pixel, and one subtraction of offset·Σx per output.
-                adds += k_total + n_total;
-            }
+            // Σx once per pixel, and one subtraction of offset·Σx per output.
+            let offset_adds = if arch.encoding == SignedEncoding::OffsetDigital { k_total + n_total } else { 0 };
+            let adds = u64::from(layout.row_tiles - 1) * n_total + offset_adds;
             let fused_ops = net
                 .consumers(id)
                 .iter()
@@ -567,24 +615,31 @@ fn work_of(net: &Network, arch: &ArchParams, mapping: &Mapping, id: LayerId, pix
             act[Action::ShiftAdd] = layout.cols_converted * s;
             act[Action::InputRegisterByte] = bytes_of(layout.rows_driven, a_bits);
             act[Action::OutputRegisterByte] = out_bytes;
-            act[Action::BufferReadByte] = in_bytes;
+            // Buffer reads are per replica (`Replica::read_bytes`): its parts read their windows.
             act[Action::BufferWriteByte] = out_bytes;
             act[Action::TileAdd] = adds;
             act[Action::AluOp] = fused_ops;
+            let cin = net.input_shapes(id).first().map_or(0, |s| s.channels as u64);
+            let mut shares = Vec::new();
             let replicas = replicas
                 .iter()
                 .enumerate()
                 .map(|(i, r)| {
-                    let first = r.first_pe / arch.tile.pes;
-                    let last = (r.first_pe + r.pes - 1) / arch.tile.pes;
+                    let (parts, tree) = replica_parts(arch, layout, cin, r, offset_adds, &mut shares);
                     Replica {
                         group: base + i,
-                        home: first,
-                        others: (first + 1..=last).collect(),
+                        home: parts[0].tile,
+                        read_bytes: parts.iter().map(|p| p.read_bytes).sum(),
+                        parts,
+                        tree,
                         pe: r.first_pe % arch.tile.pes,
                         pes: r.pes,
                     }
                 })
+                .collect();
+            let shares = shares
+                .iter()
+                .map(|ranges: &Vec<(u64, u64)>| bytes_of(ranges.iter().map(|(a, b)| b - a).sum(), a_bits))
                 .collect();
             Work::Crossbar(Box::new(XbarWork {
                 replicas,
@@ -596,11 +651,8 @@ fn work_of(net: &Network, arch: &ArchParams, mapping: &Mapping, id: LayerId, pix
                     let slowest = by_stage.iter().copied().max().unwrap_or_default();
                     Stage::ALL[by_stage.iter().position(|&c| c == slowest).unwrap_or(0)]
                 },
-                in_bytes,
                 out_bytes,
-                // 32-bit partial sums per output.
-                psum_bytes: n_total * 4,
-                adds,
+                shares,
                 fused_ops,
                 macs: net.stats(id).macs / pixels.max(1),
                 actions: act,
@@ -675,6 +727,143 @@ fn work_of(net: &Network, arch: &ArchParams, mapping: &Mapping, id: LayerId, pix
             Work::Alu { tile: *tile, in_bytes, ops, out_bytes, actions: act }
         }
     }
+}
+
+/// The parts of replica `r` of a layer laid out as `layout` (its crossbars
+/// fill its PEs in order, crossbar `x` being group `x / (RT·CT)`, row tile
+/// `x / CT mod RT` and column tile `x mod CT`, or pack `x` of block-diagonal
+/// groups), and the tree that reduces their partial sums into the home tile.
+/// `cin` is the producer's channel count; `offset_adds` the offset-digital
+/// correction's additions, made at the home tile once every partial sum is
+/// in. The input channels each part reads are interned in `shares` (sorted,
+/// disjoint half-open ranges).
+fn replica_parts(
+    arch: &ArchParams,
+    layout: &rramsim_map::CrossbarLayout,
+    cin: u64,
+    r: &rramsim_map::ReplicaPlacement,
+    offset_adds: u64,
+    shares: &mut Vec<Vec<(u64, u64)>>,
+) -> (Vec<Part>, Vec<Reduce>) {
+    let (groups, k, n) =
+        (u64::from(layout.groups), u64::from(layout.rows_per_group), u64::from(layout.outputs_per_group));
+    let (rt_n, ct_n, gpc) =
+        (u64::from(layout.row_tiles), u64::from(layout.col_tiles), u64::from(layout.groups_per_crossbar));
+    let rows = u64::from(arch.crossbar.rows);
+    let wpr = u64::from(arch.weights_per_crossbar_row()).max(1);
+    // Input channels per group, and im2col rows per channel (kh·kw; 1 for a linear layer).
+    let cg = (cin / groups.max(1)).max(1);
+    let area = (k / cg).max(1);
+    // Per crossbar: its tile, its row key (whose input rows it drives), the
+    // rows and channels of that key, and its column key (whose outputs it sums).
+    struct Xbar {
+        tile: u32,
+        row_key: u64,
+        rows: u64,
+        channels: (u64, u64),
+        col_key: u64,
+    }
+    let xpp = u64::from(arch.pe.crossbars.max(1));
+    let xbars: Vec<Xbar> = (0..u64::from(layout.crossbars))
+        .map(|x| {
+            let tile = ((u64::from(r.first_pe) + x / xpp) / u64::from(arch.tile.pes.max(1))) as u32;
+            if gpc > 1 {
+                let g0 = x * gpc;
+                let in_pack = gpc.min(groups.saturating_sub(g0));
+                Xbar { tile, row_key: x, rows: in_pack * k, channels: (g0 * cg, (g0 + in_pack) * cg), col_key: x }
+            } else {
+                let (g, rem) = (x / (rt_n * ct_n), x % (rt_n * ct_n));
+                let (rt, ct) = (rem / ct_n, rem % ct_n);
+                let k0 = rt * rows;
+                let rows_here = rows.min(k.saturating_sub(k0)).max(1);
+                Xbar {
+                    tile,
+                    row_key: g * rt_n + rt,
+                    rows: rows_here,
+                    channels: (g * cg + k0 / area, g * cg + (k0 + rows_here - 1) / area + 1),
+                    col_key: g * ct_n + ct,
+                }
+            }
+        })
+        .collect();
+    let outputs_of = |key: u64| {
+        if gpc > 1 {
+            gpc.min(groups.saturating_sub(key * gpc)) * n
+        } else {
+            wpr.min(n.saturating_sub(key % ct_n * wpr))
+        }
+    };
+    let mut parts = Vec::new();
+    // Per part: the column keys it holds partial sums of.
+    let mut held: Vec<Vec<u64>> = Vec::new();
+    // Crossbars fill PEs in order, so each tile's crossbars are contiguous.
+    for mine in xbars.chunk_by(|a, b| a.tile == b.tile) {
+        let mut row_keys: Vec<(u64, u64, (u64, u64))> = mine.iter().map(|x| (x.row_key, x.rows, x.channels)).collect();
+        row_keys.sort_unstable();
+        row_keys.dedup();
+        let read_rows: u64 = row_keys.iter().map(|&(_, rows, _)| rows).sum();
+        // The channels it reads, merged into disjoint ranges.
+        let mut ranges: Vec<(u64, u64)> = row_keys.iter().map(|&(_, _, c)| c).collect();
+        ranges.sort_unstable();
+        let mut merged: Vec<(u64, u64)> = Vec::new();
+        for (a, b) in ranges {
+            match merged.last_mut() {
+                Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                _ => merged.push((a, b)),
+            }
+        }
+        let share = match shares.iter().position(|s| *s == merged) {
+            Some(i) => i,
+            None => {
+                shares.push(merged);
+                shares.len() - 1
+            }
+        };
+        // Per column key: the partial sums of its row tiles here add up in this tile's adder.
+        let mut cols: Vec<(u64, u64)> = mine.iter().map(|x| (x.col_key, x.row_key)).collect();
+        cols.sort_unstable();
+        cols.dedup();
+        let mut keys = Vec::new();
+        let mut local_adds = 0;
+        for run in cols.chunk_by(|a, b| a.0 == b.0) {
+            keys.push(run[0].0);
+            local_adds += (run.len() as u64 - 1) * outputs_of(run[0].0);
+        }
+        parts.push(Part {
+            tile: mine[0].tile,
+            share: share as u32,
+            read_bytes: bytes_of(read_rows, arch.activation_bits),
+            local_adds,
+        });
+        held.push(keys);
+    }
+    // A binary tree over the parts in order: at level `stride`, part `i + stride`
+    // sends everything it holds to part `i` (i a multiple of 2·stride).
+    let mut tree = Vec::new();
+    let mut stride = 1;
+    while stride < parts.len() {
+        for i in (0..parts.len()).step_by(2 * stride) {
+            let j = i + stride;
+            if j >= parts.len() {
+                continue;
+            }
+            let from = std::mem::take(&mut held[j]);
+            let bytes = 4 * from.iter().map(|&c| outputs_of(c)).sum::<u64>();
+            let adds = from.iter().filter(|c| held[i].binary_search(c).is_ok()).map(|&c| outputs_of(c)).sum();
+            let mut union = std::mem::take(&mut held[i]);
+            union.extend(from);
+            union.sort_unstable();
+            union.dedup();
+            held[i] = union;
+            tree.push(Reduce { from: j as u32, to: i as u32, bytes, adds });
+        }
+        stride *= 2;
+    }
+    match tree.last_mut() {
+        Some(last) => last.adds += offset_adds,
+        None => parts[0].local_adds += offset_adds,
+    }
+    (parts, tree)
 }
 
 fn window(

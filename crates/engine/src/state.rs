@@ -35,21 +35,36 @@ pub(crate) struct Timeline {
     busy: VecDeque<(u64, u64)>,
     /// Cycles reserved over the whole run.
     pub total: u64,
+    /// Cycles reserved per layer (few layers use one resource; the last one
+    /// charged is looked up first).
+    pub by_layer: Vec<(u32, u64)>,
 }
 
 impl Timeline {
     /// Reserves `n` free cycles at or after `t`; returns the cycle after the last.
     #[cfg(test)]
     fn reserve(&mut self, now: u64, t: u64, n: u64) -> u64 {
-        self.reserve_span(now, t, n).1
+        self.reserve_span(now, 0, t, n).1
     }
 
-    /// Like `reserve`: returns the first cycle reserved and the cycle after the last.
-    pub(crate) fn reserve_span(&mut self, now: u64, t: u64, n: u64) -> (u64, u64) {
+    /// Like `reserve`, for `layer`: returns the first cycle reserved and the
+    /// cycle after the last.
+    pub(crate) fn reserve_span(&mut self, now: u64, layer: u32, t: u64, n: u64) -> (u64, u64) {
         if n == 0 {
             return (t, t);
         }
         self.total += n;
+        match self.by_layer.last_mut() {
+            Some((l, c)) if *l == layer => *c += n,
+            _ => match self.by_layer.iter().position(|&(l, _)| l == layer) {
+                Some(i) => {
+                    // Keep the latest layer last: runs of one layer's items are cheap.
+                    let (l, c) = self.by_layer.remove(i);
+                    self.by_layer.push((l, c + n));
+                }
+                None => self.by_layer.push((layer, n)),
+            },
+        }
         while self.busy.front().is_some_and(|&(_, e)| e <= now) {
             self.busy.pop_front();
         }
@@ -100,10 +115,10 @@ impl Timeline {
 
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TileState {
-    buffer_read: Timeline,
-    buffer_write: Timeline,
-    adder: Timeline,
-    alu: Timeline,
+    pub buffer_read: Timeline,
+    pub buffer_write: Timeline,
+    pub adder: Timeline,
+    pub alu: Timeline,
 }
 
 /// The busy times of every hardware resource, and the sink their uses are
@@ -116,13 +131,16 @@ pub(crate) struct Resources<'a, 's, S: EventSink> {
     pub now: u64,
     /// Per crossbar-layer replica: its stage pipeline.
     pub groups: Vec<StageBusy>,
-    tiles: Vec<TileState>,
+    pub tiles: Vec<TileState>,
     pub digital: Timeline,
     /// Mesh links: per chip, per router, 4 directions + the ejection port; bus: one per chip.
-    links: Vec<Timeline>,
-    offchip: Vec<Timeline>,
+    pub links: Vec<Timeline>,
+    pub offchip: Vec<Timeline>,
     /// Per replica and stage: cycles busy over the run.
     pub stage_busy: Vec<[u64; 5]>,
+    /// The links (and off-chip crossings, keyed past the links) the current
+    /// multicast has crossed: (key, head at the next router, tail off the link).
+    tree: Vec<(usize, u64, u64)>,
 }
 
 /// Which consumer pixels can start: per image and edge, the producer pixels
@@ -169,9 +187,9 @@ impl Readiness {
         let edge = &plan.edges[e];
         self.issued[image][e] += 1;
         if self.issued[image][e] > self.freed[image][e] {
-            for &s in &edge.slots {
+            for &(s, bytes) in &edge.slots {
                 let s = s as usize;
-                self.held[s] += edge.bytes;
+                self.held[s] += bytes;
                 self.peak[s] = self.peak[s].max(self.held[s]);
             }
         }
@@ -194,8 +212,8 @@ impl Readiness {
         }
         let issued = self.issued[image][e];
         let released = freed.min(issued).saturating_sub(old.min(issued));
-        for &s in &edge.slots {
-            self.held[s as usize] -= released * edge.bytes;
+        for &(s, bytes) in &edge.slots {
+            self.held[s as usize] -= released * bytes;
         }
         let producer_pixels = plan.pixels[edge.producer];
         while self.freed_image[e] < self.freed.len() && self.freed[self.freed_image[e]][e] >= producer_pixels {
@@ -209,8 +227,10 @@ impl Readiness {
 pub(crate) struct Scratch {
     /// Consumer pixels reading a producer pixel.
     pub readers: Vec<u64>,
-    /// Tiles a producer pixel is sent to.
-    pub dests: Vec<u32>,
+    /// (share, tile) pairs a producer pixel is sent to.
+    pub dests: Vec<(u32, u32)>,
+    /// Per part of the replica being processed: when its partial sums are ready.
+    pub parts: Vec<u64>,
 }
 
 /// All mutable state, in parts that can be borrowed apart.
@@ -237,6 +257,7 @@ impl<'a, 's, S: EventSink> State<'a, 's, S> {
                 links: vec![Timeline::default(); plan.links],
                 offchip: vec![Timeline::default(); plan.chips],
                 stage_busy: vec![[0; 5]; plan.groups],
+                tree: Vec::new(),
             },
             ready: Readiness {
                 arrived,
@@ -306,7 +327,7 @@ impl<S: EventSink> Resources<'_, '_, S> {
             other => unreachable!("{other:?} is not a tile unit"),
         };
         let occupancy = amount.div_ceil(u64::from(per_cycle));
-        let (first, end) = timeline.reserve_span(self.now, t, occupancy);
+        let (first, end) = timeline.reserve_span(self.now, self.out.cur.0, t, occupancy);
         if occupancy > 0 {
             self.out.emit(kind, Unit::Tile { tile: tile as u32 }, first, end, amount);
         }
@@ -316,6 +337,33 @@ impl<S: EventSink> Resources<'_, '_, S> {
     /// Moves `bytes` from tile `src` to tile `dst` starting at `t`; returns the
     /// arrival of the last flit and counts flit-hops and off-chip bytes.
     pub(crate) fn transfer(&mut self, src: u32, dst: u32, bytes: u64, t: u64, counts: &mut ActionCounts) -> u64 {
+        self.tree.clear();
+        self.send(src, dst, bytes, t, counts)
+    }
+
+    /// Multicasts `bytes` from tile `src` to the tiles `dsts[..].1` starting at
+    /// `t`: one packet along the union of their XY routes (a link the routes
+    /// share carries it once; a chip's off-chip link carries it once per
+    /// destination chip); returns the last arrival. With one destination this
+    /// is [`Resources::transfer`].
+    pub(crate) fn multicast(
+        &mut self,
+        src: u32,
+        dsts: &[(u32, u32)],
+        bytes: u64,
+        t: u64,
+        counts: &mut ActionCounts,
+    ) -> u64 {
+        self.tree.clear();
+        let mut arrival = t;
+        for &(_, dst) in dsts {
+            arrival = arrival.max(self.send(src, dst, bytes, t, counts));
+        }
+        arrival
+    }
+
+    /// One destination of the current transfer or multicast (`tree`).
+    fn send(&mut self, src: u32, dst: u32, bytes: u64, t: u64, counts: &mut ActionCounts) -> u64 {
         if src == dst || bytes == 0 {
             return t;
         }
@@ -328,11 +376,19 @@ impl<S: EventSink> Resources<'_, '_, S> {
         }
         // Through the chip's I/O router (router 0) and the off-chip links.
         let t = self.route(src_chip, self.router(src), 0, flits, t, counts);
-        let occupancy = (bytes as f64 / arch.node.offchip_bytes_per_cycle).ceil() as u64;
-        let (first, end) = self.offchip[src_chip as usize].reserve_span(self.now, t, occupancy);
-        self.out.emit(EventKind::Offchip, Unit::Offchip { chip: src_chip }, first, end, bytes);
-        counts[Action::OffchipByte] += bytes;
-        let t = end + arch.node.offchip_latency.get();
+        let key = self.links.len() + dst_chip as usize;
+        let t = match self.tree.iter().find(|e| e.0 == key) {
+            Some(&(_, head, _)) => head,
+            None => {
+                let occupancy = (bytes as f64 / arch.node.offchip_bytes_per_cycle).ceil() as u64;
+                let (first, end) = self.offchip[src_chip as usize].reserve_span(self.now, self.out.cur.0, t, occupancy);
+                self.out.emit(EventKind::Offchip, Unit::Offchip { chip: src_chip }, first, end, bytes);
+                counts[Action::OffchipByte] += bytes;
+                let head = end + arch.node.offchip_latency.get();
+                self.tree.push((key, head, end));
+                head
+            }
+        };
         self.route(dst_chip, 0, self.router(dst), flits, t, counts)
     }
 
@@ -344,9 +400,11 @@ impl<S: EventSink> Resources<'_, '_, S> {
         let per_chip = arch.tiles_per_chip;
         let (chip, dst_chip) = (src / per_chip, dst / per_chip);
         let flits = bytes.div_ceil(u64::from(arch.noc.flit_bytes));
+        self.tree.clear();
         let t = self.route(chip, self.router(src), 0, flits, t, counts);
+        self.tree.clear();
         let occupancy = (2.0 * bytes as f64 / arch.node.offchip_bytes_per_cycle).ceil() as u64;
-        let (first, end) = self.offchip[chip as usize].reserve_span(self.now, t, occupancy);
+        let (first, end) = self.offchip[chip as usize].reserve_span(self.now, self.out.cur.0, t, occupancy);
         self.out.emit(EventKind::Offchip, Unit::Offchip { chip }, first, end, 2 * bytes);
         counts[Action::OffchipByte] += 2 * bytes;
         let t = end + 2 * arch.node.offchip_latency.get();
@@ -365,43 +423,46 @@ impl<S: EventSink> Resources<'_, '_, S> {
     /// ejection port. Each link carries the `flits` one per free cycle; the head
     /// reaches the next router one hop latency after it enters a link, so an
     /// uncontended transfer over `k` links (ejection included) arrives
-    /// `k · hop_latency + flits` cycles after it starts.
+    /// `k · hop_latency + flits` cycles after it starts. Links the current
+    /// multicast has crossed already are not crossed again.
     fn route(&mut self, chip: u32, a: u32, b: u32, flits: u64, t: u64, counts: &mut ActionCounts) -> u64 {
-        let (hops, end) = match self.arch.noc.topology {
-            NocTopology::Bus => (1, self.cross(chip as usize, Unit::Link { chip, router: 0, port: 0 }, flits, t).1),
+        let end = match self.arch.noc.topology {
+            NocTopology::Bus => self.cross(chip as usize, Unit::Link { chip, router: 0, port: 0 }, flits, t, counts).1,
             NocTopology::Mesh { width, height, .. } => {
                 let base = (chip * width * height * 5) as usize;
-                let mut link = |router: u32, port: u8, t: u64| {
+                let mut link = |res: &mut Self, router: u32, port: u8, t: u64| {
                     let l = base + (router * 5 + u32::from(port)) as usize;
-                    self.cross(l, Unit::Link { chip, router, port }, flits, t)
+                    res.cross(l, Unit::Link { chip, router, port }, flits, t, counts)
                 };
                 let mut t = t;
-                let mut hops = 1u64;
                 let (mut x, mut y) = (a % width, a / width);
                 let (bx, by) = (b % width, b / width);
                 while x != bx {
-                    t = link(y * width + x, if bx > x { 0 } else { 1 }, t).0;
+                    t = link(self, y * width + x, if bx > x { 0 } else { 1 }, t).0;
                     x = if bx > x { x + 1 } else { x - 1 };
-                    hops += 1;
                 }
                 while y != by {
-                    t = link(y * width + x, if by > y { 2 } else { 3 }, t).0;
+                    t = link(self, y * width + x, if by > y { 2 } else { 3 }, t).0;
                     y = if by > y { y + 1 } else { y - 1 };
-                    hops += 1;
                 }
-                (hops, link(b, 4, t).1)
+                link(self, b, 4, t).1
             }
         };
-        counts[Action::NocFlitHop] += flits * hops;
         end + self.arch.noc.hop_latency.get()
     }
 
-    /// Sends `flits` over link `l` from `t`: returns when the head reaches the
-    /// next router, and when the tail left the link.
-    fn cross(&mut self, l: usize, unit: Unit, flits: u64, t: u64) -> (u64, u64) {
-        let (first, end) = self.links[l].reserve_span(self.now, t, flits);
+    /// Sends `flits` over link `l` from `t` (once per multicast): returns when
+    /// the head reaches the next router, and when the tail left the link.
+    fn cross(&mut self, l: usize, unit: Unit, flits: u64, t: u64, counts: &mut ActionCounts) -> (u64, u64) {
+        if let Some(&(_, head, end)) = self.tree.iter().find(|e| e.0 == l) {
+            return (head, end);
+        }
+        let (first, end) = self.links[l].reserve_span(self.now, self.out.cur.0, t, flits);
         self.out.emit(EventKind::Link, unit, first, end, flits);
-        (end - flits + self.arch.noc.hop_latency.get(), end)
+        counts[Action::NocFlitHop] += flits;
+        let head = end - flits + self.arch.noc.hop_latency.get();
+        self.tree.push((l, head, end));
+        (head, end)
     }
 }
 
@@ -427,7 +488,7 @@ mod tests {
         assert_eq!(t.reserve(0, 29, 3), 33);
         // A split reservation reports its first cycle: [40, 41) busy, 2 cycles from 39 take 39 and 41.
         assert_eq!(t.reserve(0, 40, 1), 41);
-        assert_eq!(t.reserve_span(0, 39, 2), (39, 42));
+        assert_eq!(t.reserve_span(0, 0, 39, 2), (39, 42));
         // Intervals that ended before `now` are forgotten.
         assert_eq!(t.reserve(100, 100, 1), 101);
         assert_eq!(t.busy.len(), 1);

@@ -26,6 +26,31 @@ pub struct LayerResult {
     /// Output bytes held off-chip because a consumer's buffer could not hold
     /// even its minimum (each crossed the off-chip link out and back).
     pub spilled_bytes: u64,
+    /// Per kind of resource (indexed by `Resource as usize`): the cycles the
+    /// instance busiest with this layer's work spent on it (a replica's
+    /// stages; a tile's buffer ports, adder and ALU; a NoC link; an off-chip
+    /// link; the digital unit). A layer's traffic is its outputs' delivery to
+    /// their readers and its own partial-sum reduction.
+    pub busy: [u64; Resource::ALL.len()],
+}
+
+/// What limits a layer (see [`LayerResult::bound`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Bound {
+    /// One of its resources was busy for at least half its span.
+    Resource(Resource),
+    /// None was: it spent most of its span waiting for its inputs (or for
+    /// room in a consumer's buffer).
+    Input,
+}
+
+impl Bound {
+    pub fn name(self) -> &'static str {
+        match self {
+            Bound::Resource(r) => r.name(),
+            Bound::Input => "input",
+        }
+    }
 }
 
 /// A kind of hardware resource, for the steady-state bottleneck.
@@ -111,6 +136,20 @@ impl LayerResult {
     /// Cycles from the layer's first start to its last finish.
     pub fn span(&self) -> Cycle {
         self.end - self.start
+    }
+
+    /// What limits the layer: the resource of its `busy` cycles with the most
+    /// (the first of [`Resource::ALL`] on ties) when that is at least half of
+    /// its span — over half of the time it ran, one instance was serving it,
+    /// so a faster instance would shorten it — and otherwise `Input`: no
+    /// resource of its own was busy most of the time, so it waited (for its
+    /// producers' pixels, or for buffer room downstream).
+    pub fn bound(&self) -> Bound {
+        let (r, cycles) = Resource::ALL
+            .iter()
+            .map(|&r| (r, self.busy[r as usize]))
+            .fold((Resource::Crossbar, 0), |best, (r, c)| if c > best.1 { (r, c) } else { best });
+        if cycles > 0 && 2 * cycles >= self.span().get() { Bound::Resource(r) } else { Bound::Input }
     }
 }
 
@@ -255,9 +294,9 @@ impl Stats {
             })
             .collect();
         for edge in &plan.edges {
-            for &s in &edge.slots {
+            for &(s, bytes) in &edge.slots {
                 let b = &mut buffers[s as usize];
-                b.min_bytes = b.min_bytes.saturating_add(edge.min_ring.saturating_mul(edge.bytes));
+                b.min_bytes = b.min_bytes.saturating_add(edge.min_ring.saturating_mul(bytes));
                 b.spilled_edges += u32::from(edge.spilled);
             }
         }
@@ -270,8 +309,8 @@ impl Stats {
                 BufferDeadlock {
                     producer: LayerId(edge.producer),
                     consumer: LayerId(edge.consumer),
-                    slot: slot(edge.slots[0] as usize),
-                    ring_bytes: edge.ring.saturating_mul(edge.bytes),
+                    slot: slot(edge.slots[0].0 as usize),
+                    ring_bytes: edge.ring.saturating_mul(edge.slots[0].1),
                 }
             })
         });

@@ -306,9 +306,9 @@ impl Prepared {
             .map(|id| {
                 let l = &result.layers[id.0];
                 let lm = self.mapping.layer(id);
-                let utilization = match &lm.placement {
-                    Placement::Crossbars { layout, .. } => Some(layout.utilization),
-                    _ => None,
+                let (utilization, bound) = match &lm.placement {
+                    Placement::Crossbars { layout, .. } => (Some(layout.utilization), Some(l.bound().name())),
+                    _ => (None, None),
                 };
                 LayerRow {
                     name: self.net.layer(id).name.clone(),
@@ -322,6 +322,7 @@ impl Prepared {
                     cycles: l.span().get(),
                     macs: l.macs,
                     energy_pj: arch.energy.energy(&l.actions).0,
+                    bound,
                     buffer_stall_cycles: l.buffer_stall_cycles,
                     spilled_bytes: l.spilled_bytes,
                     energy_by_component: arch
@@ -422,6 +423,11 @@ pub struct LayerRow {
     pub cycles: u64,
     pub macs: u64,
     pub energy_pj: f64,
+    /// What limits a layer on crossbars: `crossbar`, `adc`, `noc`, `offchip`,
+    /// `alu`, `buffer` (its busiest resource, when that was busy for at least
+    /// half the layer's span) or `input` (it mostly waited); `null` for other
+    /// layers. See `rramsim_engine::LayerResult::bound`.
+    pub bound: Option<&'static str>,
     /// Cycles its items waited for room in a consumer's buffer.
     pub buffer_stall_cycles: u64,
     /// Output bytes held off-chip (spilled).

@@ -600,3 +600,119 @@ fn steady_state_is_the_busiest_resource_and_a_batch_settles_to_it() {
     assert_eq!(eight.steady_state(), (rramsim_engine::Resource::Adc, interval));
     assert_eq!(eight.cycles_per_image(), interval);
 }
+
+/// A replica split over two tiles (two PEs of one crossbar, one per tile): a
+/// 1x1 conv with K = 32 rows has two row tiles, rows 0..16 (channels 0..16)
+/// on tile 0 and rows 16..32 on tile 1. Each input pixel (32 channels × 4
+/// bits) reaches tile 1 once with the 16 channels it reads (8 B, one flit)
+/// over two links (the X hop and the ejection port), at `t + 2 · hop + 1`; the
+/// input sits on tile 0, which needs no transfer. Every item reads 8 B in each
+/// tile, and tile 1 returns its 8 partial sums (32 B, one flit) over two links
+/// to tile 0, whose adder sums them with the offset correction.
+#[test]
+fn two_tile_multicast_matches_closed_form() {
+    let arch = test_arch(2, 1, 1, 1);
+    let net = chain(Shape::new(32, 4, 4), &[("c", conv(8, 1))]);
+    let l = crossbar_layout(&net, &arch, net.find("c").unwrap()).unwrap();
+    assert_eq!((l.row_tiles, l.col_tiles, l.crossbars), (2, 1, 2));
+    let mapping = map_network(&net, &arch, &MappingOptions::rram(Replication::None)).unwrap();
+    assert_eq!(mapping.home_tile(&arch, net.find("c").unwrap()), 0);
+    let r = simulate(&net, &arch, &mapping, SimOptions { batch: 1 });
+    let hop = arch.noc.hop_latency.get();
+    // Input delivery: 16 pixels × 1 flit × 2 links, counted on the input layer;
+    // pixel p leaves at cycle p (one flit per cycle on the X link).
+    assert_eq!(r.layers[0].actions[Action::NocFlitHop], 16 * 2);
+    // The reduction: one flit over two links per item.
+    assert_eq!(r.layers[1].actions[Action::NocFlitHop], 16 * 2);
+    // 8 B read per tile per item: as many bytes as the whole window on one tile.
+    assert_eq!(r.layers[1].actions[Action::BufferReadByte], 16 * 16);
+    // Adds: one per output for the two row tiles, + K + N of the offset correction.
+    assert_eq!(r.layers[1].actions[Action::TileAdd], 16 * (8 + 32 + 8));
+    // Item 0 is ready when its pixel has reached tile 1 (2·hop + 1 = 7); then the
+    // pipeline runs back to back (64 cycles per item ≫ 1 per arrival). The last
+    // item's partial sums reach tile 0 two links and one flit after its
+    // shift-and-add; the adder and the write follow (closed form's `post`).
+    let c = closed_form(&net, &arch, "c");
+    let arrive0 = 2 * hop + 1;
+    let expected = c.finish(arrive0, 16) + 2 * hop + 1;
+    assert_eq!(r.total_cycles.get(), expected);
+    // Both edges: the same layer on one tile (no transfers) is exactly the two
+    // transfers' latency faster.
+    let one_tile = test_arch(1, 1, 2, 1);
+    let r1 = run(&net, &one_tile, Replication::None, 1);
+    assert_eq!(r1.total_cycles.get(), c.finish(0, 16));
+    assert_eq!(r1.total_cycles.get() + 2 * (2 * hop + 1), r.total_cycles.get());
+}
+
+/// The input pixels a multi-tile replica reads are delivered once, whatever
+/// the kernel: a 3x3 conv over the same map moves as many flits as the 1x1
+/// (before, the home tile resent every 3x3 window to the other tile, 9× the
+/// pixels).
+#[test]
+fn multicast_does_not_resend_windows() {
+    let arch = test_arch(2, 1, 1, 1);
+    // K = 2 · 9 = 18 rows: rows 0..16 on tile 0 (channels 0 and 1), rows 16..18 on
+    // tile 1 (channel 1 only): tile 1 receives 1 channel (4 bits: 1 B, one flit)
+    // of each of the 16 pixels, over two links.
+    let net = chain(Shape::new(2, 4, 4), &[("c", conv(8, 3))]);
+    let l = crossbar_layout(&net, &arch, net.find("c").unwrap()).unwrap();
+    assert_eq!((l.row_tiles, l.crossbars), (2, 2));
+    let r = run(&net, &arch, Replication::None, 1);
+    assert_eq!(r.layers[0].actions[Action::NocFlitHop], 16 * 2);
+    // Reads: tile 0 drives 16 rows (8 B), tile 1 two (1 B) per item.
+    assert_eq!(r.layers[1].actions[Action::BufferReadByte], 16 * (8 + 1));
+}
+
+/// Four row tiles on four tiles (a 2×2 mesh, one tile per router): a linear
+/// layer with K = 64, N = 8 and one input pixel. The partial sums reduce in a
+/// tree: tile 1 → tile 0 and tile 3 → tile 2 (8 adds each), then tile 2 →
+/// tile 0 (8 adds + the offset correction's K + N = 72). Each step moves 8 ×
+/// 4 B = one flit over two links (one mesh hop and the ejection port).
+#[test]
+fn four_tile_reduction_tree_matches_closed_form() {
+    let arch = test_arch(4, 1, 1, 1);
+    let net = chain(Shape::new(64, 1, 1), &[("fc", Op::Linear(Linear { out_features: 8, bias: false }))]);
+    let l = crossbar_layout(&net, &arch, net.find("fc").unwrap()).unwrap();
+    assert_eq!((l.row_tiles, l.col_tiles, l.crossbars), (4, 1, 4));
+    let r = run(&net, &arch, Replication::None, 1);
+    let hop = arch.noc.hop_latency.get();
+    assert_eq!(r.layers[1].actions[Action::TileAdd], 8 + 8 + (8 + 64 + 8));
+    // Three steps × one flit × two links.
+    assert_eq!(r.layers[1].actions[Action::NocFlitHop], 3 * 2);
+    // The input pixel goes to tiles 1, 2 and 3 with the 16 channels each reads (8 B,
+    // one flit): tile 1 over (r0 +X, eject), tile 2 over (r0 +Y, eject), tile 3
+    // over (r0 +X, r1 +Y, eject) behind tile 1's flit on r0 +X: its head reaches
+    // r1 at 1 + hop, r3 at 1 + 2·hop, and it arrives at 1 + 3·hop + 1.
+    assert_eq!(r.layers[0].actions[Action::NocFlitHop], 2 + 2 + 3);
+    let ready = 3 * hop + 2;
+    let c = closed_form(&net, &arch, "fc");
+    let last = ready + c.t_in + c.step_latency + (c.steps - 1) * c.interval;
+    let adder = |adds: u64| adds.div_ceil(u64::from(arch.tile.adder.lanes)) + arch.tile.adder.latency.get();
+    // Level 1 (both in parallel): one flit over two links, then 8 adds.
+    let level1 = last + 2 * hop + 1 + adder(8);
+    // Level 2: tile 2 → tile 0, then 80 adds, then the 4 B output written.
+    let level2 = level1 + 2 * hop + 1 + adder(80);
+    let buf = &arch.tile.buffer;
+    let write = 4u64.div_ceil(u64::from(buf.write_bytes_per_cycle)) + buf.latency.get();
+    assert_eq!(r.total_cycles.get(), level2 + write);
+}
+
+/// `bound`: a layer whose ADC bank is busy most of its span is `adc`-bound; a
+/// fast layer fed by a slow one mostly waits, so it is `input`-bound.
+#[test]
+fn bound_names_the_busiest_resource_or_input() {
+    use rramsim_engine::{Bound, Resource};
+    let arch = test_arch(4, 1, 1, 4);
+    // a: 64 columns, 256 cycles per pixel; b (two row tiles on two tiles): 16
+    // columns, 64 cycles per pixel.
+    let net = chain(Shape::new(8, 4, 4), &[("a", conv(32, 1)), ("b", conv(8, 1))]);
+    let r = run(&net, &arch, Replication::None, 1);
+    let (a, b) = (&r.layers[1], &r.layers[2]);
+    assert_eq!(a.bound(), Bound::Resource(Resource::Adc));
+    // a's ADC bank converts 16 pixels × 4 steps × 64 columns.
+    assert_eq!(a.busy[Resource::Adc as usize], 16 * 4 * 64);
+    assert_eq!(b.busy[Resource::Adc as usize], 16 * 4 * 16);
+    assert!(2 * b.busy[Resource::Adc as usize] < b.span().get());
+    assert_eq!(b.bound(), Bound::Input);
+    assert_eq!(Bound::Input.name(), "input");
+}
