@@ -508,9 +508,11 @@ pub fn map_network(net: &Network, arch: &ArchParams, options: &MappingOptions) -
         }
     }
 
-    // Placement: the longest prefix of the replication steps whose replicas
-    // place strictly (no avoidable tile or chip straddling) within the budget;
-    // placement only grows with more replicas, so a binary search finds it.
+    // Placement: with every replica, strictly (no avoidable tile or chip
+    // straddling), else without tile alignment (its waste can cost a quarter
+    // of a tile); else the longest prefix of the replication steps that places
+    // without avoidable chip straddling (placement only grows with more
+    // replicas, so a binary search finds it); else packed.
     let sizes: Vec<u64> = layouts.iter().map(|l| l.as_ref().map_or(0, size_of)).collect();
     let with_steps = |k: usize| {
         let mut r = replicas.clone();
@@ -519,24 +521,28 @@ pub fn map_network(net: &Network, arch: &ArchParams, options: &MappingOptions) -
         }
         r
     };
-    let starts = match place(&geo, &sizes, &replicas, limit, true) {
+    let (full, chips_only) = (Align { tiles: true, chips: true }, Align { tiles: false, chips: true });
+    let starts = match place(&geo, &sizes, &replicas, limit, full)
+        .or_else(|| place(&geo, &sizes, &replicas, limit, chips_only))
+    {
         Some(s) => s,
         None => {
             let (mut lo, mut hi) = (0usize, steps.len());
             // Invariant: prefix `hi` fails; find the largest prefix that places.
             while lo + 1 < hi {
                 let mid = lo + (hi - lo) / 2;
-                if place(&geo, &sizes, &with_steps(mid), limit, true).is_some() {
+                if place(&geo, &sizes, &with_steps(mid), limit, chips_only).is_some() {
                     lo = mid;
                 } else {
                     hi = mid;
                 }
             }
             replicas = with_steps(lo);
-            match place(&geo, &sizes, &replicas, limit, true) {
+            match place(&geo, &sizes, &replicas, limit, chips_only) {
                 Some(s) => s,
                 // Even one copy cannot avoid straddling: pack it.
-                None => place(&geo, &sizes, &replicas, limit, false).expect("the packed network fits the budget"),
+                None => place(&geo, &sizes, &replicas, limit, Align { tiles: false, chips: false })
+                    .expect("the packed network fits the budget"),
             }
         }
     };
@@ -653,13 +659,20 @@ impl Geometry {
     }
 }
 
+/// Which boundaries placement avoids straddling.
+#[derive(Clone, Copy)]
+struct Align {
+    tiles: bool,
+    chips: bool,
+}
+
 /// Where a replica of `size` crossbars starts if the cursor is at `at`: moved to
-/// the next tile (or chip) boundary when that makes it span fewer tiles (or
-/// chips), i.e. when it would otherwise straddle a boundary it fits within.
-fn align_replica(geo: &Geometry, at: u64, size: u64) -> u64 {
+/// the next chip (and, with `tiles`, tile) boundary when that makes it span fewer
+/// chips (tiles), i.e. when it would otherwise straddle a boundary it fits within.
+fn align_replica(geo: &Geometry, at: u64, size: u64, tiles: bool) -> u64 {
     let spans = |at: u64, unit: u64| (at + size - 1) / unit - at / unit + 1;
     let mut at = at;
-    for unit in [geo.per_chip, geo.per_tile] {
+    for unit in [geo.per_chip, geo.per_tile].into_iter().take(if tiles { 2 } else { 1 }) {
         let next = at.div_ceil(unit) * unit;
         if spans(next, unit) < spans(at, unit) {
             at = next;
@@ -669,19 +682,20 @@ fn align_replica(geo: &Geometry, at: u64, size: u64) -> u64 {
 }
 
 /// Places the replicas of every crossbar layer in layer order from crossbar 0.
-/// Strict: each replica is aligned (see [`align_replica`]) and a layer whose
-/// replicas fit in one chip starts on a fresh chip when they would straddle
-/// two; `None` if the result passes `limit` crossbars. Packed: every replica
-/// right after the previous one (fits whenever the sizes add up to `limit`).
-/// Returns each layer's replica start crossbars.
-fn place(geo: &Geometry, sizes: &[u64], replicas: &[u32], limit: u64, strict: bool) -> Option<Vec<Vec<u64>>> {
+/// With `align.chips`, each replica is aligned (see [`align_replica`]) and a
+/// layer whose replicas fit in one chip starts on a fresh chip when they would
+/// straddle two; `None` if the result passes `limit` crossbars. Without: every
+/// replica right after the previous one (fits whenever the sizes add up to
+/// `limit`). Returns each layer's replica start crossbars.
+fn place(geo: &Geometry, sizes: &[u64], replicas: &[u32], limit: u64, align: Align) -> Option<Vec<Vec<u64>>> {
+    let strict = align.chips;
     let mut at = 0u64;
     let mut starts = Vec::with_capacity(sizes.len());
     let run = |mut at: u64, size: u64, n: u32, out: &mut Vec<u64>| {
         out.clear();
         for _ in 0..n {
             if strict {
-                at = align_replica(geo, at, size);
+                at = align_replica(geo, at, size, align.tiles);
             }
             out.push(at);
             at += size;

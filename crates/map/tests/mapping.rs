@@ -61,7 +61,7 @@ proptest! {
 /// Checks the invariants of a mapping: every replica holds its layer's whole
 /// crossbar footprint, once; no crossbar holds two replicas; everything is
 /// inside the budget; a layer whose replicas fit easily in one chip is on one;
-/// replicas that fit in a tile do not straddle tiles; the counts add up.
+/// the counts add up.
 fn check_mapping(net: &Network, arch: &ArchParams, options: &MappingOptions, m: &Mapping) {
     let per_pe = u64::from(arch.pe.crossbars);
     let per_tile = per_pe * u64::from(arch.tile.pes);
@@ -86,10 +86,10 @@ fn check_mapping(net: &Network, arch: &ArchParams, options: &MappingOptions, m: 
             // The replica's crossbars are [first, first + size): its PEs and tiles follow.
             assert_eq!(u64::from(r.first_pe), r.first_crossbar / per_pe);
             assert_eq!(u64::from(r.first_pe + r.pes - 1), (r.first_crossbar + size - 1) / per_pe);
-            if size <= per_tile {
-                let (a, b) = r.tiles(arch);
-                assert_eq!(a, b, "a replica of {size} crossbars straddles tiles");
-            }
+            // At most one tile more than its size needs (tile alignment is
+            // given up before replicas are).
+            let (a, b) = r.tiles(arch);
+            assert!(u64::from(b - a) <= size.div_ceil(per_tile), "a replica of {size} crossbars spans {a}..={b}");
             spans.push((r.first_crossbar, r.first_crossbar + size));
         }
         if 2 * size * u64::from(n) <= per_chip {
