@@ -90,8 +90,19 @@ pub fn prepare(arch: &Arch, net: Network, workload: &str, options: &RunOptions) 
     let model = options.faults.as_ref().map_or(FaultModel::Cell, |f| f.model);
     let budget = options.budget;
     let rram_options = MappingOptions { budget, ..MappingOptions::rram(replication) };
-    let rram = map_network(&net, params, &rram_options).map_err(Error::from)?;
+    let mut rram = map_network(&net, params, &rram_options).map_err(Error::from)?;
     let fault_map = options.faults.as_ref().map(|f| f.materialize(params, rram.chips_used)).transpose()?;
+    // A fault map file covering fewer chips than the node: without a chip
+    // budget of its own, the run uses the chips the map covers.
+    let mut rram_options = rram_options;
+    if let Some(map) = &fault_map
+        && budget.chips.is_none()
+        && (map.chips() as u32) < rram.chips_used
+    {
+        rram_options.budget.chips = Some((map.chips() as u32).clamp(1, params.node.chips));
+        rram = map_network(&net, params, &rram_options).map_err(Error::from)?;
+    }
+    let budget = rram_options.budget;
     let offload = resolve_offload(&options.offload, &net, params, &rram, fault_map.as_ref(), model)?;
     let mapping_options = MappingOptions { replication, offload, budget };
     let mapping = if mapping_options == rram_options {
