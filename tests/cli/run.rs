@@ -133,7 +133,8 @@ fn replication_budget_options_act_and_are_checked() {
     assert!(text.contains("budget chips=1") && text.contains("offchip B"), "{text}");
     for bad in ["0", "-1", "1.5", "x"] {
         for option in ["--chip-budget", "--max-replicas"] {
-            let o = rramsim(&["run", "--arch", "isaac", "--workload", "resnet20", option, bad]);
+            let arg = format!("{option}={bad}");
+            let o = rramsim(&["run", "--arch", "isaac", "--workload", "resnet20", &arg]);
             assert_bad_input(&o, option);
         }
     }
