@@ -116,6 +116,7 @@ fn run(
             options: RunOptions {
                 offload: OffloadSpec::parse(offload)?,
                 replication: parse_replication(replication)?,
+                budget: Default::default(),
                 batch: check_batch(batch)?,
                 faults: fault_spec(faults, fault_rate, seed, sa1_fraction, distribution, fault_model)?,
             },

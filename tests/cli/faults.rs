@@ -191,13 +191,16 @@ fn run_shows_per_layer_faults_beside_timing() {
     assert_eq!(v["faults"]["fault_model"], "cell");
     let rram_layers = v["layers"].as_array().unwrap().iter().filter(|l| l["target"] == "rram").count();
     assert_eq!(v["faults"]["layers"].as_array().unwrap().len(), rram_layers);
-    // Timing does not change with faults.
+    // Timing does not change with faults (the 1-chip map file limits the run
+    // to the chip it covers, like --chip-budget 1).
     let plain: Value = serde_json::from_str(&stdout(&rramsim(&[
         "run",
         "--arch",
         "neurosim-8b",
         "--workload",
         "resnet20",
+        "--chip-budget",
+        "1",
         "--format",
         "json",
     ])))
@@ -214,6 +217,8 @@ fn run_shows_per_layer_faults_beside_timing() {
         "0.05",
         "--seed",
         "7",
+        "--chip-budget",
+        "1",
         "--format",
         "json",
     ])))

@@ -92,16 +92,71 @@ fn locked(arch: &str, workload: &str) -> String {
     for l in v["layers"].as_array().unwrap() {
         if l["target"] == "rram" || l["target"] == "tile" {
             out.push_str(&format!(
-                "  - {{ name: {}, target: {}, replicas: {}, cycles: {}, energy_pj: {:.1} }}\n",
+                "  - {{ name: {}, target: {}, replicas: {}, chips: {}, offchip_bytes: {}, cycles: {}, energy_pj: {:.1} }}\n",
                 l["name"].as_str().unwrap(),
                 l["target"].as_str().unwrap(),
                 l["replicas"],
+                l["chips"],
+                l["offchip_bytes"],
                 l["cycles"],
                 l["energy_pj"].as_f64().unwrap()
             ));
         }
     }
     out
+}
+
+/// `--chip-budget` and `--max-replicas` bound the replication; the run names
+/// the budget and each layer's chips; bad budgets are bad input.
+#[test]
+fn replication_budget_options_act_and_are_checked() {
+    let all = run_json(&["--arch", "isaac", "--workload", "resnet20"]);
+    let one = run_json(&["--arch", "isaac", "--workload", "resnet20", "--chip-budget", "1"]);
+    let two = run_json(&["--arch", "isaac", "--workload", "resnet20", "--max-replicas", "2"]);
+    assert_eq!(all["replication_budget"], "none");
+    assert_eq!(one["replication_budget"], "chips=1");
+    assert_eq!(two["replication_budget"], "max_replicas=2");
+    assert_eq!(one["chips"], 1);
+    assert!(all["chips"].as_u64().unwrap() > 1, "the default fills the node's chips as replication helps");
+    let xbars = |v: &Value| v["crossbars"].as_u64().unwrap();
+    assert!(xbars(&all) > xbars(&one) && xbars(&one) > xbars(&two));
+    for l in one["layers"].as_array().unwrap() {
+        assert_eq!(l["chips"], serde_json::json!([0]), "{l}");
+        assert_eq!(l["offchip_bytes"], 0, "{l}");
+    }
+    for l in two["layers"].as_array().unwrap() {
+        assert!(l["replicas"].as_u64().unwrap() <= 2, "{l}");
+    }
+    // The table shows the budget and the per-layer chips.
+    let o = rramsim(&["run", "--arch", "isaac", "--workload", "resnet20", "--chip-budget", "1"]);
+    let text = stdout(&o);
+    assert!(text.contains("budget chips=1") && text.contains("offchip B"), "{text}");
+    for bad in ["0", "-1", "1.5", "x"] {
+        for option in ["--chip-budget", "--max-replicas"] {
+            let arg = format!("{option}={bad}");
+            let o = rramsim(&["run", "--arch", "isaac", "--workload", "resnet20", &arg]);
+            assert_bad_input(&o, option);
+        }
+    }
+    let o = rramsim(&["run", "--arch", "isaac", "--workload", "resnet20", "--chip-budget", "9"]);
+    assert_bad_input(&o, "the node has 8 (node.chips)");
+    let o = rramsim(&["run", "--arch", "isaac", "--workload", "vgg16", "--chip-budget", "1"]);
+    assert_bad_input(&o, "does not fit");
+    // The same keys in a sweep spec.
+    let dir = scratch("budget-sweep");
+    for (key, value, needle) in [
+        ("chip_budget", "0", "chip_budget must be a whole number of at least 1, got 0"),
+        ("max_replicas", "2.5", "max_replicas must be a whole number of at least 1, got 2.5"),
+    ] {
+        let spec = dir.join(format!("{key}.toml"));
+        std::fs::write(
+            &spec,
+            format!("arch = \"isaac\"\n[options]\n{key} = {value}\n[axes]\nworkload = [\"resnet20\"]\n"),
+        )
+        .unwrap();
+        let o = rramsim(&["sweep", path_str(&spec), "-o", path_str(&dir.join("out.csv"))]);
+        assert_bad_input(&o, needle);
+    }
 }
 
 macro_rules! zoo_snapshot {

@@ -43,6 +43,14 @@ pub struct RunArgs {
     /// How layers are replicated on the crossbars.
     #[arg(long, value_enum, default_value_t = ReplicationArg::Balanced)]
     pub replication: ReplicationArg,
+    /// Most replicas of any one layer (balanced replication); default: no limit
+    /// but one per output pixel.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_replicas: Option<u32>,
+    /// Chips the mapping may use (at most the node's `node.chips`), which balanced
+    /// replication fills; default: the chips one unreplicated copy needs.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub chip_budget: Option<u32>,
     /// Layers on the fault-free digital unit: all-rram, pointwise, all-digital,
     /// layers=NAME,NAME,… or auto[:F] (needs a fault map; see README).
     #[arg(long, default_value = "all-rram")]
@@ -108,6 +116,7 @@ pub fn run(args: RunArgs) -> CliResult<()> {
     let options = RunOptions {
         offload: OffloadSpec::parse(&args.offload)?,
         replication: args.replication.into(),
+        budget: rramsim::model::ReplicationBudget { max_replicas: args.max_replicas, chips: args.chip_budget },
         batch: args.batch,
         faults: args.faults.spec()?,
     };
@@ -166,11 +175,11 @@ fn render(r: &RunReport, format: Format) -> CliResult<String> {
         Format::Json => Ok(serde_json::to_string_pretty(r).map_err(CliError::internal)? + "\n"),
         Format::Csv => {
             let mut out = String::from(
-                "name,op,target,crossbars,replicas,utilization,start_cycle,end_cycle,cycles,macs,energy_pj\n",
+                "name,op,target,crossbars,replicas,utilization,start_cycle,end_cycle,cycles,macs,energy_pj,chips,offchip_bytes\n",
             );
             for l in &r.layers {
                 out.push_str(&format!(
-                    "{},{},{},{},{},{},{},{},{},{},{}\n",
+                    "{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
                     csv_field(&l.name),
                     l.op,
                     l.target,
@@ -181,14 +190,16 @@ fn render(r: &RunReport, format: Format) -> CliResult<String> {
                     l.end_cycle,
                     l.cycles,
                     l.macs,
-                    l.energy_pj
+                    l.energy_pj,
+                    chip_list(&l.chips),
+                    l.offchip_bytes
                 ));
             }
             Ok(out)
         }
         Format::Table => {
             let mut out = format!(
-                "{} on {} (batch {}, replication {}, offload {})\n\
+                "{} on {} (batch {}, replication {}, budget {}, offload {})\n\
                  cycles: {} ({:.3} us at {} GHz); first image {} cycles ({:.3} us)\n\
                  steady state: {:.0} cycles per image ({}-bound), {:.1} images/s; measured {:.1} images/s\n\
                  energy: {:.3} uJ ({:.3} uJ dynamic + {:.3} uJ static; {:.3} uJ per image); {:.3} TOPS/W over {} MACs\n\
@@ -197,6 +208,7 @@ fn render(r: &RunReport, format: Format) -> CliResult<String> {
                 r.arch,
                 r.batch,
                 r.replication,
+                r.replication_budget,
                 r.offload,
                 thousands(r.metrics.total_cycles),
                 r.metrics.run_ns / 1e3,
@@ -232,6 +244,8 @@ fn render(r: &RunReport, format: Format) -> CliResult<String> {
                 ("cycles", Align::Right),
                 ("bound", Align::Left),
                 ("energy nJ", Align::Right),
+                ("chips", Align::Left),
+                ("offchip B", Align::Right),
             ]);
             // Every layer, views (flatten, reshape) and fused activations included.
             for l in &r.layers {
@@ -247,10 +261,15 @@ fn render(r: &RunReport, format: Format) -> CliResult<String> {
                     thousands(l.cycles),
                     l.bound.unwrap_or_default().to_owned(),
                     format!("{:.2}", l.energy_pj / 1e3),
+                    chip_list(&l.chips),
+                    thousands(l.offchip_bytes),
                 ]);
             }
             out.push_str(&t.render());
-            out.push_str("util%: weight cells used / cells of the layer's crossbars (layers on crossbars only)\n");
+            out.push_str(
+                "util%: weight cells used / cells of the layer's crossbars (layers on crossbars only); \
+                 chips: where the layer's work sits; offchip B: bytes it sends between chips\n",
+            );
             out.push_str(
                 "bound: the resource of a crossbar layer busy for at least half its span, or input (it mostly waited)",
             );
@@ -309,5 +328,15 @@ fn render(r: &RunReport, format: Format) -> CliResult<String> {
             }
             Ok(out)
         }
+    }
+}
+
+/// Chips as the table and CSV print them: `3`, `0-2` (a run), or `0;4` (separate).
+fn chip_list(chips: &[u32]) -> String {
+    match chips {
+        [] => String::new(),
+        [c] => c.to_string(),
+        [a, .., b] if (*b - *a) as usize + 1 == chips.len() => format!("{a}-{b}"),
+        _ => chips.iter().map(u32::to_string).collect::<Vec<_>>().join(";"),
     }
 }

@@ -149,9 +149,11 @@ pub enum Unit {
     Tile { tile: u32 },
     /// The PE group of a replica: `pes` PEs from PE `pe` (index within `tile`).
     Pe { tile: u32, pe: u32, pes: u32 },
-    /// The `crossbars` crossbars of a replica, from PE `pe` of `tile`, which
-    /// operate in lock-step.
-    Xbars { tile: u32, pe: u32, crossbars: u32 },
+    /// The `crossbars` crossbars of a replica, from crossbar `xbar` of `tile`
+    /// (numbered PE by PE within the tile), which operate in lock-step.
+    /// Replicas placed at crossbar granularity may share a PE, so the first
+    /// crossbar, not the PE, tells them apart.
+    Xbars { tile: u32, xbar: u32, crossbars: u32 },
     /// A NoC link leaving router `router` of `chip` through `port` (see
     /// [`PORTS`]); on a bus, router 0, port 0.
     Link { chip: u32, router: u32, port: u8 },
@@ -167,7 +169,7 @@ impl Unit {
         match self {
             Unit::Tile { tile } => (0, tile, 0, 0),
             Unit::Pe { tile, pe, pes } => (1, tile, pe, pes),
-            Unit::Xbars { tile, pe, crossbars } => (2, tile, pe, crossbars),
+            Unit::Xbars { tile, xbar, crossbars } => (2, tile, xbar, crossbars),
             Unit::Link { chip, router, port } => (3, chip, router, u32::from(port)),
             Unit::Offchip { chip } => (4, chip, 0, 0),
             Unit::Digital => (5, 0, 0, 0),
@@ -178,7 +180,7 @@ impl Unit {
         Some(match tag {
             0 => Unit::Tile { tile: a },
             1 => Unit::Pe { tile: a, pe: b, pes: c },
-            2 => Unit::Xbars { tile: a, pe: b, crossbars: c },
+            2 => Unit::Xbars { tile: a, xbar: b, crossbars: c },
             3 if (c as usize) < PORTS.len() => Unit::Link { chip: a, router: b, port: c as u8 },
             4 => Unit::Offchip { chip: a },
             5 => Unit::Digital,
@@ -195,7 +197,7 @@ impl Unit {
     }
 }
 
-/// Paths such as `tile[3].pe[1]`, `tile[3].pe[1].xbar[0..24]`,
+/// Paths such as `tile[3].pe[1]`, `tile[3].xbar[8..32]`,
 /// `chip[0].router[5].east`, `chip[1].offchip`, `digital`.
 impl fmt::Display for Unit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -203,7 +205,7 @@ impl fmt::Display for Unit {
             Unit::Tile { tile } => write!(f, "tile[{tile}]"),
             Unit::Pe { tile, pe, pes: 1 } => write!(f, "tile[{tile}].pe[{pe}]"),
             Unit::Pe { tile, pe, pes } => write!(f, "tile[{tile}].pe[{pe}..{}]", pe + pes),
-            Unit::Xbars { tile, pe, crossbars } => write!(f, "tile[{tile}].pe[{pe}].xbar[0..{crossbars}]"),
+            Unit::Xbars { tile, xbar, crossbars } => write!(f, "tile[{tile}].xbar[{xbar}..{}]", xbar + crossbars),
             Unit::Link { chip, router, port } => write!(f, "chip[{chip}].router[{router}].{}", PORTS[port as usize]),
             Unit::Offchip { chip } => write!(f, "chip[{chip}].offchip"),
             Unit::Digital => f.write_str("digital"),
@@ -285,7 +287,7 @@ mod tests {
         for u in [
             Unit::Tile { tile: 3 },
             Unit::Pe { tile: 1, pe: 2, pes: 3 },
-            Unit::Xbars { tile: 1, pe: 2, crossbars: 24 },
+            Unit::Xbars { tile: 1, xbar: 16, crossbars: 24 },
             Unit::Link { chip: 1, router: 5, port: 4 },
             Unit::Offchip { chip: 2 },
             Unit::Digital,
@@ -301,7 +303,7 @@ mod tests {
     fn paths_read_like_the_hierarchy() {
         assert_eq!(Unit::Pe { tile: 3, pe: 1, pes: 1 }.to_string(), "tile[3].pe[1]");
         assert_eq!(Unit::Pe { tile: 3, pe: 1, pes: 4 }.to_string(), "tile[3].pe[1..5]");
-        assert_eq!(Unit::Xbars { tile: 3, pe: 1, crossbars: 7 }.to_string(), "tile[3].pe[1].xbar[0..7]");
+        assert_eq!(Unit::Xbars { tile: 3, xbar: 9, crossbars: 7 }.to_string(), "tile[3].xbar[9..16]");
         assert_eq!(Unit::Link { chip: 0, router: 5, port: 0 }.to_string(), "chip[0].router[5].east");
         assert_eq!(Level::from_name("pe"), Some(Level::Pe));
     }

@@ -354,7 +354,7 @@ fn emit_stages<S: EventSink>(
 ) {
     let a = w.actions;
     let (tile, pe) = (replica.home, replica.pe);
-    let xbars = Unit::Xbars { tile, pe, crossbars: w.crossbars };
+    let xbars = Unit::Xbars { tile, xbar: replica.xbar, crossbars: w.crossbars };
     out.emit(EventKind::Mvm, Unit::Pe { tile, pe, pes: replica.pes }, first[0].get(), last, u64::from(w.steps));
     let adc_start = (first[Stage::Read as usize] + w.stages.read).max(before.until(Stage::Adc));
     let sa_start = (adc_start + w.stages.sample_hold + w.stages.adc).max(before.until(Stage::ShiftAdd));

@@ -161,6 +161,8 @@ pub(crate) struct Replica {
     /// Its first PE's index within the home tile, and its PE count.
     pub pe: u32,
     pub pes: u32,
+    /// Its first crossbar's index within the home tile.
+    pub xbar: u32,
 }
 
 /// The share of a replica on one tile.
@@ -634,6 +636,7 @@ fn work_of(net: &Network, arch: &ArchParams, mapping: &Mapping, id: LayerId, pix
                         tree,
                         pe: r.first_pe % arch.tile.pes,
                         pes: r.pes,
+                        xbar: (r.first_crossbar % (u64::from(arch.tile.pes) * u64::from(arch.pe.crossbars))) as u32,
                     }
                 })
                 .collect();

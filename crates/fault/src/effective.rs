@@ -214,7 +214,7 @@ pub fn effective_weights(
     out.clear();
     out.extend_from_slice(q);
     let mut tally = FaultTally::default();
-    let first = replica.first_pe as usize * codec.crossbars_per_pe as usize;
+    let first = replica.first_crossbar as usize;
     for x in 0..layout.crossbars {
         map.crossbar_into(first + x as usize, buf)?;
         let cols = buf.cols;
@@ -313,7 +313,7 @@ pub fn cell_levels(
         levels.extend((0..codec.columns_per_weight).map(|s| codec.cell(v, s).0 as u16));
     }
     let Some((map, model)) = faults else { return Ok(()) };
-    let first = replica.first_pe as usize * codec.crossbars_per_pe as usize;
+    let first = replica.first_crossbar as usize;
     let mask = ((1u32 << codec.cell_bits) - 1) as u16;
     for x in 0..layout.crossbars {
         map.crossbar_into(first + x as usize, buf)?;

@@ -117,7 +117,7 @@ fn effective_weights_follow_the_layout() {
     let map = FaultMap::from_lists(geometry, Origin::Imported, &lists);
     let codec = WeightCodec::new(&arch);
     let q: Vec<i32> = (0..20 * 200).map(|i: i32| i % 97 - 48).collect();
-    let replica = ReplicaPlacement { first_pe: 0, pes: 1 };
+    let replica = ReplicaPlacement { first_crossbar: 0, first_pe: 0, pes: 1 };
     let (mut buf, mut out) = (map.buffer(), Vec::new());
     let tally = effective_weights(&codec, &layout, &replica, &map, FaultModel::Cell, &q, &mut buf, &mut out).unwrap();
     assert_eq!((tally.used_faulty_cells, tally.sa0, tally.sa1, tally.unused_faulty_cells), (2, 1, 1, 1));

@@ -8,9 +8,13 @@
 //! added by the tile adder) and column tiles (separate outputs); small grouped
 //! matrices (depthwise convs) are packed block-diagonally, several groups per
 //! crossbar. A layer's crossbars form one *replica*; layers may be replicated to
-//! balance the inter-layer pipeline (see [`Replication`]). Replicas occupy whole
-//! PEs, allocated in topological order; layers without weights run on the tile
-//! of their first producer.
+//! balance the inter-layer pipeline (see [`Replication`]) within a
+//! [`ReplicationBudget`]. Replicas take whole crossbars when every crossbar has
+//! its own ADCs and input-register slot (see [`crossbar_granular`]), whole PEs
+//! otherwise. Placement (see [`map_network`]) is in topological order and
+//! chip-aware: a replica never straddles a tile or chip boundary it need not
+//! straddle, and a layer whose replicas fit in one chip is not split across
+//! chips. Layers without weights run on the tile of their first producer.
 //!
 //! ```
 //! use rramsim_graph::{fold_batchnorm, zoo};
@@ -39,9 +43,37 @@ pub enum Replication {
     /// One replica per layer.
     None,
     /// ISAAC-style balancing: repeatedly give one more replica to the layer whose
-    /// per-image time (`ceil(pixels / replicas) · steps · interval`) is largest,
-    /// while the extra replica fits in the chips the unreplicated network needs.
+    /// per-image time (`ceil(pixels / replicas) · steps · interval`) is largest
+    /// (the lower layer index on ties), while the replicas fit in the chip budget
+    /// (the chips one copy of the network needs unless [`ReplicationBudget::chips`]
+    /// gives more);
+    /// stops when the slowest layer cannot be shortened (one replica per pixel,
+    /// or [`ReplicationBudget::max_replicas`]).
     Balanced,
+}
+
+/// The resources replication may use: an architect trades chips for throughput.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReplicationBudget {
+    /// Most replicas of any one layer (`None`: one per output pixel at most).
+    pub max_replicas: Option<u32>,
+    /// Chips the mapping may use (`None`: the chips one unreplicated copy needs,
+    /// so replication fills them but adds no chip: replicas on more chips add
+    /// leaking tiles and off-chip traffic for little throughput, e.g. ResNet-50
+    /// on ISAAC filling 8 chips costs 5× the energy per image for +10 % images/s).
+    /// The unreplicated network must fit in them.
+    pub chips: Option<u32>,
+}
+
+impl ReplicationBudget {
+    /// The budget as reports spell it, e.g. `chips=2,max_replicas=8` or `none`.
+    pub fn name(&self) -> String {
+        let parts: Vec<String> = [("chips", self.chips), ("max_replicas", self.max_replicas)]
+            .into_iter()
+            .filter_map(|(k, v)| Some(format!("{k}={}", v?)))
+            .collect();
+        if parts.is_empty() { "none".into() } else { parts.join(",") }
+    }
 }
 
 impl Replication {
@@ -94,12 +126,13 @@ impl Offload {
 pub struct MappingOptions {
     pub replication: Replication,
     pub offload: Offload,
+    pub budget: ReplicationBudget,
 }
 
 impl MappingOptions {
-    /// Everything on crossbars, with the given replication.
+    /// Everything on crossbars, with the given replication and no budget but the node.
     pub fn rram(replication: Replication) -> Self {
-        Self { replication, offload: Offload::AllRram }
+        Self { replication, offload: Offload::AllRram, budget: ReplicationBudget::default() }
     }
 }
 
@@ -135,10 +168,20 @@ pub struct CrossbarLayout {
 /// Where a replica's crossbars are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReplicaPlacement {
-    /// Global index of the replica's first PE (PEs numbered tile-major across chips).
+    /// Global index of the replica's first crossbar (crossbars numbered PE-major,
+    /// PEs tile-major, tiles chip-major); its crossbars follow it in order.
+    pub first_crossbar: u64,
+    /// Global index of the PE that holds its first crossbar.
     pub first_pe: u32,
-    /// PEs the replica occupies (its crossbars fill them in order).
+    /// PEs the replica touches (it may share the first and last with other replicas).
     pub pes: u32,
+}
+
+impl ReplicaPlacement {
+    /// The first and last tile the replica touches.
+    pub fn tiles(&self, arch: &ArchParams) -> (u32, u32) {
+        (self.first_pe / arch.tile.pes, (self.first_pe + self.pes - 1) / arch.tile.pes)
+    }
 }
 
 /// What a layer is mapped to.
@@ -192,9 +235,30 @@ pub struct Mapping {
     pub chips_used: u32,
     pub crossbars_used: u64,
     pub replication: Replication,
+    pub budget: ReplicationBudget,
+    /// Whether replicas were placed at crossbar granularity (else whole PEs).
+    pub crossbar_granular: bool,
 }
 
 impl Mapping {
+    /// The chips a layer's work sits on, ascending: its replicas' chips, or the
+    /// chip of the tile it runs on (the digital unit is beside chip 0).
+    pub fn layer_chips(&self, arch: &ArchParams, id: LayerId) -> Vec<u32> {
+        let mut chips: Vec<u32> = match &self.layers[id.0].placement {
+            Placement::Crossbars { replicas, .. } => replicas
+                .iter()
+                .flat_map(|r| {
+                    let (a, b) = r.tiles(arch);
+                    a / arch.tiles_per_chip..=b / arch.tiles_per_chip
+                })
+                .collect(),
+            _ => vec![self.home_tile(arch, id) / arch.tiles_per_chip],
+        };
+        chips.sort_unstable();
+        chips.dedup();
+        chips
+    }
+
     pub fn layer(&self, id: LayerId) -> &LayerMapping {
         &self.layers[id.0]
     }
@@ -233,6 +297,9 @@ pub enum MapError {
     /// An offload list naming a layer without weights.
     #[error("offload: layer `{0}` has no weights to offload")]
     NoWeights(String),
+    /// A replication budget of zero, or more chips than the node has.
+    #[error("{0}")]
+    BadBudget(String),
 }
 
 impl MapError {
@@ -361,19 +428,41 @@ pub fn map_network(net: &Network, arch: &ArchParams, options: &MappingOptions) -
         .collect();
     let layouts: Vec<Option<CrossbarLayout>> =
         net.ids().map(|id| if digital[id.0] { None } else { crossbar_layout(net, arch, id) }).collect();
-    let pes_of = |l: &CrossbarLayout| l.crossbars.div_ceil(xbars_per_pe);
-    let base_pes: u64 = layouts.iter().flatten().map(|l| u64::from(pes_of(l))).sum();
-    let pes_per_chip = u64::from(arch.tile.pes) * u64::from(arch.tiles_per_chip);
-    let available_pes = pes_per_chip * u64::from(arch.node.chips);
-    if base_pes > available_pes {
+    let geo = Geometry::of(arch);
+    let granular = crossbar_granular(arch);
+    // Crossbars one replica of a layer takes.
+    let size_of = |l: &CrossbarLayout| {
+        if granular { u64::from(l.crossbars) } else { u64::from(l.crossbars.div_ceil(xbars_per_pe)) * geo.per_pe }
+    };
+    let budget = &options.budget;
+    if budget.max_replicas == Some(0) {
+        return Err(MapError::BadBudget("replication budget: max_replicas must be at least 1".into()));
+    }
+    let base: u64 = layouts.iter().flatten().map(size_of).sum();
+    let chips = match budget.chips {
+        Some(0) => return Err(MapError::BadBudget("replication budget: chips must be at least 1".into())),
+        Some(c) if c > arch.node.chips => {
+            return Err(MapError::BadBudget(format!(
+                "replication budget: {c} chips, but the node has {} (node.chips)",
+                arch.node.chips
+            )));
+        }
+        Some(c) => c,
+        // The chips one copy needs (at least one; a copy larger than the node is
+        // refused just below with the chips it needs).
+        None => u32::try_from(base.div_ceil(geo.per_chip).max(1)).unwrap_or(u32::MAX).min(arch.node.chips),
+    };
+    let limit = geo.per_chip * u64::from(chips);
+    if base > limit {
         let needed_crossbars: u64 = layouts.iter().flatten().map(|l| u64::from(l.crossbars)).sum();
+        let needed_pes = base.div_ceil(geo.per_pe);
         return Err(MapError::DoesNotFit {
             needed_crossbars,
-            needed_pes: base_pes,
-            needed_tiles: base_pes.div_ceil(u64::from(arch.tile.pes)),
-            needed_chips: base_pes.div_ceil(pes_per_chip),
-            available_chips: arch.node.chips,
-            available_crossbars: available_pes * u64::from(xbars_per_pe),
+            needed_pes,
+            needed_tiles: base.div_ceil(geo.per_tile),
+            needed_chips: base.div_ceil(geo.per_chip),
+            available_chips: chips,
+            available_crossbars: limit,
         });
     }
     let pixels: Vec<u64> = net
@@ -384,11 +473,12 @@ pub fn map_network(net: &Network, arch: &ArchParams, options: &MappingOptions) -
         })
         .collect();
 
-    // Replica counts.
+    // Replica counts: every step of `steps` raises one layer's count.
     let mut replicas: Vec<u32> = layouts.iter().map(|l| u32::from(l.is_some())).collect();
+    let mut steps: Vec<(usize, u32, u32)> = Vec::new();
     if options.replication == Replication::Balanced {
-        let budget = base_pes.div_ceil(pes_per_chip) * pes_per_chip;
-        let mut used = base_pes;
+        let max_replicas = u64::from(budget.max_replicas.unwrap_or(u32::MAX));
+        let mut used = base;
         // Max-heap of (per-image time, layer index); ties break on the lower index.
         let time = |i: usize, r: u32| {
             let l = layouts[i].as_ref().expect("only crossbar layers are queued");
@@ -403,28 +493,66 @@ pub fn map_network(net: &Network, arch: &ArchParams, options: &MappingOptions) -
         while let Some((t, std::cmp::Reverse(i))) = heap.pop() {
             let l = layouts[i].as_ref().expect("queued layers have layouts");
             let r = replicas[i];
-            let extra = u64::from(pes_of(l));
+            let cap = pixels[i].min(max_replicas);
             // The bottleneck cannot improve: stop (other layers are faster already).
-            if u64::from(r) >= pixels[i] || used + extra > budget {
+            if u64::from(r) >= cap {
                 break;
             }
             // Skip replicas that do not shorten the layer (ceil plateaus).
             let mut next = r + 1;
-            while time(i, next) == t && u64::from(next) < pixels[i] {
+            while time(i, next) == t && u64::from(next) < cap {
                 next += 1;
             }
-            let cost = extra * u64::from(next - r);
-            if used + cost > budget || time(i, next) == t {
+            let cost = size_of(l) * u64::from(next - r);
+            if used + cost > limit || time(i, next) == t {
                 break;
             }
             used += cost;
+            steps.push((i, r, next));
             replicas[i] = next;
             heap.push((time(i, next), std::cmp::Reverse(i)));
         }
     }
 
-    // Allocation: replicas take whole PEs in topological order.
-    let mut next_pe: u32 = 0;
+    // Placement: with every replica, strictly (no avoidable tile or chip
+    // straddling), else without tile alignment (its waste can cost a quarter
+    // of a tile); else the longest prefix of the replication steps that places
+    // without avoidable chip straddling (placement only grows with more
+    // replicas, so a binary search finds it); else packed.
+    let sizes: Vec<u64> = layouts.iter().map(|l| l.as_ref().map_or(0, size_of)).collect();
+    let with_steps = |k: usize| {
+        let mut r = replicas.clone();
+        for &(i, from, _) in steps[k..].iter().rev() {
+            r[i] = from;
+        }
+        r
+    };
+    let (full, chips_only) = (Align { tiles: true, chips: true }, Align { tiles: false, chips: true });
+    let starts = match place(&geo, &sizes, &replicas, limit, full)
+        .or_else(|| place(&geo, &sizes, &replicas, limit, chips_only))
+    {
+        Some(s) => s,
+        None => {
+            let (mut lo, mut hi) = (0usize, steps.len());
+            // Invariant: prefix `hi` fails; find the largest prefix that places.
+            while lo + 1 < hi {
+                let mid = lo + (hi - lo) / 2;
+                if place(&geo, &sizes, &with_steps(mid), limit, chips_only).is_some() {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            replicas = with_steps(lo);
+            match place(&geo, &sizes, &replicas, limit, chips_only) {
+                Some(s) => s,
+                // Even one copy cannot avoid straddling: pack it.
+                None => place(&geo, &sizes, &replicas, limit, Align { tiles: false, chips: false })
+                    .expect("the packed network fits the budget"),
+            }
+        }
+    };
+
     let mut layers: Vec<LayerMapping> = Vec::with_capacity(net.len());
     for id in net.ids() {
         let layer = net.layer(id);
@@ -436,12 +564,17 @@ pub fn map_network(net: &Network, arch: &ArchParams, options: &MappingOptions) -
                 Placement::Digital { gemm, cycles: arch.clock.cycles_ceil(Nanoseconds(t.0)).get() }
             }
             (_, Some(layout)) => {
-                let pes = pes_of(&layout);
-                let reps = (0..replicas[id.0])
-                    .map(|_| {
-                        let p = ReplicaPlacement { first_pe: next_pe, pes };
-                        next_pe += pes;
-                        p
+                let size = sizes[id.0];
+                let reps = starts[id.0]
+                    .iter()
+                    .map(|&first| {
+                        let first_pe = first / geo.per_pe;
+                        let last_pe = (first + size - 1) / geo.per_pe;
+                        ReplicaPlacement {
+                            first_crossbar: first,
+                            first_pe: first_pe as u32,
+                            pes: (last_pe - first_pe + 1) as u32,
+                        }
                     })
                     .collect();
                 Placement::Crossbars { layout, replicas: reps }
@@ -472,15 +605,126 @@ pub fn map_network(net: &Network, arch: &ArchParams, options: &MappingOptions) -
         layers[input.0].placement = Placement::Input { tile };
     }
     let crossbars_used = layers.iter().map(LayerMapping::crossbars).sum();
-    let tiles_used = next_pe.div_ceil(arch.tile.pes).max(1);
+    // Distinct PEs, tiles and chips touched (replicas are placed in ascending order).
+    let (mut pes_used, mut tiles_used, mut chips_used) = (0u32, 0u32, 0u32);
+    let (mut last_pe, mut last_tile, mut last_chip) = (None, None, None);
+    let count = |last: &mut Option<u64>, n: &mut u32, a: u64, b: u64| {
+        let from = match *last {
+            Some(l) if l >= a => l + 1,
+            _ => a,
+        };
+        if b >= from {
+            *n += (b - from + 1) as u32;
+            *last = Some(b);
+        }
+    };
+    for (id, starts) in starts.iter().enumerate() {
+        for &first in starts {
+            let last = first + sizes[id] - 1;
+            count(&mut last_pe, &mut pes_used, first / geo.per_pe, last / geo.per_pe);
+            count(&mut last_tile, &mut tiles_used, first / geo.per_tile, last / geo.per_tile);
+            count(&mut last_chip, &mut chips_used, first / geo.per_chip, last / geo.per_chip);
+        }
+    }
     Ok(Mapping {
         layers,
-        pes_used: next_pe,
-        tiles_used,
-        chips_used: tiles_used.div_ceil(arch.tiles_per_chip),
+        pes_used,
+        tiles_used: tiles_used.max(1),
+        chips_used: chips_used.max(1),
         crossbars_used,
         replication: options.replication,
+        budget: options.budget,
+        crossbar_granular: granular,
     })
+}
+
+/// Whether replicas may take single crossbars rather than whole PEs: when every
+/// crossbar has ADCs of its own (`pe.adc.per_crossbar ≥ 1`, as in ISAAC's 8 ADCs
+/// per IMA of 8 arrays) its conversions do not wait for its PE neighbours, and
+/// the PE's input register holds one input vector per crossbar (ISAAC: 8 × 128
+/// inputs), so neighbouring crossbars can serve different replicas or layers.
+/// An ADC shared by several crossbars (`pe.adc.shared_by > 1`, as in `puma`)
+/// serialises their conversions, so replicas there take whole PEs.
+pub fn crossbar_granular(arch: &ArchParams) -> bool {
+    arch.pe.adc.per_crossbar >= 1 && arch.pe.adc.shared_by <= 1
+}
+
+/// Crossbars per PE, tile and chip.
+struct Geometry {
+    per_pe: u64,
+    per_tile: u64,
+    per_chip: u64,
+}
+
+impl Geometry {
+    fn of(arch: &ArchParams) -> Self {
+        let per_pe = u64::from(arch.pe.crossbars);
+        let per_tile = per_pe * u64::from(arch.tile.pes);
+        Self { per_pe, per_tile, per_chip: per_tile * u64::from(arch.tiles_per_chip) }
+    }
+}
+
+/// Which boundaries placement avoids straddling.
+#[derive(Clone, Copy)]
+struct Align {
+    tiles: bool,
+    chips: bool,
+}
+
+/// Where a replica of `size` crossbars starts if the cursor is at `at`: moved to
+/// the next chip (and, with `tiles`, tile) boundary when that makes it span fewer
+/// chips (tiles), i.e. when it would otherwise straddle a boundary it fits within.
+fn align_replica(geo: &Geometry, at: u64, size: u64, tiles: bool) -> u64 {
+    let spans = |at: u64, unit: u64| (at + size - 1) / unit - at / unit + 1;
+    let mut at = at;
+    for unit in [geo.per_chip, geo.per_tile].into_iter().take(if tiles { 2 } else { 1 }) {
+        let next = at.div_ceil(unit) * unit;
+        if spans(next, unit) < spans(at, unit) {
+            at = next;
+        }
+    }
+    at
+}
+
+/// Places the replicas of every crossbar layer in layer order from crossbar 0.
+/// With `align.chips`, each replica is aligned (see [`align_replica`]) and a
+/// layer whose replicas fit in one chip starts on a fresh chip when they would
+/// straddle two; `None` if the result passes `limit` crossbars. Without: every
+/// replica right after the previous one (fits whenever the sizes add up to
+/// `limit`). Returns each layer's replica start crossbars.
+fn place(geo: &Geometry, sizes: &[u64], replicas: &[u32], limit: u64, align: Align) -> Option<Vec<Vec<u64>>> {
+    let strict = align.chips;
+    let mut at = 0u64;
+    let mut starts = Vec::with_capacity(sizes.len());
+    let run = |mut at: u64, size: u64, n: u32, out: &mut Vec<u64>| {
+        out.clear();
+        for _ in 0..n {
+            if strict {
+                at = align_replica(geo, at, size, align.tiles);
+            }
+            out.push(at);
+            at += size;
+        }
+        at
+    };
+    let mut here = Vec::new();
+    for (&size, &n) in sizes.iter().zip(replicas) {
+        if size == 0 || n == 0 {
+            starts.push(Vec::new());
+            continue;
+        }
+        let mut end = run(at, size, n, &mut here);
+        if strict && size * u64::from(n) <= geo.per_chip && (end - 1) / geo.per_chip != here[0] / geo.per_chip {
+            // The layer fits in a chip: start it on the next one.
+            end = run(at.div_ceil(geo.per_chip) * geo.per_chip, size, n, &mut here);
+        }
+        if end > limit {
+            return None;
+        }
+        starts.push(here.clone());
+        at = end;
+    }
+    Some(starts)
 }
 
 fn home_tile_of(layers: &[LayerMapping], arch: &ArchParams, id: LayerId) -> u32 {

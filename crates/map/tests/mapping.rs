@@ -1,9 +1,11 @@
 //! Mapping invariants (property tests) and the does-not-fit error.
 
 use proptest::prelude::*;
-use rramsim_graph::{Conv2d, Layer, Network, NetworkBuilder, Op, Padding, Shape, fold_batchnorm, zoo};
+use rramsim_graph::{Conv2d, Layer, Linear, Network, NetworkBuilder, Op, Padding, Shape, fold_batchnorm, zoo};
 use rramsim_hw::{ArchParams, load_arch_toml};
-use rramsim_map::{MapError, MappingOptions, Placement, Replication, crossbar_layout, map_network};
+use rramsim_map::{
+    MapError, Mapping, MappingOptions, Placement, Replication, ReplicationBudget, crossbar_layout, map_network,
+};
 
 fn preset(name: &str) -> ArchParams {
     let path = format!("{}/../../arch-configs/{name}.toml", env!("CARGO_MANIFEST_DIR"));
@@ -56,38 +58,176 @@ proptest! {
     }
 }
 
+/// Checks the invariants of a mapping: every replica holds its layer's whole
+/// crossbar footprint, once; no crossbar holds two replicas; everything is
+/// inside the budget; a layer whose replicas fit easily in one chip is on one;
+/// the counts add up.
+fn check_mapping(net: &Network, arch: &ArchParams, options: &MappingOptions, m: &Mapping) {
+    let per_pe = u64::from(arch.pe.crossbars);
+    let per_tile = per_pe * u64::from(arch.tile.pes);
+    let per_chip = per_tile * u64::from(arch.tiles_per_chip);
+    let chips = options.budget.chips.unwrap_or(arch.node.chips);
+    let mut spans: Vec<(u64, u64)> = Vec::new();
+    let mut crossbars = 0u64;
+    for id in net.ids() {
+        let Placement::Crossbars { layout, replicas } = &m.layer(id).placement else { continue };
+        let n = replicas.len() as u32;
+        assert!(n >= 1);
+        assert!(u64::from(n) <= m.layer(id).pixels);
+        if options.replication == Replication::None {
+            assert_eq!(n, 1);
+        }
+        if let Some(max) = options.budget.max_replicas {
+            assert!(n <= max, "{n} replicas > max {max}");
+        }
+        let size = u64::from(layout.crossbars);
+        crossbars += size * u64::from(n);
+        for r in replicas {
+            // The replica's crossbars are [first, first + size): its PEs and tiles follow.
+            assert_eq!(u64::from(r.first_pe), r.first_crossbar / per_pe);
+            assert_eq!(u64::from(r.first_pe + r.pes - 1), (r.first_crossbar + size - 1) / per_pe);
+            // At most one tile more than its size needs (tile alignment is
+            // given up before replicas are).
+            let (a, b) = r.tiles(arch);
+            assert!(u64::from(b - a) <= size.div_ceil(per_tile), "a replica of {size} crossbars spans {a}..={b}");
+            spans.push((r.first_crossbar, r.first_crossbar + size));
+        }
+        if 2 * size * u64::from(n) <= per_chip {
+            assert_eq!(m.layer_chips(arch, id).len(), 1, "{}: split across chips", net.layer(id).name);
+        }
+    }
+    assert_eq!(m.crossbars_used, crossbars);
+    spans.sort_unstable();
+    for w in spans.windows(2) {
+        assert!(w[0].1 <= w[1].0, "overlapping crossbars {w:?}");
+    }
+    if let Some(last) = spans.last() {
+        assert!(last.1 <= per_chip * u64::from(chips), "past the chip budget");
+        assert!(u64::from(m.chips_used) <= u64::from(chips));
+        assert!(u64::from(m.pes_used) * per_pe >= crossbars);
+    }
+}
+
 #[test]
-fn replicas_occupy_disjoint_pes_inside_the_node() {
+fn zoo_mappings_keep_the_invariants() {
     for arch_name in ["isaac", "neurosim-8b"] {
         let arch = preset(arch_name);
         for name in ["resnet20", "mobilenetv2", "resnet50"] {
             let net = fold_batchnorm(&zoo(name).unwrap()).unwrap();
             for replication in [Replication::None, Replication::Balanced] {
-                let m = map_network(&net, &arch, &MappingOptions::rram(replication)).unwrap();
-                let mut spans: Vec<(u32, u32)> = Vec::new();
-                for id in net.ids() {
-                    if let Placement::Crossbars { layout, replicas } = &m.layer(id).placement {
-                        assert!(!replicas.is_empty());
-                        assert!(u64::from(replicas.len() as u32) <= m.layer(id).pixels);
-                        for r in replicas {
-                            assert!(r.pes * arch.pe.crossbars >= layout.crossbars);
-                            spans.push((r.first_pe, r.first_pe + r.pes));
-                        }
-                    }
-                }
-                spans.sort_unstable();
-                for w in spans.windows(2) {
-                    assert!(w[0].1 <= w[1].0, "{name}: overlapping PEs {w:?}");
-                }
-                let pes_in_node = arch.tile.pes * arch.tiles_per_chip * arch.node.chips;
-                assert!(spans.last().unwrap().1 <= pes_in_node);
-                assert_eq!(m.pes_used, spans.last().unwrap().1);
-                if replication == Replication::Balanced {
-                    // Balancing stays within the chips one copy needs.
-                    let one = map_network(&net, &arch, &MappingOptions::rram(Replication::None)).unwrap();
-                    assert!(m.chips_used <= one.chips_used.max(1));
-                }
+                let options = MappingOptions::rram(replication);
+                let m = map_network(&net, &arch, &options).unwrap();
+                check_mapping(&net, &arch, &options, &m);
+                // Deterministic.
+                assert_eq!(m, map_network(&net, &arch, &options).unwrap());
             }
+        }
+    }
+}
+
+#[test]
+fn balanced_replication_fills_the_budget_at_crossbar_granularity() {
+    let arch = preset("isaac");
+    let net = fold_batchnorm(&zoo("resnet20").unwrap()).unwrap();
+    let one = map_network(&net, &arch, &MappingOptions::rram(Replication::None)).unwrap();
+    let all = map_network(&net, &arch, &MappingOptions::rram(Replication::Balanced)).unwrap();
+    let budget = ReplicationBudget { chips: Some(1), max_replicas: None };
+    let chip =
+        map_network(&net, &arch, &MappingOptions { budget, ..MappingOptions::rram(Replication::Balanced) }).unwrap();
+    let capped = ReplicationBudget { chips: None, max_replicas: Some(4) };
+    let four =
+        map_network(&net, &arch, &MappingOptions { budget: capped, ..MappingOptions::rram(Replication::Balanced) })
+            .unwrap();
+    assert_eq!(chip.chips_used, 1);
+    assert!(all.crossbars_used > chip.crossbars_used && chip.crossbars_used > one.crossbars_used);
+    assert!(four.crossbars_used <= 4 * one.crossbars_used);
+    // Crossbar granularity: almost every crossbar of the PEs in use holds weights.
+    assert!(arch.pe.crossbars > 1 && rramsim_map::crossbar_granular(&arch));
+    let allocated = u64::from(chip.pes_used) * u64::from(arch.pe.crossbars);
+    assert!(chip.crossbars_used as f64 >= 0.95 * allocated as f64, "{} of {allocated}", chip.crossbars_used);
+}
+
+#[test]
+fn bad_budgets_are_errors() {
+    let arch = preset("isaac");
+    let net = fold_batchnorm(&zoo("resnet20").unwrap()).unwrap();
+    let vgg = fold_batchnorm(&zoo("vgg16").unwrap()).unwrap();
+    let with = |chips, max_replicas| MappingOptions {
+        budget: ReplicationBudget { chips, max_replicas },
+        ..MappingOptions::rram(Replication::Balanced)
+    };
+    for (net, options) in [(&net, with(Some(0), None)), (&net, with(None, Some(0))), (&net, with(Some(9), None))] {
+        let err = map_network(net, &arch, &options).unwrap_err();
+        assert!(matches!(err, MapError::BadBudget(_)), "{err}");
+        assert!(err.to_string().contains("budget"), "{err}");
+    }
+    // VGG-16 needs more than one chip of ISAAC.
+    let err = map_network(&vgg, &arch, &with(Some(1), None)).unwrap_err();
+    assert!(matches!(err, MapError::DoesNotFit { available_chips: 1, .. }), "{err}");
+}
+
+/// A chain of convolutions (and a final linear layer) with random shapes.
+fn random_chain(cin: usize, hw: usize, layers: &[(usize, usize)]) -> Network {
+    let mut b = NetworkBuilder::new("chain");
+    b.push(Layer::new("input", Op::Input { shape: Shape::new(cin, hw, hw) }, &[]));
+    let mut prev = "input".to_string();
+    for (i, &(cout, k)) in layers.iter().enumerate() {
+        let conv = Conv2d {
+            out_channels: cout,
+            kernel: [k, k],
+            stride: [1, 1],
+            padding: Padding::uniform(k / 2),
+            dilation: [1, 1],
+            groups: 1,
+            bias: false,
+        };
+        let name = format!("c{i}");
+        b.push(Layer::new(name.as_str(), Op::Conv2d(conv), &[prev.as_str()]));
+        prev = name;
+    }
+    b.push(Layer::new("flat", Op::Flatten, &[prev.as_str()]));
+    b.push(Layer::new("fc", Op::Linear(Linear { out_features: 10, bias: false }), &["flat"]));
+    b.build().unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// On small chips (so that layers meet chip boundaries), with any budget:
+    /// the invariants of `check_mapping`, and determinism.
+    #[test]
+    fn mappings_keep_the_invariants(
+        cin in 1usize..64,
+        hw in 1usize..9,
+        layers in prop::collection::vec((1usize..400, prop::sample::select(vec![1usize, 3])), 1..7),
+        tiles_per_chip in 1u32..6,
+        chips in 1u32..5,
+        budget_chips in prop::option::of(1u32..5),
+        max_replicas in prop::option::of(1u32..20),
+        balanced in any::<bool>(),
+        arch_name in prop::sample::select(vec!["isaac", "neurosim-8b"]),
+    ) {
+        let mut arch = preset(arch_name);
+        arch.tiles_per_chip = tiles_per_chip;
+        arch.node.chips = chips;
+        let net = random_chain(cin, hw, &layers);
+        let replication = if balanced { Replication::Balanced } else { Replication::None };
+        let budget = ReplicationBudget { chips: budget_chips, max_replicas };
+        let options = MappingOptions { budget, ..MappingOptions::rram(replication) };
+        match map_network(&net, &arch, &options) {
+            Ok(m) => {
+                check_mapping(&net, &arch, &options, &m);
+                prop_assert_eq!(&m, &map_network(&net, &arch, &options).unwrap());
+                // The unreplicated mapping uses no more crossbars.
+                let one = map_network(&net, &arch, &MappingOptions { budget, ..MappingOptions::rram(Replication::None) })
+                    .unwrap();
+                prop_assert!(one.crossbars_used <= m.crossbars_used);
+            }
+            Err(MapError::BadBudget(_)) => prop_assert!(budget_chips.is_some_and(|c| c > chips)),
+            Err(MapError::DoesNotFit { needed_crossbars, available_crossbars, .. }) => {
+                prop_assert!(needed_crossbars > available_crossbars);
+            }
+            Err(e) => prop_assert!(false, "{e}"),
         }
     }
 }

@@ -250,7 +250,8 @@ pub fn eval(spec: &EvalSpec, progress: &mut dyn FnMut(u64, u64)) -> Result<EvalR
     let arch = Arch::load(arch_spec)?;
     let params = &arch.params;
     let replication = spec.replication;
-    let mapping = map_network(&net, params, &MappingOptions { replication, offload }).map_err(Error::from)?;
+    let mapping = map_network(&net, params, &MappingOptions { replication, offload, budget: Default::default() })
+        .map_err(Error::from)?;
     let rram = map_network(&net, params, &MappingOptions::rram(replication)).map_err(Error::from)?;
     let device = |seed| spec.device.options(spec.time_s, seed);
     device(0)?;
@@ -440,8 +441,12 @@ impl Inference {
 fn hardware_model(net: &Network, arch: &Arch, spec: &InferSpec) -> Result<Functional> {
     let params = &arch.params;
     let offload = OffloadSpec::parse_fixed(&spec.offload)?;
-    let mapping = map_network(net, params, &MappingOptions { replication: Replication::Balanced, offload })
-        .map_err(Error::from)?;
+    let mapping = map_network(
+        net,
+        params,
+        &MappingOptions { replication: Replication::Balanced, offload, budget: Default::default() },
+    )
+    .map_err(Error::from)?;
     let map = match spec.fault_rate {
         Some(rate) => {
             let rram = map_network(net, params, &MappingOptions::rram(Replication::Balanced)).map_err(Error::from)?;

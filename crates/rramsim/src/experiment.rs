@@ -10,7 +10,7 @@ use rramsim_engine::{BufferSlot, EventSink, NoEvents, SimOptions, SimResult, sim
 use rramsim_fault::{FaultMap, FaultModel, LayerFaultStats};
 use rramsim_graph::Network;
 use rramsim_hw::ArchParams;
-use rramsim_map::{Mapping, MappingOptions, Offload, Placement, Replication, map_network};
+use rramsim_map::{Mapping, MappingOptions, Offload, Placement, Replication, ReplicationBudget, map_network};
 use serde::Serialize;
 
 use crate::arch::Arch;
@@ -24,6 +24,8 @@ use crate::workload::WorkloadSpec;
 pub struct RunOptions {
     pub offload: OffloadSpec,
     pub replication: Replication,
+    /// What replication may use (`--max-replicas`, `--chip-budget`).
+    pub budget: ReplicationBudget,
     /// Inputs simulated back to back (at least 1).
     pub batch: u32,
     pub faults: Option<FaultSpec>,
@@ -36,6 +38,7 @@ impl Default for RunOptions {
         RunOptions {
             offload: OffloadSpec::Fixed(Offload::AllRram),
             replication: Replication::Balanced,
+            budget: ReplicationBudget::default(),
             batch: 1,
             faults: None,
         }
@@ -85,11 +88,24 @@ pub fn prepare(arch: &Arch, net: Network, workload: &str, options: &RunOptions) 
     let params = &arch.params;
     let replication = options.replication;
     let model = options.faults.as_ref().map_or(FaultModel::Cell, |f| f.model);
-    let rram = map_network(&net, params, &MappingOptions::rram(replication)).map_err(Error::from)?;
+    let budget = options.budget;
+    let rram_options = MappingOptions { budget, ..MappingOptions::rram(replication) };
+    let mut rram = map_network(&net, params, &rram_options).map_err(Error::from)?;
     let fault_map = options.faults.as_ref().map(|f| f.materialize(params, rram.chips_used)).transpose()?;
+    // A fault map file covering fewer chips than the node: without a chip
+    // budget of its own, the run uses the chips the map covers.
+    let mut rram_options = rram_options;
+    if let Some(map) = &fault_map
+        && budget.chips.is_none()
+        && (map.chips() as u32) < rram.chips_used
+    {
+        rram_options.budget.chips = Some((map.chips() as u32).clamp(1, params.node.chips));
+        rram = map_network(&net, params, &rram_options).map_err(Error::from)?;
+    }
+    let budget = rram_options.budget;
     let offload = resolve_offload(&options.offload, &net, params, &rram, fault_map.as_ref(), model)?;
-    let mapping_options = MappingOptions { replication, offload };
-    let mapping = if mapping_options == MappingOptions::rram(replication) {
+    let mapping_options = MappingOptions { replication, offload, budget };
+    let mapping = if mapping_options == rram_options {
         rram
     } else {
         map_network(&net, params, &mapping_options).map_err(Error::from)?
@@ -143,7 +159,8 @@ fn resolve_offload(
     let stats = run_layer_stats(net, arch, rram, map, model)?;
     let replication = rram.replication;
     let all_digital =
-        map_network(net, arch, &MappingOptions { replication, offload: Offload::AllDigital }).map_err(Error::from)?;
+        map_network(net, arch, &MappingOptions { replication, offload: Offload::AllDigital, budget: rram.budget })
+            .map_err(Error::from)?;
     let candidates: Vec<_> = stats
         .iter()
         .map(|s| {
@@ -325,6 +342,8 @@ impl Prepared {
                     bound,
                     buffer_stall_cycles: l.buffer_stall_cycles,
                     spilled_bytes: l.spilled_bytes,
+                    chips: self.mapping.layer_chips(arch, id),
+                    offchip_bytes: l.actions[rramsim_hw::Action::OffchipByte],
                     energy_by_component: arch
                         .energy
                         .by_component(&l.actions)
@@ -349,6 +368,7 @@ impl Prepared {
             workload: self.workload.clone(),
             batch: self.batch,
             replication: self.mapping.replication.name(),
+            replication_budget: self.mapping.budget.name(),
             offload: self.offload_name(),
             clock_ghz: arch.clock.ghz(),
             metrics: m.clone(),
@@ -432,6 +452,12 @@ pub struct LayerRow {
     pub buffer_stall_cycles: u64,
     /// Output bytes held off-chip (spilled).
     pub spilled_bytes: u64,
+    /// The chips its work sits on (its replicas', or its tile's), ascending.
+    pub chips: Vec<u32>,
+    /// Bytes it sends over off-chip links: its outputs to consumers on other
+    /// chips (spills counted twice), and inputs and partial sums of its
+    /// replicas that span chips.
+    pub offchip_bytes: u64,
     /// The layer's dynamic energy per component (leakage is reported for the run).
     #[serde(serialize_with = "as_map")]
     pub energy_by_component: Vec<(String, f64)>,
@@ -444,6 +470,8 @@ pub struct RunReport {
     pub workload: String,
     pub batch: u32,
     pub replication: &'static str,
+    /// `none` or e.g. `chips=2,max_replicas=8`.
+    pub replication_budget: String,
     pub offload: String,
     pub clock_ghz: f64,
     /// Totals: cycles, latency, throughput, energy, MACs, TOPS/W, hardware used.

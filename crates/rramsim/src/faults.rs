@@ -200,7 +200,13 @@ pub fn stats(map: &FaultMap, label: &str, on: Option<StatsOn<'_>>, per_crossbar:
             let arch = &on.arch.params;
             storage::check_geometry(map, &Geometry::of(arch)).map_err(|e| Error::input(format!("{label}: {e}")))?;
             let net = WorkloadSpec::new(on.workload).load()?;
-            let mapping = map_network(&net, arch, &MappingOptions::rram(on.replication)).map_err(Error::from)?;
+            // The mapping uses the chips the map covers (at most the node's).
+            let chips = Some((map.chips() as u32).clamp(1, arch.node.chips));
+            let options = MappingOptions {
+                budget: rramsim_map::ReplicationBudget { chips, max_replicas: None },
+                ..MappingOptions::rram(on.replication)
+            };
+            let mapping = map_network(&net, arch, &options).map_err(Error::from)?;
             let stats = run_layer_stats(&net, arch, &mapping, map, on.model)?;
             (Some(layer_rows(&net, &stats)), Some(on.model.name()))
         }

@@ -60,7 +60,7 @@ pub mod model {
     pub use rramsim_fault::{Distribution, FaultMap, FaultModel};
     pub use rramsim_graph::{Network, Op, Shape, ZOO_NAMES};
     pub use rramsim_hw::{ArchParams, PRESETS, preset_names};
-    pub use rramsim_map::{Offload, Replication};
+    pub use rramsim_map::{Offload, Replication, ReplicationBudget};
 }
 
 /// The memory budget of allocations sized by input (default

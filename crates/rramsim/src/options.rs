@@ -43,6 +43,16 @@ pub fn check_batch(batch: u64) -> Result<u32> {
     }
 }
 
+/// A replication budget value (`max_replicas`, `chip_budget`): a whole number
+/// of at least 1. `what` names the option or key.
+pub fn check_budget(what: &str, value: f64) -> Result<u32> {
+    if value.fract() == 0.0 && (1.0..=f64::from(u32::MAX)).contains(&value) {
+        Ok(value as u32)
+    } else {
+        Err(Error::input(format!("{what} must be a whole number of at least 1, got {value}")))
+    }
+}
+
 /// A width multiplier: a positive, finite number.
 pub fn check_width(width: f64) -> Result<f64> {
     if width.is_finite() && width > 0.0 {

@@ -101,6 +101,7 @@ pub fn run_study(arch: &Arch, spec: &StudySpec) -> Result<StudyReport> {
             let options = RunOptions {
                 offload: OffloadSpec::parse(&p.offload.replace('+', ","))?,
                 replication: spec.replication,
+                budget: Default::default(),
                 batch: spec.batch,
                 faults: spec.faults.clone(),
             };

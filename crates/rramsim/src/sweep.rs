@@ -15,15 +15,15 @@ use std::path::Path;
 use rayon::prelude::*;
 use rramsim_core::{SourceError, splitmix};
 use rramsim_fault::{Distribution, FaultModel};
-use rramsim_map::Replication;
+use rramsim_map::{Replication, ReplicationBudget};
 use serde::Deserialize;
 
 use crate::arch::Arch;
 use crate::error::{Error, Result};
 use crate::experiment::{RunOptions, prepare};
 use crate::options::{
-    FaultSpec, OffloadSpec, check_batch, check_probability, check_width, parse_distribution, parse_fault_model,
-    parse_replication,
+    FaultSpec, OffloadSpec, check_batch, check_budget, check_probability, check_width, parse_distribution,
+    parse_fault_model, parse_replication,
 };
 use crate::results::{Row, Value};
 use crate::workload::WorkloadSpec;
@@ -53,6 +53,9 @@ struct RawSpec {
 struct RawOptions {
     batch: Option<u32>,
     replication: Option<String>,
+    /// Replication budget: most replicas per layer, chips the mapping may use.
+    max_replicas: Option<f64>,
+    chip_budget: Option<f64>,
     sa1_fraction: Option<f64>,
     distribution: Option<String>,
     fault_model: Option<String>,
@@ -61,7 +64,8 @@ struct RawOptions {
 }
 
 /// Axes that are not architecture parameters.
-const POINT_AXES: [&str; 6] = ["workload", "width", "shortcut_kernel", "offload", "fault_rate", "fault_seed"];
+const POINT_AXES: [&str; 8] =
+    ["workload", "width", "shortcut_kernel", "offload", "fault_rate", "fault_seed", "max_replicas", "chip_budget"];
 
 /// A validated spec.
 #[derive(Debug)]
@@ -74,6 +78,7 @@ pub struct Spec {
     points: Option<Vec<BTreeMap<String, Value>>>,
     batch: u32,
     replication: Replication,
+    budget: ReplicationBudget,
     sa1_fraction: f64,
     distribution: Distribution,
     fault_model: FaultModel,
@@ -237,6 +242,14 @@ impl Spec {
         let at = |key: &'static str| move |e: Error| e.context(format!("{file_ref}: options.{key}"));
         let replication =
             parse_replication(o.replication.as_deref().unwrap_or("balanced")).map_err(at("replication"))?;
+        let budget = ReplicationBudget {
+            max_replicas: o
+                .max_replicas
+                .map(|v| check_budget("max_replicas", v))
+                .transpose()
+                .map_err(at("max_replicas"))?,
+            chips: o.chip_budget.map(|v| check_budget("chip_budget", v)).transpose().map_err(at("chip_budget"))?,
+        };
         let distribution =
             parse_distribution(o.distribution.as_deref().unwrap_or("uniform")).map_err(at("distribution"))?;
         let fault_model = parse_fault_model(o.fault_model.as_deref().unwrap_or("cell")).map_err(at("fault_model"))?;
@@ -265,6 +278,7 @@ impl Spec {
             points,
             batch,
             replication,
+            budget,
             sa1_fraction,
             distribution,
             fault_model,
@@ -290,7 +304,7 @@ impl Spec {
         for p in self.inputs.iter().filter(|p| p.is_file()) {
             files.push(format!("{:016x}", fnv(&crate::io::read_bytes(p)?)));
         }
-        let canonical = serde_json::json!({
+        let mut canonical = serde_json::json!({
             "version": crate::VERSION,
             "files": files,
             "arch": arch,
@@ -303,6 +317,10 @@ impl Spec {
             "fault_model": format!("{:?}", self.fault_model),
             "seed": self.seed,
         });
+        // Only when set, so specs without a budget keep their identity.
+        if self.budget != ReplicationBudget::default() {
+            canonical["budget"] = serde_json::json!(self.budget.name());
+        }
         let bytes = serde_json::to_vec(&canonical).map_err(Error::internal)?;
         Ok(format!("{:016x}", fnv(&bytes)))
     }
@@ -488,7 +506,14 @@ fn evaluate(spec: &Spec, index: usize, point: &BTreeMap<String, Value>) -> Resul
     let faults = (fault_rate > 0.0)
         .then(|| FaultSpec::generated(fault_rate, spec.sa1_fraction, spec.distribution, seed, spec.fault_model))
         .transpose()?;
-    let options = RunOptions { offload, replication: spec.replication, batch: spec.batch, faults };
+    let budget = ReplicationBudget {
+        max_replicas: num("max_replicas")
+            .map(|v| check_budget("max_replicas", v))
+            .transpose()?
+            .or(spec.budget.max_replicas),
+        chips: num("chip_budget").map(|v| check_budget("chip_budget", v)).transpose()?.or(spec.budget.chips),
+    };
+    let options = RunOptions { offload, replication: spec.replication, budget, batch: spec.batch, faults };
     let run = prepare(&arch, net, &workload.label(), &options)?;
     let m = run.simulate()?.metrics;
     out.insert("total_cycles".into(), m.total_cycles as f64);

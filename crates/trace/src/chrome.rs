@@ -4,7 +4,7 @@
 //! One process per tile (`tile[3]`), one for the digital unit and one per
 //! chip's interconnect (NoC links and the off-chip link). Within a process one
 //! thread per unit and event kind (`items`, `buffer_read`, `pe[1] mvm`,
-//! `pe[1].xbar[0..24] adc`, `router[5].east`, …). Units that overlap their own
+//! `xbar[8..32] adc`, `router[5].east`, …). Units that overlap their own
 //! work (pipelined items, matrix-vector multiplies) are spread over pipeline
 //! slots `#1`, `#2`, … (greedy interval partitioning), so the complete (`X`)
 //! events of every thread are disjoint and therefore nest. Each tile also gets

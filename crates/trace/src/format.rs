@@ -508,7 +508,7 @@ mod tests {
     fn event(kind: EventKind, start: u64) -> Event {
         Event {
             kind,
-            unit: Unit::Xbars { tile: 2, pe: 1, crossbars: 9 },
+            unit: Unit::Xbars { tile: 2, xbar: 1, crossbars: 9 },
             layer: 0,
             image: 0,
             start,

@@ -336,7 +336,11 @@ fn offloading_a_layer_frees_its_crossbars_and_adds_digital_work() {
     let rram = map_network(&net, &arch, &MappingOptions::rram(Replication::None));
     // All three do not fit in two PEs: the all-RRAM mapping is refused…
     assert!(rram.is_err());
-    let options = MappingOptions { replication: Replication::None, offload: Offload::Layers(vec!["b".into()]) };
+    let options = MappingOptions {
+        replication: Replication::None,
+        offload: Offload::Layers(vec!["b".into()]),
+        budget: Default::default(),
+    };
     // …and offloading `b` frees exactly its crossbar.
     let mapped = map_network(&net, &arch, &options).unwrap();
     assert_eq!(mapped.crossbars_used, 2);
@@ -369,7 +373,11 @@ fn events_account_for_every_action_and_do_not_change_the_result() {
     .unwrap()
     .0;
     let net = fold_batchnorm(&zoo("resnet20").unwrap()).unwrap();
-    let options = MappingOptions { replication: Replication::Balanced, offload: rramsim_map::Offload::Pointwise };
+    let options = MappingOptions {
+        replication: Replication::Balanced,
+        offload: rramsim_map::Offload::Pointwise,
+        budget: Default::default(),
+    };
     let mapping = map_network(&net, &arch, &options).unwrap();
     let plain = simulate(&net, &arch, &mapping, SimOptions { batch: 2 });
     let mut events: Vec<Event> = Vec::new();
