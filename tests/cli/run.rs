@@ -125,6 +125,7 @@ zoo_snapshot!(snapshot_neurosim_mobilenetv2, "neurosim-8b", "mobilenetv2");
 zoo_snapshot!(snapshot_neurosim_resnet18, "neurosim-8b", "resnet18");
 zoo_snapshot!(snapshot_neurosim_resnet50, "neurosim-8b", "resnet50");
 zoo_snapshot!(snapshot_neurosim_vgg16, "neurosim-8b", "vgg16");
+zoo_snapshot!(snapshot_neurosim_vgg8, "neurosim-8b", "vgg8");
 
 #[test]
 fn check_prints_resolved_figures() {
