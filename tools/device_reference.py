@@ -15,7 +15,7 @@ and negative parts), and for every bit, weight column and crossbar row tile the
 column sum rounded and clipped to [0, 2^adc − 1], minus o·Σx, shift-and-added.
 
     tools/.venv/bin/python tools/device_reference.py --rramsim target/release/rramsim \\
-        tests/fixtures/onnx/resnet20.onnx --arch-base arch-configs/neurosim-8b.toml
+        tests/fixtures/onnx/resnet20.onnx --arch-base tests/fixtures/neurosim-v13-2bit.toml
 
 Prints one JSON object; exits 1 if the outputs differ by more than --tolerance
 (relative to the output scale) or the top-1 classes disagree on more than
@@ -33,7 +33,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-# The neurosim-8b geometry and precision (arch-configs/neurosim-8b.toml).
+# The pre-issue-14 neurosim-8b geometry and precision (tests/fixtures/neurosim-v13-2bit.toml).
 ROWS, COLS, CELL_BITS, WEIGHT_BITS, ACT_BITS, DAC_BITS = 128, 128, 2, 8, 8, 1
 R_ON, R_OFF = 6000.0, 900000.0
 
@@ -165,7 +165,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model", type=pathlib.Path)
     ap.add_argument("--rramsim", required=True)
-    ap.add_argument("--arch-base", type=pathlib.Path, required=True, help="neurosim-8b.toml")
+    ap.add_argument("--arch-base", type=pathlib.Path, required=True, help="tests/fixtures/neurosim-v13-2bit.toml")
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--tolerance", type=float, default=2e-3)
     ap.add_argument("--max-argmax-mismatch", type=float, default=0.0)

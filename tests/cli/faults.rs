@@ -6,8 +6,16 @@ use crate::{assert_bad_input, path_str, rramsim, scratch, stderr, stdout};
 
 /// `faults gen` on the NeuroSim-style preset at `rate`, seed 7.
 fn gen_map(dir: &std::path::Path, name: &str, rate: &str, extra: &[&str]) -> std::path::PathBuf {
+    gen_map_for("neurosim-8b", dir, name, rate, extra)
+}
+
+/// The pre-issue-14 neurosim-8b (2-bit cells, differential encoding): the
+/// cell-versus-weight fault comparison below is written for that geometry.
+const NEUROSIM_V13: &str = "tests/fixtures/neurosim-v13-2bit.toml";
+
+fn gen_map_for(arch: &str, dir: &std::path::Path, name: &str, rate: &str, extra: &[&str]) -> std::path::PathBuf {
     let out = dir.join(name);
-    let mut args = vec!["faults", "gen", "--arch", "neurosim-8b", "--rate", rate, "--seed", "7", "-o", path_str(&out)];
+    let mut args = vec!["faults", "gen", "--arch", arch, "--rate", rate, "--seed", "7", "-o", path_str(&out)];
     args.extend_from_slice(extra);
     let o = rramsim(&args);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -35,7 +43,13 @@ fn gen_is_byte_identical_across_thread_counts() {
 #[test]
 fn stats_json_has_counts_and_layers() {
     let dir = scratch("faults-stats");
-    let map = gen_map(&dir, "chip.faults", "0.05", &["--sa1-fraction", "0.25", "--distribution", "clustered"]);
+    let map = gen_map_for(
+        NEUROSIM_V13,
+        &dir,
+        "chip.faults",
+        "0.05",
+        &["--sa1-fraction", "0.25", "--distribution", "clustered"],
+    );
     let o = rramsim(&["faults", "stats", path_str(&map), "--format", "json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
@@ -63,7 +77,7 @@ fn stats_json_has_counts_and_layers() {
         "stats",
         path_str(&map),
         "--arch",
-        "neurosim-8b",
+        NEUROSIM_V13,
         "--workload",
         "resnet20",
         "--format",
@@ -83,7 +97,7 @@ fn stats_json_has_counts_and_layers() {
         "stats",
         path_str(&map),
         "--arch",
-        "neurosim-8b",
+        NEUROSIM_V13,
         "--workload",
         "resnet20",
         "--fault-model",

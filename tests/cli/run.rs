@@ -180,6 +180,7 @@ zoo_snapshot!(snapshot_neurosim_mobilenetv2, "neurosim-8b", "mobilenetv2");
 zoo_snapshot!(snapshot_neurosim_resnet18, "neurosim-8b", "resnet18");
 zoo_snapshot!(snapshot_neurosim_resnet50, "neurosim-8b", "resnet50");
 zoo_snapshot!(snapshot_neurosim_vgg16, "neurosim-8b", "vgg16");
+zoo_snapshot!(snapshot_neurosim_vgg8, "neurosim-8b", "vgg8");
 zoo_snapshot!(snapshot_puma_resnet20, "puma", "resnet20");
 
 /// `rramsim check puma`: the third preset (PUMA's shared ADCs) locked whole.

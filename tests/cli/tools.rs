@@ -192,7 +192,7 @@ fn device_model_matches_the_numpy_reference() {
     let o = Command::new(python)
         .arg(root().join("tools/device_reference.py"))
         .args(["--rramsim", env!("CARGO_BIN_EXE_rramsim"), "--arch-base"])
-        .arg(root().join("arch-configs/neurosim-8b.toml"))
+        .arg(root().join("tests/fixtures/neurosim-v13-2bit.toml"))
         .arg(root().join("tests/fixtures/onnx/typed_fields.onnx"))
         .output()
         .expect("python runs");

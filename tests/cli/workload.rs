@@ -37,7 +37,7 @@ fn show_table_snapshot_resnet20() {
 #[test]
 fn zoo_totals_snapshot() {
     let mut lines = String::new();
-    for name in ["resnet20", "vgg13", "mobilenetv2", "resnet18", "resnet50", "vgg16"] {
+    for name in ["resnet20", "vgg13", "mobilenetv2", "resnet18", "resnet50", "vgg16", "vgg8"] {
         let v = show_json(&[name]);
         lines.push_str(&format!(
             "{name}: layers={} weights={} biases={} macs={}\n",

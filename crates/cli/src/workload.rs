@@ -32,8 +32,8 @@ pub enum WorkloadCommand {
 /// Where a network comes from and how to transform it.
 #[derive(Debug, Args)]
 pub struct WorkloadArgs {
-    /// A zoo name (resnet20, vgg13, mobilenetv2, resnet18, resnet50, vgg16), a
-    /// workload `.toml` file or an `.onnx` file.
+    /// A zoo name (resnet20, vgg13, mobilenetv2, resnet18, resnet50, vgg16,
+    /// vit_tiny, vgg8), a workload `.toml` file or an `.onnx` file.
     pub workload: String,
     /// Scale every hidden layer's channel count by this factor.
     #[arg(long, value_name = "FACTOR", allow_negative_numbers = true)]

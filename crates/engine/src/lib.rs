@@ -205,8 +205,9 @@ impl<S: EventSink> Sim<'_, '_, '_, S> {
                 }
                 (first, done)
             }
-            &Work::Alu { tile, in_bytes, ops, out_bytes, actions } => {
-                let tile = tile as usize;
+            Work::Alu { tiles, in_bytes, ops, out_bytes, actions } => {
+                let (in_bytes, ops, out_bytes, actions) = (*in_bytes, *ops, *out_bytes, *actions);
+                let tile = tiles[(pixel % tiles.len() as u64) as usize] as usize;
                 let read = res.tile_unit(tile, EventKind::BufferRead, in_bytes, ready);
                 let t = res.tile_unit(tile, EventKind::Alu, ops, read);
                 let done = res.tile_unit(tile, EventKind::BufferWrite, out_bytes, t);
@@ -249,6 +250,10 @@ impl<S: EventSink> Sim<'_, '_, '_, S> {
                     read
                 };
                 let last = if w.steps > 0 { busy.until(Stage::ShiftAdd).get() } else { t };
+                // Stage slots: the result is due `min_span` after the item's first
+                // step took its slot in the bottleneck stage (ISAAC's fixed-depth
+                // pipeline); it holds no unit longer.
+                let last = if w.steps > 0 { last.max(first[w.bottleneck as usize].get() + w.min_span) } else { last };
                 if S::ENABLED && w.steps > 0 {
                     emit_stages(&mut res.out, w, replica, &first, &before, &busy, last);
                 }

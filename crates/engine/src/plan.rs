@@ -133,8 +133,13 @@ pub(crate) enum Work {
         actions: ActionCounts,
         weight_bytes: u64,
     },
+    /// A layer without weights on tile ALUs. Output pixel `p` runs on
+    /// `tiles[p % tiles.len()]`: the home tiles of its producer's replicas, one
+    /// per replica in replica order, so the work is spread with the pixels the replicas
+    /// produce (issue 14 item 4); one tile when the producer is not on
+    /// crossbars (the network input, the digital unit).
     Alu {
-        tile: u32,
+        tiles: Box<[u32]>,
         in_bytes: u64,
         ops: u64,
         out_bytes: u64,
@@ -200,6 +205,9 @@ pub(crate) struct XbarWork {
     pub stages: StageCycles,
     /// Its slowest stage (the first of equals).
     pub bottleneck: Stage,
+    /// `stages_per_layer` initiation intervals: the least time from an item's
+    /// first step in the bottleneck stage to its result (stage slots).
+    pub min_span: u64,
     pub out_bytes: u64,
     /// Per distinct input share of the parts: bytes of one producer pixel's
     /// channels that share reads.
@@ -247,7 +255,19 @@ impl Plan {
         let pixels: Vec<u64> = net.ids().map(|id| mapping.layer(id).pixels).collect();
         let home: Vec<u32> = net.ids().map(|id| mapping.home_tile(arch, id)).collect();
         let mut groups = 0usize;
-        let work = net.ids().map(|id| work_of(net, arch, mapping, id, pixels[id.0], &mut groups)).collect();
+        let mut work: Vec<Work> =
+            net.ids().map(|id| work_of(net, arch, mapping, id, pixels[id.0], &mut groups)).collect();
+        // ALU layers follow their producer's replicas (ids are in topological
+        // order, so a producer's tiles are final when its consumers are reached).
+        for id in net.ids() {
+            if !matches!(work[id.0], Work::Alu { .. }) {
+                continue;
+            }
+            let tiles = net.inputs(id).first().map_or_else(Vec::new, |&p| producer_tiles(net, &work, p.0));
+            if let (Work::Alu { tiles: t, .. }, false) = (&mut work[id.0], tiles.is_empty()) {
+                *t = tiles.into_boxed_slice();
+            }
+        }
         let mut edges = Vec::new();
         let mut out_edges = vec![Vec::new(); n];
         let mut in_edges = vec![Vec::new(); n];
@@ -533,6 +553,7 @@ impl Plan {
     pub(crate) fn home_of_output(&self, layer: usize, p: u64) -> u32 {
         match &self.work[layer] {
             Work::Crossbar(w) => w.replicas[(p % w.replicas.len() as u64) as usize].home,
+            Work::Alu { tiles, .. } => tiles[(p % tiles.len() as u64) as usize],
             // An element-wise view (a fused activation, identity) holds its
             // producer's pixel wherever the producer wrote it.
             Work::View => match self.in_edges[layer].as_slice() {
@@ -573,6 +594,15 @@ impl Plan {
                 dests.sort_unstable();
                 dests.dedup();
             }
+            Work::Alu { tiles: alu, .. } if alu.len() > 1 => {
+                need.readers(p, self.pixels[consumer], readers);
+                let n = alu.len() as u64;
+                for &q in readers.iter() {
+                    dests.push((0, alu[(q % n) as usize]));
+                }
+                dests.sort_unstable();
+                dests.dedup();
+            }
             _ => dests.push((0, self.home_of_output(consumer, 0))),
         }
     }
@@ -580,6 +610,25 @@ impl Plan {
     /// Whether any layer runs on the digital unit.
     pub(crate) fn uses_digital(&self) -> bool {
         self.work.iter().any(|w| matches!(w, Work::Digital { .. }))
+    }
+}
+
+/// The tiles an ALU layer reading `p` runs on: the home tiles of the replicas
+/// of the crossbar layer (or ALU layer) that computes `p`, looking through
+/// views, in replica order; empty for any other producer.
+fn producer_tiles(net: &Network, work: &[Work], mut p: usize) -> Vec<u32> {
+    loop {
+        match &work[p] {
+            // One entry per replica, repeats kept: pixel `p` then runs where
+            // replica `p % R` wrote its input.
+            Work::Crossbar(w) => return w.replicas.iter().map(|r| r.home).collect(),
+            Work::Alu { tiles, .. } => return tiles.to_vec(),
+            Work::View => match net.inputs(LayerId(p)).first() {
+                Some(q) => p = q.0,
+                None => return Vec::new(),
+            },
+            Work::Input | Work::Digital { .. } => return Vec::new(),
+        }
     }
 }
 
@@ -648,6 +697,7 @@ fn work_of(net: &Network, arch: &ArchParams, mapping: &Mapping, id: LayerId, pix
                 replicas,
                 crossbars: layout.crossbars,
                 steps,
+                min_span: u64::from(arch.stages_per_layer) * stages.interval().get(),
                 stages,
                 bottleneck: {
                     let by_stage = stages.by_stage();
@@ -727,7 +777,7 @@ fn work_of(net: &Network, arch: &ArchParams, mapping: &Mapping, id: LayerId, pix
             act[Action::BufferReadByte] = in_bytes;
             act[Action::AluOp] = ops;
             act[Action::BufferWriteByte] = out_bytes;
-            Work::Alu { tile: *tile, in_bytes, ops, out_bytes, actions: act }
+            Work::Alu { tiles: Box::new([*tile]), in_bytes, ops, out_bytes, actions: act }
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use rramsim_func::{DeviceOptions, Functional, HardwareOptions, hardware_weights};
 use rramsim_graph::{Conv2d, Layer, Network, NetworkBuilder, Op, Params, Shape};
-use rramsim_hw::{ArchParams, load_arch_toml, preset};
+use rramsim_hw::{ArchParams, SignedEncoding, load_arch_toml, preset};
 use rramsim_map::{MappingOptions, Replication, map_network};
 
 /// A 1x1 convolution `k → n` on a 1×1 image: a `[n][k]` matrix-vector product.
@@ -18,10 +18,12 @@ fn net(k: usize, n: usize, weight: Vec<f32>) -> Network {
     b.build().unwrap()
 }
 
-/// neurosim-8b (128×128, differential, 1-bit DACs) with 4-bit weights in one
-/// 4-bit cell, 8-bit inputs, a 16-bit ADC and no on/off offset unless edited.
+/// neurosim-8b (128×128, 1-bit DACs) made differential (the preset's V1.4
+/// offset column is not what these closed forms assume), with 4-bit weights in
+/// one 4-bit cell, 8-bit inputs, a 16-bit ADC and no on/off offset unless edited.
 fn arch(edit: impl Fn(&mut ArchParams)) -> ArchParams {
     let (mut a, _) = load_arch_toml("neurosim-8b", preset("neurosim-8b").unwrap()).unwrap();
+    a.encoding = SignedEncoding::Differential;
     a.crossbar.bits_per_cell = 4;
     a.weight_bits = 4;
     a.activation_bits = 8;

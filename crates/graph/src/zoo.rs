@@ -14,6 +14,11 @@
 //! - `resnet18`, `resnet50`: ImageNet ResNets as in torchvision (v1.5: a
 //!   bottleneck's stride sits on its 3x3 conv).
 //! - `vgg16`: ImageNet VGG-16 (configuration D) as in torchvision, without BatchNorm.
+//! - `vgg8`: the CIFAR-10 VGG-8 of DNN+NeuroSim (V1.3/V1.4
+//!   `Inference_pytorch/models/VGG.py`, `cfg_list['vgg8']`, and
+//!   `NeuroSIM/NetWork_VGG8.csv`): six bias-free 3x3 convs with padding 1
+//!   (128, 128, pool, 256, 256, pool, 512, 512, pool), each followed by ReLU, then
+//!   bias-free linear layers 8192→1024 (ReLU) and 1024→10; no BatchNorm.
 //! - `vit_tiny`: a Vision Transformer (Dosovitskiy et al., ICLR 2021) for CIFAR-10
 //!   at the size of BERT-tiny (Turc et al. 2019: 2 layers, hidden 128, 2 heads,
 //!   feed-forward 512): 4×4 patches (64 tokens), pre-norm blocks, GELU, a
@@ -25,7 +30,8 @@ use crate::layer::{Activation, Axis, BatchNorm, Conv2d, Layer, Linear, Op, Paddi
 use crate::network::{Network, NetworkBuilder};
 
 /// Names accepted by [`zoo`].
-pub const ZOO_NAMES: [&str; 7] = ["resnet20", "vgg13", "mobilenetv2", "resnet18", "resnet50", "vgg16", "vit_tiny"];
+pub const ZOO_NAMES: [&str; 8] =
+    ["resnet20", "vgg13", "mobilenetv2", "resnet18", "resnet50", "vgg16", "vit_tiny", "vgg8"];
 
 /// A one-line description of a zoo network, with its reference.
 pub fn zoo_description(name: &str) -> Option<&'static str> {
@@ -36,6 +42,7 @@ pub fn zoo_description(name: &str) -> Option<&'static str> {
         "resnet18" => "ImageNet ResNet-18 (He et al. 2016), torchvision layout",
         "resnet50" => "ImageNet ResNet-50 v1.5 (He et al. 2016), torchvision layout",
         "vgg16" => "ImageNet VGG-16 (Simonyan & Zisserman 2015, config D), torchvision layout",
+        "vgg8" => "CIFAR-10 VGG-8 of DNN+NeuroSim (models/VGG.py): 6 bias-free 3x3 convs, 3 max-pools, fc 1024, fc 10",
         "vit_tiny" => {
             "CIFAR-10 ViT (Dosovitskiy et al. 2021) at BERT-tiny size: 4x4 patches, 2 layers, 128 wide, 2 heads"
         }
@@ -53,6 +60,7 @@ pub fn zoo(name: &str) -> Option<Network> {
         "resnet50" => resnet_imagenet("resnet50", Block::Bottleneck, [3, 4, 6, 3]),
         "vgg16" => vgg16_imagenet(),
         "vit_tiny" => vit_tiny_cifar(),
+        "vgg8" => vgg8_neurosim(),
         _ => return None,
     };
     Some(net.build().expect("zoo networks are valid"))
@@ -236,6 +244,7 @@ fn resnet_imagenet(name: &str, block: Block, layers: [usize; 4]) -> NetworkBuild
 }
 
 /// `0` marks a 2x2 max-pool in a VGG configuration.
+const VGG8: [usize; 9] = [128, 128, 0, 256, 256, 0, 512, 512, 0];
 const VGG13: [usize; 15] = [64, 64, 0, 128, 128, 0, 256, 256, 0, 512, 512, 0, 512, 512, 0];
 const VGG16: [usize; 18] = [64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512, 0];
 
@@ -268,6 +277,31 @@ fn vgg13_cifar() -> NetworkBuilder {
     let x = vgg_features(&mut n, &VGG13, true);
     let f = n.add("flatten", Op::Flatten, &[&x]);
     n.linear("classifier", &f, 10);
+    n.build()
+}
+
+/// DNN+NeuroSim's VGG-8 (`models/VGG.py`): `QConv2d`/`QLinear` default to
+/// `bias=False`, so no layer has a bias; the layer names follow its
+/// `nn.Sequential` indices (`features.0` conv, `features.1` ReLU, …).
+fn vgg8_neurosim() -> NetworkBuilder {
+    let mut n = Chain::new("vgg8", Shape::new(3, 32, 32));
+    let mut x = "input".to_owned();
+    let mut i = 0;
+    for &c in &VGG8 {
+        if c == 0 {
+            x = n.pool(&format!("features.{i}"), &x, PoolKind::Max, 2, 2, 0);
+            i += 1;
+            continue;
+        }
+        x = n.conv(&format!("features.{i}"), &x, conv(c, 3, 1));
+        x = n.relu(&format!("features.{}", i + 1), &x);
+        i += 2;
+    }
+    let f = n.add("flatten", Op::Flatten, &[&x]);
+    let bias_free = |out_features| Op::Linear(Linear { out_features, bias: false });
+    let a = n.add("classifier.0", bias_free(1024), &[&f]);
+    let a = n.relu("classifier.1", &a);
+    n.add("classifier.2", bias_free(10), &[&a]);
     n.build()
 }
 

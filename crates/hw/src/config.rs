@@ -118,9 +118,18 @@ struct RawArch {
     #[serde(default)]
     technology: Option<RawTechnology>,
     #[serde(default)]
+    pipeline: Option<RawPipeline>,
+    #[serde(default)]
     calibration: Option<RawCalibration>,
     #[serde(default)]
     device: Option<crate::device::RawDevice>,
+}
+
+/// `[pipeline]`: ISAAC-style stage slots per layer (issue 14 item 7).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPipeline {
+    stages_per_layer: N<i64>,
 }
 
 #[derive(Deserialize)]
@@ -380,6 +389,8 @@ const RANGES: &[(&str, Limits, Limits)] = &[
     ("noc.flit_bytes", within(1.0, 4096.0), within(4.0, 128.0)),
     ("precision.weight_bits", within(2.0, 32.0), within(2.0, 16.0)),
     ("precision.activation_bits", within(1.0, 32.0), within(1.0, 16.0)),
+    // ISAAC's 22 stages per layer (Shafiee et al. 2016, §V) is the deepest published.
+    ("pipeline.stages_per_layer", within(1.0, 1024.0), within(1.0, 64.0)),
 ];
 
 fn limits(key: &str) -> (Limits, Limits) {
@@ -733,7 +744,12 @@ fn resolve(r: &mut Resolver<'_>, raw: &RawArch) -> Result<ArchParams, SourceErro
         digital: MilliWatt(r.num("digital.leakage_mw", &d.leakage_mw, true)?),
     };
 
+    let stages_per_layer = match &raw.pipeline {
+        Some(p) => r.ranged_int("pipeline.stages_per_layer", &p.stages_per_layer)?,
+        None => 1,
+    };
     let params = ArchParams {
+        stages_per_layer,
         name: raw.name.clone(),
         description: raw.description.clone(),
         clock,

@@ -203,6 +203,11 @@ pub struct ArchParams {
     /// The point the file's sourced figures hold at (energies, areas and the
     /// ADC conversion time above are already scaled from it to this design).
     pub calibration: Option<Calibration>,
+    /// `[pipeline] stages_per_layer` (default 1): an input vector's result leaves
+    /// a crossbar layer no sooner than this many initiation intervals after its
+    /// first input step took its slot in the slowest stage, as in ISAAC's 22-stage pipeline of 100 ns
+    /// stages. 1 adds nothing (one interval never exceeds a step's own latency).
+    pub stages_per_layer: u32,
 }
 
 impl ArchParams {

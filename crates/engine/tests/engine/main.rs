@@ -1,8 +1,10 @@
 //! Engine tests: contention-free cases against closed-form cycle counts, action
 //! invariants, energy = Σ actions × table, determinism.
 
-use rramsim_engine::{SimOptions, SimResult, simulate};
-use rramsim_graph::{Conv2d, Layer, Linear, Network, NetworkBuilder, Op, Padding, Shape, fold_batchnorm, zoo};
+use rramsim_engine::{Resource, SimOptions, SimResult, simulate};
+use rramsim_graph::{
+    Conv2d, Layer, Linear, Network, NetworkBuilder, Op, Padding, Pool, PoolKind, Shape, fold_batchnorm, zoo,
+};
 use rramsim_hw::{Action, ArchParams, load_arch_toml, peak_figures, stage_cycles};
 use rramsim_map::{MappingOptions, Placement, Replication, crossbar_layout, map_network};
 
@@ -236,6 +238,80 @@ fn replication_divides_the_pixels() {
     assert_eq!(r.total_cycles.get(), c.finish(3, 4));
     let r1 = run(&net, &arch, Replication::None, 1);
     assert!(r.total_cycles < r1.total_cycles);
+}
+
+fn busiest(r: &SimResult, kind: Resource) -> u64 {
+    r.busiest.iter().find(|(k, _)| *k == kind).map_or(0, |&(_, c)| c)
+}
+
+/// Issue 14 item 4: a max-pool after a conv with four replicas on four tiles runs
+/// on those four tiles, pixel `q` on replica `q mod 4`'s tile, so the busiest
+/// tile ALU carries a quarter of the pooling work; with one replica (or, before,
+/// on the producer's first tile only) it carries all of it.
+#[test]
+fn alu_work_is_spread_over_the_producers_replica_tiles() {
+    let pool = Op::Pool(Pool {
+        kind: PoolKind::Max,
+        kernel: [2, 2],
+        stride: [2, 2],
+        padding: Padding::uniform(0),
+        ceil_mode: false,
+        count_include_pad: true,
+    });
+    let conv_pool = chain(Shape::new(8, 8, 8), &[("c", conv(8, 1)), ("p", pool)]);
+    // One ALU lane: a pooled pixel (8 channels × a 2x2 window) takes 32 ALU
+    // cycles, more than the conv's adds per tile, so the ALU is the busiest unit.
+    let text = test_arch_text(4, 1, 1, 4);
+    assert!(text.contains("[tile.alu]\nlanes = 8"));
+    let arch = load_arch_toml("test.toml", &text.replace("[tile.alu]\nlanes = 8", "[tile.alu]\nlanes = 1")).unwrap().0;
+    let mapping = map_network(&conv_pool, &arch, &MappingOptions::rram(Replication::Balanced)).unwrap();
+    assert_eq!(mapping.layer(conv_pool.find("c").unwrap()).replicas(), 4);
+    let alu = |replication| busiest(&run(&conv_pool, &arch, replication, 1), Resource::Alu);
+    // One replica: all 16 pooled pixels on one tile; four: 4 per tile.
+    assert_eq!(alu(Replication::None), 16 * 32);
+    assert_eq!(alu(Replication::Balanced), 4 * 32);
+    // The ALU actions (energy) do not depend on where they run.
+    let ops = |replication| run(&conv_pool, &arch, replication, 1).layers[2].actions[Action::AluOp];
+    assert_eq!(ops(Replication::None), ops(Replication::Balanced));
+}
+
+fn with_stages(arch: &str, stages: u32) -> ArchParams {
+    let text = format!("{arch}\n[pipeline]\nstages_per_layer = {stages}\n");
+    load_arch_toml("test.toml", &text).unwrap_or_else(|e| panic!("{e}")).0
+}
+
+/// Issue 14 item 7: with `stages_per_layer = S` an item's result is due no
+/// sooner than `S` initiation intervals after its first step entered; 1 (the
+/// default) changes nothing, a deep pipeline delays every result by the same
+/// fill and leaves the rate alone.
+#[test]
+fn stage_slots_add_the_pipeline_fill_in_closed_form() {
+    let text = test_arch_text(1, 1, 1, 1);
+    let one_pixel = chain(Shape::new(8, 1, 1), &[("c", conv(8, 1))]);
+    let sixteen = chain(Shape::new(8, 4, 4), &[("c", conv(8, 1))]);
+    let base = test_arch(1, 1, 1, 1);
+    let c = closed_form(&one_pixel, &base, "c");
+    // The span counts from the item's first step in the bottleneck stage (the
+    // first of the slowest): its stages from there on, then one interval per
+    // further step.
+    let l = crossbar_layout(&one_pixel, &base, one_pixel.find("c").unwrap()).unwrap();
+    let by_stage = stage_cycles(&base, l.max_rows, l.max_cols).by_stage().map(|x| x.get());
+    let bottleneck = by_stage.iter().position(|&x| x == c.interval).unwrap();
+    let natural = by_stage[bottleneck..].iter().sum::<u64>() + (c.steps - 1) * c.interval;
+    for (arch, extra) in [
+        (with_stages(&text, 1), 0),
+        (with_stages(&text, 40), 40 * c.interval - natural),
+        (with_stages(&text, 100), 100 * c.interval - natural),
+    ] {
+        assert_eq!(run(&one_pixel, &arch, Replication::None, 1).total_cycles.get(), c.finish(0, 1) + extra);
+        // Sixteen pixels: the fill is paid once, the pixels still leave one
+        // item's steps apart.
+        assert_eq!(run(&sixteen, &arch, Replication::None, 1).total_cycles.get(), c.finish(0, 16) + extra);
+    }
+    assert!(40 * c.interval > natural, "the test needs a fill longer than one item");
+    let bad = format!("{text}\n[pipeline]\nstages_per_layer = 0\n");
+    let e = load_arch_toml("test.toml", &bad).expect_err("0 stages is refused").to_string();
+    assert!(e.contains("pipeline.stages_per_layer"), "{e}");
 }
 
 #[test]

@@ -245,6 +245,26 @@ fn zoo_sizes_match_published_figures() {
                 assert_eq!(weights + t.biases, 138_357_544);
                 assert!(within(macs, 15.5e9, 0.005), "{macs}");
             }
+            // DNN+NeuroSim VGG-8 (issue 14: about 12.97 M weights, 616 M MACs). Closed
+            // form: conv weights 9·(3·128 + 128·128 + 128·256 + 256·256 + 256·512 +
+            // 512·512), fc 8192·1024 + 1024·10; conv MACs per output pixel times
+            // 32², 32², 16², 16², 8², 8² pixels.
+            "vgg8" => {
+                let convs = [
+                    (3, 128, 1024),
+                    (128, 128, 1024),
+                    (128, 256, 256),
+                    (256, 256, 256),
+                    (256, 512, 64),
+                    (512, 512, 64),
+                ];
+                let conv_w: u64 = convs.iter().map(|&(i, o, _)| 9 * i * o).sum();
+                let conv_m: u64 = convs.iter().map(|&(i, o, p)| 9 * i * o * p).sum();
+                let fc = 8192 * 1024 + 1024 * 10;
+                assert_eq!((weights, macs), (conv_w + fc, conv_m + fc));
+                assert_eq!((weights, macs, t.biases), (12_973_440, 615_917_568, 0));
+                assert!(within(weights, 12.97e6, 0.001) && within(macs, 616e6, 0.001), "{weights} {macs}");
+            }
             // Closed form: patch embedding 3·4·4·128 weights over 64 tokens; per block
             // q, k, v, proj (128²) and fc1, fc2 (128·512) over 64 tokens, plus the two
             // attention products 2 heads · 64 · 64 · 64; the head 128·10.
