@@ -89,6 +89,14 @@ pub struct RemapStats {
     pub crossbars_permuted: u64,
 }
 
+impl RemapStats {
+    pub fn add(&mut self, o: &RemapStats) {
+        self.identity_cost += o.identity_cost;
+        self.remapped_cost += o.remapped_cost;
+        self.crossbars_permuted += o.crossbars_permuted;
+    }
+}
+
 /// The logical cell a physical cell holds, under `perm` (identity when empty),
 /// or `None` for a spare or unassigned row or column.
 #[inline]

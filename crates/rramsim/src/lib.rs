@@ -57,7 +57,7 @@ pub use workload::{WorkloadReport, WorkloadSpec, export_toml, load_raw, load_wit
 /// Model types a front end names when it builds options or renders results.
 pub mod model {
     pub use rramsim_engine::{EventSink, NoEvents, SimResult};
-    pub use rramsim_fault::{Distribution, FaultMap, FaultModel};
+    pub use rramsim_fault::{Distribution, FaultMap, FaultModel, RemapMode};
     pub use rramsim_graph::{Network, Op, Shape, ZOO_NAMES};
     pub use rramsim_hw::{ArchParams, PRESETS, preset_names};
     pub use rramsim_map::{Offload, Replication};
