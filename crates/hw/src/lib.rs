@@ -13,6 +13,7 @@ mod energy;
 mod params;
 mod peak;
 mod presets;
+pub mod remap;
 mod scaling;
 
 pub use config::{ConfigWarning, load_arch_toml};

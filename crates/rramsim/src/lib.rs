@@ -49,7 +49,8 @@ mod workload;
 pub use arch::{Arch, AreaReport, CheckReport, ComponentReport, StageReport, check};
 pub use error::{Error, Result};
 pub use experiment::{
-    Experiment, LayerRow, Metrics, Outcome, Prepared, RunFaults, RunOptions, RunReport, prepare, target_name,
+    Experiment, LayerRow, Metrics, Outcome, Prepared, RemapCostReport, RunFaults, RunOptions, RunReport, prepare,
+    target_name,
 };
 pub use options::{FaultSource, FaultSpec, OffloadSpec, RatePer};
 pub use workload::{WorkloadReport, WorkloadSpec, export_toml, load_raw, load_with_weights, report as workload_report};
