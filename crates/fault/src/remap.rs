@@ -113,6 +113,7 @@ pub(crate) fn logical(codec: &WeightCodec, perm: Option<&XbarPerm>, r: u32, c: u
 }
 
 /// The weight change (quantized units) a stuck cell causes at logical cell (`r`, `c`).
+#[allow(clippy::too_many_arguments)]
 fn cell_cost(
     codec: &WeightCodec,
     layout: &CrossbarLayout,
