@@ -368,3 +368,31 @@ fn infer_runs_the_device_model_and_checks_its_keys() {
         assert_bad_input(&args(path_str(&bad), "1"), needle);
     }
 }
+
+#[test]
+fn eval_remap_lowers_the_fault_objective() {
+    if !have_data() {
+        return;
+    }
+    let dir = scratch("eval-remap");
+    let model = dir.join("m.onnx");
+    train_on(&model, 7, 0.0, 300);
+    let m = path_str(&model);
+    let base = ["eval", "--model", m, "--images", "200", "--arch", "isaac", "--fault-rate", "0.02", "--seeds", "2"];
+    let none = json(&base);
+    assert_eq!(none["remap"], "none");
+    assert_eq!(none["remap_objective"], none["remap_objective_identity"]);
+    for mode in ["rows", "rows+cols"] {
+        let mut args = base.to_vec();
+        args.extend(["--remap", mode]);
+        let r = json(&args);
+        assert_eq!(r["remap"], mode);
+        // The same fault maps: the identity objective is the same, the remapped one lower.
+        assert_eq!(r["remap_objective_identity"], none["remap_objective_identity"]);
+        assert!(r["remap_objective"].as_u64().unwrap() < r["remap_objective_identity"].as_u64().unwrap());
+        assert!(r["remap_crossbars_permuted"].as_f64().unwrap() > 0.0);
+    }
+    let mut bad = base.to_vec();
+    bad.extend(["--remap", "diagonal"]);
+    assert_bad_input(&rramsim(&bad), "diagonal");
+}

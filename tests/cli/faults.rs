@@ -242,3 +242,49 @@ fn run_shows_per_layer_faults_beside_timing() {
         stdout(&rramsim(&["run", "--arch", "neurosim-8b", "--workload", "resnet20", "--faults", path_str(&map)]));
     assert!(table.contains("faults (cell model; SA0 = stuck at the lowest"), "{table}");
 }
+
+/// ISAAC with spare rows and columns per crossbar.
+fn spare_arch(dir: &std::path::Path, rows: &str, cols: &str) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(crate::root().join("arch-configs/isaac.toml")).unwrap();
+    let text = text.replacen("[crossbar]\n", &format!("[crossbar]\nspare_rows = {rows}\nspare_cols = {cols}\n"), 1);
+    assert!(text.contains("spare_rows"), "isaac.toml has a [crossbar] table");
+    let path = dir.join(format!("isaac-spare-{rows}-{cols}.toml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn run_prices_remapping_and_spare_cells() {
+    let dir = scratch("remap-run");
+    let plain = crate::json_of(&["run"], &["--arch", "isaac", "--workload", "resnet20"]);
+    assert!(plain.get("remap").is_none());
+    let arch = spare_arch(&dir, "8", "8");
+    let spare = crate::json_of(&["run"], &["--arch", path_str(&arch), "--workload", "resnet20"]);
+    let rows = crate::json_of(&["run"], &["--arch", path_str(&arch), "--workload", "resnet20", "--remap", "rows"]);
+    let both = crate::json_of(&["run"], &["--arch", path_str(&arch), "--workload", "resnet20", "--remap", "rows+cols"]);
+    // Spares add no cycles and no crossbars; they add crossbar read energy.
+    assert_eq!(spare["total_cycles"], plain["total_cycles"]);
+    assert_eq!(spare["crossbars"], plain["crossbars"]);
+    assert!(spare["energy_pj"].as_f64().unwrap() > plain["energy_pj"].as_f64().unwrap());
+    let r = &rows["remap"];
+    assert_eq!(r["crossbars"], plain["crossbars"]);
+    // 136 physical rows: 8-bit row indices, 128 of them per crossbar.
+    assert_eq!((r["row_index_bits"].as_u64(), r["col_index_bits"].as_u64()), (Some(8), Some(0)));
+    assert_eq!(r["table_bytes_per_crossbar"], 128);
+    assert_eq!(both["remap"]["table_bytes_per_crossbar"], 256);
+    let crossbars = r["crossbars"].as_f64().unwrap();
+    let area = r["table_area_mm2"].as_f64().unwrap();
+    assert!((area - crossbars * 128.0 * 0.0021 / 2048.0).abs() < 1e-12 * crossbars.max(1.0));
+    assert!(both["remap"]["table_energy_pj"].as_f64().unwrap() > r["table_energy_pj"].as_f64().unwrap());
+    assert!(r["table_energy_pj"].as_f64().unwrap() > 0.0 && r["spare_area_mm2"].as_f64().unwrap() > 0.0);
+    let table = stdout(&rramsim(&["run", "--arch", path_str(&arch), "--workload", "resnet20", "--remap", "rows"]));
+    assert!(table.contains("remap rows: 8 spare rows, 8 spare cols"), "{table}");
+    let check = stdout(&rramsim(&["check", path_str(&arch)]));
+    assert!(check.contains("8 spare rows, 8 spare cols"), "{check}");
+    // Bad input: spare counts out of range, unknown modes.
+    for (rows, cols, key) in [("-1", "0", "crossbar.spare_rows"), ("0", "129", "crossbar.spare_cols")] {
+        let bad = spare_arch(&dir, rows, cols);
+        assert_bad_input(&rramsim(&["run", "--arch", path_str(&bad), "--workload", "resnet20"]), key);
+    }
+    assert_bad_input(&rramsim(&["run", "--arch", "isaac", "--workload", "resnet20", "--remap", "cols"]), "cols");
+}

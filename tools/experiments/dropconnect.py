@@ -78,6 +78,9 @@ def main() -> int:
     ap.add_argument("--lr-schedule", default="constant")
     ap.add_argument("--crop-pad", type=int, default=0)
     ap.add_argument("--hflip", action="store_true")
+    ap.add_argument("--remap", choices=["none", "rows", "rows+cols"], default="none",
+                    help="fault-aware row/column remapping in eval (give --arch a file with [crossbar] spare_rows/"
+                         "spare_cols for spares); run prices its index tables")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     args.models.mkdir(parents=True, exist_ok=True)
@@ -112,12 +115,15 @@ def main() -> int:
                    "--rate-per", "weight", "--seeds", str(args.seeds), "--format", "json"]
             if rate > 0:
                 cmd += ["--fault-rate", str(rate)]
+            if args.remap != "none":
+                cmd += ["--remap", args.remap]
             e = json.loads(run(cmd, log))
             rows.append({"config": key, "label": label, "width": width, "offload": offload, "drop_connect": p,
                          "weight_fault_rate": rate, "cell_fault_rate": e["cell_fault_rate"],
                          "accuracy_float": e["accuracy_float"], "accuracy_fault_free": e["accuracy_fault_free"],
                          "accuracy_mean": e["accuracy_mean"], "accuracy_std": e["accuracy_std"],
-                         "accuracy_min": e["accuracy_min"], "weights_changed": e["weights_changed"]})
+                         "accuracy_min": e["accuracy_min"], "weights_changed": e["weights_changed"],
+                         "remap": e.get("remap", "none")})
             print(f"{label:32s} rate {rate:4.2f}: {100 * e['accuracy_mean']:6.2f}% ± {100 * e['accuracy_std']:.2f}",
                   file=sys.stderr)
 
@@ -125,9 +131,13 @@ def main() -> int:
     cost = {}
     for key, label, width, offload, _, k in CONFIGS:
         r = json.loads(run([args.rramsim, "run", "--arch", args.arch, "--workload", str(model(width, "all-rram", 0.0, k)),
-                            "--offload", offload, "--format", "json"], log))
-        cost[key] = {"cycles_per_image": r["cycles_per_image"], "energy_per_image_pj": r["energy_per_image_pj"],
-                     "crossbars": r["crossbars"], "digital_utilization": r["digital_utilization"]}
+                            "--offload", offload, "--remap", args.remap, "--format", "json"], log))
+        remap = r.get("remap") or {}
+        # Index-table reads are an energy the run reports beside its total (per image: / batch of 1).
+        cost[key] = {"cycles_per_image": r["cycles_per_image"],
+                     "energy_per_image_pj": r["energy_per_image_pj"] + remap.get("table_energy_pj", 0.0),
+                     "crossbars": r["crossbars"], "digital_utilization": r["digital_utilization"],
+                     "remap_table_area_mm2": remap.get("table_area_mm2", 0.0)}
     base = cost["a"]
     for c in cost.values():
         c["runtime_pct"] = 100 * (c["cycles_per_image"] / base["cycles_per_image"] - 1)
@@ -135,12 +145,13 @@ def main() -> int:
 
     fields = ["config", "label", "width", "offload", "drop_connect", "weight_fault_rate", "cell_fault_rate",
               "accuracy_float", "accuracy_fault_free", "accuracy_mean", "accuracy_std", "accuracy_min",
-              "weights_changed", "cycles_per_image", "energy_per_image_pj", "runtime_pct", "energy_pct"]
+              "weights_changed", "remap", "cycles_per_image", "energy_per_image_pj", "runtime_pct", "energy_pct",
+              "remap_table_area_mm2"]
     with open(args.out / "results.csv", "w") as f:
         f.write(",".join(fields) + "\n")
         for r in rows:
             r.update({k: cost[r["config"]][k] for k in ["cycles_per_image", "energy_per_image_pj", "runtime_pct",
-                                                      "energy_pct"]})
+                                                      "energy_pct", "remap_table_area_mm2"]})
             f.write(",".join(str(r[k]) for k in fields) + "\n")
 
     md = ["| configuration | " + " | ".join(f"{int(100 * r)} % faults" for r in RATES) +

@@ -8,7 +8,7 @@ use rramsim::RatePer;
 use rramsim::accuracy::{DeviceMode, EvalReport, EvalSpec, InferSpec, Inference, npy};
 
 use crate::error::{CliError, CliResult};
-use crate::faults::{DistributionArg, FaultModelArg};
+use crate::faults::{DistributionArg, FaultModelArg, RemapArg};
 use crate::output::{Format, csv_field, progress_bar, thousands, write_atomic};
 use crate::run::ReplicationArg;
 
@@ -253,6 +253,11 @@ pub struct EvalArgs {
     /// architecture's device.drift_t0_s.
     #[arg(long, allow_negative_numbers = true)]
     pub time: Option<f64>,
+    /// Fault-aware placement per fault map: permute each crossbar's rows (and
+    /// columns) so stuck cells fall under the weights they hurt least, using
+    /// the architecture's spare rows/columns.
+    #[arg(long, value_enum, default_value_t = RemapArg::None)]
+    pub remap: RemapArg,
     /// Output format of the report.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -280,6 +285,7 @@ pub fn eval(args: EvalArgs) -> CliResult<()> {
         adc_clip: args.adc_clip,
         device: args.device.into(),
         time_s: args.time,
+        remap: args.remap.into(),
     };
     let progress = progress_bar(u64::from(args.seeds), "samples")?;
     let report = rramsim::accuracy::eval(&spec, &mut |done, _| progress.set_position(done))?;
@@ -292,10 +298,10 @@ fn print_eval(args: &EvalArgs, report: &EvalReport) -> CliResult<()> {
         Format::Json => println!("{}", serde_json::to_string_pretty(report).map_err(CliError::internal)?),
         Format::Csv => {
             println!(
-                "model,arch,offload,fault_model,cell_fault_rate,weight_fault_rate,seeds,accuracy_float,accuracy_fault_free,accuracy_mean,accuracy_std,accuracy_min"
+                "model,arch,offload,fault_model,cell_fault_rate,weight_fault_rate,seeds,accuracy_float,accuracy_fault_free,accuracy_mean,accuracy_std,accuracy_min,remap"
             );
             println!(
-                "{},{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 csv_field(&report.model),
                 report.arch.clone().unwrap_or_default(),
                 report.offload,
@@ -307,7 +313,8 @@ fn print_eval(args: &EvalArgs, report: &EvalReport) -> CliResult<()> {
                 report.accuracy_fault_free,
                 report.accuracy_mean,
                 report.accuracy_std,
-                report.accuracy_min
+                report.accuracy_min,
+                report.remap
             );
         }
         Format::Table => {
@@ -346,6 +353,18 @@ fn print_eval(args: &EvalArgs, report: &EvalReport) -> CliResult<()> {
                     report.fault_model,
                     report.convention,
                     report.weights_changed
+                );
+            }
+            if report.seeds > 0 && report.cell_fault_rate > 0.0 && report.remap != "none" {
+                let i = report.remap_objective_identity.max(1) as f64;
+                println!(
+                    "remap {}: fault objective {} -> {} ({:.1}% removed), {:.1} crossbars permuted per map, {:.3} s per map",
+                    report.remap,
+                    report.remap_objective_identity,
+                    report.remap_objective,
+                    100.0 * (1.0 - report.remap_objective as f64 / i),
+                    report.remap_crossbars_permuted,
+                    report.remap_seconds
                 );
             }
             if report.seeds > 0 {

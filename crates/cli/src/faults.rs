@@ -39,6 +39,28 @@ pub enum FaultModelArg {
     WeightZero,
 }
 
+/// Fault-aware placement (`rramsim_fault::remap`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RemapArg {
+    /// Identity placement.
+    None,
+    /// Permute each crossbar's rows.
+    Rows,
+    /// Permute rows and columns.
+    #[value(name = "rows+cols")]
+    RowsCols,
+}
+
+impl From<RemapArg> for rramsim::model::RemapMode {
+    fn from(m: RemapArg) -> Self {
+        match m {
+            RemapArg::None => Self::None,
+            RemapArg::Rows => Self::Rows,
+            RemapArg::RowsCols => Self::RowsCols,
+        }
+    }
+}
+
 impl From<FaultModelArg> for FaultModel {
     fn from(m: FaultModelArg) -> Self {
         match m {

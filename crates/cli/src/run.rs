@@ -58,6 +58,10 @@ pub struct RunArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Price fault-aware remapping (`eval --remap`): per-crossbar index tables,
+    /// their reads, the architecture's spare rows/columns.
+    #[arg(long, value_enum, default_value_t = crate::faults::RemapArg::None)]
+    pub remap: crate::faults::RemapArg,
     #[command(flatten)]
     pub faults: RunFaultArgs,
     /// Write a binary trace of every event (see `rramsim trace`); streamed, so
@@ -137,7 +141,13 @@ pub fn run(args: RunArgs) -> CliResult<()> {
             outcome
         }
     };
-    let report = run.report(&outcome)?;
+    let mut report = run.report(&outcome)?;
+    report.remap = rramsim::RemapCostReport::new(
+        &arch.params,
+        args.remap.into(),
+        report.metrics.crossbars,
+        &outcome.result.actions,
+    );
     let now = rramsim::baseline::baseline_of(&run, &outcome);
     let mut text = render(&report, args.format)?;
     if args.format == Format::Table {
@@ -318,6 +328,26 @@ fn render(r: &RunReport, format: Format) -> CliResult<String> {
                 ]);
             }
             out.push_str(&b.render());
+            if let Some(m) = &r.remap {
+                out.push_str(&format!(
+                    "\nremap {}: {} spare rows, {} spare cols per crossbar; index tables {} + {} bits per entry, {} B per crossbar, \
+                     {:.5} mm2 over {} crossbars; spare cells {:.5} mm2; table reads {:.3} nJ, spare-cell reads {:.3} nJ; \
+                     {} extra crossbars, {} extra cycles\n",
+                    m.mode,
+                    m.spare_rows,
+                    m.spare_cols,
+                    m.row_index_bits,
+                    m.col_index_bits,
+                    m.table_bytes_per_crossbar,
+                    m.table_area_mm2,
+                    thousands(m.crossbars),
+                    m.spare_area_mm2,
+                    m.table_energy_pj / 1e3,
+                    m.spare_read_energy_pj / 1e3,
+                    m.extra_crossbars,
+                    m.extra_cycles
+                ));
+            }
             if let Some(f) = &r.faults {
                 out.push_str(&format!(
                     "\nfaults ({} model; {}):\n{}",

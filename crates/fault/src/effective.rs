@@ -24,6 +24,7 @@ use rramsim_map::{CrossbarLayout, ReplicaPlacement};
 
 use crate::error::FaultError;
 use crate::map::{CellState, FaultMap, XbarFaults};
+use crate::remap::{ReplicaRemap, logical};
 
 /// How faults act on weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -53,7 +54,9 @@ pub struct WeightCodec {
     pub columns_per_weight: u32,
     pub weights_per_row: u32,
     pub usable_columns: u32,
+    /// Logical rows and columns of a crossbar (spare rows and columns excluded).
     pub rows: u32,
+    pub cols: u32,
     pub crossbars_per_pe: u32,
 }
 
@@ -68,6 +71,7 @@ impl WeightCodec {
             weights_per_row: arch.weights_per_crossbar_row(),
             usable_columns: arch.usable_columns(),
             rows: arch.crossbar.rows,
+            cols: arch.crossbar.cols,
             crossbars_per_pe: arch.pe.crossbars,
         }
     }
@@ -146,7 +150,7 @@ pub struct FaultTally {
 }
 
 /// Where a crossbar cell's content comes from.
-enum Slot {
+pub(crate) enum Slot {
     /// Weight `index` (layout order `[group][output][row]`), weight column `s`.
     Weight {
         index: usize,
@@ -162,7 +166,7 @@ enum Slot {
     Unused,
 }
 
-fn slot(codec: &WeightCodec, layout: &CrossbarLayout, x: u32, r: u32, c: u32) -> Slot {
+pub(crate) fn slot(codec: &WeightCodec, layout: &CrossbarLayout, x: u32, r: u32, c: u32) -> Slot {
     let (k_rows, n_out) = (layout.rows_per_group, layout.outputs_per_group);
     if c >= codec.usable_columns {
         return Slot::Offset { row: r, j: c - codec.usable_columns };
@@ -211,6 +215,23 @@ pub fn effective_weights(
     buf: &mut XbarFaults,
     out: &mut Vec<i32>,
 ) -> Result<FaultTally, FaultError> {
+    effective_weights_remapped(codec, layout, replica, map, model, None, q, buf, out)
+}
+
+/// [`effective_weights`] under a fault-aware placement (`None`: identity; see
+/// [`crate::remap`]). Faults in spare or unassigned rows and columns change nothing.
+#[allow(clippy::too_many_arguments)]
+pub fn effective_weights_remapped(
+    codec: &WeightCodec,
+    layout: &CrossbarLayout,
+    replica: &ReplicaPlacement,
+    map: &FaultMap,
+    model: FaultModel,
+    remap: Option<&ReplicaRemap>,
+    q: &[i32],
+    buf: &mut XbarFaults,
+    out: &mut Vec<i32>,
+) -> Result<FaultTally, FaultError> {
     out.clear();
     out.extend_from_slice(q);
     let mut tally = FaultTally::default();
@@ -218,8 +239,12 @@ pub fn effective_weights(
     for x in 0..layout.crossbars {
         map.crossbar_into(first + x as usize, buf)?;
         let cols = buf.cols;
+        let perm = remap.map(|m| &m.xbars[x as usize]);
         buf.for_each_fault(|cell, state| {
-            let (r, c) = (cell as u32 / cols, cell as u32 % cols);
+            let Some((r, c)) = logical(codec, perm, cell as u32 / cols, cell as u32 % cols) else {
+                tally.unused_faulty_cells += 1;
+                return;
+            };
             match slot(codec, layout, x, r, c) {
                 Slot::Weight { index, s } => {
                     tally.used_faulty_cells += 1;
@@ -307,6 +332,21 @@ pub fn cell_levels(
     buf: &mut XbarFaults,
     levels: &mut Vec<u16>,
 ) -> Result<(), FaultError> {
+    cell_levels_remapped(codec, layout, replica, faults, None, q, buf, levels)
+}
+
+/// [`cell_levels`] under a fault-aware placement (`None`: identity).
+#[allow(clippy::too_many_arguments)]
+pub fn cell_levels_remapped(
+    codec: &WeightCodec,
+    layout: &CrossbarLayout,
+    replica: &ReplicaPlacement,
+    faults: Option<(&FaultMap, FaultModel)>,
+    remap: Option<&ReplicaRemap>,
+    q: &[i32],
+    buf: &mut XbarFaults,
+    levels: &mut Vec<u16>,
+) -> Result<(), FaultError> {
     let cpw = codec.columns_per_weight as usize;
     levels.clear();
     for &v in q {
@@ -318,8 +358,9 @@ pub fn cell_levels(
     for x in 0..layout.crossbars {
         map.crossbar_into(first + x as usize, buf)?;
         let cols = buf.cols;
+        let perm = remap.map(|m| &m.xbars[x as usize]);
         buf.for_each_fault(|cell, state| {
-            let (r, c) = (cell as u32 / cols, cell as u32 % cols);
+            let Some((r, c)) = logical(codec, perm, cell as u32 / cols, cell as u32 % cols) else { return };
             if let Slot::Weight { index, s } = slot(codec, layout, x, r, c) {
                 match model {
                     FaultModel::WeightZero => {

@@ -13,6 +13,8 @@
 //!   CSV list of faulty cells for maps measured on real chips.
 //! - [`effective_weights`]: the weights a faulty crossbar really holds, given the
 //!   weight encoding; allocation-free per crossbar.
+//! - [`remap`]: fault-aware row/column permutations per crossbar (spare rows and
+//!   columns included), applied by the `_remapped` variants above.
 //! - [`layer_stats`]: faulty cells, changed weights and |Δw| per layer.
 //!
 //! Errors: [`FaultError`] (parameters, crossbar access, statistics; its
@@ -27,15 +29,18 @@ mod effective;
 mod error;
 mod generate;
 mod map;
+pub mod remap;
 mod stats;
 pub mod storage;
 
 pub use effective::{
-    FaultModel, FaultTally, STUCK_CELL, WeightCodec, cell_levels, effective_weights, quantize, weight_cell,
+    FaultModel, FaultTally, STUCK_CELL, WeightCodec, cell_levels, cell_levels_remapped, effective_weights,
+    effective_weights_remapped, quantize, weight_cell,
 };
 pub use error::{FaultError, RecordError};
 pub use generate::{Distribution, GenParams, crossbar_faults, crossbar_rng, generate, splitmix};
 pub use map::{CONVENTION, CellState, CrossbarId, Encoding, FaultMap, Geometry, Origin, XbarFaults};
+pub use remap::{RemapMode, RemapStats, ReplicaRemap, XbarPerm, remap_replica};
 pub use stats::{
     CrossbarCount, LayerFaultStats, MapSummary, crossbar_counts, layer_stats, summarize, synthetic_weights,
 };

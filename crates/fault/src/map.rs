@@ -64,8 +64,8 @@ impl Geometry {
             tiles_per_chip: arch.tiles_per_chip,
             pes_per_tile: arch.tile.pes,
             crossbars_per_pe: arch.pe.crossbars,
-            rows: arch.crossbar.rows,
-            cols: arch.crossbar.cols,
+            rows: arch.crossbar.physical_rows(),
+            cols: arch.crossbar.physical_cols(),
         }
     }
 

@@ -31,6 +31,7 @@ fn codec(encoding: SignedEncoding) -> WeightCodec {
         weights_per_row: usable / cpw,
         usable_columns: usable,
         rows: 8,
+        cols: 16,
         crossbars_per_pe: 1,
     }
 }

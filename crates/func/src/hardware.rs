@@ -4,7 +4,11 @@
 //! crossbars — the effective weights of each replica under a fault map. Layers
 //! the mapping places on the digital unit keep fault-free quantized weights.
 
-use rramsim_fault::{FaultMap, FaultModel, WeightCodec, XbarFaults, cell_levels, effective_weights, quantize};
+use rramsim_fault::remap::RemapScratch;
+use rramsim_fault::{
+    FaultMap, FaultModel, RemapMode, RemapStats, WeightCodec, XbarFaults, cell_levels_remapped,
+    effective_weights_remapped, quantize, remap_replica,
+};
 use rramsim_graph::{Network, Op, Params};
 use rramsim_hw::ArchParams;
 use rramsim_map::{Mapping, Placement};
@@ -44,6 +48,8 @@ pub struct BuildStats {
     pub weights_changed: u64,
     pub weights: u64,
     pub faulty_cells: u64,
+    /// The fault-aware placement's objective (see `rramsim_fault::remap`).
+    pub remap: RemapStats,
 }
 
 /// Per-layer weights for [`crate::Functional::with_weights`].
@@ -54,6 +60,20 @@ pub fn hardware_weights(
     faults: Option<(&FaultMap, FaultModel)>,
     options: HardwareOptions,
 ) -> Result<(Vec<Option<LayerWeights>>, BuildStats), FuncError> {
+    hardware_weights_remapped(net, arch, mapping, faults, RemapMode::None, options)
+}
+
+/// [`hardware_weights`] with each replica's crossbars placed fault-aware
+/// (`rramsim_fault::remap`) before the faults are applied.
+pub fn hardware_weights_remapped(
+    net: &Network,
+    arch: &ArchParams,
+    mapping: &Mapping,
+    faults: Option<(&FaultMap, FaultModel)>,
+    remap: RemapMode,
+    options: HardwareOptions,
+) -> Result<(Vec<Option<LayerWeights>>, BuildStats), FuncError> {
+    let mut scratch = RemapScratch::default();
     let codec = WeightCodec::new(arch);
     let clip = options.adc_clip.then(|| Clip { rows: arch.crossbar.rows as usize, fraction: adc_clip_fraction(arch) });
     let mut stats = BuildStats::default();
@@ -77,13 +97,33 @@ pub fn hardware_weights(
                 let mut levels = Vec::with_capacity(replicas.len());
                 for r in replicas {
                     let mut lv = Vec::new();
-                    cell_levels(&codec, layout, r, faults, &q, &mut xbuf, &mut lv)
+                    let placement = match faults {
+                        Some((map, model)) => {
+                            let (p, s) =
+                                remap_replica(&codec, layout, r, map, model, remap, &q, &mut xbuf, &mut scratch)
+                                    .map_err(|source| FuncError::Faults { layer: layer.name.clone(), source })?;
+                            stats.remap.add(&s);
+                            Some(p)
+                        }
+                        None => None,
+                    };
+                    cell_levels_remapped(&codec, layout, r, faults, placement.as_ref(), &q, &mut xbuf, &mut lv)
                         .map_err(|source| FuncError::Faults { layer: layer.name.clone(), source })?;
                     if let Some((map, model)) = faults {
                         // The fault statistics, as without the device model.
-                        effective_weights(&codec, layout, r, map, model, &q, &mut xbuf, &mut out)
-                            .map_err(|source| FuncError::Faults { layer: layer.name.clone(), source })
-                            .map(|t| stats.faulty_cells += t.used_faulty_cells)?;
+                        effective_weights_remapped(
+                            &codec,
+                            layout,
+                            r,
+                            map,
+                            model,
+                            placement.as_ref(),
+                            &q,
+                            &mut xbuf,
+                            &mut out,
+                        )
+                        .map_err(|source| FuncError::Faults { layer: layer.name.clone(), source })
+                        .map(|t| stats.faulty_cells += t.used_faulty_cells)?;
                         stats.weights_changed += q.iter().zip(&out).filter(|(a, b)| a != b).count() as u64;
                         stats.weights += q.len() as u64;
                     }
@@ -107,8 +147,21 @@ pub fn hardware_weights(
                 (Some((map, model)), Some(buf)) => {
                     let mut copies = Vec::with_capacity(replicas.len());
                     for r in replicas {
-                        let t = effective_weights(&codec, layout, r, map, model, &q, buf, &mut out)
+                        let (placement, s) = remap_replica(&codec, layout, r, map, model, remap, &q, buf, &mut scratch)
                             .map_err(|source| FuncError::Faults { layer: layer.name.clone(), source })?;
+                        stats.remap.add(&s);
+                        let t = effective_weights_remapped(
+                            &codec,
+                            layout,
+                            r,
+                            map,
+                            model,
+                            Some(&placement),
+                            &q,
+                            buf,
+                            &mut out,
+                        )
+                        .map_err(|source| FuncError::Faults { layer: layer.name.clone(), source })?;
                         stats.faulty_cells += t.used_faulty_cells;
                         stats.weights_changed += q.iter().zip(&out).filter(|(a, b)| a != b).count() as u64;
                         stats.weights += q.len() as u64;

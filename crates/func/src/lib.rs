@@ -33,5 +33,5 @@ pub use device::{Analog, AnalogReplica, DeviceOptions, row_chunks};
 pub use error::FuncError;
 /// The GEMM of functional inference, shared with `rramsim-train`'s kernels.
 pub use gemm::{Strides, sgemm};
-pub use hardware::{BuildStats, HardwareOptions, adc_clip_fraction, hardware_weights};
+pub use hardware::{BuildStats, HardwareOptions, adc_clip_fraction, hardware_weights, hardware_weights_remapped};
 pub use model::{Clip, Functional, LayerWeights, Scratch, argmax};

@@ -304,6 +304,8 @@ struct RawCrossbar {
     r_on_ohm: Option<N<f64>>,
     r_off_ohm: Option<N<f64>>,
     read_voltage_v: Option<N<f64>>,
+    spare_rows: Option<N<i64>>,
+    spare_cols: Option<N<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -514,6 +516,18 @@ fn resolve(r: &mut Resolver<'_>, raw: &RawArch) -> Result<ArchParams, SourceErro
         }
         None => rows,
     };
+    // Spare rows and columns for fault-aware remapping: at most as many as the
+    // crossbar's rows / columns (a spare set larger than the array is a second array).
+    let spare = |key: &str, v: &Option<N<i64>>, max: u32| -> Result<u32, SourceError> {
+        let Some(v) = v else { return Ok(0) };
+        let n = v.get_ref().value;
+        if n < 0 || n > i64::from(max) {
+            return Err(r.err(v.span(), key, format!("must be an integer from 0 to {max}, got {n}")));
+        }
+        Ok(n as u32)
+    };
+    let spare_rows = spare("crossbar.spare_rows", &x.spare_rows, rows)?;
+    let spare_cols = spare("crossbar.spare_cols", &x.spare_cols, cols)?;
     let r_on = x.r_on_ohm.as_ref().map(|v| r.ranged_num("crossbar.r_on_ohm", v)).transpose()?;
     let r_off = x.r_off_ohm.as_ref().map(|v| r.ranged_num("crossbar.r_off_ohm", v)).transpose()?;
     if let (Some(on), Some(off), Some(v)) = (r_on, r_off, &x.r_off_ohm) {
@@ -766,6 +780,8 @@ fn resolve(r: &mut Resolver<'_>, raw: &RawArch) -> Result<ArchParams, SourceErro
             read_latency,
             r_on_ohm: r_on,
             r_off_ohm: r_off,
+            spare_rows,
+            spare_cols,
         },
         weight_bits,
         activation_bits,
@@ -788,6 +804,11 @@ fn resolve(r: &mut Resolver<'_>, raw: &RawArch) -> Result<ArchParams, SourceErro
 
     let mut params = params;
     calibrate(r, raw, &mut params)?;
+    // Spare cells enlarge every array: area and read energy (longer bit and word
+    // lines) scale with the physical cell count.
+    let spare_factor = params.crossbar.physical_cells() as f64 / (f64::from(rows) * f64::from(cols));
+    params.area.crossbar.0 *= spare_factor;
+    params.energy.0[Action::CrossbarRead as usize].0 *= spare_factor;
 
     // Cross-parameter checks.
     if params.weights_per_crossbar_row() == 0 {

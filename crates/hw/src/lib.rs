@@ -14,6 +14,7 @@ mod keys;
 mod params;
 mod peak;
 mod presets;
+pub mod remap;
 mod scaling;
 
 pub use config::{ConfigWarning, load_arch_toml};

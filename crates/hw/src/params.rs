@@ -67,6 +67,26 @@ pub struct CrossbarParams {
     /// Low- and high-resistance states, when given (for the functional model).
     pub r_on_ohm: Option<f64>,
     pub r_off_ohm: Option<f64>,
+    /// Extra physical rows / columns per crossbar for fault-aware remapping
+    /// (`[crossbar] spare_rows`, `spare_cols`; 0 by default). The mapping fills
+    /// `rows × cols`; a remap may place logical rows and columns on spares. The
+    /// crossbar's area and read energy scale with the physical cell count.
+    pub spare_rows: u32,
+    pub spare_cols: u32,
+}
+
+impl CrossbarParams {
+    pub fn physical_rows(&self) -> u32 {
+        self.rows + self.spare_rows
+    }
+
+    pub fn physical_cols(&self) -> u32 {
+        self.cols + self.spare_cols
+    }
+
+    pub fn physical_cells(&self) -> u64 {
+        u64::from(self.physical_rows()) * u64::from(self.physical_cols())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -6,7 +6,10 @@
 use std::time::Instant;
 
 use rramsim_fault::{Distribution, FaultModel, splitmix};
-use rramsim_func::{DataSpec, Dataset, DeviceOptions, Functional, HardwareOptions, Split, hardware_weights};
+use rramsim_fault::{RemapMode, RemapStats};
+use rramsim_func::{
+    DataSpec, Dataset, DeviceOptions, Functional, HardwareOptions, Split, hardware_weights, hardware_weights_remapped,
+};
 use rramsim_graph::{Network, Shape};
 use rramsim_map::{MappingOptions, Replication, map_network};
 use serde::Serialize;
@@ -154,6 +157,8 @@ pub struct EvalSpec {
     pub device: DeviceMode,
     /// Seconds since programming (`None`: `drift_t0_s`).
     pub time_s: Option<f64>,
+    /// Fault-aware placement of each crossbar's rows (and columns) per fault map.
+    pub remap: RemapMode,
 }
 
 impl EvalSpec {
@@ -178,6 +183,7 @@ impl EvalSpec {
             adc_clip: false,
             device: DeviceMode::Exact,
             time_s: None,
+            remap: RemapMode::None,
         }
     }
 }
@@ -208,6 +214,16 @@ pub struct EvalReport {
     /// Measured fraction of weight copies a fault changed (mean over seeds).
     pub weights_changed: f64,
     pub images_per_s: f64,
+    /// `none`, `rows` or `rows+cols`.
+    pub remap: &'static str,
+    /// Σ over faulty cells of the weight change they cause (quantized units),
+    /// identity placement and remapped, summed over seeds.
+    pub remap_objective_identity: u64,
+    pub remap_objective: u64,
+    /// Crossbars a remap permuted, mean over seeds.
+    pub remap_crossbars_permuted: f64,
+    /// Seconds spent computing placements, mean over seeds.
+    pub remap_seconds: f64,
 }
 
 /// Accuracy of a trained model: float, quantized fault-free on the
@@ -237,6 +253,8 @@ pub fn eval(spec: &EvalSpec, progress: &mut dyn FnMut(u64, u64)) -> Result<EvalR
         changed: 0.0,
         images_per_s: float_rate,
         device: None,
+        remap: RemapStats::default(),
+        remap_seconds: 0.0,
     };
     let Some(arch_spec) = &spec.arch else {
         if spec.fault_rate > 0.0 {
@@ -286,14 +304,19 @@ pub fn eval(spec: &EvalSpec, progress: &mut dyn FnMut(u64, u64)) -> Result<EvalR
                 progress(1, u64::from(spec.seeds));
                 continue;
             }
+            let t_remap = Instant::now();
             let (weights, stats) =
-                hardware_weights(&net, params, &mapping, faults, options(seed)?).map_err(Error::from)?;
+                hardware_weights_remapped(&net, params, &mapping, faults, spec.remap, options(seed)?)
+                    .map_err(Error::from)?;
+            numbers.remap_seconds += t_remap.elapsed().as_secs_f64();
+            numbers.remap.add(&stats.remap);
             let f = Functional::with_weights(&net, weights).map_err(Error::from)?;
             numbers.per_seed.push(f.accuracy(&test.images, &test.labels).map_err(Error::from)?);
             numbers.changed += stats.weights_changed as f64 / stats.weights.max(1) as f64;
             progress(u64::from(i) + 1, u64::from(spec.seeds));
         }
         numbers.changed /= f64::from(spec.seeds);
+        numbers.remap_seconds /= f64::from(spec.seeds);
     }
     Ok(numbers.report(spec, &test, Some(&arch)))
 }
@@ -308,6 +331,8 @@ struct Numbers {
     changed: f64,
     images_per_s: f64,
     device: Option<DeviceReport>,
+    remap: RemapStats,
+    remap_seconds: f64,
 }
 
 impl Numbers {
@@ -341,6 +366,11 @@ impl Numbers {
             device: self.device,
             weights_changed: self.changed,
             images_per_s: self.images_per_s,
+            remap: spec.remap.name(),
+            remap_objective_identity: self.remap.identity_cost,
+            remap_objective: self.remap.remapped_cost,
+            remap_crossbars_permuted: self.remap.crossbars_permuted as f64 / f64::from(spec.seeds.max(1)),
+            remap_seconds: self.remap_seconds,
         }
     }
 }

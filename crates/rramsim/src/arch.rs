@@ -199,7 +199,7 @@ pub fn check(arch: &Arch) -> CheckReport {
         crossbars_per_pe: a.pe.crossbars,
         crossbars_per_chip: a.crossbars_per_chip(),
         crossbar: format!(
-            "{}x{} cells of {} bits, {} of {} bits, {}-bit DACs",
+            "{}x{} cells of {} bits, {} of {} bits, {}-bit DACs{}",
             a.crossbar.rows,
             a.crossbar.cols,
             a.crossbar.bits_per_cell,
@@ -209,7 +209,8 @@ pub fn check(arch: &Arch) -> CheckReport {
                 format!("{} ADC(s)", a.pe.adc.per_crossbar)
             },
             a.pe.adc.bits,
-            a.pe.dac_bits
+            a.pe.dac_bits,
+            spare_text(a)
         ),
         weight_bits: a.weight_bits,
         activation_bits: a.activation_bits,
@@ -358,4 +359,17 @@ fn static_mw(a: &ArchParams, c: Component) -> f64 {
         }
         _ => of(c) * tiles,
     }
+}
+
+/// The spare rows and columns and a remap's index tables, when the crossbar has spares.
+fn spare_text(a: &ArchParams) -> String {
+    let x = &a.crossbar;
+    if x.spare_rows == 0 && x.spare_cols == 0 {
+        return String::new();
+    }
+    let hw = rramsim_hw::remap::RemapHardware::of(a, true, x.spare_cols > 0).expect("rows remapped");
+    format!(
+        "; + {} spare rows, {} spare cols ({:.6} mm2 of spare cells); remap index tables {} B ({:.6} mm2) per crossbar",
+        x.spare_rows, x.spare_cols, hw.spare_area_mm2, hw.table_bytes, hw.table_area_mm2
+    )
 }

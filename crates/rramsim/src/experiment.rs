@@ -390,6 +390,7 @@ impl Prepared {
                 })
                 .collect(),
             faults,
+            remap: None,
         })
     }
 }
@@ -485,6 +486,62 @@ pub struct RunReport {
     pub buffers: Vec<BufferRow>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub faults: Option<RunFaults>,
+    /// The hardware cost of fault-aware remapping (`run --remap`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remap: Option<RemapCostReport>,
+}
+
+/// What fault-aware remapping adds to a run (see `rramsim_hw::remap`).
+#[derive(Debug, Clone, Serialize)]
+pub struct RemapCostReport {
+    pub mode: &'static str,
+    pub spare_rows: u32,
+    pub spare_cols: u32,
+    /// Crossbars of the run (each gets index tables; spares add no crossbars).
+    pub crossbars: u64,
+    pub extra_crossbars: u64,
+    pub row_index_bits: u32,
+    pub col_index_bits: u32,
+    pub table_bytes_per_crossbar: u64,
+    /// Index tables of all the run's crossbars.
+    pub table_area_mm2: f64,
+    /// Spare cells of all the run's crossbars (in the chip area already).
+    pub spare_area_mm2: f64,
+    /// Energy of the table reads over the run.
+    pub table_energy_pj: f64,
+    /// Spare cells' share of the run's crossbar read energy (in the run's energy already).
+    pub spare_read_energy_pj: f64,
+    pub extra_cycles: u64,
+}
+
+impl RemapCostReport {
+    /// The cost of `mode` on `arch` for a run over `crossbars` crossbars with these counts.
+    pub fn new(
+        arch: &rramsim_hw::ArchParams,
+        mode: rramsim_fault::RemapMode,
+        crossbars: u64,
+        counts: &rramsim_hw::ActionCounts,
+    ) -> Option<Self> {
+        use rramsim_fault::RemapMode;
+        let hw = rramsim_hw::remap::RemapHardware::of(arch, mode != RemapMode::None, mode == RemapMode::RowsCols)?;
+        let x = &arch.crossbar;
+        let read = counts[rramsim_hw::Action::CrossbarRead] as f64 * arch.energy[rramsim_hw::Action::CrossbarRead].0;
+        Some(Self {
+            mode: mode.name(),
+            spare_rows: x.spare_rows,
+            spare_cols: x.spare_cols,
+            crossbars,
+            extra_crossbars: 0,
+            row_index_bits: hw.row_index_bits,
+            col_index_bits: hw.col_index_bits,
+            table_bytes_per_crossbar: hw.table_bytes,
+            table_area_mm2: hw.table_area_mm2 * crossbars as f64,
+            spare_area_mm2: hw.spare_area_mm2 * crossbars as f64,
+            table_energy_pj: hw.energy_pj(arch, counts),
+            spare_read_energy_pj: read * hw.spare_cells as f64 / x.physical_cells() as f64,
+            extra_cycles: 0,
+        })
+    }
 }
 
 /// Fault statistics of a run with a fault map.

@@ -49,7 +49,8 @@ mod workload;
 pub use arch::{Arch, AreaReport, CheckReport, ComponentReport, StageReport, check};
 pub use error::{Error, Result};
 pub use experiment::{
-    Experiment, LayerRow, Metrics, Outcome, Prepared, RunFaults, RunOptions, RunReport, prepare, target_name,
+    Experiment, LayerRow, Metrics, Outcome, Prepared, RemapCostReport, RunFaults, RunOptions, RunReport, prepare,
+    target_name,
 };
 pub use options::{FaultSource, FaultSpec, OffloadSpec, RatePer};
 pub use workload::{WorkloadReport, WorkloadSpec, export_toml, load_raw, load_with_weights, report as workload_report};
@@ -57,7 +58,7 @@ pub use workload::{WorkloadReport, WorkloadSpec, export_toml, load_raw, load_wit
 /// Model types a front end names when it builds options or renders results.
 pub mod model {
     pub use rramsim_engine::{EventSink, NoEvents, SimResult};
-    pub use rramsim_fault::{Distribution, FaultMap, FaultModel};
+    pub use rramsim_fault::{Distribution, FaultMap, FaultModel, RemapMode};
     pub use rramsim_graph::{Network, Op, Shape, ZOO_NAMES};
     pub use rramsim_hw::{ArchParams, PRESETS, preset_names};
     pub use rramsim_map::{Offload, Replication, ReplicationBudget};
