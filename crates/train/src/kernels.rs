@@ -74,17 +74,39 @@ impl Geometry {
 
 /// im2col of `n` images: `col[(c·k + ky)·k + kx][j · P' + p]` is the input value
 /// under kernel offset (`ky`, `kx`) of output pixel `p` of image `j` (0 in the padding).
+/// Every entry is written once.
 pub(crate) fn im2col(g: &Geometry, n: usize, x: &[f32], col: &mut [f32]) {
     let (plane, oplane) = (g.h * g.w, g.oh * g.ow);
     for c in 0..g.cin {
         for ky in 0..g.k {
+            let dy = ky as isize - g.pad as isize;
+            let (y0, y1) = g.valid(g.oh, g.h, dy);
             for kx in 0..g.k {
+                let dx = kx as isize - g.pad as isize;
+                let (x0, x1) = g.valid(g.ow, g.w, dx);
+                let x1 = x1.max(x0);
                 let row = &mut col[((c * g.k + ky) * g.k + kx) * n * oplane..][..n * oplane];
-                row.fill(0.0);
-                for j in 0..n {
-                    let src = &x[(c * n + j) * plane..][..plane];
-                    let dst = &mut row[j * oplane..][..oplane];
-                    g.runs(ky, kx, |d, s, len| dst[d..d + len].copy_from_slice(&src[s..s + len]));
+                for (src, dst) in x[c * n * plane..][..n * plane].chunks_exact(plane).zip(row.chunks_exact_mut(oplane))
+                {
+                    for (oy, out) in dst.chunks_exact_mut(g.ow).enumerate() {
+                        if !(y0..y1).contains(&oy) || x0 == x1 {
+                            out.fill(0.0);
+                            continue;
+                        }
+                        let iy = ((oy * g.stride) as isize + dy) as usize;
+                        let first = ((x0 * g.stride) as isize + dx) as usize;
+                        let line = &src[iy * g.w..][..g.w];
+                        out[..x0].fill(0.0);
+                        out[x1..].fill(0.0);
+                        if g.stride == 1 {
+                            out[x0..x1].copy_from_slice(&line[first..first + (x1 - x0)]);
+                        } else {
+                            out[x0..x1]
+                                .iter_mut()
+                                .zip(line[first..].iter().step_by(g.stride))
+                                .for_each(|(o, v)| *o = *v);
+                        }
+                    }
                 }
             }
         }
@@ -97,16 +119,28 @@ pub(crate) fn col2im_add(g: &Geometry, n: usize, dcol: &[f32], dx: &mut [f32]) {
     let (plane, oplane) = (g.h * g.w, g.oh * g.ow);
     for c in 0..g.cin {
         for ky in 0..g.k {
+            let dy = ky as isize - g.pad as isize;
+            let (y0, y1) = g.valid(g.oh, g.h, dy);
             for kx in 0..g.k {
+                let dxo = kx as isize - g.pad as isize;
+                let (x0, x1) = g.valid(g.ow, g.w, dxo);
+                if x0 >= x1 {
+                    continue;
+                }
                 let row = &dcol[((c * g.k + ky) * g.k + kx) * n * oplane..][..n * oplane];
-                for j in 0..n {
-                    let dst = &mut dx[(c * n + j) * plane..][..plane];
-                    let src = &row[j * oplane..][..oplane];
-                    g.runs(ky, kx, |d, s, len| {
-                        for (o, v) in dst[s..s + len].iter_mut().zip(&src[d..d + len]) {
-                            *o += v;
+                let dst = &mut dx[c * n * plane..][..n * plane];
+                for (dst, src) in dst.chunks_exact_mut(plane).zip(row.chunks_exact(oplane)) {
+                    for oy in y0..y1 {
+                        let iy = ((oy * g.stride) as isize + dy) as usize;
+                        let first = ((x0 * g.stride) as isize + dxo) as usize;
+                        let grad = &src[oy * g.ow + x0..][..x1 - x0];
+                        let line = &mut dst[iy * g.w..][..g.w];
+                        if g.stride == 1 {
+                            line[first..first + (x1 - x0)].iter_mut().zip(grad).for_each(|(o, v)| *o += v);
+                        } else {
+                            line[first..].iter_mut().step_by(g.stride).zip(grad).for_each(|(o, v)| *o += v);
                         }
-                    });
+                    }
                 }
             }
         }
