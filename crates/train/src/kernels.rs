@@ -2,13 +2,16 @@
 //! tensors: a tensor of `n` images with `C` channels of `P` pixels is `C` rows
 //! of `n · P` values (`[C][n][H][W]`), so a convolution is one GEMM of the
 //! weights `[out][in · kh · kw]` with the im2col matrix `[in · kh · kw][n · P']`
-//! (`rramsim_func::sgemm`, the GEMM of functional inference), and BatchNorm
+//! (`crate::gemm`; the weight gradient's product, whose long dimension
+//! is the sum's, uses `rramsim_func::sgemm`, the GEMM of functional inference), and BatchNorm
 //! reduces contiguous rows.
 //!
 //! Every kernel writes or accumulates into caller-owned buffers: nothing here
 //! allocates.
 
 use rramsim_func::{Strides, sgemm};
+
+use crate::gemm::gemm;
 
 /// A convolution's geometry (square kernel, stride and padding, checked by the
 /// caller). A linear layer is a 1x1 convolution of a `1 × 1` image.
@@ -47,9 +50,10 @@ impl Geometry {
         (lo.min(out_len), hi.min(out_len))
     }
 
-    /// Calls `f(dst_offset, src_offset, len)` for every run of output pixels of
-    /// kernel offset (`ky`, `kx`) that reads inside the input plane; with
-    /// stride 1 the `len` pixels are consecutive in both, otherwise `len` is 1.
+    /// Calls `f(dst_offset, src_offset, len)` for every row of output pixels of
+    /// kernel offset (`ky`, `kx`) that reads inside the input plane: output
+    /// pixels `dst_offset..dst_offset + len` read input pixels `src_offset`,
+    /// `src_offset + stride`, … (consecutive with stride 1).
     fn runs(&self, ky: usize, kx: usize, mut f: impl FnMut(usize, usize, usize)) {
         let dy = ky as isize - self.pad as isize;
         let dx = kx as isize - self.pad as isize;
@@ -60,16 +64,21 @@ impl Geometry {
         }
         for oy in y0..y1 {
             let iy = (oy * self.stride) as isize + dy;
-            let src_row = iy as usize * self.w;
-            if self.stride == 1 {
-                f(oy * self.ow + x0, src_row + (x0 as isize + dx) as usize, x1 - x0);
-            } else {
-                for ox in x0..x1 {
-                    f(oy * self.ow + ox, src_row + ((ox * self.stride) as isize + dx) as usize, 1);
-                }
-            }
+            f(oy * self.ow + x0, iy as usize * self.w + ((x0 * self.stride) as isize + dx) as usize, x1 - x0);
         }
     }
+}
+
+/// `src[s]`, `src[s + stride]`, … (`len` values).
+#[inline(always)]
+fn strided(src: &[f32], s: usize, stride: usize, len: usize) -> impl Iterator<Item = &f32> {
+    src[s..=s + (len - 1) * stride].iter().step_by(stride)
+}
+
+/// The mutable counterpart of [`strided`].
+#[inline(always)]
+fn strided_mut(dst: &mut [f32], s: usize, stride: usize, len: usize) -> impl Iterator<Item = &mut f32> {
+    dst[s..=s + (len - 1) * stride].iter_mut().step_by(stride)
 }
 
 /// im2col of `n` images: `col[(c·k + ky)·k + kx][j · P' + p]` is the input value
@@ -167,7 +176,7 @@ pub(crate) fn conv_forward(
         im2col(g, n, x, col);
         col
     };
-    sgemm(g.cout, k, cols, w, Strides::rows(0, k), b, Strides::rows(0, cols), 0.0, y, Strides::rows(0, cols));
+    gemm(g.cout, k, cols, w, b, y, false);
     if let Some(bias) = bias {
         for (row, b) in y.chunks_mut(cols).zip(bias) {
             row.iter_mut().for_each(|v| *v += b);
@@ -176,7 +185,7 @@ pub(crate) fn conv_forward(
 }
 
 /// Dense convolution backward: the weight (and bias) gradients of this chunk of
-/// images into `dw` (`db`), overwritten; when `dx` is given, the input gradient
+/// images into `dw` (`db`), overwritten (`wt`: the weights transposed); when `dx` is given, the input gradient
 /// is added to it (`dx_fresh`: `dx` holds nothing yet and is overwritten).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn conv_backward(
@@ -184,7 +193,7 @@ pub(crate) fn conv_backward(
     n: usize,
     x: &[f32],
     col: &[f32],
-    w: &[f32],
+    wt: &[f32],
     dy: &[f32],
     dw: &mut [f32],
     db: Option<&mut [f32]>,
@@ -213,14 +222,13 @@ pub(crate) fn conv_backward(
         }
     }
     let Some((dx, fresh)) = dx else { return };
-    // dcol = Wᵀ · dY, straight into dx for a pointwise convolution.
-    let wt = Strides { offset: 0, rs: 1, cs: k };
+    // dcol = Wᵀ · dY (`wt`: the weights transposed, `[in · kh · kw][out]`),
+    // straight into dx for a pointwise convolution.
     if g.pointwise() {
-        let beta = if fresh { 0.0 } else { 1.0 };
-        sgemm(k, g.cout, cols, w, wt, dy, Strides::rows(0, cols), beta, dx, Strides::rows(0, cols));
+        gemm(k, g.cout, cols, wt, dy, dx, !fresh);
     } else {
         dcol.resize(k * cols, 0.0);
-        sgemm(k, g.cout, cols, w, wt, dy, Strides::rows(0, cols), 0.0, dcol, Strides::rows(0, cols));
+        gemm(k, g.cout, cols, wt, dy, dcol, false);
         if fresh {
             dx.fill(0.0);
         }
@@ -241,8 +249,11 @@ pub(crate) fn depthwise_forward(g: &Geometry, n: usize, x: &[f32], w: &[f32], bi
                 for kx in 0..g.k {
                     let wv = w[(c * g.k + ky) * g.k + kx];
                     g.runs(ky, kx, |d, s, len| {
-                        for (o, v) in dst[d..d + len].iter_mut().zip(&src[s..s + len]) {
-                            *o += wv * v;
+                        let out = dst[d..d + len].iter_mut();
+                        if g.stride == 1 {
+                            out.zip(&src[s..s + len]).for_each(|(o, v)| *o += wv * v);
+                        } else {
+                            out.zip(strided(src, s, g.stride, len)).for_each(|(o, v)| *o += wv * v);
                         }
                     });
                 }
@@ -279,14 +290,22 @@ pub(crate) fn depthwise_backward(
                     let src = &x[(c * n + j) * plane..][..plane];
                     let grad = &dy[(c * n + j) * oplane..][..oplane];
                     g.runs(ky, kx, |d, s, len| {
-                        acc += grad[d..d + len].iter().zip(&src[s..s + len]).map(|(a, b)| a * b).sum::<f32>();
+                        let gr = grad[d..d + len].iter();
+                        acc += if g.stride == 1 {
+                            gr.zip(&src[s..s + len]).map(|(a, b)| a * b).sum::<f32>()
+                        } else {
+                            gr.zip(strided(src, s, g.stride, len)).map(|(a, b)| a * b).sum::<f32>()
+                        };
                     });
                     if let Some((dx, _)) = &mut dx {
                         let dst = &mut dx[(c * n + j) * plane..][..plane];
                         let wv = w[wi];
                         g.runs(ky, kx, |d, s, len| {
-                            for (o, v) in dst[s..s + len].iter_mut().zip(&grad[d..d + len]) {
-                                *o += wv * v;
+                            let gr = &grad[d..d + len];
+                            if g.stride == 1 {
+                                dst[s..s + len].iter_mut().zip(gr).for_each(|(o, v)| *o += wv * v);
+                            } else {
+                                strided_mut(dst, s, g.stride, len).zip(gr).for_each(|(o, v)| *o += wv * v);
                             }
                         });
                     }
@@ -297,19 +316,43 @@ pub(crate) fn depthwise_backward(
     }
 }
 
+/// Lanes of the f64 sums below: independent partial sums (added up in a fixed
+/// order at the end), so the loop is not one long chain of dependent adds.
+const LANES: usize = 8;
+
+/// `Σ f(a_i, b_i)` pairs of sums over two equally long rows, in [`LANES`]
+/// partial sums.
+#[inline(always)]
+fn lane_sums(a: &[f32], b: &[f32], f: impl Fn(f64, f64) -> (f64, f64)) -> (f64, f64) {
+    let (mut s, mut q) = ([0.0f64; LANES], [0.0f64; LANES]);
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (xa, xb) in ca.zip(cb) {
+        for l in 0..LANES {
+            let (u, v) = f(f64::from(xa[l]), f64::from(xb[l]));
+            s[l] += u;
+            q[l] += v;
+        }
+    }
+    for (l, (xa, xb)) in ra.iter().zip(rb).enumerate() {
+        let (u, v) = f(f64::from(*xa), f64::from(*xb));
+        s[l] += u;
+        q[l] += v;
+    }
+    (s.iter().sum(), q.iter().sum())
+}
+
 /// Per-channel sums of `x` and of `x²` (rows of `len` values), in f64.
 pub(crate) fn row_moments(x: &[f32], len: usize, sum: &mut [f64], sq: &mut [f64]) {
     for ((row, s), q) in x.chunks(len).zip(sum.iter_mut()).zip(sq.iter_mut()) {
-        (*s, *q) = row.iter().fold((0.0, 0.0), |(s, q), &v| (s + f64::from(v), q + f64::from(v) * f64::from(v)));
+        (*s, *q) = lane_sums(row, row, |v, _| (v, v * v));
     }
 }
 
 /// Per-channel sums of `dy` and of `dy · xhat`, in f64.
 pub(crate) fn row_dot(dy: &[f32], xhat: &[f32], len: usize, sum: &mut [f64], dot: &mut [f64]) {
     for (c, (s, d)) in sum.iter_mut().zip(dot.iter_mut()).enumerate() {
-        let (g, h) = (&dy[c * len..][..len], &xhat[c * len..][..len]);
-        (*s, *d) =
-            g.iter().zip(h).fold((0.0, 0.0), |(s, d), (&a, &b)| (s + f64::from(a), d + f64::from(a) * f64::from(b)));
+        (*s, *d) = lane_sums(&dy[c * len..][..len], &xhat[c * len..][..len], |a, b| (a, a * b));
     }
 }
 

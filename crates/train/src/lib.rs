@@ -26,6 +26,7 @@
 //! outside the trainable family) from an internal error (a model of the family
 //! that does not build).
 
+mod gemm;
 mod kernels;
 mod trainer;
 
