@@ -2,16 +2,13 @@
 //! tensors: a tensor of `n` images with `C` channels of `P` pixels is `C` rows
 //! of `n · P` values (`[C][n][H][W]`), so a convolution is one GEMM of the
 //! weights `[out][in · kh · kw]` with the im2col matrix `[in · kh · kw][n · P']`
-//! (`crate::gemm`; the weight gradient's product, whose long dimension
-//! is the sum's, uses `rramsim_func::sgemm`, the GEMM of functional inference), and BatchNorm
+//! (`rramsim_func::sgemm`, the GEMM of functional inference), and BatchNorm
 //! reduces contiguous rows.
 //!
 //! Every kernel writes or accumulates into caller-owned buffers: nothing here
 //! allocates.
 
 use rramsim_func::{Strides, sgemm};
-
-use crate::gemm::gemm;
 
 /// A convolution's geometry (square kernel, stride and padding, checked by the
 /// caller). A linear layer is a 1x1 convolution of a `1 × 1` image.
@@ -176,7 +173,7 @@ pub(crate) fn conv_forward(
         im2col(g, n, x, col);
         col
     };
-    gemm(g.cout, k, cols, w, b, y, false);
+    sgemm(g.cout, k, cols, w, Strides::rows(0, k), b, Strides::rows(0, cols), 0.0, y, Strides::rows(0, cols));
     if let Some(bias) = bias {
         for (row, b) in y.chunks_mut(cols).zip(bias) {
             row.iter_mut().for_each(|v| *v += b);
@@ -185,7 +182,7 @@ pub(crate) fn conv_forward(
 }
 
 /// Dense convolution backward: the weight (and bias) gradients of this chunk of
-/// images into `dw` (`db`), overwritten (`wt`: the weights transposed); when `dx` is given, the input gradient
+/// images into `dw` (`db`), overwritten; when `dx` is given, the input gradient
 /// is added to it (`dx_fresh`: `dx` holds nothing yet and is overwritten).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn conv_backward(
@@ -193,7 +190,7 @@ pub(crate) fn conv_backward(
     n: usize,
     x: &[f32],
     col: &[f32],
-    wt: &[f32],
+    w: &[f32],
     dy: &[f32],
     dw: &mut [f32],
     db: Option<&mut [f32]>,
@@ -222,13 +219,14 @@ pub(crate) fn conv_backward(
         }
     }
     let Some((dx, fresh)) = dx else { return };
-    // dcol = Wᵀ · dY (`wt`: the weights transposed, `[in · kh · kw][out]`),
-    // straight into dx for a pointwise convolution.
+    // dcol = Wᵀ · dY, straight into dx for a pointwise convolution.
+    let wt = Strides { offset: 0, rs: 1, cs: k };
     if g.pointwise() {
-        gemm(k, g.cout, cols, wt, dy, dx, !fresh);
+        let beta = if fresh { 0.0 } else { 1.0 };
+        sgemm(k, g.cout, cols, w, wt, dy, Strides::rows(0, cols), beta, dx, Strides::rows(0, cols));
     } else {
         dcol.resize(k * cols, 0.0);
-        gemm(k, g.cout, cols, wt, dy, dcol, false);
+        sgemm(k, g.cout, cols, w, wt, dy, Strides::rows(0, cols), 0.0, dcol, Strides::rows(0, cols));
         if fresh {
             dx.fill(0.0);
         }

@@ -26,7 +26,6 @@
 //! outside the trainable family) from an internal error (a model of the family
 //! that does not build).
 
-mod gemm;
 mod kernels;
 mod trainer;
 

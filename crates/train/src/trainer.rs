@@ -60,17 +60,13 @@ struct Dense {
     masked: bool,
     /// The weights the step computes with.
     eff: Vec<f32>,
-    /// `eff` transposed (`[in · kh · kw][out]`) for the input gradient of a
-    /// dense convolution; empty for a depthwise one.
-    eff_t: Vec<f32>,
     /// `∂eff/∂w` per weight (the mask and its scaling); empty when all 1.
     scale: Vec<f32>,
 }
 
 impl Dense {
     fn node(geo: Geometry, w: usize, b: Option<usize>, masked: bool, weights: usize) -> Node {
-        let eff_t = if geo.depthwise { Vec::new() } else { vec![0.0; weights] };
-        Node::Dense(Dense { geo, w, b, masked, eff: vec![0.0; weights], eff_t, scale: Vec::new() })
+        Node::Dense(Dense { geo, w, b, masked, eff: vec![0.0; weights], scale: Vec::new() })
     }
 }
 
@@ -255,41 +251,21 @@ impl Plan {
             let w = &self.tensors[d.w].value;
             d.eff.copy_from_slice(w);
             d.scale.clear();
-            if d.masked {
-                Self::perturb(d, w, cfg, p, keep_scale, mask_rng, noise_rng);
+            if !d.masked {
+                continue;
             }
-            if !d.geo.depthwise {
-                let (rows, cout) = (d.geo.rows(), d.geo.cout);
-                for (o, row) in d.eff.chunks_exact(rows).enumerate() {
-                    for (r, v) in row.iter().enumerate() {
-                        d.eff_t[r * cout + o] = *v;
+            if p > 0.0 {
+                d.scale.extend((0..w.len()).map(|_| if unit(mask_rng) < p { 0.0 } else { keep_scale }));
+                d.eff.iter_mut().zip(&d.scale).for_each(|(e, s)| *e *= s);
+            }
+            if cfg.weight_noise > 0.0 {
+                let sigma = cfg.weight_noise * f64::from(w.iter().fold(0.0f32, |m, v| m.max(v.abs())));
+                for (i, e) in d.eff.iter_mut().enumerate() {
+                    let noise = (sigma * gauss(noise_rng)) as f32;
+                    // A dropped weight is a zero on the device: no noise on it.
+                    if d.scale.get(i).is_none_or(|&s| s != 0.0) {
+                        *e += noise;
                     }
-                }
-            }
-        }
-    }
-
-    /// Masks (with their scaling) and noise on one layer's effective weights.
-    fn perturb(
-        d: &mut Dense,
-        w: &[f32],
-        cfg: &TrainConfig,
-        p: f64,
-        keep_scale: f32,
-        mask_rng: &mut Pcg64Mcg,
-        noise_rng: &mut Pcg64Mcg,
-    ) {
-        if p > 0.0 {
-            d.scale.extend((0..w.len()).map(|_| if unit(mask_rng) < p { 0.0 } else { keep_scale }));
-            d.eff.iter_mut().zip(&d.scale).for_each(|(e, s)| *e *= s);
-        }
-        if cfg.weight_noise > 0.0 {
-            let sigma = cfg.weight_noise * f64::from(w.iter().fold(0.0f32, |m, v| m.max(v.abs())));
-            for (i, e) in d.eff.iter_mut().enumerate() {
-                let noise = (sigma * gauss(noise_rng)) as f32;
-                // A dropped weight is a zero on the device: no noise on it.
-                if d.scale.get(i).is_none_or(|&s| s != 0.0) {
-                    *e += noise;
                 }
             }
         }
@@ -537,7 +513,7 @@ impl Chunk {
                         n,
                         x,
                         col,
-                        &d.eff_t,
+                        &d.eff,
                         &dy,
                         &mut dw,
                         db.as_deref_mut(),
