@@ -1,5 +1,5 @@
 //! Training against inference throughput, measured in one run:
-//! `cargo bench -p rramsim-train --bench train [-- IMAGES]`.
+//! `cargo bench -p rramsim-train --bench train [-- IMAGES [MODEL...]]`.
 //!
 //! For each model of the family, trains one epoch on the first `IMAGES`
 //! (default 4096) Fashion-MNIST training images (batch 64, drop-connect 0.2),
@@ -33,8 +33,12 @@ fn timed<T>(f: impl FnOnce() -> T) -> (T, f64, Option<f64>) {
 }
 
 fn main() {
-    let images: usize =
-        std::env::args().skip(1).find(|a| !a.starts_with('-')).map_or(4096, |a| a.parse().expect("IMAGES is a count"));
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let images: usize = args.first().map_or(4096, |a| a.parse().expect("IMAGES is a count"));
+    // Models to run (all of the family when none is named).
+    let models: Vec<&str> =
+        rramsim_train::MODELS.into_iter().filter(|m| args.len() < 2 || args[1..].iter().any(|a| a == m)).collect();
+    assert!(!models.is_empty(), "MODEL is one of {:?}", rramsim_train::MODELS);
     let spec = DataSpec::parse("fashion-mnist").expect("the default dataset");
     let data =
         spec.load(Split::Train).expect("Fashion-MNIST (apt-get install dataset-fashion-mnist)").truncated(images);
@@ -45,7 +49,7 @@ fn main() {
         "{:<16} {:>12} {:>12} {:>7} {:>16} {:>16} {:>7} {:>10}",
         "model", "train img/s", "eval img/s", "ratio", "train (per CPU-s)", "eval (per CPU-s)", "ratio", "train acc"
     );
-    for model in rramsim_train::MODELS {
+    for model in models {
         let structure = family(model, 1.0, input).expect("a model of the family");
         let cfg = TrainConfig {
             epochs: 1,
@@ -61,6 +65,11 @@ fn main() {
         };
         let ((trained, reports), train_wall, train_cpu) =
             timed(|| train(&structure, &data, &cfg, |_, _| {}).expect("training"));
+        if let Some(dir) = std::env::var_os("TRAIN_BENCH_ONNX") {
+            // The trained models' bytes, to compare two builds' determinism.
+            let bytes = rramsim_graph::export_onnx(&trained).expect("exports");
+            std::fs::write(std::path::Path::new(&dir).join(format!("{model}.onnx")), bytes).expect("writes");
+        }
         let folded = rramsim_graph::fold_batchnorm(&trained).expect("folds");
         let f = Functional::float(&folded).expect("runs");
         let (accuracy, eval_wall, eval_cpu) = timed(|| f.accuracy(&data.images, &data.labels).expect("evaluates"));

@@ -47,9 +47,10 @@ impl Geometry {
         (lo.min(out_len), hi.min(out_len))
     }
 
-    /// Calls `f(dst_offset, src_offset, len)` for every run of output pixels of
-    /// kernel offset (`ky`, `kx`) that reads inside the input plane; with
-    /// stride 1 the `len` pixels are consecutive in both, otherwise `len` is 1.
+    /// Calls `f(dst_offset, src_offset, len)` for every row of output pixels of
+    /// kernel offset (`ky`, `kx`) that reads inside the input plane: output
+    /// pixels `dst_offset..dst_offset + len` read input pixels `src_offset`,
+    /// `src_offset + stride`, … (consecutive with stride 1).
     fn runs(&self, ky: usize, kx: usize, mut f: impl FnMut(usize, usize, usize)) {
         let dy = ky as isize - self.pad as isize;
         let dx = kx as isize - self.pad as isize;
@@ -60,31 +61,58 @@ impl Geometry {
         }
         for oy in y0..y1 {
             let iy = (oy * self.stride) as isize + dy;
-            let src_row = iy as usize * self.w;
-            if self.stride == 1 {
-                f(oy * self.ow + x0, src_row + (x0 as isize + dx) as usize, x1 - x0);
-            } else {
-                for ox in x0..x1 {
-                    f(oy * self.ow + ox, src_row + ((ox * self.stride) as isize + dx) as usize, 1);
-                }
-            }
+            f(oy * self.ow + x0, iy as usize * self.w + ((x0 * self.stride) as isize + dx) as usize, x1 - x0);
         }
     }
 }
 
+/// `src[s]`, `src[s + stride]`, … (`len` values).
+#[inline(always)]
+fn strided(src: &[f32], s: usize, stride: usize, len: usize) -> impl Iterator<Item = &f32> {
+    src[s..=s + (len - 1) * stride].iter().step_by(stride)
+}
+
+/// The mutable counterpart of [`strided`].
+#[inline(always)]
+fn strided_mut(dst: &mut [f32], s: usize, stride: usize, len: usize) -> impl Iterator<Item = &mut f32> {
+    dst[s..=s + (len - 1) * stride].iter_mut().step_by(stride)
+}
+
 /// im2col of `n` images: `col[(c·k + ky)·k + kx][j · P' + p]` is the input value
 /// under kernel offset (`ky`, `kx`) of output pixel `p` of image `j` (0 in the padding).
+/// Every entry is written once.
 pub(crate) fn im2col(g: &Geometry, n: usize, x: &[f32], col: &mut [f32]) {
     let (plane, oplane) = (g.h * g.w, g.oh * g.ow);
     for c in 0..g.cin {
         for ky in 0..g.k {
+            let dy = ky as isize - g.pad as isize;
+            let (y0, y1) = g.valid(g.oh, g.h, dy);
             for kx in 0..g.k {
+                let dx = kx as isize - g.pad as isize;
+                let (x0, x1) = g.valid(g.ow, g.w, dx);
+                let x1 = x1.max(x0);
                 let row = &mut col[((c * g.k + ky) * g.k + kx) * n * oplane..][..n * oplane];
-                row.fill(0.0);
-                for j in 0..n {
-                    let src = &x[(c * n + j) * plane..][..plane];
-                    let dst = &mut row[j * oplane..][..oplane];
-                    g.runs(ky, kx, |d, s, len| dst[d..d + len].copy_from_slice(&src[s..s + len]));
+                for (src, dst) in x[c * n * plane..][..n * plane].chunks_exact(plane).zip(row.chunks_exact_mut(oplane))
+                {
+                    for (oy, out) in dst.chunks_exact_mut(g.ow).enumerate() {
+                        if !(y0..y1).contains(&oy) || x0 == x1 {
+                            out.fill(0.0);
+                            continue;
+                        }
+                        let iy = ((oy * g.stride) as isize + dy) as usize;
+                        let first = ((x0 * g.stride) as isize + dx) as usize;
+                        let line = &src[iy * g.w..][..g.w];
+                        out[..x0].fill(0.0);
+                        out[x1..].fill(0.0);
+                        if g.stride == 1 {
+                            out[x0..x1].copy_from_slice(&line[first..first + (x1 - x0)]);
+                        } else {
+                            out[x0..x1]
+                                .iter_mut()
+                                .zip(line[first..].iter().step_by(g.stride))
+                                .for_each(|(o, v)| *o = *v);
+                        }
+                    }
                 }
             }
         }
@@ -97,16 +125,28 @@ pub(crate) fn col2im_add(g: &Geometry, n: usize, dcol: &[f32], dx: &mut [f32]) {
     let (plane, oplane) = (g.h * g.w, g.oh * g.ow);
     for c in 0..g.cin {
         for ky in 0..g.k {
+            let dy = ky as isize - g.pad as isize;
+            let (y0, y1) = g.valid(g.oh, g.h, dy);
             for kx in 0..g.k {
+                let dxo = kx as isize - g.pad as isize;
+                let (x0, x1) = g.valid(g.ow, g.w, dxo);
+                if x0 >= x1 {
+                    continue;
+                }
                 let row = &dcol[((c * g.k + ky) * g.k + kx) * n * oplane..][..n * oplane];
-                for j in 0..n {
-                    let dst = &mut dx[(c * n + j) * plane..][..plane];
-                    let src = &row[j * oplane..][..oplane];
-                    g.runs(ky, kx, |d, s, len| {
-                        for (o, v) in dst[s..s + len].iter_mut().zip(&src[d..d + len]) {
-                            *o += v;
+                let dst = &mut dx[c * n * plane..][..n * plane];
+                for (dst, src) in dst.chunks_exact_mut(plane).zip(row.chunks_exact(oplane)) {
+                    for oy in y0..y1 {
+                        let iy = ((oy * g.stride) as isize + dy) as usize;
+                        let first = ((x0 * g.stride) as isize + dxo) as usize;
+                        let grad = &src[oy * g.ow + x0..][..x1 - x0];
+                        let line = &mut dst[iy * g.w..][..g.w];
+                        if g.stride == 1 {
+                            line[first..first + (x1 - x0)].iter_mut().zip(grad).for_each(|(o, v)| *o += v);
+                        } else {
+                            line[first..].iter_mut().step_by(g.stride).zip(grad).for_each(|(o, v)| *o += v);
                         }
-                    });
+                    }
                 }
             }
         }
@@ -207,8 +247,11 @@ pub(crate) fn depthwise_forward(g: &Geometry, n: usize, x: &[f32], w: &[f32], bi
                 for kx in 0..g.k {
                     let wv = w[(c * g.k + ky) * g.k + kx];
                     g.runs(ky, kx, |d, s, len| {
-                        for (o, v) in dst[d..d + len].iter_mut().zip(&src[s..s + len]) {
-                            *o += wv * v;
+                        let out = dst[d..d + len].iter_mut();
+                        if g.stride == 1 {
+                            out.zip(&src[s..s + len]).for_each(|(o, v)| *o += wv * v);
+                        } else {
+                            out.zip(strided(src, s, g.stride, len)).for_each(|(o, v)| *o += wv * v);
                         }
                     });
                 }
@@ -245,14 +288,22 @@ pub(crate) fn depthwise_backward(
                     let src = &x[(c * n + j) * plane..][..plane];
                     let grad = &dy[(c * n + j) * oplane..][..oplane];
                     g.runs(ky, kx, |d, s, len| {
-                        acc += grad[d..d + len].iter().zip(&src[s..s + len]).map(|(a, b)| a * b).sum::<f32>();
+                        let gr = grad[d..d + len].iter();
+                        acc += if g.stride == 1 {
+                            gr.zip(&src[s..s + len]).map(|(a, b)| a * b).sum::<f32>()
+                        } else {
+                            gr.zip(strided(src, s, g.stride, len)).map(|(a, b)| a * b).sum::<f32>()
+                        };
                     });
                     if let Some((dx, _)) = &mut dx {
                         let dst = &mut dx[(c * n + j) * plane..][..plane];
                         let wv = w[wi];
                         g.runs(ky, kx, |d, s, len| {
-                            for (o, v) in dst[s..s + len].iter_mut().zip(&grad[d..d + len]) {
-                                *o += wv * v;
+                            let gr = &grad[d..d + len];
+                            if g.stride == 1 {
+                                dst[s..s + len].iter_mut().zip(gr).for_each(|(o, v)| *o += wv * v);
+                            } else {
+                                strided_mut(dst, s, g.stride, len).zip(gr).for_each(|(o, v)| *o += wv * v);
                             }
                         });
                     }
@@ -263,19 +314,43 @@ pub(crate) fn depthwise_backward(
     }
 }
 
+/// Lanes of the f64 sums below: independent partial sums (added up in a fixed
+/// order at the end), so the loop is not one long chain of dependent adds.
+const LANES: usize = 8;
+
+/// `Σ f(a_i, b_i)` pairs of sums over two equally long rows, in [`LANES`]
+/// partial sums.
+#[inline(always)]
+fn lane_sums(a: &[f32], b: &[f32], f: impl Fn(f64, f64) -> (f64, f64)) -> (f64, f64) {
+    let (mut s, mut q) = ([0.0f64; LANES], [0.0f64; LANES]);
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (xa, xb) in ca.zip(cb) {
+        for l in 0..LANES {
+            let (u, v) = f(f64::from(xa[l]), f64::from(xb[l]));
+            s[l] += u;
+            q[l] += v;
+        }
+    }
+    for (l, (xa, xb)) in ra.iter().zip(rb).enumerate() {
+        let (u, v) = f(f64::from(*xa), f64::from(*xb));
+        s[l] += u;
+        q[l] += v;
+    }
+    (s.iter().sum(), q.iter().sum())
+}
+
 /// Per-channel sums of `x` and of `x²` (rows of `len` values), in f64.
 pub(crate) fn row_moments(x: &[f32], len: usize, sum: &mut [f64], sq: &mut [f64]) {
     for ((row, s), q) in x.chunks(len).zip(sum.iter_mut()).zip(sq.iter_mut()) {
-        (*s, *q) = row.iter().fold((0.0, 0.0), |(s, q), &v| (s + f64::from(v), q + f64::from(v) * f64::from(v)));
+        (*s, *q) = lane_sums(row, row, |v, _| (v, v * v));
     }
 }
 
 /// Per-channel sums of `dy` and of `dy · xhat`, in f64.
 pub(crate) fn row_dot(dy: &[f32], xhat: &[f32], len: usize, sum: &mut [f64], dot: &mut [f64]) {
     for (c, (s, d)) in sum.iter_mut().zip(dot.iter_mut()).enumerate() {
-        let (g, h) = (&dy[c * len..][..len], &xhat[c * len..][..len]);
-        (*s, *d) =
-            g.iter().zip(h).fold((0.0, 0.0), |(s, d), (&a, &b)| (s + f64::from(a), d + f64::from(a) * f64::from(b)));
+        (*s, *d) = lane_sums(&dy[c * len..][..len], &xhat[c * len..][..len], |a, b| (a, a * b));
     }
 }
 

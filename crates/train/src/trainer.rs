@@ -655,21 +655,41 @@ pub fn train(
 /// leaves the parameter gradients in the tensors; returns the summed loss and
 /// the number of correct predictions.
 fn forward_backward(plan: &mut Plan, active: &mut [Chunk], ids: &[usize], batch: usize) -> (f64, usize) {
-    for &id in ids {
+    // The chunks run independently between BatchNorm layers, whose statistics
+    // (and, backward, whose gradient sums) are the whole batch's: one parallel
+    // region per stretch of layers between two of them, so the threads meet
+    // (and the serial reductions run) only there.
+    let mut start = 0;
+    for (at, &id) in ids.iter().enumerate() {
         if let Node::Bn(_) = plan.nodes[id] {
-            active.par_iter_mut().for_each(|c| c.bn_sums(plan, id, false));
+            let run = &ids[start..at];
+            let shared = &*plan;
+            active.par_iter_mut().for_each(|c| {
+                run.iter().for_each(|&l| c.forward(shared, l));
+                c.bn_sums(shared, id, false);
+            });
             let Node::Bn(bn) = &mut plan.nodes[id] else { unreachable!("a BatchNorm layer") };
             bn_statistics(bn, active);
+            start = at;
         }
-        let plan = &*plan;
-        active.par_iter_mut().for_each(|c| c.forward(plan, id));
     }
-    active.par_iter_mut().for_each(|c| c.loss(plan, batch));
+    let run = &ids[start..];
+    let shared = &*plan;
+    active.par_iter_mut().for_each(|c| {
+        run.iter().for_each(|&l| c.forward(shared, l));
+        c.loss(shared, batch);
+    });
     let loss = active.iter().map(|c| c.loss).sum::<f64>();
     let correct = active.iter().map(|c| c.correct).sum::<usize>();
-    for &id in ids.iter().rev() {
+    let mut end = ids.len();
+    for (at, &id) in ids.iter().enumerate().rev() {
         if let Node::Bn(_) = plan.nodes[id] {
-            active.par_iter_mut().for_each(|c| c.bn_sums(plan, id, true));
+            let run = &ids[at + 1..end];
+            let shared = &*plan;
+            active.par_iter_mut().for_each(|c| {
+                run.iter().rev().for_each(|&l| c.backward(shared, l));
+                c.bn_sums(shared, id, true);
+            });
             let Node::Bn(bn) = &mut plan.nodes[id] else { unreachable!("a BatchNorm layer") };
             bn.dsum.fill(0.0);
             bn.ddot.fill(0.0);
@@ -684,10 +704,12 @@ fn forward_backward(plan: &mut Plan, active: &mut [Chunk], ids: &[usize], batch:
             let tensors = &mut plan.tensors;
             tensors[beta].grad.iter_mut().zip(&bn.dsum).for_each(|(g, s)| *g = *s as f32);
             tensors[gamma].grad.iter_mut().zip(&bn.ddot).for_each(|(g, s)| *g = *s as f32);
+            end = at + 1;
         }
-        let plan = &*plan;
-        active.par_iter_mut().for_each(|c| c.backward(plan, id));
     }
+    let run = &ids[..end];
+    let shared = &*plan;
+    active.par_iter_mut().for_each(|c| run.iter().rev().for_each(|&l| c.backward(shared, l)));
     reduce_dense_gradients(plan, active);
     (loss, correct)
 }
