@@ -324,7 +324,8 @@ fn faults_stats(
 #[pyo3(signature = (
     model, *, data = "fashion-mnist".to_owned(), images = None, arch = None, offload = "all-rram".to_owned(),
     replication = "balanced", fault_rate = 0.0, rate_per = "cell", sa1_fraction = 0.5, distribution = "uniform",
-    fault_model = "cell", seeds = 10, seed = 1, adc_clip = false, weights = None, device = "exact", time = None
+    fault_model = "cell", seeds = 10, seed = 1, adc_clip = false, weights = None, device = "exact", time = None,
+    remap = "none"
 ))]
 #[allow(clippy::too_many_arguments)]
 fn eval(
@@ -346,9 +347,13 @@ fn eval(
     weights: Option<String>,
     device: &str,
     time: Option<f64>,
+    remap: &str,
 ) -> PyResult<String> {
     let spec = (|| {
         Ok::<_, rramsim::Error>(EvalSpec {
+            remap: rramsim::model::RemapMode::parse(remap).ok_or_else(|| {
+                rramsim::Error::input(format!("remap: unknown `{remap}`; expected none, rows or rows+cols"))
+            })?,
             model,
             weights,
             data,

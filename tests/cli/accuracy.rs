@@ -246,6 +246,11 @@ fn eval_reports_float_quantized_and_faulty_accuracy() {
         "4",
         "--offload",
         "pointwise",
+        // Ideal periphery: neurosim-8b's 5-bit ADC (NeuroSim V1.4's sense amps)
+        // costs real accuracy, which the device tests measure; this test is
+        // about weight quantization and faults.
+        "--device",
+        "off",
     ];
     let e = json(&faulty);
     assert_eq!(e["accuracy_float"], float["accuracy_float"]);

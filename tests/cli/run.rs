@@ -110,14 +110,19 @@ fn locked(arch: &str, workload: &str) -> String {
 /// the budget and each layer's chips; bad budgets are bad input.
 #[test]
 fn replication_budget_options_act_and_are_checked() {
-    let all = run_json(&["--arch", "isaac", "--workload", "resnet20"]);
+    let default = run_json(&["--arch", "isaac", "--workload", "resnet20"]);
+    let all = run_json(&["--arch", "isaac", "--workload", "resnet20", "--chip-budget", "8"]);
     let one = run_json(&["--arch", "isaac", "--workload", "resnet20", "--chip-budget", "1"]);
     let two = run_json(&["--arch", "isaac", "--workload", "resnet20", "--max-replicas", "2"]);
-    assert_eq!(all["replication_budget"], "none");
+    assert_eq!(default["replication_budget"], "none");
+    // The default budget is the chips one copy needs (one for ResNet-20).
+    assert_eq!(default["chips"], 1);
+    assert_eq!(default["crossbars"], one["crossbars"]);
+    assert_eq!(all["replication_budget"], "chips=8");
     assert_eq!(one["replication_budget"], "chips=1");
     assert_eq!(two["replication_budget"], "max_replicas=2");
     assert_eq!(one["chips"], 1);
-    assert!(all["chips"].as_u64().unwrap() > 1, "the default fills the node's chips as replication helps");
+    assert!(all["chips"].as_u64().unwrap() > 1, "an 8-chip budget fills more chips as replication helps");
     let xbars = |v: &Value| v["crossbars"].as_u64().unwrap();
     assert!(xbars(&all) > xbars(&one) && xbars(&one) > xbars(&two));
     for l in one["layers"].as_array().unwrap() {

@@ -397,6 +397,9 @@ impl Plan {
                 .flat_map(|r| r.parts.iter().map(|p| (p.tile, w.shares[p.share as usize].min(bytes))))
                 .collect(),
             Work::Digital { .. } => vec![(self.tiles as u32, bytes)],
+            // ALU work runs on every producer-replica tile (`reader_parts`), and
+            // each holds what its pixels read.
+            Work::Alu { tiles, .. } => tiles.iter().map(|&t| (t, bytes)).collect(),
             _ => vec![(self.home_of_output(consumer, 0), bytes)],
         };
         // Per tile the largest share (sorted by tile, then bytes descending).
@@ -819,7 +822,8 @@ fn replica_parts(
     let xpp = u64::from(arch.pe.crossbars.max(1));
     let xbars: Vec<Xbar> = (0..u64::from(layout.crossbars))
         .map(|x| {
-            let tile = ((u64::from(r.first_pe) + x / xpp) / u64::from(arch.tile.pes.max(1))) as u32;
+            // Crossbar-granular replicas may start mid-PE: count from the first crossbar.
+            let tile = ((r.first_crossbar + x) / (xpp * u64::from(arch.tile.pes.max(1)))) as u32;
             if gpc > 1 {
                 let g0 = x * gpc;
                 let in_pack = gpc.min(groups.saturating_sub(g0));

@@ -160,7 +160,7 @@ pub fn remap_replica(
 ) -> Result<(ReplicaRemap, RemapStats), FaultError> {
     let mut stats = RemapStats::default();
     let mut out = ReplicaRemap { xbars: Vec::with_capacity(layout.crossbars as usize) };
-    let first = replica.first_pe as usize * codec.crossbars_per_pe as usize;
+    let first = replica.first_crossbar as usize;
     for x in 0..layout.crossbars {
         map.crossbar_into(first + x as usize, buf)?;
         scratch.faults.clear();

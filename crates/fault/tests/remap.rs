@@ -33,7 +33,7 @@ fn map(arch: &ArchParams, rate: f64, sa1: f64, distribution: Distribution, seed:
     generate(Geometry::of(arch), 1, GenParams { rate, sa1_fraction: sa1, distribution, seed }).unwrap()
 }
 
-const REPLICA: ReplicaPlacement = ReplicaPlacement { first_pe: 0, pes: 1 };
+const REPLICA: ReplicaPlacement = ReplicaPlacement { first_pe: 0, pes: 1, first_crossbar: 0 };
 
 #[test]
 fn remapping_never_increases_the_objective_and_bounds_the_weight_error() {

@@ -195,7 +195,8 @@ pub fn build_analog(
             }
             let mut rngs: Vec<Pcg64Mcg> = (0..layout.crossbars)
                 .map(|x| {
-                    let global = rep.first_pe * cpp + x;
+                    // Crossbar-granular replicas may start mid-PE: the physical crossbar.
+                    let global = u32::try_from(rep.first_crossbar + u64::from(x)).unwrap_or(u32::MAX);
                     let pe = global / cpp;
                     let id = CrossbarId { tile: pe / arch.tile.pes, pe: pe % arch.tile.pes, crossbar: global % cpp };
                     crossbar_rng(options.seed ^ SALT, id)

@@ -179,6 +179,8 @@ pub const KEY_EFFECTS: &[KeyEffect] = &[
     KeyEffect { key: "crossbar.r_on_ohm", moves: &[(e(Action::CrossbarRead), Down), (Validity, Up)] },
     KeyEffect { key: "crossbar.r_off_ohm", moves: &[(e(Action::CrossbarRead), Down)] },
     KeyEffect { key: "crossbar.read_voltage_v", moves: &[(e(Action::CrossbarRead), Up)] },
+    KeyEffect { key: "crossbar.spare_rows", moves: &[(e(Action::CrossbarRead), Up), (ChipArea, Up)] },
+    KeyEffect { key: "crossbar.spare_cols", moves: &[(e(Action::CrossbarRead), Up), (ChipArea, Up)] },
     KeyEffect { key: "precision.weight_bits", moves: &[(PeakTops, Down), (Validity, Up)] },
     KeyEffect { key: "precision.activation_bits", moves: &[(PeakTops, Down), (e(Action::TileAdd), Up)] },
     KeyEffect { key: "digital.rows", moves: &[(DigitalTime, Down)] },

@@ -14,7 +14,8 @@
 //! otherwise. Placement (see [`map_network`]) is in topological order and
 //! chip-aware: a replica never straddles a tile or chip boundary it need not
 //! straddle, and a layer whose replicas fit in one chip is not split across
-//! chips. Layers without weights run on the tile of their first producer.
+//! chips. Layers without weights get their first producer's home tile here; the
+//! engine spreads their work over the tiles of all the producer's replicas.
 //!
 //! ```
 //! use rramsim_graph::{fold_batchnorm, zoo};
@@ -281,7 +282,8 @@ pub enum MapError {
     /// The network needs more crossbars than the node has.
     #[error(
         "the network does not fit: it needs {needed_crossbars} crossbars ({needed_pes} PEs, {needed_tiles} tiles, \
-         {needed_chips} chips) but the node has {available_crossbars} crossbars in {available_chips} chips"
+         {needed_chips} chips) but the chip budget allows {available_crossbars} crossbars in {available_chips} chips \
+         (the node's `node.chips`, `--chip-budget`, or the chips a fault map covers)"
     )]
     DoesNotFit {
         needed_crossbars: u64,
@@ -448,9 +450,18 @@ pub fn map_network(net: &Network, arch: &ArchParams, options: &MappingOptions) -
             )));
         }
         Some(c) => c,
-        // The chips one copy needs (at least one; a copy larger than the node is
-        // refused just below with the chips it needs).
-        None => u32::try_from(base.div_ceil(geo.per_chip).max(1)).unwrap_or(u32::MAX).min(arch.node.chips),
+        // The chips one copy needs placed without avoidable chip straddling (at
+        // least one; packed when no chip count of the node allows that; a copy
+        // larger than the node is refused just below with the chips it needs).
+        None => {
+            let packed = u32::try_from(base.div_ceil(geo.per_chip).max(1)).unwrap_or(u32::MAX).min(arch.node.chips);
+            let sizes: Vec<u64> = layouts.iter().map(|l| l.as_ref().map_or(0, size_of)).collect();
+            let one: Vec<u32> = layouts.iter().map(|l| u32::from(l.is_some())).collect();
+            let strict = Align { tiles: false, chips: true };
+            (packed..=arch.node.chips)
+                .find(|&c| place(&geo, &sizes, &one, geo.per_chip * u64::from(c), strict).is_some())
+                .unwrap_or(packed)
+        }
     };
     let limit = geo.per_chip * u64::from(chips);
     if base > limit {

@@ -130,7 +130,9 @@ fn balanced_replication_fills_the_budget_at_crossbar_granularity() {
     let arch = preset("isaac");
     let net = fold_batchnorm(&zoo("resnet20").unwrap()).unwrap();
     let one = map_network(&net, &arch, &MappingOptions::rram(Replication::None)).unwrap();
-    let all = map_network(&net, &arch, &MappingOptions::rram(Replication::Balanced)).unwrap();
+    let node = ReplicationBudget { chips: Some(arch.node.chips), max_replicas: None };
+    let all = map_network(&net, &arch, &MappingOptions { budget: node, ..MappingOptions::rram(Replication::Balanced) })
+        .unwrap();
     let budget = ReplicationBudget { chips: Some(1), max_replicas: None };
     let chip =
         map_network(&net, &arch, &MappingOptions { budget, ..MappingOptions::rram(Replication::Balanced) }).unwrap();

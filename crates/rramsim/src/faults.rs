@@ -200,13 +200,15 @@ pub fn stats(map: &FaultMap, label: &str, on: Option<StatsOn<'_>>, per_crossbar:
             let arch = &on.arch.params;
             storage::check_geometry(map, &Geometry::of(arch)).map_err(|e| Error::input(format!("{label}: {e}")))?;
             let net = WorkloadSpec::new(on.workload).load()?;
-            // The mapping uses the chips the map covers (at most the node's).
-            let chips = Some((map.chips() as u32).clamp(1, arch.node.chips));
-            let options = MappingOptions {
-                budget: rramsim_map::ReplicationBudget { chips, max_replicas: None },
-                ..MappingOptions::rram(on.replication)
-            };
-            let mapping = map_network(&net, arch, &options).map_err(Error::from)?;
+            // `run`'s rule: the default budget, or the chips the map covers
+            // when it covers fewer than the mapping uses.
+            let mut options = MappingOptions::rram(on.replication);
+            let mut mapping = map_network(&net, arch, &options).map_err(Error::from)?;
+            let map_chips = u32::try_from(map.chips()).unwrap_or(u32::MAX);
+            if map_chips < mapping.chips_used {
+                options.budget.chips = Some(map_chips.clamp(1, arch.node.chips));
+                mapping = map_network(&net, arch, &options).map_err(Error::from)?;
+            }
             let stats = run_layer_stats(&net, arch, &mapping, map, on.model)?;
             (Some(layer_rows(&net, &stats)), Some(on.model.name()))
         }

@@ -295,7 +295,7 @@ fn stage_slots_add_the_pipeline_fill_in_closed_form() {
     // first of the slowest): its stages from there on, then one interval per
     // further step.
     let l = crossbar_layout(&one_pixel, &base, one_pixel.find("c").unwrap()).unwrap();
-    let by_stage = stage_cycles(&base, l.max_rows, l.max_cols).by_stage().map(|x| x.get());
+    let by_stage = stage_cycles(&base, l.max_rows, l.max_cols, l.crossbars).by_stage().map(|x| x.get());
     let bottleneck = by_stage.iter().position(|&x| x == c.interval).unwrap();
     let natural = by_stage[bottleneck..].iter().sum::<u64>() + (c.steps - 1) * c.interval;
     for (arch, extra) in [
