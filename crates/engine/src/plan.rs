@@ -397,9 +397,11 @@ impl Plan {
                 .flat_map(|r| r.parts.iter().map(|p| (p.tile, w.shares[p.share as usize].min(bytes))))
                 .collect(),
             Work::Digital { .. } => vec![(self.tiles as u32, bytes)],
-            // ALU work runs on every producer-replica tile (`reader_parts`), and
-            // each holds what its pixels read.
-            Work::Alu { tiles, .. } => tiles.iter().map(|&t| (t, bytes)).collect(),
+            // Known approximation: ALU work runs on every producer-replica tile
+            // (`reader_parts`), but its input is booked on the first one only.
+            // Booking the whole ring on each tile (tried) over-counts: each tile
+            // holds only its pixels' windows, and full rings on every tile made
+            // ResNet-50 on ISAAC stall 3.3x longer; per-tile shares are to do.
             _ => vec![(self.home_of_output(consumer, 0), bytes)],
         };
         // Per tile the largest share (sorted by tile, then bytes descending).

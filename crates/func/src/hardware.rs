@@ -97,15 +97,17 @@ pub fn hardware_weights_remapped(
                 let mut levels = Vec::with_capacity(replicas.len());
                 for r in replicas {
                     let mut lv = Vec::new();
+                    // Without remapping the identity placement needs no search (and
+                    // no objective: it is reported only when remapping).
                     let placement = match faults {
-                        Some((map, model)) => {
+                        Some((map, model)) if remap != RemapMode::None => {
                             let (p, s) =
                                 remap_replica(&codec, layout, r, map, model, remap, &q, &mut xbuf, &mut scratch)
                                     .map_err(|source| FuncError::Faults { layer: layer.name.clone(), source })?;
                             stats.remap.add(&s);
                             Some(p)
                         }
-                        None => None,
+                        _ => None,
                     };
                     cell_levels_remapped(&codec, layout, r, faults, placement.as_ref(), &q, &mut xbuf, &mut lv)
                         .map_err(|source| FuncError::Faults { layer: layer.name.clone(), source })?;
@@ -147,16 +149,21 @@ pub fn hardware_weights_remapped(
                 (Some((map, model)), Some(buf)) => {
                     let mut copies = Vec::with_capacity(replicas.len());
                     for r in replicas {
-                        let (placement, s) = remap_replica(&codec, layout, r, map, model, remap, &q, buf, &mut scratch)
-                            .map_err(|source| FuncError::Faults { layer: layer.name.clone(), source })?;
-                        stats.remap.add(&s);
+                        let placement = if remap == RemapMode::None {
+                            None
+                        } else {
+                            let (p, s) = remap_replica(&codec, layout, r, map, model, remap, &q, buf, &mut scratch)
+                                .map_err(|source| FuncError::Faults { layer: layer.name.clone(), source })?;
+                            stats.remap.add(&s);
+                            Some(p)
+                        };
                         let t = effective_weights_remapped(
                             &codec,
                             layout,
                             r,
                             map,
                             model,
-                            Some(&placement),
+                            placement.as_ref(),
                             &q,
                             buf,
                             &mut out,

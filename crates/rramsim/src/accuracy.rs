@@ -217,7 +217,8 @@ pub struct EvalReport {
     /// `none`, `rows` or `rows+cols`.
     pub remap: &'static str,
     /// Σ over faulty cells of the weight change they cause (quantized units),
-    /// identity placement and remapped, summed over seeds.
+    /// identity placement and remapped, summed over seeds (0 without `--remap`:
+    /// the identity placement needs no search).
     pub remap_objective_identity: u64,
     pub remap_objective: u64,
     /// Crossbars a remap permuted, mean over seeds.
