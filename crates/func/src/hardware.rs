@@ -6,7 +6,7 @@
 
 use rramsim_fault::remap::RemapScratch;
 use rramsim_fault::{
-    FaultMap, FaultModel, RemapMode, RemapStats, WeightCodec, XbarFaults, cell_levels_remapped,
+    FaultMap, FaultModel, RemapMode, RemapStats, ReplicaRemap, WeightCodec, XbarFaults, cell_levels_remapped,
     effective_weights_remapped, quantize, remap_replica,
 };
 use rramsim_graph::{Network, Op, Params};
@@ -50,6 +50,31 @@ pub struct BuildStats {
     pub faulty_cells: u64,
     /// The fault-aware placement's objective (see `rramsim_fault::remap`).
     pub remap: RemapStats,
+}
+
+/// The fault-aware placement of replica `r`'s crossbars, `None` for the identity:
+/// without faults or without remapping no search runs (and no objective is
+/// reported; it is reported only when remapping).
+#[allow(clippy::too_many_arguments)]
+fn placement(
+    codec: &WeightCodec,
+    layout: &rramsim_map::CrossbarLayout,
+    r: &rramsim_map::ReplicaPlacement,
+    faults: Option<(&FaultMap, FaultModel)>,
+    remap: RemapMode,
+    q: &[i32],
+    buf: &mut XbarFaults,
+    scratch: &mut RemapScratch,
+    stats: &mut BuildStats,
+) -> Result<Option<ReplicaRemap>, rramsim_fault::FaultError> {
+    match faults {
+        Some((map, model)) if remap != RemapMode::None => {
+            let (p, s) = remap_replica(codec, layout, r, map, model, remap, q, buf, scratch)?;
+            stats.remap.add(&s);
+            Ok(Some(p))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// Per-layer weights for [`crate::Functional::with_weights`].
@@ -97,18 +122,9 @@ pub fn hardware_weights_remapped(
                 let mut levels = Vec::with_capacity(replicas.len());
                 for r in replicas {
                     let mut lv = Vec::new();
-                    // Without remapping the identity placement needs no search (and
-                    // no objective: it is reported only when remapping).
-                    let placement = match faults {
-                        Some((map, model)) if remap != RemapMode::None => {
-                            let (p, s) =
-                                remap_replica(&codec, layout, r, map, model, remap, &q, &mut xbuf, &mut scratch)
-                                    .map_err(|source| FuncError::Faults { layer: layer.name.clone(), source })?;
-                            stats.remap.add(&s);
-                            Some(p)
-                        }
-                        _ => None,
-                    };
+                    let placement =
+                        placement(&codec, layout, r, faults, remap, &q, &mut xbuf, &mut scratch, &mut stats)
+                            .map_err(|source| FuncError::Faults { layer: layer.name.clone(), source })?;
                     cell_levels_remapped(&codec, layout, r, faults, placement.as_ref(), &q, &mut xbuf, &mut lv)
                         .map_err(|source| FuncError::Faults { layer: layer.name.clone(), source })?;
                     if let Some((map, model)) = faults {
@@ -149,14 +165,8 @@ pub fn hardware_weights_remapped(
                 (Some((map, model)), Some(buf)) => {
                     let mut copies = Vec::with_capacity(replicas.len());
                     for r in replicas {
-                        let placement = if remap == RemapMode::None {
-                            None
-                        } else {
-                            let (p, s) = remap_replica(&codec, layout, r, map, model, remap, &q, buf, &mut scratch)
-                                .map_err(|source| FuncError::Faults { layer: layer.name.clone(), source })?;
-                            stats.remap.add(&s);
-                            Some(p)
-                        };
+                        let placement = placement(&codec, layout, r, faults, remap, &q, buf, &mut scratch, &mut stats)
+                            .map_err(|source| FuncError::Faults { layer: layer.name.clone(), source })?;
                         let t = effective_weights_remapped(
                             &codec,
                             layout,

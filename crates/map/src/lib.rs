@@ -440,7 +440,8 @@ pub fn map_network(net: &Network, arch: &ArchParams, options: &MappingOptions) -
     if budget.max_replicas == Some(0) {
         return Err(MapError::BadBudget("replication budget: max_replicas must be at least 1".into()));
     }
-    let base: u64 = layouts.iter().flatten().map(size_of).sum();
+    let sizes: Vec<u64> = layouts.iter().map(|l| l.as_ref().map_or(0, size_of)).collect();
+    let base: u64 = sizes.iter().sum();
     let chips = match budget.chips {
         Some(0) => return Err(MapError::BadBudget("replication budget: chips must be at least 1".into())),
         Some(c) if c > arch.node.chips => {
@@ -455,7 +456,6 @@ pub fn map_network(net: &Network, arch: &ArchParams, options: &MappingOptions) -
         // larger than the node is refused just below with the chips it needs).
         None => {
             let packed = u32::try_from(base.div_ceil(geo.per_chip).max(1)).unwrap_or(u32::MAX).min(arch.node.chips);
-            let sizes: Vec<u64> = layouts.iter().map(|l| l.as_ref().map_or(0, size_of)).collect();
             let one: Vec<u32> = layouts.iter().map(|l| u32::from(l.is_some())).collect();
             let strict = Align { tiles: false, chips: true };
             (packed..=arch.node.chips)
@@ -530,7 +530,6 @@ pub fn map_network(net: &Network, arch: &ArchParams, options: &MappingOptions) -
     // of a tile); else the longest prefix of the replication steps that places
     // without avoidable chip straddling (placement only grows with more
     // replicas, so a binary search finds it); else packed.
-    let sizes: Vec<u64> = layouts.iter().map(|l| l.as_ref().map_or(0, size_of)).collect();
     let with_steps = |k: usize| {
         let mut r = replicas.clone();
         for &(i, from, _) in steps[k..].iter().rev() {
