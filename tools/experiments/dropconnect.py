@@ -19,6 +19,11 @@ ISAAC beside it. Writes results.csv, results.md, accuracy.svg and runs.json to
 
     cargo build --release -p rramsim-cli --features full
     tools/.venv/bin/python tools/experiments/dropconnect.py --rramsim target/release/rramsim
+
+A training variant on one configuration, e.g. inverted mask scaling on (b) (the
+p = 0 models are shared between mask scalings, as no mask is drawn):
+
+    ... dropconnect.py --configs b --mask-scaling inverted --out results/inverted
 """
 
 import argparse
@@ -72,6 +77,9 @@ def main() -> int:
     ap.add_argument("--test-images", type=int, default=10000)
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--train-seed", type=int, default=1)
+    ap.add_argument("--configs", default=",".join(c[0] for c in CONFIGS),
+                    help="comma-separated subset of the configurations (a,b,c,d12,d16,e) to run, e.g. to compare a "
+                         "training variant on (b) alone; (a) is always kept as the runtime/energy baseline")
     # Training variants (`rramsim train` options; defaults reproduce the original runs).
     ap.add_argument("--mask-scaling", choices=["none", "inverted"], default="none")
     ap.add_argument("--weight-noise", type=float, default=0.0)
@@ -82,30 +90,41 @@ def main() -> int:
                     help="fault-aware row/column remapping in eval (give --arch a file with [crossbar] spare_rows/"
                          "spare_cols for spares); run prices its index tables")
     args = ap.parse_args()
+    wanted = set(args.configs.split(","))
+    unknown = wanted - {c[0] for c in CONFIGS}
+    if unknown:
+        ap.error(f"--configs: unknown configuration(s) {', '.join(sorted(unknown))}")
+    configs = [c for c in CONFIGS if c[0] in wanted | {"a"}]
     args.out.mkdir(parents=True, exist_ok=True)
     args.models.mkdir(parents=True, exist_ok=True)
     log = []
     started = time.perf_counter()
 
-    variant = ["--mask-scaling", args.mask_scaling, "--weight-noise", str(args.weight_noise),
-               "--lr-schedule", args.lr_schedule, "--crop-pad", str(args.crop_pad)] + (["--hflip"] if args.hflip else [])
-    # Non-default variants get their own cached models.
-    suffix = "" if variant == ["--mask-scaling", "none", "--weight-noise", "0.0", "--lr-schedule", "constant",
-                               "--crop-pad", "0"] else "_" + "_".join(v.lstrip("-") for v in variant).replace(":", "-")
+    def variant(p):
+        # At p = 0 there are no masks to scale: such models are shared by every --mask-scaling.
+        scaling = args.mask_scaling if p > 0 else "none"
+        return ["--mask-scaling", scaling, "--weight-noise", str(args.weight_noise), "--lr-schedule",
+                args.lr_schedule, "--crop-pad", str(args.crop_pad)] + (["--hflip"] if args.hflip else [])
+
+    def suffix(p):
+        # Non-default variants get their own cached models.
+        v = variant(p)
+        return "" if v == ["--mask-scaling", "none", "--weight-noise", "0.0", "--lr-schedule", "constant",
+                           "--crop-pad", "0"] else "_" + "_".join(x.lstrip("-") for x in v).replace(":", "-")
 
     def model(width, offload, p, k=1):
-        name = f"resnet-mini_w{width}_{offload}_p{p}{'' if k == 1 else f'_k{k}'}{suffix}.onnx"
+        name = f"resnet-mini_w{width}_{offload}_p{p}{'' if k == 1 else f'_k{k}'}{suffix(p)}.onnx"
         path = args.models / name
         if not path.exists():
             out = run([args.rramsim, "train", "--model", "resnet-mini", "--width", str(width), "--offload", offload,
                        "--drop-connect", str(p), "--epochs", str(args.epochs), "--train-images",
                        str(args.train_images), "--seed", str(args.train_seed), "-o", str(path), "--format", "json",
-                       "--shortcut-kernel", str(k)] + variant, log)
+                       "--shortcut-kernel", str(k)] + variant(p), log)
             (args.models / (name + ".json")).write_text(out)
         return path
 
     rows = []
-    for key, label, width, offload, matched, k in CONFIGS:
+    for key, label, width, offload, matched, k in configs:
         for rate in RATES:
             p = rate if matched else 0.0
             # p = 0 without weight noise trains identically whatever the offload: share the model.
@@ -129,7 +148,7 @@ def main() -> int:
 
     # Runtime and energy per image of each configuration (the p = 0 model's structure).
     cost = {}
-    for key, label, width, offload, _, k in CONFIGS:
+    for key, label, width, offload, _, k in configs:
         r = json.loads(run([args.rramsim, "run", "--arch", args.arch, "--workload", str(model(width, "all-rram", 0.0, k)),
                             "--offload", offload, "--remap", args.remap, "--format", "json"], log))
         remap = r.get("remap") or {}
@@ -157,7 +176,7 @@ def main() -> int:
     md = ["| configuration | " + " | ".join(f"{int(100 * r)} % faults" for r in RATES) +
           " | cycles/image | runtime | energy/image | energy |",
           "|---|" + "---:|" * (len(RATES) + 4)]
-    for key, label, *_ in CONFIGS:
+    for key, label, *_ in configs:
         cells = []
         for rate in RATES:
             r = next(x for x in rows if x["config"] == key and x["weight_fault_rate"] == rate)
@@ -172,7 +191,7 @@ def main() -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for key, label, *_ in CONFIGS:
+    for key, label, *_ in configs:
         rs = [x for x in rows if x["config"] == key]
         ax.errorbar([100 * x["weight_fault_rate"] for x in rs], [100 * x["accuracy_mean"] for x in rs],
                     yerr=[100 * x["accuracy_std"] for x in rs], marker="o", capsize=3, label=label)
