@@ -46,36 +46,6 @@ impl Geometry {
         let hi = if in_len as isize > offset { ((in_len as isize - 1 - offset) / s + 1) as usize } else { 0 };
         (lo.min(out_len), hi.min(out_len))
     }
-
-    /// Calls `f(dst_offset, src_offset, len)` for every row of output pixels of
-    /// kernel offset (`ky`, `kx`) that reads inside the input plane: output
-    /// pixels `dst_offset..dst_offset + len` read input pixels `src_offset`,
-    /// `src_offset + stride`, … (consecutive with stride 1).
-    fn runs(&self, ky: usize, kx: usize, mut f: impl FnMut(usize, usize, usize)) {
-        let dy = ky as isize - self.pad as isize;
-        let dx = kx as isize - self.pad as isize;
-        let (y0, y1) = self.valid(self.oh, self.h, dy);
-        let (x0, x1) = self.valid(self.ow, self.w, dx);
-        if x0 >= x1 {
-            return;
-        }
-        for oy in y0..y1 {
-            let iy = (oy * self.stride) as isize + dy;
-            f(oy * self.ow + x0, iy as usize * self.w + ((x0 * self.stride) as isize + dx) as usize, x1 - x0);
-        }
-    }
-}
-
-/// `src[s]`, `src[s + stride]`, … (`len` values).
-#[inline(always)]
-fn strided(src: &[f32], s: usize, stride: usize, len: usize) -> impl Iterator<Item = &f32> {
-    src[s..=s + (len - 1) * stride].iter().step_by(stride)
-}
-
-/// The mutable counterpart of [`strided`].
-#[inline(always)]
-fn strided_mut(dst: &mut [f32], s: usize, stride: usize, len: usize) -> impl Iterator<Item = &mut f32> {
-    dst[s..=s + (len - 1) * stride].iter_mut().step_by(stride)
 }
 
 /// im2col of `n` images: `col[(c·k + ky)·k + kx][j · P' + p]` is the input value
@@ -234,33 +204,140 @@ pub(crate) fn conv_backward(
     }
 }
 
-/// Depthwise convolution forward (one `k × k` filter per channel).
-pub(crate) fn depthwise_forward(g: &Geometry, n: usize, x: &[f32], w: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {
+/// The layout of a depthwise convolution's input plane split into `stride²`
+/// phase planes (the zero-padded plane's pixels whose row and column have the
+/// same remainder modulo the stride): kernel tap (`ky`, `kx`) of output pixel
+/// (`oy`, `ox`) is pixel `(oy + ky / s) · wq + ox + kx / s` of phase
+/// (`ky % s`, `kx % s`). Outputs are computed `wq` wide (the columns past `ow`
+/// are scratch), so every tap is one contiguous multiply-add over the plane.
+#[derive(Clone, Copy)]
+struct Phases {
+    s: usize,
+    wq: usize,
+    /// Values per phase plane (one spare row: the scratch columns of the last
+    /// output row read past the last row).
+    len: usize,
+    /// Values of a `wq`-wide output plane.
+    wide: usize,
+}
+
+impl Phases {
+    fn new(g: &Geometry) -> Self {
+        let s = g.stride;
+        let (hq, wq) = ((g.h + 2 * g.pad).div_ceil(s), (g.w + 2 * g.pad).div_ceil(s));
+        Phases { s, wq, len: (hq + 1) * wq, wide: g.oh * wq }
+    }
+
+    /// The offset of tap (`ky`, `kx`) in the phase buffer.
+    #[inline(always)]
+    fn tap(&self, ky: usize, kx: usize) -> usize {
+        ((ky % self.s) * self.s + kx % self.s) * self.len + (ky / self.s) * self.wq + kx / self.s
+    }
+
+    /// Calls `f(phase_offset, src_offset, len)` for every run of input pixels
+    /// that lands consecutively in one phase row: input pixels `src_offset`,
+    /// `src_offset + stride`, … (`len` of them) are phase pixels
+    /// `phase_offset`, `phase_offset + 1`, ….
+    #[inline(always)]
+    fn runs(&self, g: &Geometry, mut f: impl FnMut(usize, usize, usize)) {
+        let s = self.s;
+        for iy in 0..g.h {
+            let py = iy + g.pad;
+            let row = ((py % s) * s) * self.len + (py / s) * self.wq;
+            for b in 0..s {
+                // The first column `ix` with `(ix + pad) % s == b`.
+                let first = (b + s - g.pad % s) % s;
+                if first >= g.w {
+                    continue;
+                }
+                let len = (g.w - first).div_ceil(s);
+                f(row + b * self.len + (first + g.pad) / s, iy * g.w + first, len);
+            }
+        }
+    }
+
+    /// Writes `src` (one input plane) into `ph` (zero in the padding).
+    fn split(&self, g: &Geometry, src: &[f32], ph: &mut [f32]) {
+        ph.fill(0.0);
+        let s = self.s;
+        self.runs(g, |d, o, len| {
+            let dst = &mut ph[d..d + len];
+            if s == 1 {
+                dst.copy_from_slice(&src[o..o + len]);
+            } else {
+                dst.iter_mut().zip(src[o..].iter().step_by(s)).for_each(|(d, v)| *d = *v);
+            }
+        });
+    }
+
+    /// Adds the pixels of `ph` back into the plane `dst` (the adjoint of [`Phases::split`]).
+    fn merge_add(&self, g: &Geometry, ph: &[f32], dst: &mut [f32]) {
+        let s = self.s;
+        self.runs(g, |d, o, len| {
+            let src = &ph[d..d + len];
+            if s == 1 {
+                dst[o..o + len].iter_mut().zip(src).for_each(|(o, v)| *o += v);
+            } else {
+                dst[o..].iter_mut().step_by(s).zip(src).for_each(|(o, v)| *o += v);
+            }
+        });
+    }
+}
+
+/// `Σ a_i · b_i` in [`LANES`] f32 partial sums, added up in a fixed order.
+#[inline(always)]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; LANES];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (xa, xb) in ca.zip(cb) {
+        for l in 0..LANES {
+            acc[l] += xa[l] * xb[l];
+        }
+    }
+    for (l, (xa, xb)) in ra.iter().zip(rb).enumerate() {
+        acc[l] += xa * xb;
+    }
+    acc.iter().sum()
+}
+
+/// Depthwise convolution forward (one `k × k` filter per channel); `scratch`
+/// is resized as needed.
+pub(crate) fn depthwise_forward(
+    g: &Geometry,
+    n: usize,
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    scratch: &mut Vec<f32>,
+    y: &mut [f32],
+) {
     let (plane, oplane) = (g.h * g.w, g.oh * g.ow);
+    let p = Phases::new(g);
+    scratch.resize(p.s * p.s * p.len + p.wide, 0.0);
+    let (ph, wide) = scratch.split_at_mut(p.s * p.s * p.len);
     for c in 0..g.cin {
         let b = bias.map_or(0.0, |b| b[c]);
         for j in 0..n {
-            let src = &x[(c * n + j) * plane..][..plane];
-            let dst = &mut y[(c * n + j) * oplane..][..oplane];
-            dst.fill(b);
+            p.split(g, &x[(c * n + j) * plane..][..plane], ph);
+            wide.fill(b);
             for ky in 0..g.k {
                 for kx in 0..g.k {
                     let wv = w[(c * g.k + ky) * g.k + kx];
-                    g.runs(ky, kx, |d, s, len| {
-                        let out = dst[d..d + len].iter_mut();
-                        if g.stride == 1 {
-                            out.zip(&src[s..s + len]).for_each(|(o, v)| *o += wv * v);
-                        } else {
-                            out.zip(strided(src, s, g.stride, len)).for_each(|(o, v)| *o += wv * v);
-                        }
-                    });
+                    let src = &ph[p.tap(ky, kx)..][..p.wide];
+                    wide.iter_mut().zip(src).for_each(|(o, v)| *o += wv * v);
                 }
+            }
+            let dst = &mut y[(c * n + j) * oplane..][..oplane];
+            for (d, s) in dst.chunks_exact_mut(g.ow).zip(wide.chunks_exact(p.wq)) {
+                d.copy_from_slice(&s[..g.ow]);
             }
         }
     }
 }
 
-/// Depthwise convolution backward, with [`conv_backward`]'s conventions.
+/// Depthwise convolution backward, with [`conv_backward`]'s conventions;
+/// `scratch` is resized as needed.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn depthwise_backward(
     g: &Geometry,
@@ -271,45 +348,46 @@ pub(crate) fn depthwise_backward(
     dw: &mut [f32],
     mut db: Option<&mut [f32]>,
     mut dx: Option<(&mut [f32], bool)>,
+    scratch: &mut Vec<f32>,
 ) {
     let (plane, oplane) = (g.h * g.w, g.oh * g.ow);
+    let p = Phases::new(g);
+    let phases = p.s * p.s * p.len;
+    scratch.resize(2 * phases + p.wide, 0.0);
+    let (ph, rest) = scratch.split_at_mut(phases);
+    let (dph, wide) = rest.split_at_mut(phases);
     if let Some((dx, true)) = &mut dx {
         dx.fill(0.0);
     }
+    let taps = g.k * g.k;
     for c in 0..g.cin {
         if let Some(db) = &mut db {
             db[c] = dy[c * n * oplane..][..n * oplane].iter().sum();
         }
-        for ky in 0..g.k {
-            for kx in 0..g.k {
-                let wi = (c * g.k + ky) * g.k + kx;
-                let mut acc = 0.0f32;
-                for j in 0..n {
-                    let src = &x[(c * n + j) * plane..][..plane];
-                    let grad = &dy[(c * n + j) * oplane..][..oplane];
-                    g.runs(ky, kx, |d, s, len| {
-                        let gr = grad[d..d + len].iter();
-                        acc += if g.stride == 1 {
-                            gr.zip(&src[s..s + len]).map(|(a, b)| a * b).sum::<f32>()
-                        } else {
-                            gr.zip(strided(src, s, g.stride, len)).map(|(a, b)| a * b).sum::<f32>()
-                        };
-                    });
-                    if let Some((dx, _)) = &mut dx {
-                        let dst = &mut dx[(c * n + j) * plane..][..plane];
-                        let wv = w[wi];
-                        g.runs(ky, kx, |d, s, len| {
-                            let gr = &grad[d..d + len];
-                            if g.stride == 1 {
-                                dst[s..s + len].iter_mut().zip(gr).for_each(|(o, v)| *o += wv * v);
-                            } else {
-                                strided_mut(dst, s, g.stride, len).zip(gr).for_each(|(o, v)| *o += wv * v);
-                            }
-                        });
-                    }
-                }
-                dw[wi] = acc;
+        let dwc = &mut dw[c * taps..][..taps];
+        dwc.fill(0.0);
+        for j in 0..n {
+            p.split(g, &x[(c * n + j) * plane..][..plane], ph);
+            // dy, `wq` wide with zeros in the scratch columns.
+            wide.fill(0.0);
+            for (d, s) in wide.chunks_exact_mut(p.wq).zip(dy[(c * n + j) * oplane..][..oplane].chunks_exact(g.ow)) {
+                d[..g.ow].copy_from_slice(s);
             }
+            for ky in 0..g.k {
+                for kx in 0..g.k {
+                    dwc[ky * g.k + kx] += dot(wide, &ph[p.tap(ky, kx)..][..p.wide]);
+                }
+            }
+            let Some((dx, _)) = &mut dx else { continue };
+            dph.fill(0.0);
+            for ky in 0..g.k {
+                for kx in 0..g.k {
+                    let wv = w[(c * g.k + ky) * g.k + kx];
+                    let dst = &mut dph[p.tap(ky, kx)..][..p.wide];
+                    dst.iter_mut().zip(&*wide).for_each(|(o, v)| *o += wv * v);
+                }
+            }
+            p.merge_add(g, dph, &mut dx[(c * n + j) * plane..][..plane]);
         }
     }
 }
@@ -380,4 +458,83 @@ pub(crate) fn softmax_cross_entropy(logits: &[f32], labels: &[u8], batch: usize,
         }
     }
     (loss, correct)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The depthwise kernels against the textbook loops, on strides 1 to 3,
+    /// paddings 0 to 2 and odd and even planes.
+    #[test]
+    #[allow(clippy::needless_range_loop)]
+    fn depthwise_matches_direct_loops() {
+        let mut seed = 1u32;
+        let mut next = || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        };
+        for (h, w, k, stride, pad) in
+            [(7, 7, 3, 1, 1), (8, 6, 3, 2, 1), (5, 9, 3, 3, 2), (6, 6, 1, 2, 0), (4, 5, 3, 1, 0)]
+        {
+            let (c, n) = (3, 2);
+            let (oh, ow) = ((h + 2 * pad - k) / stride + 1, (w + 2 * pad - k) / stride + 1);
+            let g = Geometry { cin: c, h, w, cout: c, oh, ow, k, stride, pad, depthwise: true };
+            let x: Vec<f32> = (0..c * n * h * w).map(|_| next()).collect();
+            let wt: Vec<f32> = (0..c * k * k).map(|_| next()).collect();
+            let bias: Vec<f32> = (0..c).map(|_| next()).collect();
+            let dy: Vec<f32> = (0..c * n * oh * ow).map(|_| next()).collect();
+            // The textbook loops: (channel, image, output pixel, tap).
+            let (mut y_ref, mut dw_ref, mut dx_ref) =
+                (vec![0.0f64; dy.len()], vec![0.0f64; wt.len()], vec![0.0f64; x.len()]);
+            for ch in 0..c {
+                for j in 0..n {
+                    for oy in 0..oh {
+                        for ox in 0..ow {
+                            let o = ((ch * n + j) * oh + oy) * ow + ox;
+                            y_ref[o] = f64::from(bias[ch]);
+                            for ky in 0..k {
+                                for kx in 0..k {
+                                    let (iy, ix) = (
+                                        (oy * stride + ky) as isize - pad as isize,
+                                        (ox * stride + kx) as isize - pad as isize,
+                                    );
+                                    if !(0..h as isize).contains(&iy) || !(0..w as isize).contains(&ix) {
+                                        continue;
+                                    }
+                                    let i = ((ch * n + j) * h + iy as usize) * w + ix as usize;
+                                    let t = (ch * k + ky) * k + kx;
+                                    y_ref[o] += f64::from(wt[t]) * f64::from(x[i]);
+                                    dw_ref[t] += f64::from(dy[o]) * f64::from(x[i]);
+                                    dx_ref[i] += f64::from(dy[o]) * f64::from(wt[t]);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            let mut scratch = Vec::new();
+            let mut y = vec![f32::NAN; dy.len()];
+            depthwise_forward(&g, n, &x, &wt, Some(&bias), &mut scratch, &mut y);
+            let (mut dw, mut db) = (vec![f32::NAN; wt.len()], vec![f32::NAN; c]);
+            // Not fresh: the input gradient is added to what dx holds.
+            let mut dx = vec![1.0f32; x.len()];
+            depthwise_backward(&g, n, &x, &wt, &dy, &mut dw, Some(&mut db), Some((&mut dx, false)), &mut scratch);
+            let close = |a: &[f32], b: &[f64], plus: f64, what: &str| {
+                for (i, (a, b)) in a.iter().zip(b).enumerate() {
+                    assert!(
+                        (f64::from(*a) - b - plus).abs() < 1e-5,
+                        "{what}[{i}] {a} vs {} ({h}x{w} k{k} s{stride} p{pad})",
+                        b + plus
+                    );
+                }
+            };
+            close(&y, &y_ref, 0.0, "y");
+            close(&dw, &dw_ref, 0.0, "dw");
+            close(&dx, &dx_ref, 1.0, "dx");
+            let db_ref: Vec<f64> =
+                (0..c).map(|ch| dy[ch * n * oh * ow..][..n * oh * ow].iter().map(|v| f64::from(*v)).sum()).collect();
+            close(&db, &db_ref, 0.0, "db");
+        }
+    }
 }
