@@ -46,6 +46,30 @@ impl Geometry {
         let hi = if in_len as isize > offset { ((in_len as isize - 1 - offset) / s + 1) as usize } else { 0 };
         (lo.min(out_len), hi.min(out_len))
     }
+
+    /// With stride 1 and output rows as wide as input rows, the output pixels
+    /// of a kernel offset inside the input (rows `y0..y1`, columns `x0..x1`)
+    /// read one contiguous span of the input plane when the columns outside
+    /// `x0..x1` in between (read across a row's end) are ignored: the span's
+    /// output range `start..end` and its first input pixel. `None` otherwise.
+    #[inline(always)]
+    fn span(&self, y0: usize, y1: usize, x0: usize, x1: usize, dy: isize, dx: isize) -> Option<(usize, usize, usize)> {
+        if self.stride != 1 || self.ow != self.w || y0 >= y1 || x0 >= x1 {
+            return None;
+        }
+        let (start, end) = (y0 * self.ow + x0, (y1 - 1) * self.ow + x1);
+        let from = (y0 as isize + dy) * self.w as isize + x0 as isize + dx;
+        Some((start, end, from as usize))
+    }
+
+    /// Zeroes the columns outside `x0..x1` of output rows `y0..y1` of `plane`.
+    #[inline(always)]
+    fn clear_wrapped(&self, plane: &mut [f32], y0: usize, y1: usize, x0: usize, x1: usize) {
+        for row in plane[y0 * self.ow..y1 * self.ow].chunks_exact_mut(self.ow) {
+            row[..x0].fill(0.0);
+            row[x1..].fill(0.0);
+        }
+    }
 }
 
 /// im2col of `n` images: `col[(c·k + ky)·k + kx][j · P' + p]` is the input value
@@ -64,6 +88,14 @@ pub(crate) fn im2col(g: &Geometry, n: usize, x: &[f32], col: &mut [f32]) {
                 let row = &mut col[((c * g.k + ky) * g.k + kx) * n * oplane..][..n * oplane];
                 for (src, dst) in x[c * n * plane..][..n * plane].chunks_exact(plane).zip(row.chunks_exact_mut(oplane))
                 {
+                    if let Some((start, end, from)) = g.span(y0, y1, x0, x1, dy, dx) {
+                        // One copy of the whole span, then the wrapped columns zeroed.
+                        dst[..start].fill(0.0);
+                        dst[end..].fill(0.0);
+                        dst[start..end].copy_from_slice(&src[from..from + (end - start)]);
+                        g.clear_wrapped(dst, y0, y1, x0, x1);
+                        continue;
+                    }
                     for (oy, out) in dst.chunks_exact_mut(g.ow).enumerate() {
                         if !(y0..y1).contains(&oy) || x0 == x1 {
                             out.fill(0.0);
@@ -90,8 +122,8 @@ pub(crate) fn im2col(g: &Geometry, n: usize, x: &[f32], col: &mut [f32]) {
 }
 
 /// The adjoint of [`im2col`]: adds each im2col entry's gradient to the input
-/// value it was read from.
-pub(crate) fn col2im_add(g: &Geometry, n: usize, dcol: &[f32], dx: &mut [f32]) {
+/// value it was read from. Clobbers `dcol` (zeroes entries it does not add).
+pub(crate) fn col2im_add(g: &Geometry, n: usize, dcol: &mut [f32], dx: &mut [f32]) {
     let (plane, oplane) = (g.h * g.w, g.oh * g.ow);
     for c in 0..g.cin {
         for ky in 0..g.k {
@@ -103,9 +135,16 @@ pub(crate) fn col2im_add(g: &Geometry, n: usize, dcol: &[f32], dx: &mut [f32]) {
                 if x0 >= x1 {
                     continue;
                 }
-                let row = &dcol[((c * g.k + ky) * g.k + kx) * n * oplane..][..n * oplane];
+                let row = &mut dcol[((c * g.k + ky) * g.k + kx) * n * oplane..][..n * oplane];
                 let dst = &mut dx[c * n * plane..][..n * plane];
-                for (dst, src) in dst.chunks_exact_mut(plane).zip(row.chunks_exact(oplane)) {
+                for (dst, src) in dst.chunks_exact_mut(plane).zip(row.chunks_exact_mut(oplane)) {
+                    if let Some((start, end, to)) = g.span(y0, y1, x0, x1, dy, dxo) {
+                        // The wrapped columns zeroed, then one add of the whole span.
+                        g.clear_wrapped(src, y0, y1, x0, x1);
+                        let span = dst[to..to + (end - start)].iter_mut().zip(&src[start..end]);
+                        span.for_each(|(o, v)| *o += v);
+                        continue;
+                    }
                     for oy in y0..y1 {
                         let iy = ((oy * g.stride) as isize + dy) as usize;
                         let first = ((x0 * g.stride) as isize + dxo) as usize;
