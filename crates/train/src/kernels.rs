@@ -340,24 +340,27 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     acc.iter().sum()
 }
 
-/// Depthwise convolution forward (one `k × k` filter per channel); `scratch`
-/// is resized as needed.
+/// Depthwise convolution forward (one `k × k` filter per channel). `phases`
+/// receives the input's phase planes (image by image within each channel),
+/// which [`depthwise_backward`] reads again, and scratch space after them.
 pub(crate) fn depthwise_forward(
     g: &Geometry,
     n: usize,
     x: &[f32],
     w: &[f32],
     bias: Option<&[f32]>,
-    scratch: &mut Vec<f32>,
+    phases: &mut Vec<f32>,
     y: &mut [f32],
 ) {
     let (plane, oplane) = (g.h * g.w, g.oh * g.ow);
     let p = Phases::new(g);
-    scratch.resize(p.s * p.s * p.len + p.wide, 0.0);
-    let (ph, wide) = scratch.split_at_mut(p.s * p.s * p.len);
+    let per = p.s * p.s * p.len;
+    phases.resize(g.cin * n * per + p.wide, 0.0);
+    let (all, wide) = phases.split_at_mut(g.cin * n * per);
     for c in 0..g.cin {
         let b = bias.map_or(0.0, |b| b[c]);
         for j in 0..n {
+            let ph = &mut all[(c * n + j) * per..][..per];
             p.split(g, &x[(c * n + j) * plane..][..plane], ph);
             wide.fill(b);
             for ky in 0..g.k {
@@ -375,13 +378,14 @@ pub(crate) fn depthwise_forward(
     }
 }
 
-/// Depthwise convolution backward, with [`conv_backward`]'s conventions;
-/// `scratch` is resized as needed.
+/// Depthwise convolution backward, with [`conv_backward`]'s conventions, from
+/// the input's phase planes of [`depthwise_forward`]; `scratch` is resized as
+/// needed.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn depthwise_backward(
     g: &Geometry,
     n: usize,
-    x: &[f32],
+    phases: &[f32],
     w: &[f32],
     dy: &[f32],
     dw: &mut [f32],
@@ -391,10 +395,9 @@ pub(crate) fn depthwise_backward(
 ) {
     let (plane, oplane) = (g.h * g.w, g.oh * g.ow);
     let p = Phases::new(g);
-    let phases = p.s * p.s * p.len;
-    scratch.resize(2 * phases + p.wide, 0.0);
-    let (ph, rest) = scratch.split_at_mut(phases);
-    let (dph, wide) = rest.split_at_mut(phases);
+    let per = p.s * p.s * p.len;
+    scratch.resize(per + p.wide, 0.0);
+    let (dph, wide) = scratch.split_at_mut(per);
     if let Some((dx, true)) = &mut dx {
         dx.fill(0.0);
     }
@@ -406,7 +409,7 @@ pub(crate) fn depthwise_backward(
         let dwc = &mut dw[c * taps..][..taps];
         dwc.fill(0.0);
         for j in 0..n {
-            p.split(g, &x[(c * n + j) * plane..][..plane], ph);
+            let ph = &phases[(c * n + j) * per..][..per];
             // dy, `wq` wide with zeros in the scratch columns.
             wide.fill(0.0);
             for (d, s) in wide.chunks_exact_mut(p.wq).zip(dy[(c * n + j) * oplane..][..oplane].chunks_exact(g.ow)) {
@@ -431,40 +434,51 @@ pub(crate) fn depthwise_backward(
     }
 }
 
-/// Lanes of the f64 sums below: independent partial sums (added up in a fixed
+/// Lanes of the sums below: independent partial sums (added up in a fixed
 /// order at the end), so the loop is not one long chain of dependent adds.
 const LANES: usize = 8;
 
+/// Values summed in f32 lanes before the lanes are added to f64 ones: f32
+/// arithmetic vectorizes twice as wide, f64 keeps long rows exact enough.
+const BLOCK: usize = 32 * LANES;
+
 /// `Σ f(a_i, b_i)` pairs of sums over two equally long rows, in [`LANES`]
-/// partial sums.
+/// partial sums (f32 within blocks of [`BLOCK`] values, f64 across them).
 #[inline(always)]
-fn lane_sums(a: &[f32], b: &[f32], f: impl Fn(f64, f64) -> (f64, f64)) -> (f64, f64) {
+fn lane_sums(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> (f32, f32)) -> (f64, f64) {
     let (mut s, mut q) = ([0.0f64; LANES], [0.0f64; LANES]);
-    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (xa, xb) in ca.zip(cb) {
-        for l in 0..LANES {
-            let (u, v) = f(f64::from(xa[l]), f64::from(xb[l]));
-            s[l] += u;
-            q[l] += v;
+    for (ba, bb) in a.chunks(BLOCK).zip(b.chunks(BLOCK)) {
+        let (mut s32, mut q32) = ([0.0f32; LANES], [0.0f32; LANES]);
+        let (ca, cb) = (ba.chunks_exact(LANES), bb.chunks_exact(LANES));
+        let (ra, rb) = (ca.remainder(), cb.remainder());
+        for (xa, xb) in ca.zip(cb) {
+            for l in 0..LANES {
+                let (u, v) = f(xa[l], xb[l]);
+                s32[l] += u;
+                q32[l] += v;
+            }
         }
-    }
-    for (l, (xa, xb)) in ra.iter().zip(rb).enumerate() {
-        let (u, v) = f(f64::from(*xa), f64::from(*xb));
-        s[l] += u;
-        q[l] += v;
+        for (l, (xa, xb)) in ra.iter().zip(rb).enumerate() {
+            let (u, v) = f(*xa, *xb);
+            s32[l] += u;
+            q32[l] += v;
+        }
+        for l in 0..LANES {
+            s[l] += f64::from(s32[l]);
+            q[l] += f64::from(q32[l]);
+        }
     }
     (s.iter().sum(), q.iter().sum())
 }
 
-/// Per-channel sums of `x` and of `x²` (rows of `len` values), in f64.
+/// Per-channel sums of `x` and of `x²` (rows of `len` values).
 pub(crate) fn row_moments(x: &[f32], len: usize, sum: &mut [f64], sq: &mut [f64]) {
     for ((row, s), q) in x.chunks(len).zip(sum.iter_mut()).zip(sq.iter_mut()) {
         (*s, *q) = lane_sums(row, row, |v, _| (v, v * v));
     }
 }
 
-/// Per-channel sums of `dy` and of `dy · xhat`, in f64.
+/// Per-channel sums of `dy` and of `dy · xhat`.
 pub(crate) fn row_dot(dy: &[f32], xhat: &[f32], len: usize, sum: &mut [f64], dot: &mut [f64]) {
     for (c, (s, d)) in sum.iter_mut().zip(dot.iter_mut()).enumerate() {
         (*s, *d) = lane_sums(&dy[c * len..][..len], &xhat[c * len..][..len], |a, b| (a, a * b));
@@ -552,13 +566,14 @@ mod tests {
                     }
                 }
             }
-            let mut scratch = Vec::new();
+            let mut phases = Vec::new();
             let mut y = vec![f32::NAN; dy.len()];
-            depthwise_forward(&g, n, &x, &wt, Some(&bias), &mut scratch, &mut y);
+            depthwise_forward(&g, n, &x, &wt, Some(&bias), &mut phases, &mut y);
             let (mut dw, mut db) = (vec![f32::NAN; wt.len()], vec![f32::NAN; c]);
             // Not fresh: the input gradient is added to what dx holds.
             let mut dx = vec![1.0f32; x.len()];
-            depthwise_backward(&g, n, &x, &wt, &dy, &mut dw, Some(&mut db), Some((&mut dx, false)), &mut scratch);
+            let mut scratch = Vec::new();
+            depthwise_backward(&g, n, &phases, &wt, &dy, &mut dw, Some(&mut db), Some((&mut dx, false)), &mut scratch);
             let close = |a: &[f32], b: &[f64], plus: f64, what: &str| {
                 for (i, (a, b)) in a.iter().zip(b).enumerate() {
                     assert!(

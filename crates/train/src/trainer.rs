@@ -511,7 +511,7 @@ impl Chunk {
                     kernels::depthwise_backward(
                         &d.geo,
                         n,
-                        x,
+                        &self.cols[id],
                         &d.eff,
                         &dy,
                         &mut dw,
