@@ -72,10 +72,10 @@ impl Geometry {
     }
 }
 
-/// im2col of `n` images: `col[(c·k + ky)·k + kx][j · P' + p]` is the input value
-/// under kernel offset (`ky`, `kx`) of output pixel `p` of image `j` (0 in the padding).
-/// Every entry is written once.
-pub(crate) fn im2col(g: &Geometry, n: usize, x: &[f32], col: &mut [f32]) {
+/// im2col of images `j0..j0 + nb` of the `n` in `x`: `col[(c·k + ky)·k + kx][j · P' + p]`
+/// is the input value under kernel offset (`ky`, `kx`) of output pixel `p` of
+/// image `j0 + j` (0 in the padding). Every entry is written once.
+pub(crate) fn im2col(g: &Geometry, (n, j0, nb): (usize, usize, usize), x: &[f32], col: &mut [f32]) {
     let (plane, oplane) = (g.h * g.w, g.oh * g.ow);
     for c in 0..g.cin {
         for ky in 0..g.k {
@@ -85,9 +85,9 @@ pub(crate) fn im2col(g: &Geometry, n: usize, x: &[f32], col: &mut [f32]) {
                 let dx = kx as isize - g.pad as isize;
                 let (x0, x1) = g.valid(g.ow, g.w, dx);
                 let x1 = x1.max(x0);
-                let row = &mut col[((c * g.k + ky) * g.k + kx) * n * oplane..][..n * oplane];
-                for (src, dst) in x[c * n * plane..][..n * plane].chunks_exact(plane).zip(row.chunks_exact_mut(oplane))
-                {
+                let row = &mut col[((c * g.k + ky) * g.k + kx) * nb * oplane..][..nb * oplane];
+                let images = &x[(c * n + j0) * plane..][..nb * plane];
+                for (src, dst) in images.chunks_exact(plane).zip(row.chunks_exact_mut(oplane)) {
                     if let Some((start, end, from)) = g.span(y0, y1, x0, x1, dy, dx) {
                         // One copy of the whole span, then the wrapped columns zeroed.
                         dst[..start].fill(0.0);
@@ -122,8 +122,9 @@ pub(crate) fn im2col(g: &Geometry, n: usize, x: &[f32], col: &mut [f32]) {
 }
 
 /// The adjoint of [`im2col`]: adds each im2col entry's gradient to the input
-/// value it was read from. Clobbers `dcol` (zeroes entries it does not add).
-pub(crate) fn col2im_add(g: &Geometry, n: usize, dcol: &mut [f32], dx: &mut [f32]) {
+/// value it was read from (images `j0..j0 + nb` of the `n` in `dx`). Clobbers
+/// `dcol` (zeroes entries it does not add).
+pub(crate) fn col2im_add(g: &Geometry, (n, j0, nb): (usize, usize, usize), dcol: &mut [f32], dx: &mut [f32]) {
     let (plane, oplane) = (g.h * g.w, g.oh * g.ow);
     for c in 0..g.cin {
         for ky in 0..g.k {
@@ -135,8 +136,8 @@ pub(crate) fn col2im_add(g: &Geometry, n: usize, dcol: &mut [f32], dx: &mut [f32
                 if x0 >= x1 {
                     continue;
                 }
-                let row = &mut dcol[((c * g.k + ky) * g.k + kx) * n * oplane..][..n * oplane];
-                let dst = &mut dx[c * n * plane..][..n * plane];
+                let row = &mut dcol[((c * g.k + ky) * g.k + kx) * nb * oplane..][..nb * oplane];
+                let dst = &mut dx[(c * n + j0) * plane..][..nb * plane];
                 for (dst, src) in dst.chunks_exact_mut(plane).zip(row.chunks_exact_mut(oplane)) {
                     if let Some((start, end, to)) = g.span(y0, y1, x0, x1, dy, dxo) {
                         // The wrapped columns zeroed, then one add of the whole span.
@@ -162,8 +163,20 @@ pub(crate) fn col2im_add(g: &Geometry, n: usize, dcol: &mut [f32], dx: &mut [f32
     }
 }
 
+/// Values of an im2col block: the convolutions run over the images of a chunk
+/// in blocks whose im2col matrix (at most this many values, or one image)
+/// stays in L2 between being written and being multiplied.
+const COL_BLOCK: usize = 64 * 1024;
+
+/// The image blocks of a non-pointwise convolution: (first image, images).
+fn blocks(g: &Geometry, n: usize) -> impl Iterator<Item = (usize, usize)> {
+    let step = (COL_BLOCK / (g.rows() * g.oh * g.ow).max(1)).clamp(1, n.max(1));
+    (0..n).step_by(step).map(move |j0| (j0, step.min(n - j0)))
+}
+
 /// Dense convolution forward: `y = W · col` (+ bias). `col` is the input itself
-/// for a pointwise convolution, else filled by [`im2col`].
+/// for a pointwise convolution, else filled by [`im2col`] block by block
+/// (`col` is scratch).
 pub(crate) fn conv_forward(
     g: &Geometry,
     n: usize,
@@ -173,16 +186,21 @@ pub(crate) fn conv_forward(
     col: &mut Vec<f32>,
     y: &mut [f32],
 ) {
-    let cols = n * g.oh * g.ow;
+    let oplane = g.oh * g.ow;
+    let cols = n * oplane;
     let k = g.rows();
-    let b: &[f32] = if g.pointwise() {
-        x
+    if g.pointwise() {
+        sgemm(g.cout, k, cols, w, Strides::rows(0, k), x, Strides::rows(0, cols), 0.0, y, Strides::rows(0, cols));
     } else {
-        col.resize(k * cols, 0.0);
-        im2col(g, n, x, col);
-        col
-    };
-    sgemm(g.cout, k, cols, w, Strides::rows(0, k), b, Strides::rows(0, cols), 0.0, y, Strides::rows(0, cols));
+        for (j0, nb) in blocks(g, n) {
+            let bcols = nb * oplane;
+            col.resize(col.len().max(k * bcols), 0.0);
+            let col = &mut col[..k * bcols];
+            im2col(g, (n, j0, nb), x, col);
+            let out = Strides { offset: j0 * oplane, rs: cols, cs: 1 };
+            sgemm(g.cout, k, bcols, w, Strides::rows(0, k), col, Strides::rows(0, bcols), 0.0, y, out);
+        }
+    }
     if let Some(bias) = bias {
         for (row, b) in y.chunks_mut(cols).zip(bias) {
             row.iter_mut().for_each(|v| *v += b);
@@ -193,53 +211,58 @@ pub(crate) fn conv_forward(
 /// Dense convolution backward: the weight (and bias) gradients of this chunk of
 /// images into `dw` (`db`), overwritten; when `dx` is given, the input gradient
 /// is added to it (`dx_fresh`: `dx` holds nothing yet and is overwritten).
+/// `col` and `dcol` are scratch: the im2col blocks are computed again.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn conv_backward(
     g: &Geometry,
     n: usize,
     x: &[f32],
-    col: &[f32],
     w: &[f32],
     dy: &[f32],
     dw: &mut [f32],
     db: Option<&mut [f32]>,
-    dx: Option<(&mut [f32], bool)>,
+    mut dx: Option<(&mut [f32], bool)>,
+    col: &mut Vec<f32>,
     dcol: &mut Vec<f32>,
 ) {
-    let cols = n * g.oh * g.ow;
+    let oplane = g.oh * g.ow;
+    let cols = n * oplane;
     let k = g.rows();
-    let b: &[f32] = if g.pointwise() { x } else { col };
-    // dW = dY · colᵀ.
-    sgemm(
-        g.cout,
-        cols,
-        k,
-        dy,
-        Strides::rows(0, cols),
-        b,
-        Strides { offset: 0, rs: 1, cs: cols },
-        0.0,
-        dw,
-        Strides::rows(0, k),
-    );
     if let Some(db) = db {
         for (d, row) in db.iter_mut().zip(dy.chunks(cols)) {
             *d = row.iter().sum();
         }
     }
-    let Some((dx, fresh)) = dx else { return };
-    // dcol = Wᵀ · dY, straight into dx for a pointwise convolution.
     let wt = Strides { offset: 0, rs: 1, cs: k };
     if g.pointwise() {
-        let beta = if fresh { 0.0 } else { 1.0 };
-        sgemm(k, g.cout, cols, w, wt, dy, Strides::rows(0, cols), beta, dx, Strides::rows(0, cols));
-    } else {
-        dcol.resize(k * cols, 0.0);
-        sgemm(k, g.cout, cols, w, wt, dy, Strides::rows(0, cols), 0.0, dcol, Strides::rows(0, cols));
-        if fresh {
-            dx.fill(0.0);
+        // dW = dY · xᵀ; dx (+)= Wᵀ · dY.
+        let xt = Strides { offset: 0, rs: 1, cs: cols };
+        sgemm(g.cout, cols, k, dy, Strides::rows(0, cols), x, xt, 0.0, dw, Strides::rows(0, k));
+        if let Some((dx, fresh)) = dx {
+            let beta = if fresh { 0.0 } else { 1.0 };
+            sgemm(k, g.cout, cols, w, wt, dy, Strides::rows(0, cols), beta, dx, Strides::rows(0, cols));
         }
-        col2im_add(g, n, dcol, dx);
+        return;
+    }
+    if let Some((dx, true)) = &mut dx {
+        dx.fill(0.0);
+    }
+    for (i, (j0, nb)) in blocks(g, n).enumerate() {
+        let bcols = nb * oplane;
+        col.resize(col.len().max(k * bcols), 0.0);
+        let col = &mut col[..k * bcols];
+        im2col(g, (n, j0, nb), x, col);
+        // dW (+)= dY_block · col_blockᵀ, the blocks in order.
+        let dyb = Strides { offset: j0 * oplane, rs: cols, cs: 1 };
+        let beta = if i == 0 { 0.0 } else { 1.0 };
+        let colt = Strides { offset: 0, rs: 1, cs: bcols };
+        sgemm(g.cout, bcols, k, dy, dyb, col, colt, beta, dw, Strides::rows(0, k));
+        let Some((dx, _)) = &mut dx else { continue };
+        // dcol = Wᵀ · dY_block, added into dx by col2im.
+        dcol.resize(dcol.len().max(k * bcols), 0.0);
+        let dcol = &mut dcol[..k * bcols];
+        sgemm(k, g.cout, bcols, w, wt, dy, dyb, 0.0, dcol, Strides::rows(0, bcols));
+        col2im_add(g, (n, j0, nb), dcol, dx);
     }
 }
 
@@ -589,6 +612,84 @@ mod tests {
             let db_ref: Vec<f64> =
                 (0..c).map(|ch| dy[ch * n * oh * ow..][..n * oh * ow].iter().map(|v| f64::from(*v)).sum()).collect();
             close(&db, &db_ref, 0.0, "db");
+        }
+    }
+
+    /// Dense convolutions (run in several im2col blocks here) against the
+    /// textbook loops: output, weight, bias and input gradients.
+    #[test]
+    #[allow(clippy::needless_range_loop)]
+    fn dense_conv_matches_direct_loops() {
+        let mut seed = 5u32;
+        let mut next = || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        };
+        // (cin, h, w, cout, k, stride, pad): same-width stride 1, strided, 1x1 strided.
+        for (cin, h, w, cout, k, stride, pad) in
+            [(16, 16, 16, 3, 3, 1, 1), (40, 31, 29, 4, 3, 2, 1), (5, 9, 9, 3, 1, 2, 0)]
+        {
+            let n = 5;
+            let (oh, ow) = ((h + 2 * pad - k) / stride + 1, (w + 2 * pad - k) / stride + 1);
+            let g = Geometry { cin, h, w, cout, oh, ow, k, stride, pad, depthwise: false };
+            let x: Vec<f32> = (0..cin * n * h * w).map(|_| next()).collect();
+            let wt: Vec<f32> = (0..cout * cin * k * k).map(|_| next()).collect();
+            let bias: Vec<f32> = (0..cout).map(|_| next()).collect();
+            let dy: Vec<f32> = (0..cout * n * oh * ow).map(|_| next()).collect();
+            let (mut y_ref, mut dw_ref, mut dx_ref) =
+                (vec![0.0f64; dy.len()], vec![0.0f64; wt.len()], vec![0.0f64; x.len()]);
+            for co in 0..cout {
+                for j in 0..n {
+                    for oy in 0..oh {
+                        for ox in 0..ow {
+                            let o = ((co * n + j) * oh + oy) * ow + ox;
+                            y_ref[o] = f64::from(bias[co]);
+                            for ci in 0..cin {
+                                for ky in 0..k {
+                                    for kx in 0..k {
+                                        let iy = (oy * stride + ky) as isize - pad as isize;
+                                        let ix = (ox * stride + kx) as isize - pad as isize;
+                                        if !(0..h as isize).contains(&iy) || !(0..w as isize).contains(&ix) {
+                                            continue;
+                                        }
+                                        let i = ((ci * n + j) * h + iy as usize) * w + ix as usize;
+                                        let t = ((co * cin + ci) * k + ky) * k + kx;
+                                        y_ref[o] += f64::from(wt[t]) * f64::from(x[i]);
+                                        dw_ref[t] += f64::from(dy[o]) * f64::from(x[i]);
+                                        dx_ref[i] += f64::from(dy[o]) * f64::from(wt[t]);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            assert!(k == 1 || blocks(&g, n).count() > 1, "several im2col blocks");
+            let (mut col, mut dcol) = (Vec::new(), Vec::new());
+            let mut y = vec![f32::NAN; dy.len()];
+            conv_forward(&g, n, &x, &wt, Some(&bias), &mut col, &mut y);
+            let (mut dw, mut db) = (vec![f32::NAN; wt.len()], vec![f32::NAN; cout]);
+            let mut dx = vec![1.0f32; x.len()];
+            conv_backward(&g, n, &x, &wt, &dy, &mut dw, Some(&mut db), Some((&mut dx, false)), &mut col, &mut dcol);
+            let close = |a: &[f32], b: &[f64], plus: f64, what: &str| {
+                for (i, (a, b)) in a.iter().zip(b).enumerate() {
+                    assert!(
+                        (f64::from(*a) - b - plus).abs() < 1e-4,
+                        "{what}[{i}] {a} vs {} (k{k} s{stride})",
+                        b + plus
+                    );
+                }
+            };
+            close(&y, &y_ref, 0.0, "y");
+            close(&dw, &dw_ref, 0.0, "dw");
+            close(&dx, &dx_ref, 1.0, "dx");
+            let db_ref: Vec<f64> =
+                (0..cout).map(|c| dy[c * n * oh * ow..][..n * oh * ow].iter().map(|v| f64::from(*v)).sum()).collect();
+            close(&db, &db_ref, 0.0, "db");
+            // A fresh input gradient overwrites what dx held.
+            let mut fresh = vec![f32::NAN; x.len()];
+            conv_backward(&g, n, &x, &wt, &dy, &mut dw, None, Some((&mut fresh, true)), &mut col, &mut dcol);
+            close(&fresh, &dx_ref, 0.0, "fresh dx");
         }
     }
 }

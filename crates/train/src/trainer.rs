@@ -520,17 +520,16 @@ impl Chunk {
                         &mut self.dcol,
                     );
                 } else {
-                    let col = &self.cols[id];
                     kernels::conv_backward(
                         &d.geo,
                         n,
                         x,
-                        col,
                         &d.eff,
                         &dy,
                         &mut dw,
                         db.as_deref_mut(),
                         dxr,
+                        &mut self.cols[id],
                         &mut self.dcol,
                     );
                 }
