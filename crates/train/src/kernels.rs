@@ -47,41 +47,35 @@ impl Geometry {
         (lo.min(out_len), hi.min(out_len))
     }
 
-    /// Calls `f(dst_offset, src_offset, len)` for every row of output pixels of
-    /// kernel offset (`ky`, `kx`) that reads inside the input plane: output
-    /// pixels `dst_offset..dst_offset + len` read input pixels `src_offset`,
-    /// `src_offset + stride`, … (consecutive with stride 1).
-    fn runs(&self, ky: usize, kx: usize, mut f: impl FnMut(usize, usize, usize)) {
-        let dy = ky as isize - self.pad as isize;
-        let dx = kx as isize - self.pad as isize;
-        let (y0, y1) = self.valid(self.oh, self.h, dy);
-        let (x0, x1) = self.valid(self.ow, self.w, dx);
-        if x0 >= x1 {
-            return;
+    /// With stride 1 and output rows as wide as input rows, the output pixels
+    /// of a kernel offset inside the input (rows `y0..y1`, columns `x0..x1`)
+    /// read one contiguous span of the input plane when the columns outside
+    /// `x0..x1` in between (read across a row's end) are ignored: the span's
+    /// output range `start..end` and its first input pixel. `None` otherwise.
+    #[inline(always)]
+    fn span(&self, y0: usize, y1: usize, x0: usize, x1: usize, dy: isize, dx: isize) -> Option<(usize, usize, usize)> {
+        if self.stride != 1 || self.ow != self.w || y0 >= y1 || x0 >= x1 {
+            return None;
         }
-        for oy in y0..y1 {
-            let iy = (oy * self.stride) as isize + dy;
-            f(oy * self.ow + x0, iy as usize * self.w + ((x0 * self.stride) as isize + dx) as usize, x1 - x0);
+        let (start, end) = (y0 * self.ow + x0, (y1 - 1) * self.ow + x1);
+        let from = (y0 as isize + dy) * self.w as isize + x0 as isize + dx;
+        Some((start, end, from as usize))
+    }
+
+    /// Zeroes the columns outside `x0..x1` of output rows `y0..y1` of `plane`.
+    #[inline(always)]
+    fn clear_wrapped(&self, plane: &mut [f32], y0: usize, y1: usize, x0: usize, x1: usize) {
+        for row in plane[y0 * self.ow..y1 * self.ow].chunks_exact_mut(self.ow) {
+            row[..x0].fill(0.0);
+            row[x1..].fill(0.0);
         }
     }
 }
 
-/// `src[s]`, `src[s + stride]`, … (`len` values).
-#[inline(always)]
-fn strided(src: &[f32], s: usize, stride: usize, len: usize) -> impl Iterator<Item = &f32> {
-    src[s..=s + (len - 1) * stride].iter().step_by(stride)
-}
-
-/// The mutable counterpart of [`strided`].
-#[inline(always)]
-fn strided_mut(dst: &mut [f32], s: usize, stride: usize, len: usize) -> impl Iterator<Item = &mut f32> {
-    dst[s..=s + (len - 1) * stride].iter_mut().step_by(stride)
-}
-
-/// im2col of `n` images: `col[(c·k + ky)·k + kx][j · P' + p]` is the input value
-/// under kernel offset (`ky`, `kx`) of output pixel `p` of image `j` (0 in the padding).
-/// Every entry is written once.
-pub(crate) fn im2col(g: &Geometry, n: usize, x: &[f32], col: &mut [f32]) {
+/// im2col of images `j0..j0 + nb` of the `n` in `x`: `col[(c·k + ky)·k + kx][j · P' + p]`
+/// is the input value under kernel offset (`ky`, `kx`) of output pixel `p` of
+/// image `j0 + j` (0 in the padding). Every entry is written once.
+pub(crate) fn im2col(g: &Geometry, (n, j0, nb): (usize, usize, usize), x: &[f32], col: &mut [f32]) {
     let (plane, oplane) = (g.h * g.w, g.oh * g.ow);
     for c in 0..g.cin {
         for ky in 0..g.k {
@@ -91,9 +85,17 @@ pub(crate) fn im2col(g: &Geometry, n: usize, x: &[f32], col: &mut [f32]) {
                 let dx = kx as isize - g.pad as isize;
                 let (x0, x1) = g.valid(g.ow, g.w, dx);
                 let x1 = x1.max(x0);
-                let row = &mut col[((c * g.k + ky) * g.k + kx) * n * oplane..][..n * oplane];
-                for (src, dst) in x[c * n * plane..][..n * plane].chunks_exact(plane).zip(row.chunks_exact_mut(oplane))
-                {
+                let row = &mut col[((c * g.k + ky) * g.k + kx) * nb * oplane..][..nb * oplane];
+                let images = &x[(c * n + j0) * plane..][..nb * plane];
+                for (src, dst) in images.chunks_exact(plane).zip(row.chunks_exact_mut(oplane)) {
+                    if let Some((start, end, from)) = g.span(y0, y1, x0, x1, dy, dx) {
+                        // One copy of the whole span, then the wrapped columns zeroed.
+                        dst[..start].fill(0.0);
+                        dst[end..].fill(0.0);
+                        dst[start..end].copy_from_slice(&src[from..from + (end - start)]);
+                        g.clear_wrapped(dst, y0, y1, x0, x1);
+                        continue;
+                    }
                     for (oy, out) in dst.chunks_exact_mut(g.ow).enumerate() {
                         if !(y0..y1).contains(&oy) || x0 == x1 {
                             out.fill(0.0);
@@ -120,8 +122,9 @@ pub(crate) fn im2col(g: &Geometry, n: usize, x: &[f32], col: &mut [f32]) {
 }
 
 /// The adjoint of [`im2col`]: adds each im2col entry's gradient to the input
-/// value it was read from.
-pub(crate) fn col2im_add(g: &Geometry, n: usize, dcol: &[f32], dx: &mut [f32]) {
+/// value it was read from (images `j0..j0 + nb` of the `n` in `dx`). Clobbers
+/// `dcol` (zeroes entries it does not add).
+pub(crate) fn col2im_add(g: &Geometry, (n, j0, nb): (usize, usize, usize), dcol: &mut [f32], dx: &mut [f32]) {
     let (plane, oplane) = (g.h * g.w, g.oh * g.ow);
     for c in 0..g.cin {
         for ky in 0..g.k {
@@ -133,9 +136,16 @@ pub(crate) fn col2im_add(g: &Geometry, n: usize, dcol: &[f32], dx: &mut [f32]) {
                 if x0 >= x1 {
                     continue;
                 }
-                let row = &dcol[((c * g.k + ky) * g.k + kx) * n * oplane..][..n * oplane];
-                let dst = &mut dx[c * n * plane..][..n * plane];
-                for (dst, src) in dst.chunks_exact_mut(plane).zip(row.chunks_exact(oplane)) {
+                let row = &mut dcol[((c * g.k + ky) * g.k + kx) * nb * oplane..][..nb * oplane];
+                let dst = &mut dx[(c * n + j0) * plane..][..nb * plane];
+                for (dst, src) in dst.chunks_exact_mut(plane).zip(row.chunks_exact_mut(oplane)) {
+                    if let Some((start, end, to)) = g.span(y0, y1, x0, x1, dy, dxo) {
+                        // The wrapped columns zeroed, then one add of the whole span.
+                        g.clear_wrapped(src, y0, y1, x0, x1);
+                        let span = dst[to..to + (end - start)].iter_mut().zip(&src[start..end]);
+                        span.for_each(|(o, v)| *o += v);
+                        continue;
+                    }
                     for oy in y0..y1 {
                         let iy = ((oy * g.stride) as isize + dy) as usize;
                         let first = ((x0 * g.stride) as isize + dxo) as usize;
@@ -153,8 +163,20 @@ pub(crate) fn col2im_add(g: &Geometry, n: usize, dcol: &[f32], dx: &mut [f32]) {
     }
 }
 
+/// Values of an im2col block: the convolutions run over the images of a chunk
+/// in blocks whose im2col matrix (at most this many values, or one image)
+/// stays in L2 between being written and being multiplied.
+const COL_BLOCK: usize = 64 * 1024;
+
+/// The image blocks of a non-pointwise convolution: (first image, images).
+fn blocks(g: &Geometry, n: usize) -> impl Iterator<Item = (usize, usize)> {
+    let step = (COL_BLOCK / (g.rows() * g.oh * g.ow).max(1)).clamp(1, n.max(1));
+    (0..n).step_by(step).map(move |j0| (j0, step.min(n - j0)))
+}
+
 /// Dense convolution forward: `y = W · col` (+ bias). `col` is the input itself
-/// for a pointwise convolution, else filled by [`im2col`].
+/// for a pointwise convolution, else filled by [`im2col`] block by block
+/// (`col` is scratch).
 pub(crate) fn conv_forward(
     g: &Geometry,
     n: usize,
@@ -164,16 +186,21 @@ pub(crate) fn conv_forward(
     col: &mut Vec<f32>,
     y: &mut [f32],
 ) {
-    let cols = n * g.oh * g.ow;
+    let oplane = g.oh * g.ow;
+    let cols = n * oplane;
     let k = g.rows();
-    let b: &[f32] = if g.pointwise() {
-        x
+    if g.pointwise() {
+        sgemm(g.cout, k, cols, w, Strides::rows(0, k), x, Strides::rows(0, cols), 0.0, y, Strides::rows(0, cols));
     } else {
-        col.resize(k * cols, 0.0);
-        im2col(g, n, x, col);
-        col
-    };
-    sgemm(g.cout, k, cols, w, Strides::rows(0, k), b, Strides::rows(0, cols), 0.0, y, Strides::rows(0, cols));
+        for (j0, nb) in blocks(g, n) {
+            let bcols = nb * oplane;
+            col.resize(col.len().max(k * bcols), 0.0);
+            let col = &mut col[..k * bcols];
+            im2col(g, (n, j0, nb), x, col);
+            let out = Strides { offset: j0 * oplane, rs: cols, cs: 1 };
+            sgemm(g.cout, k, bcols, w, Strides::rows(0, k), col, Strides::rows(0, bcols), 0.0, y, out);
+        }
+    }
     if let Some(bias) = bias {
         for (row, b) in y.chunks_mut(cols).zip(bias) {
             row.iter_mut().for_each(|v| *v += b);
@@ -184,170 +211,297 @@ pub(crate) fn conv_forward(
 /// Dense convolution backward: the weight (and bias) gradients of this chunk of
 /// images into `dw` (`db`), overwritten; when `dx` is given, the input gradient
 /// is added to it (`dx_fresh`: `dx` holds nothing yet and is overwritten).
+/// `col` and `dcol` are scratch: the im2col blocks are computed again.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn conv_backward(
     g: &Geometry,
     n: usize,
     x: &[f32],
-    col: &[f32],
     w: &[f32],
     dy: &[f32],
     dw: &mut [f32],
     db: Option<&mut [f32]>,
-    dx: Option<(&mut [f32], bool)>,
+    mut dx: Option<(&mut [f32], bool)>,
+    col: &mut Vec<f32>,
     dcol: &mut Vec<f32>,
 ) {
-    let cols = n * g.oh * g.ow;
+    let oplane = g.oh * g.ow;
+    let cols = n * oplane;
     let k = g.rows();
-    let b: &[f32] = if g.pointwise() { x } else { col };
-    // dW = dY · colᵀ.
-    sgemm(
-        g.cout,
-        cols,
-        k,
-        dy,
-        Strides::rows(0, cols),
-        b,
-        Strides { offset: 0, rs: 1, cs: cols },
-        0.0,
-        dw,
-        Strides::rows(0, k),
-    );
     if let Some(db) = db {
         for (d, row) in db.iter_mut().zip(dy.chunks(cols)) {
             *d = row.iter().sum();
         }
     }
-    let Some((dx, fresh)) = dx else { return };
-    // dcol = Wᵀ · dY, straight into dx for a pointwise convolution.
     let wt = Strides { offset: 0, rs: 1, cs: k };
     if g.pointwise() {
-        let beta = if fresh { 0.0 } else { 1.0 };
-        sgemm(k, g.cout, cols, w, wt, dy, Strides::rows(0, cols), beta, dx, Strides::rows(0, cols));
-    } else {
-        dcol.resize(k * cols, 0.0);
-        sgemm(k, g.cout, cols, w, wt, dy, Strides::rows(0, cols), 0.0, dcol, Strides::rows(0, cols));
-        if fresh {
-            dx.fill(0.0);
+        // dW = dY · xᵀ; dx (+)= Wᵀ · dY.
+        let xt = Strides { offset: 0, rs: 1, cs: cols };
+        sgemm(g.cout, cols, k, dy, Strides::rows(0, cols), x, xt, 0.0, dw, Strides::rows(0, k));
+        if let Some((dx, fresh)) = dx {
+            let beta = if fresh { 0.0 } else { 1.0 };
+            sgemm(k, g.cout, cols, w, wt, dy, Strides::rows(0, cols), beta, dx, Strides::rows(0, cols));
         }
-        col2im_add(g, n, dcol, dx);
+        return;
+    }
+    if let Some((dx, true)) = &mut dx {
+        dx.fill(0.0);
+    }
+    for (i, (j0, nb)) in blocks(g, n).enumerate() {
+        let bcols = nb * oplane;
+        col.resize(col.len().max(k * bcols), 0.0);
+        let col = &mut col[..k * bcols];
+        im2col(g, (n, j0, nb), x, col);
+        // dW (+)= dY_block · col_blockᵀ, the blocks in order.
+        let dyb = Strides { offset: j0 * oplane, rs: cols, cs: 1 };
+        let beta = if i == 0 { 0.0 } else { 1.0 };
+        let colt = Strides { offset: 0, rs: 1, cs: bcols };
+        sgemm(g.cout, bcols, k, dy, dyb, col, colt, beta, dw, Strides::rows(0, k));
+        let Some((dx, _)) = &mut dx else { continue };
+        // dcol = Wᵀ · dY_block, added into dx by col2im.
+        dcol.resize(dcol.len().max(k * bcols), 0.0);
+        let dcol = &mut dcol[..k * bcols];
+        sgemm(k, g.cout, bcols, w, wt, dy, dyb, 0.0, dcol, Strides::rows(0, bcols));
+        col2im_add(g, (n, j0, nb), dcol, dx);
     }
 }
 
-/// Depthwise convolution forward (one `k × k` filter per channel).
-pub(crate) fn depthwise_forward(g: &Geometry, n: usize, x: &[f32], w: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {
+/// The layout of a depthwise convolution's input plane split into `stride²`
+/// phase planes (the zero-padded plane's pixels whose row and column have the
+/// same remainder modulo the stride): kernel tap (`ky`, `kx`) of output pixel
+/// (`oy`, `ox`) is pixel `(oy + ky / s) · wq + ox + kx / s` of phase
+/// (`ky % s`, `kx % s`). Outputs are computed `wq` wide (the columns past `ow`
+/// are scratch), so every tap is one contiguous multiply-add over the plane.
+#[derive(Clone, Copy)]
+struct Phases {
+    s: usize,
+    wq: usize,
+    /// Values per phase plane (one spare row: the scratch columns of the last
+    /// output row read past the last row).
+    len: usize,
+    /// Values of a `wq`-wide output plane.
+    wide: usize,
+}
+
+impl Phases {
+    fn new(g: &Geometry) -> Self {
+        let s = g.stride;
+        let (hq, wq) = ((g.h + 2 * g.pad).div_ceil(s), (g.w + 2 * g.pad).div_ceil(s));
+        Phases { s, wq, len: (hq + 1) * wq, wide: g.oh * wq }
+    }
+
+    /// The offset of tap (`ky`, `kx`) in the phase buffer.
+    #[inline(always)]
+    fn tap(&self, ky: usize, kx: usize) -> usize {
+        ((ky % self.s) * self.s + kx % self.s) * self.len + (ky / self.s) * self.wq + kx / self.s
+    }
+
+    /// Calls `f(phase_offset, src_offset, len)` for every run of input pixels
+    /// that lands consecutively in one phase row: input pixels `src_offset`,
+    /// `src_offset + stride`, … (`len` of them) are phase pixels
+    /// `phase_offset`, `phase_offset + 1`, ….
+    #[inline(always)]
+    fn runs(&self, g: &Geometry, mut f: impl FnMut(usize, usize, usize)) {
+        let s = self.s;
+        for iy in 0..g.h {
+            let py = iy + g.pad;
+            let row = ((py % s) * s) * self.len + (py / s) * self.wq;
+            for b in 0..s {
+                // The first column `ix` with `(ix + pad) % s == b`.
+                let first = (b + s - g.pad % s) % s;
+                if first >= g.w {
+                    continue;
+                }
+                let len = (g.w - first).div_ceil(s);
+                f(row + b * self.len + (first + g.pad) / s, iy * g.w + first, len);
+            }
+        }
+    }
+
+    /// Writes `src` (one input plane) into `ph` (zero in the padding).
+    fn split(&self, g: &Geometry, src: &[f32], ph: &mut [f32]) {
+        ph.fill(0.0);
+        let s = self.s;
+        self.runs(g, |d, o, len| {
+            let dst = &mut ph[d..d + len];
+            if s == 1 {
+                dst.copy_from_slice(&src[o..o + len]);
+            } else {
+                dst.iter_mut().zip(src[o..].iter().step_by(s)).for_each(|(d, v)| *d = *v);
+            }
+        });
+    }
+
+    /// Adds the pixels of `ph` back into the plane `dst` (the adjoint of [`Phases::split`]).
+    fn merge_add(&self, g: &Geometry, ph: &[f32], dst: &mut [f32]) {
+        let s = self.s;
+        self.runs(g, |d, o, len| {
+            let src = &ph[d..d + len];
+            if s == 1 {
+                dst[o..o + len].iter_mut().zip(src).for_each(|(o, v)| *o += v);
+            } else {
+                dst[o..].iter_mut().step_by(s).zip(src).for_each(|(o, v)| *o += v);
+            }
+        });
+    }
+}
+
+/// `Σ a_i · b_i` in [`LANES`] f32 partial sums, added up in a fixed order.
+#[inline(always)]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; LANES];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (xa, xb) in ca.zip(cb) {
+        for l in 0..LANES {
+            acc[l] += xa[l] * xb[l];
+        }
+    }
+    for (l, (xa, xb)) in ra.iter().zip(rb).enumerate() {
+        acc[l] += xa * xb;
+    }
+    acc.iter().sum()
+}
+
+/// Depthwise convolution forward (one `k × k` filter per channel). `phases`
+/// receives the input's phase planes (image by image within each channel),
+/// which [`depthwise_backward`] reads again, and scratch space after them.
+pub(crate) fn depthwise_forward(
+    g: &Geometry,
+    n: usize,
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    phases: &mut Vec<f32>,
+    y: &mut [f32],
+) {
     let (plane, oplane) = (g.h * g.w, g.oh * g.ow);
+    let p = Phases::new(g);
+    let per = p.s * p.s * p.len;
+    phases.resize(g.cin * n * per + p.wide, 0.0);
+    let (all, wide) = phases.split_at_mut(g.cin * n * per);
     for c in 0..g.cin {
         let b = bias.map_or(0.0, |b| b[c]);
         for j in 0..n {
-            let src = &x[(c * n + j) * plane..][..plane];
-            let dst = &mut y[(c * n + j) * oplane..][..oplane];
-            dst.fill(b);
+            let ph = &mut all[(c * n + j) * per..][..per];
+            p.split(g, &x[(c * n + j) * plane..][..plane], ph);
+            wide.fill(b);
             for ky in 0..g.k {
                 for kx in 0..g.k {
                     let wv = w[(c * g.k + ky) * g.k + kx];
-                    g.runs(ky, kx, |d, s, len| {
-                        let out = dst[d..d + len].iter_mut();
-                        if g.stride == 1 {
-                            out.zip(&src[s..s + len]).for_each(|(o, v)| *o += wv * v);
-                        } else {
-                            out.zip(strided(src, s, g.stride, len)).for_each(|(o, v)| *o += wv * v);
-                        }
-                    });
+                    let src = &ph[p.tap(ky, kx)..][..p.wide];
+                    wide.iter_mut().zip(src).for_each(|(o, v)| *o += wv * v);
                 }
+            }
+            let dst = &mut y[(c * n + j) * oplane..][..oplane];
+            for (d, s) in dst.chunks_exact_mut(g.ow).zip(wide.chunks_exact(p.wq)) {
+                d.copy_from_slice(&s[..g.ow]);
             }
         }
     }
 }
 
-/// Depthwise convolution backward, with [`conv_backward`]'s conventions.
+/// Depthwise convolution backward, with [`conv_backward`]'s conventions, from
+/// the input's phase planes of [`depthwise_forward`]; `scratch` is resized as
+/// needed.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn depthwise_backward(
     g: &Geometry,
     n: usize,
-    x: &[f32],
+    phases: &[f32],
     w: &[f32],
     dy: &[f32],
     dw: &mut [f32],
     mut db: Option<&mut [f32]>,
     mut dx: Option<(&mut [f32], bool)>,
+    scratch: &mut Vec<f32>,
 ) {
     let (plane, oplane) = (g.h * g.w, g.oh * g.ow);
+    let p = Phases::new(g);
+    let per = p.s * p.s * p.len;
+    scratch.resize(per + p.wide, 0.0);
+    let (dph, wide) = scratch.split_at_mut(per);
     if let Some((dx, true)) = &mut dx {
         dx.fill(0.0);
     }
+    let taps = g.k * g.k;
     for c in 0..g.cin {
         if let Some(db) = &mut db {
             db[c] = dy[c * n * oplane..][..n * oplane].iter().sum();
         }
-        for ky in 0..g.k {
-            for kx in 0..g.k {
-                let wi = (c * g.k + ky) * g.k + kx;
-                let mut acc = 0.0f32;
-                for j in 0..n {
-                    let src = &x[(c * n + j) * plane..][..plane];
-                    let grad = &dy[(c * n + j) * oplane..][..oplane];
-                    g.runs(ky, kx, |d, s, len| {
-                        let gr = grad[d..d + len].iter();
-                        acc += if g.stride == 1 {
-                            gr.zip(&src[s..s + len]).map(|(a, b)| a * b).sum::<f32>()
-                        } else {
-                            gr.zip(strided(src, s, g.stride, len)).map(|(a, b)| a * b).sum::<f32>()
-                        };
-                    });
-                    if let Some((dx, _)) = &mut dx {
-                        let dst = &mut dx[(c * n + j) * plane..][..plane];
-                        let wv = w[wi];
-                        g.runs(ky, kx, |d, s, len| {
-                            let gr = &grad[d..d + len];
-                            if g.stride == 1 {
-                                dst[s..s + len].iter_mut().zip(gr).for_each(|(o, v)| *o += wv * v);
-                            } else {
-                                strided_mut(dst, s, g.stride, len).zip(gr).for_each(|(o, v)| *o += wv * v);
-                            }
-                        });
-                    }
-                }
-                dw[wi] = acc;
+        let dwc = &mut dw[c * taps..][..taps];
+        dwc.fill(0.0);
+        for j in 0..n {
+            let ph = &phases[(c * n + j) * per..][..per];
+            // dy, `wq` wide with zeros in the scratch columns.
+            wide.fill(0.0);
+            for (d, s) in wide.chunks_exact_mut(p.wq).zip(dy[(c * n + j) * oplane..][..oplane].chunks_exact(g.ow)) {
+                d[..g.ow].copy_from_slice(s);
             }
+            for ky in 0..g.k {
+                for kx in 0..g.k {
+                    dwc[ky * g.k + kx] += dot(wide, &ph[p.tap(ky, kx)..][..p.wide]);
+                }
+            }
+            let Some((dx, _)) = &mut dx else { continue };
+            dph.fill(0.0);
+            for ky in 0..g.k {
+                for kx in 0..g.k {
+                    let wv = w[(c * g.k + ky) * g.k + kx];
+                    let dst = &mut dph[p.tap(ky, kx)..][..p.wide];
+                    dst.iter_mut().zip(&*wide).for_each(|(o, v)| *o += wv * v);
+                }
+            }
+            p.merge_add(g, dph, &mut dx[(c * n + j) * plane..][..plane]);
         }
     }
 }
 
-/// Lanes of the f64 sums below: independent partial sums (added up in a fixed
+/// Lanes of the sums below: independent partial sums (added up in a fixed
 /// order at the end), so the loop is not one long chain of dependent adds.
 const LANES: usize = 8;
 
+/// Values summed in f32 lanes before the lanes are added to f64 ones: f32
+/// arithmetic vectorizes twice as wide, f64 keeps long rows exact enough.
+const BLOCK: usize = 32 * LANES;
+
 /// `Σ f(a_i, b_i)` pairs of sums over two equally long rows, in [`LANES`]
-/// partial sums.
+/// partial sums (f32 within blocks of [`BLOCK`] values, f64 across them).
 #[inline(always)]
-fn lane_sums(a: &[f32], b: &[f32], f: impl Fn(f64, f64) -> (f64, f64)) -> (f64, f64) {
+fn lane_sums(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> (f32, f32)) -> (f64, f64) {
     let (mut s, mut q) = ([0.0f64; LANES], [0.0f64; LANES]);
-    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (xa, xb) in ca.zip(cb) {
-        for l in 0..LANES {
-            let (u, v) = f(f64::from(xa[l]), f64::from(xb[l]));
-            s[l] += u;
-            q[l] += v;
+    for (ba, bb) in a.chunks(BLOCK).zip(b.chunks(BLOCK)) {
+        let (mut s32, mut q32) = ([0.0f32; LANES], [0.0f32; LANES]);
+        let (ca, cb) = (ba.chunks_exact(LANES), bb.chunks_exact(LANES));
+        let (ra, rb) = (ca.remainder(), cb.remainder());
+        for (xa, xb) in ca.zip(cb) {
+            for l in 0..LANES {
+                let (u, v) = f(xa[l], xb[l]);
+                s32[l] += u;
+                q32[l] += v;
+            }
         }
-    }
-    for (l, (xa, xb)) in ra.iter().zip(rb).enumerate() {
-        let (u, v) = f(f64::from(*xa), f64::from(*xb));
-        s[l] += u;
-        q[l] += v;
+        for (l, (xa, xb)) in ra.iter().zip(rb).enumerate() {
+            let (u, v) = f(*xa, *xb);
+            s32[l] += u;
+            q32[l] += v;
+        }
+        for l in 0..LANES {
+            s[l] += f64::from(s32[l]);
+            q[l] += f64::from(q32[l]);
+        }
     }
     (s.iter().sum(), q.iter().sum())
 }
 
-/// Per-channel sums of `x` and of `x²` (rows of `len` values), in f64.
+/// Per-channel sums of `x` and of `x²` (rows of `len` values).
 pub(crate) fn row_moments(x: &[f32], len: usize, sum: &mut [f64], sq: &mut [f64]) {
     for ((row, s), q) in x.chunks(len).zip(sum.iter_mut()).zip(sq.iter_mut()) {
         (*s, *q) = lane_sums(row, row, |v, _| (v, v * v));
     }
 }
 
-/// Per-channel sums of `dy` and of `dy · xhat`, in f64.
+/// Per-channel sums of `dy` and of `dy · xhat`.
 pub(crate) fn row_dot(dy: &[f32], xhat: &[f32], len: usize, sum: &mut [f64], dot: &mut [f64]) {
     for (c, (s, d)) in sum.iter_mut().zip(dot.iter_mut()).enumerate() {
         (*s, *d) = lane_sums(&dy[c * len..][..len], &xhat[c * len..][..len], |a, b| (a, a * b));
@@ -380,4 +534,162 @@ pub(crate) fn softmax_cross_entropy(logits: &[f32], labels: &[u8], batch: usize,
         }
     }
     (loss, correct)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The depthwise kernels against the textbook loops, on strides 1 to 3,
+    /// paddings 0 to 2 and odd and even planes.
+    #[test]
+    #[allow(clippy::needless_range_loop)]
+    fn depthwise_matches_direct_loops() {
+        let mut seed = 1u32;
+        let mut next = || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        };
+        for (h, w, k, stride, pad) in
+            [(7, 7, 3, 1, 1), (8, 6, 3, 2, 1), (5, 9, 3, 3, 2), (6, 6, 1, 2, 0), (4, 5, 3, 1, 0)]
+        {
+            let (c, n) = (3, 2);
+            let (oh, ow) = ((h + 2 * pad - k) / stride + 1, (w + 2 * pad - k) / stride + 1);
+            let g = Geometry { cin: c, h, w, cout: c, oh, ow, k, stride, pad, depthwise: true };
+            let x: Vec<f32> = (0..c * n * h * w).map(|_| next()).collect();
+            let wt: Vec<f32> = (0..c * k * k).map(|_| next()).collect();
+            let bias: Vec<f32> = (0..c).map(|_| next()).collect();
+            let dy: Vec<f32> = (0..c * n * oh * ow).map(|_| next()).collect();
+            // The textbook loops: (channel, image, output pixel, tap).
+            let (mut y_ref, mut dw_ref, mut dx_ref) =
+                (vec![0.0f64; dy.len()], vec![0.0f64; wt.len()], vec![0.0f64; x.len()]);
+            for ch in 0..c {
+                for j in 0..n {
+                    for oy in 0..oh {
+                        for ox in 0..ow {
+                            let o = ((ch * n + j) * oh + oy) * ow + ox;
+                            y_ref[o] = f64::from(bias[ch]);
+                            for ky in 0..k {
+                                for kx in 0..k {
+                                    let (iy, ix) = (
+                                        (oy * stride + ky) as isize - pad as isize,
+                                        (ox * stride + kx) as isize - pad as isize,
+                                    );
+                                    if !(0..h as isize).contains(&iy) || !(0..w as isize).contains(&ix) {
+                                        continue;
+                                    }
+                                    let i = ((ch * n + j) * h + iy as usize) * w + ix as usize;
+                                    let t = (ch * k + ky) * k + kx;
+                                    y_ref[o] += f64::from(wt[t]) * f64::from(x[i]);
+                                    dw_ref[t] += f64::from(dy[o]) * f64::from(x[i]);
+                                    dx_ref[i] += f64::from(dy[o]) * f64::from(wt[t]);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            let mut phases = Vec::new();
+            let mut y = vec![f32::NAN; dy.len()];
+            depthwise_forward(&g, n, &x, &wt, Some(&bias), &mut phases, &mut y);
+            let (mut dw, mut db) = (vec![f32::NAN; wt.len()], vec![f32::NAN; c]);
+            // Not fresh: the input gradient is added to what dx holds.
+            let mut dx = vec![1.0f32; x.len()];
+            let mut scratch = Vec::new();
+            depthwise_backward(&g, n, &phases, &wt, &dy, &mut dw, Some(&mut db), Some((&mut dx, false)), &mut scratch);
+            let close = |a: &[f32], b: &[f64], plus: f64, what: &str| {
+                for (i, (a, b)) in a.iter().zip(b).enumerate() {
+                    assert!(
+                        (f64::from(*a) - b - plus).abs() < 1e-5,
+                        "{what}[{i}] {a} vs {} ({h}x{w} k{k} s{stride} p{pad})",
+                        b + plus
+                    );
+                }
+            };
+            close(&y, &y_ref, 0.0, "y");
+            close(&dw, &dw_ref, 0.0, "dw");
+            close(&dx, &dx_ref, 1.0, "dx");
+            let db_ref: Vec<f64> =
+                (0..c).map(|ch| dy[ch * n * oh * ow..][..n * oh * ow].iter().map(|v| f64::from(*v)).sum()).collect();
+            close(&db, &db_ref, 0.0, "db");
+        }
+    }
+
+    /// Dense convolutions (run in several im2col blocks here) against the
+    /// textbook loops: output, weight, bias and input gradients.
+    #[test]
+    #[allow(clippy::needless_range_loop)]
+    fn dense_conv_matches_direct_loops() {
+        let mut seed = 5u32;
+        let mut next = || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        };
+        // (cin, h, w, cout, k, stride, pad): same-width stride 1, strided, 1x1 strided.
+        for (cin, h, w, cout, k, stride, pad) in
+            [(16, 16, 16, 3, 3, 1, 1), (40, 31, 29, 4, 3, 2, 1), (5, 9, 9, 3, 1, 2, 0)]
+        {
+            let n = 5;
+            let (oh, ow) = ((h + 2 * pad - k) / stride + 1, (w + 2 * pad - k) / stride + 1);
+            let g = Geometry { cin, h, w, cout, oh, ow, k, stride, pad, depthwise: false };
+            let x: Vec<f32> = (0..cin * n * h * w).map(|_| next()).collect();
+            let wt: Vec<f32> = (0..cout * cin * k * k).map(|_| next()).collect();
+            let bias: Vec<f32> = (0..cout).map(|_| next()).collect();
+            let dy: Vec<f32> = (0..cout * n * oh * ow).map(|_| next()).collect();
+            let (mut y_ref, mut dw_ref, mut dx_ref) =
+                (vec![0.0f64; dy.len()], vec![0.0f64; wt.len()], vec![0.0f64; x.len()]);
+            for co in 0..cout {
+                for j in 0..n {
+                    for oy in 0..oh {
+                        for ox in 0..ow {
+                            let o = ((co * n + j) * oh + oy) * ow + ox;
+                            y_ref[o] = f64::from(bias[co]);
+                            for ci in 0..cin {
+                                for ky in 0..k {
+                                    for kx in 0..k {
+                                        let iy = (oy * stride + ky) as isize - pad as isize;
+                                        let ix = (ox * stride + kx) as isize - pad as isize;
+                                        if !(0..h as isize).contains(&iy) || !(0..w as isize).contains(&ix) {
+                                            continue;
+                                        }
+                                        let i = ((ci * n + j) * h + iy as usize) * w + ix as usize;
+                                        let t = ((co * cin + ci) * k + ky) * k + kx;
+                                        y_ref[o] += f64::from(wt[t]) * f64::from(x[i]);
+                                        dw_ref[t] += f64::from(dy[o]) * f64::from(x[i]);
+                                        dx_ref[i] += f64::from(dy[o]) * f64::from(wt[t]);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            assert!(k == 1 || blocks(&g, n).count() > 1, "several im2col blocks");
+            let (mut col, mut dcol) = (Vec::new(), Vec::new());
+            let mut y = vec![f32::NAN; dy.len()];
+            conv_forward(&g, n, &x, &wt, Some(&bias), &mut col, &mut y);
+            let (mut dw, mut db) = (vec![f32::NAN; wt.len()], vec![f32::NAN; cout]);
+            let mut dx = vec![1.0f32; x.len()];
+            conv_backward(&g, n, &x, &wt, &dy, &mut dw, Some(&mut db), Some((&mut dx, false)), &mut col, &mut dcol);
+            let close = |a: &[f32], b: &[f64], plus: f64, what: &str| {
+                for (i, (a, b)) in a.iter().zip(b).enumerate() {
+                    assert!(
+                        (f64::from(*a) - b - plus).abs() < 1e-4,
+                        "{what}[{i}] {a} vs {} (k{k} s{stride})",
+                        b + plus
+                    );
+                }
+            };
+            close(&y, &y_ref, 0.0, "y");
+            close(&dw, &dw_ref, 0.0, "dw");
+            close(&dx, &dx_ref, 1.0, "dx");
+            let db_ref: Vec<f64> =
+                (0..cout).map(|c| dy[c * n * oh * ow..][..n * oh * ow].iter().map(|v| f64::from(*v)).sum()).collect();
+            close(&db, &db_ref, 0.0, "db");
+            // A fresh input gradient overwrites what dx held.
+            let mut fresh = vec![f32::NAN; x.len()];
+            conv_backward(&g, n, &x, &wt, &dy, &mut dw, None, Some((&mut fresh, true)), &mut col, &mut dcol);
+            close(&fresh, &dx_ref, 0.0, "fresh dx");
+        }
+    }
 }

@@ -329,8 +329,10 @@ struct Chunk {
     grads: Vec<Vec<f32>>,
     /// Whether a gradient has been written this step (else it holds stale values).
     written: Vec<bool>,
-    /// im2col matrices of convolutions, normalized values of BatchNorm layers.
+    /// im2col matrices of convolutions, phase planes of depthwise ones,
+    /// normalized values of BatchNorm layers.
     cols: Vec<Vec<f32>>,
+    /// Backward scratch: the im2col gradient, or depthwise phase planes.
     dcol: Vec<f32>,
     /// Per-tensor gradients of this chunk (weights and biases of dense layers).
     dparams: Vec<Vec<f32>>,
@@ -404,7 +406,7 @@ impl Chunk {
                 let x = &self.outs[ins[0]];
                 let bias = d.b.map(|b| plan.tensors[b].value.as_slice());
                 if d.geo.depthwise {
-                    kernels::depthwise_forward(&d.geo, n, x, &d.eff, bias, &mut out);
+                    kernels::depthwise_forward(&d.geo, n, x, &d.eff, bias, &mut self.cols[id], &mut out);
                 } else {
                     kernels::conv_forward(&d.geo, n, x, &d.eff, bias, &mut self.cols[id], &mut out);
                 }
@@ -425,7 +427,8 @@ impl Chunk {
                 }
             }
             Node::Clamp { lo, hi } => {
-                out.iter_mut().zip(&self.outs[ins[0]]).for_each(|(o, v)| *o = v.max(*lo).min(*hi));
+                let (lo, hi) = (*lo, *hi);
+                out.iter_mut().zip(&self.outs[ins[0]]).for_each(|(o, v)| *o = v.max(lo).min(hi));
             }
             Node::Add => {
                 out.copy_from_slice(&self.outs[ins[0]]);
@@ -505,19 +508,28 @@ impl Chunk {
                 let dxr = dx.as_mut().map(|(g, fresh)| (g.as_mut_slice(), *fresh));
                 let x = &self.outs[i];
                 if d.geo.depthwise {
-                    kernels::depthwise_backward(&d.geo, n, x, &d.eff, &dy, &mut dw, db.as_deref_mut(), dxr);
-                } else {
-                    let col = &self.cols[id];
-                    kernels::conv_backward(
+                    kernels::depthwise_backward(
                         &d.geo,
                         n,
-                        x,
-                        col,
+                        &self.cols[id],
                         &d.eff,
                         &dy,
                         &mut dw,
                         db.as_deref_mut(),
                         dxr,
+                        &mut self.dcol,
+                    );
+                } else {
+                    kernels::conv_backward(
+                        &d.geo,
+                        n,
+                        x,
+                        &d.eff,
+                        &dy,
+                        &mut dw,
+                        db.as_deref_mut(),
+                        dxr,
+                        &mut self.cols[id],
                         &mut self.dcol,
                     );
                 }
@@ -547,8 +559,10 @@ impl Chunk {
             }
             Node::Clamp { lo, hi } => {
                 if let Some((mut g, fresh)) = target(self, ins[0]) {
-                    let x = &self.outs[ins[0]];
-                    let src = dy.iter().zip(x).map(|(d, v)| if *v > *lo && *v < *hi { *d } else { 0.0 });
+                    // Bounds in locals and slices of one length: a branch-free, vectorized loop.
+                    let (lo, hi, len) = (*lo, *hi, g.len());
+                    let (x, dy) = (&self.outs[ins[0]][..len], &dy[..len]);
+                    let src = dy.iter().zip(x).map(|(d, v)| if *v > lo && *v < hi { *d } else { 0.0 });
                     accumulate(&mut g, fresh, src);
                     self.grads[ins[0]] = g;
                 }
