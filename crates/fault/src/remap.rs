@@ -247,6 +247,50 @@ fn objective(
         .sum()
 }
 
+/// Adds, for every logical row `l`, the cost of a stuck cell in logical column
+/// `lc` of row `l` to `out[l · stride]`: [`cell_cost`] for each `l`, with the
+/// column's slot worked out once where the layout is not packed.
+#[allow(clippy::too_many_arguments)]
+fn add_column_costs(
+    codec: &WeightCodec,
+    layout: &CrossbarLayout,
+    model: FaultModel,
+    q: &[i32],
+    x: u32,
+    lc: u32,
+    state: CellState,
+    out: &mut [i64],
+    stride: usize,
+) {
+    let rows = codec.rows as usize;
+    if layout.groups_per_crossbar > 1 || lc >= codec.usable_columns {
+        // Packed blocks, or an offset column (the same cost on every row).
+        for l in 0..rows {
+            out[l * stride] += cell_cost(codec, layout, model, q, x, l as u32, lc, state);
+        }
+        return;
+    }
+    let (k_rows, n_out) = (layout.rows_per_group, layout.outputs_per_group);
+    let (wcol, s) = (lc / codec.columns_per_weight, lc % codec.columns_per_weight);
+    let per_group = layout.row_tiles * layout.col_tiles;
+    let (g, rem) = (x / per_group, x % per_group);
+    let (rt, ct) = (rem / layout.col_tiles, rem % layout.col_tiles);
+    let n = ct * codec.weights_per_row + wcol;
+    if wcol >= codec.weights_per_row || n >= n_out {
+        return;
+    }
+    // Rows k = rt · rows + l below k_rows hold weights; the rest are unused.
+    let first_k = u64::from(rt) * u64::from(codec.rows);
+    let used = (u64::from(k_rows).saturating_sub(first_k)).min(rows as u64) as usize;
+    let base = ((u64::from(g) * u64::from(n_out) + u64::from(n)) * u64::from(k_rows) + first_k) as usize;
+    for (l, &w) in q[base..base + used].iter().enumerate() {
+        out[l * stride] += match model {
+            FaultModel::Cell => codec.cell_delta(w, s, state).abs(),
+            FaultModel::WeightZero => i64::from(w).abs(),
+        };
+    }
+}
+
 /// Assigns logical rows to physical rows given the column placement; returns the cost.
 #[allow(clippy::too_many_arguments)]
 fn assign_rows(
@@ -267,9 +311,7 @@ fn assign_rows(
         if lc >= codec.cols {
             continue;
         }
-        for l in 0..n {
-            s.cost[l * m + r as usize] += cell_cost(codec, layout, model, q, x, l as u32, lc, st);
-        }
+        add_column_costs(codec, layout, model, q, x, lc, st, &mut s.cost[r as usize..], m);
     }
     let total = s.hungarian.solve(n, m, &s.cost);
     perm.row_of_phys.clear();
@@ -643,6 +685,53 @@ mod tests {
             let sum: i64 = h.assignment.iter().enumerate().map(|(i, &j)| cost[i * m + j]).sum();
             assert_eq!(sum, got);
         }
+    }
+
+    /// The column fast path equals `cell_cost` row by row, on plain and packed
+    /// layouts, every column (weights, offsets, unused) and both models.
+    #[test]
+    fn column_costs_equal_cell_costs() {
+        use rramsim_graph::{Conv2d, Layer, NetworkBuilder, Op, Shape};
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../arch-configs/isaac.toml");
+        let mut arch = rramsim_hw::load_arch_toml(path, &std::fs::read_to_string(path).unwrap()).unwrap().0;
+        arch.crossbar.rows = 16;
+        arch.crossbar.cols = 16;
+        arch.weight_bits = 8;
+        let mut checked = 0;
+        let mut packed = false;
+        for encoding in [SignedEncoding::OffsetColumn, SignedEncoding::Differential, SignedEncoding::OffsetDigital] {
+            arch.encoding = encoding;
+            let codec = WeightCodec::new(&arch);
+            for (cin, cout, groups) in [(40usize, 5usize, 1usize), (12, 12, 6), (9, 1, 1)] {
+                let mut b = NetworkBuilder::new("t");
+                b.push(Layer::new("input", Op::Input { shape: Shape::new(cin, 1, 1) }, &[]));
+                let conv = Conv2d { groups, ..Conv2d::pointwise(cout, false) };
+                b.push(Layer::new("c", Op::Conv2d(conv), &["input"]));
+                let net = b.build().unwrap();
+                let layout = rramsim_map::crossbar_layout(&net, &arch, net.find("c").unwrap()).unwrap();
+                packed |= layout.groups_per_crossbar > 1;
+                let (k, n_out, groups) = (cin / groups, cout / groups, groups);
+                let len = k * n_out * groups;
+                let q: Vec<i32> = (0..len).map(|i| (i as i32 * 37 % 255) - 127).collect();
+                for x in 0..layout.crossbars {
+                    for lc in 0..codec.cols {
+                        for state in [CellState::Sa0, CellState::Sa1] {
+                            for model in [FaultModel::Cell, FaultModel::WeightZero] {
+                                let mut fast = vec![0i64; codec.rows as usize * 3];
+                                add_column_costs(&codec, &layout, model, &q, x, lc, state, &mut fast[1..], 3);
+                                for l in 0..codec.rows {
+                                    let want = cell_cost(&codec, &layout, model, &q, x, l, lc, state);
+                                    assert_eq!(fast[1 + 3 * l as usize], want, "{encoding:?} x{x} l{l} c{lc}");
+                                    checked += u64::from(want != 0);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 1000, "only {checked} non-zero costs compared");
+        assert!(packed, "no packed layout exercised");
     }
 
     #[test]
