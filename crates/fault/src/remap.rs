@@ -453,7 +453,9 @@ impl Hungarian {
                     last = low;
                     min = d[collist[up]];
                     up += 1;
-                    for k in up..m {
+                    // The scan covers the columns past the first; `up` moves within it.
+                    let scan = up;
+                    for k in scan..m {
                         let j = collist[k];
                         let h = d[j];
                         if h <= min {
