@@ -104,13 +104,17 @@ def run(
     distribution: str = "uniform",
     fault_model: str = "cell",
     trace: Optional[PathLike] = None,
+    max_replicas: Optional[int] = None,
+    chip_budget: Optional[int] = None,
 ) -> Result:
     """Map ``workload`` onto ``arch`` and simulate it cycle by cycle (``rramsim run``).
 
     ``offload``: ``all-rram``, ``pointwise``, ``all-digital``, ``layers=A,B`` or
     ``auto[:F]`` (needs faults). Faults: a map file (``faults=``) or a generated
     map (``fault_rate=`` per cell, with ``seed=``). ``trace=``: also write a
-    binary ``.rtrace`` of every event.
+    binary ``.rtrace`` of every event. ``max_replicas=`` / ``chip_budget=``: the
+    replication budget (``--max-replicas`` / ``--chip-budget``, whole numbers of
+    at least 1; default: no replica limit, the chips one copy needs).
     """
     text = _rramsim.run(
         _text(arch),
@@ -127,6 +131,8 @@ def run(
         distribution=distribution,
         fault_model=fault_model,
         trace=_opt_text(trace),
+        max_replicas=max_replicas,
+        chip_budget=chip_budget,
     )
     return Result(json.loads(text))
 

@@ -20,7 +20,7 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use rramsim::accuracy::{DeviceMode, EvalSpec, InferSpec, Inference};
 use rramsim::faults::StatsOn;
-use rramsim::options::{check_batch, parse_distribution, parse_fault_model, parse_replication};
+use rramsim::options::{check_batch, check_budget, parse_distribution, parse_fault_model, parse_replication};
 use rramsim::study::StudySpec;
 use rramsim::sweep::Spec;
 use rramsim::{Arch, Experiment, FaultSpec, OffloadSpec, RatePer, RunOptions, WorkloadSpec};
@@ -89,7 +89,7 @@ fn fault_spec(
 #[pyo3(signature = (
     arch, workload, *, batch = 1, offload = "all-rram", replication = "balanced", widen = None,
     shortcut_kernel = None, faults = None, fault_rate = None, seed = None, sa1_fraction = 0.5,
-    distribution = "uniform", fault_model = "cell", trace = None
+    distribution = "uniform", fault_model = "cell", trace = None, max_replicas = None, chip_budget = None
 ))]
 #[allow(clippy::too_many_arguments)]
 fn run(
@@ -108,15 +108,22 @@ fn run(
     distribution: &str,
     fault_model: &str,
     trace: Option<PathBuf>,
+    max_replicas: Option<i64>,
+    chip_budget: Option<i64>,
 ) -> PyResult<String> {
     let experiment = (|| {
+        // As `--max-replicas` / `--chip-budget`: whole numbers of at least 1.
+        let budget = |what: &str, v: Option<i64>| v.map(|v| check_budget(what, v as f64)).transpose();
         Ok::<_, rramsim::Error>(Experiment {
             arch,
             workload: WorkloadSpec { source: workload, widen, shortcut_kernel },
             options: RunOptions {
                 offload: OffloadSpec::parse(offload)?,
                 replication: parse_replication(replication)?,
-                budget: Default::default(),
+                budget: rramsim::model::ReplicationBudget {
+                    max_replicas: budget("max_replicas", max_replicas)?,
+                    chips: budget("chip_budget", chip_budget)?,
+                },
                 batch: check_batch(batch)?,
                 faults: fault_spec(faults, fault_rate, seed, sa1_fraction, distribution, fault_model)?,
             },

@@ -58,6 +58,19 @@ def test_run_with_options_and_faults_equals_the_cli():
 
 
 @needs_cli
+def test_run_with_a_replication_budget_equals_the_cli():
+    r = rramsim.run("isaac", "resnet20", max_replicas=2, chip_budget=1)
+    doc = cli_json("run", "--arch", "isaac", "--workload", "resnet20", "--max-replicas", "2", "--chip-budget", "1")
+    assert r.summary == doc
+    # The budget acts: one replica at most per layer is a different mapping.
+    one = rramsim.run("isaac", "resnet20", max_replicas=1).summary
+    assert one["total_cycles"] != r.summary["total_cycles"]
+    for bad in (dict(max_replicas=0), dict(chip_budget=-1)):
+        with pytest.raises(rramsim.InputError, match="at least 1"):
+            rramsim.run("isaac", "resnet20", **bad)
+
+
+@needs_cli
 def test_check_equals_the_cli():
     assert rramsim.check("isaac") == cli_json("check", "isaac")
 

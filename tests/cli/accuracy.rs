@@ -403,4 +403,9 @@ fn eval_remap_lowers_the_fault_objective() {
     let mut bad = base.to_vec();
     bad.extend(["--remap", "diagonal"]);
     assert_bad_input(&rramsim(&bad), "diagonal");
+    // Without faults a remap has nothing to do: said on stderr and in the table.
+    let o = rramsim(&["eval", "--model", m, "--images", "20", "--arch", "isaac", "--device", "off", "--remap", "rows"]);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--remap rows has no effect without faults"));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("remap rows: no effect (no faults)"));
 }

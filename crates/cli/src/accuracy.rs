@@ -264,6 +264,14 @@ pub struct EvalArgs {
 }
 
 pub fn eval(args: EvalArgs) -> CliResult<()> {
+    let remap: rramsim::model::RemapMode = args.remap.into();
+    if remap != rramsim::model::RemapMode::None && (args.fault_rate.unwrap_or(0.0) == 0.0 || args.seeds == 0) {
+        eprintln!(
+            "warning: --remap {} has no effect without faults (--fault-rate 0 or absent, or --seeds 0): \
+             every crossbar keeps the identity placement",
+            remap.name()
+        );
+    }
     let spec = EvalSpec {
         model: args.model.clone(),
         weights: args.weights.clone(),
@@ -366,6 +374,8 @@ fn print_eval(args: &EvalArgs, report: &EvalReport) -> CliResult<()> {
                     report.remap_crossbars_permuted,
                     report.remap_seconds
                 );
+            } else if report.remap != "none" {
+                println!("remap {}: no effect (no faults): identity placement", report.remap);
             }
             if report.seeds > 0 {
                 println!(
