@@ -194,11 +194,29 @@ impl SimResult {
         (self.image_done[n - 1].get() - self.image_done[0].get()) as f64 / (n - 1) as f64
     }
 
-    /// The steady-state interval between images of a pipeline fed back to
-    /// back: the busiest single resource's cycles per image (no resource can
-    /// serve images faster), and that resource. With one image this is what
-    /// a long batch would settle to when nothing but the bottleneck waits.
-    pub fn steady_state(&self) -> (Resource, f64) {
+    /// The measured interval between images once the pipeline has filled:
+    /// the mean gap between completions over the second half of the batch
+    /// (completion times in order: `(done[n-1] - done[n/2-1]) / (n - n/2)`).
+    /// `None` for a batch of one. The first images of a batch still fill the
+    /// pipeline, and each image's completion is also delayed by the images
+    /// behind it, so the first half is left out.
+    pub fn measured_interval(&self) -> Option<f64> {
+        let n = self.image_done.len();
+        if n < 2 {
+            return None;
+        }
+        let mut done: Vec<u64> = self.image_done.iter().map(|c| c.get()).collect();
+        done.sort_unstable();
+        let half = n / 2;
+        Some((done[n - 1] - done[half - 1]) as f64 / (n - half) as f64)
+    }
+
+    /// A lower bound on the steady-state interval between images: the busiest
+    /// single resource's busy cycles per image (no resource can serve images
+    /// faster), and that resource. The simulated interval
+    /// ([`SimResult::measured_interval`]) is longer when items wait for
+    /// anything else (buffer room, their inputs).
+    pub fn steady_state_bound(&self) -> (Resource, f64) {
         let images = self.image_done.len().max(1) as f64;
         let (r, cycles) = self
             .busiest
