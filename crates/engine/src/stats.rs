@@ -194,27 +194,25 @@ impl SimResult {
         (self.image_done[n - 1].get() - self.image_done[0].get()) as f64 / (n - 1) as f64
     }
 
-    /// The measured interval between images once the pipeline has filled:
-    /// the mean gap between completions over the second half of the batch
-    /// (completion times in order: `(done[n-1] - done[n/2-1]) / (n - n/2)`).
-    /// `None` for a batch of one. The first images of a batch still fill the
-    /// pipeline, and each image's completion is also delayed by the images
-    /// behind it, so the first half is left out.
-    pub fn measured_interval(&self) -> Option<f64> {
+    /// The simulated interval between images in the steady state: this
+    /// batch's cycles beyond one image's latency alone (`lone`, from a run of
+    /// one image of the same mapping) per further image,
+    /// `(total - lone) / (n - 1)`, and never less than
+    /// [`SimResult::steady_state_bound`] (a batch too short to settle can
+    /// finish its images together). `None` for a batch of one.
+    pub fn steady_interval(&self, lone: Cycle) -> Option<f64> {
         let n = self.image_done.len();
         if n < 2 {
             return None;
         }
-        let mut done: Vec<u64> = self.image_done.iter().map(|c| c.get()).collect();
-        done.sort_unstable();
-        let half = n / 2;
-        Some((done[n - 1] - done[half - 1]) as f64 / (n - half) as f64)
+        let extra = self.total_cycles.get().saturating_sub(lone.get()) as f64 / (n - 1) as f64;
+        Some(extra.max(self.steady_state_bound().1))
     }
 
     /// A lower bound on the steady-state interval between images: the busiest
     /// single resource's busy cycles per image (no resource can serve images
     /// faster), and that resource. The simulated interval
-    /// ([`SimResult::measured_interval`]) is longer when items wait for
+    /// ([`SimResult::steady_interval`]) is longer when items wait for
     /// anything else (buffer room, their inputs).
     pub fn steady_state_bound(&self) -> (Resource, f64) {
         let images = self.image_done.len().max(1) as f64;

@@ -197,10 +197,10 @@ pub struct Metrics {
     /// Measured cycles between images: the last image's gap to the first's,
     /// averaged (the first image's latency for a batch of one).
     pub cycles_per_image: f64,
-    /// The steady-state interval, simulated: the mean gap between completions
-    /// over the second half of a batch of `steady_state_images` images fed
-    /// back to back (the run itself when its batch is at least that large,
-    /// otherwise a warm-up run of that many images).
+    /// The steady-state interval, simulated: the cycles a batch of
+    /// `steady_state_images` images fed back to back takes beyond one image
+    /// alone, per further image (the run itself when its batch has several
+    /// images, otherwise a warm-up run of 2), never less than the bound.
     pub steady_state_cycles_per_image: f64,
     /// Images of the run the steady state was measured on.
     pub steady_state_images: u32,
@@ -240,21 +240,29 @@ pub struct Metrics {
     pub spilled_bytes: u64,
 }
 
-/// Images of the run the steady state is measured on: a batch at least this
-/// large is measured on itself, a smaller one on a warm-up run of this many.
-pub const STEADY_STATE_IMAGES: u32 = 4;
+/// Images of the warm-up run the steady state is measured on when the run's
+/// own batch is a single image.
+pub const STEADY_STATE_IMAGES: u32 = 2;
 
 impl Metrics {
     /// The figures of `result` (a run of `batch` images); the steady state is
     /// measured on `steady`, a run of at least two images of the same mapping
-    /// (`result` itself when its batch is large enough).
-    pub fn of(arch: &ArchParams, mapping: &Mapping, result: &SimResult, batch: u32, steady: &SimResult) -> Metrics {
+    /// (`result` itself when its batch has several), against `lone`, the
+    /// latency of one image run alone.
+    pub fn of(
+        arch: &ArchParams,
+        mapping: &Mapping,
+        result: &SimResult,
+        batch: u32,
+        steady: &SimResult,
+        lone: rramsim_core::Cycle,
+    ) -> Metrics {
         let energy = result.energy(arch).0;
         let macs: u64 = result.layers.iter().map(|l| l.macs).sum();
         let cycles_per_image = result.cycles_per_image();
         let (bottleneck, bound) = result.steady_state_bound();
         let steady_images = steady.image_done.len().max(1);
-        let interval = steady.measured_interval().unwrap_or_else(|| steady.cycles_per_image());
+        let interval = steady.steady_interval(lone).unwrap_or_else(|| steady.cycles_per_image());
         let steady_energy = steady.dynamic_energy(arch).0 / steady_images as f64
             + rramsim_hw::leakage_energy(
                 arch,
@@ -310,20 +318,18 @@ impl Prepared {
     pub fn simulate_with<S: EventSink>(&self, sink: &mut S) -> Result<Outcome> {
         let result = simulate_with(&self.net, &self.arch, &self.mapping, SimOptions { batch: self.batch }, sink);
         self.check_deadlock(&result)?;
-        let warm_up;
-        let steady = if self.batch >= STEADY_STATE_IMAGES {
-            &result
-        } else {
-            warm_up = rramsim_engine::simulate(
-                &self.net,
-                &self.arch,
-                &self.mapping,
-                SimOptions { batch: STEADY_STATE_IMAGES },
-            );
-            self.check_deadlock(&warm_up)?;
-            &warm_up
-        };
-        let metrics = Metrics::of(&self.arch, &self.mapping, &result, self.batch, steady);
+        // The steady state: a batch of several images against one image alone;
+        // the run supplies whichever it is, a second run the other.
+        let extra = simulate_with(
+            &self.net,
+            &self.arch,
+            &self.mapping,
+            SimOptions { batch: if self.batch > 1 { 1 } else { STEADY_STATE_IMAGES } },
+            &mut NoEvents,
+        );
+        self.check_deadlock(&extra)?;
+        let (steady, lone) = if self.batch > 1 { (&result, &extra) } else { (&extra, &result) };
+        let metrics = Metrics::of(&self.arch, &self.mapping, &result, self.batch, steady, lone.first_latency());
         Ok(Outcome { result, metrics })
     }
 

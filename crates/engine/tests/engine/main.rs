@@ -677,7 +677,7 @@ fn steady_state_is_the_busiest_resource_and_a_batch_settles_to_it() {
     let one = run(&net, &arch, Replication::None, 1);
     let (bottleneck, interval) = one.steady_state_bound();
     assert_eq!((bottleneck, interval), (rramsim_engine::Resource::Adc, 16.0 * 4.0 * 16.0));
-    assert_eq!(one.measured_interval(), None);
+    assert_eq!(one.steady_interval(one.first_latency()), None);
     // The first image also pays the pipeline's fill, so its latency is longer.
     assert!(one.first_latency().get() as f64 > interval);
     // Eight images back to back come out exactly one interval apart: the
@@ -685,7 +685,7 @@ fn steady_state_is_the_busiest_resource_and_a_batch_settles_to_it() {
     let eight = run(&net, &arch, Replication::None, 8);
     assert_eq!(eight.steady_state_bound(), (rramsim_engine::Resource::Adc, interval));
     assert_eq!(eight.cycles_per_image(), interval);
-    assert_eq!(eight.measured_interval(), Some(interval));
+    assert_eq!(eight.steady_interval(one.first_latency()), Some(interval));
 }
 
 /// Marginal cycles per image between batches of `n` and `2n`.
@@ -707,8 +707,9 @@ fn a_small_ring_makes_the_simulated_interval_longer_than_the_bound() {
     let small = arch_with_buffer(2, 2, 19);
     let big = arch_with_buffer(2, 2, 1 << 20);
     let (s, b) = (run(&net, &small, Replication::None, 8), run(&net, &big, Replication::None, 8));
+    let lone = |arch| run(&net, arch, Replication::None, 1).first_latency();
     let (_, bound) = s.steady_state_bound();
-    let (sm, bm) = (s.measured_interval().unwrap(), b.measured_interval().unwrap());
+    let (sm, bm) = (s.steady_interval(lone(&small)).unwrap(), b.steady_interval(lone(&big)).unwrap());
     assert!(bound <= bm && bm < sm, "bound {bound}, big {bm}, small {sm}");
     assert!(sm <= s.first_latency().get() as f64);
     // A batch's rate converges to the simulated interval: the marginal cycles
