@@ -53,6 +53,33 @@ fn batches_pipeline_and_report_throughput() {
     assert!((dynamic - 1.0).abs() < 0.01, "{dynamic}");
     assert!(per_image(&four, "static_energy_pj", 4.0) < per_image(&one, "static_energy_pj", 1.0));
     assert!(one["static_energy_pj"].as_f64().unwrap() > 0.0);
+    // The steady state is simulated: at batch 1 on a warm-up of 2 images, at
+    // batch 4 on the run itself, each against one image alone: batch 4's
+    // interval is (c4 - c1) / 3. It is no shorter than the busiest resource's
+    // busy time per image and no longer than the first image's latency.
+    let f = |v: &Value, key: &str| v[key].as_f64().unwrap();
+    assert_eq!((one["steady_state_images"].as_u64(), four["steady_state_images"].as_u64()), (Some(2), Some(4)));
+    assert_eq!(f(&four, "steady_state_cycles_per_image"), (c4 - c1) as f64 / 3.0);
+    for v in [&one, &four] {
+        let interval = f(v, "steady_state_cycles_per_image");
+        assert!(f(v, "steady_state_bound_cycles_per_image") <= interval, "{v}");
+        assert!(interval <= f(v, "first_image_cycles"), "{v}");
+        let hz = f(v, "clock_ghz") * 1e9;
+        assert!((f(v, "throughput_images_per_s") - hz / interval).abs() < 1e-6 * hz / interval);
+        // Marginal energy: dynamic per image + static power x the interval.
+        let dynamic = f(&one, "dynamic_energy_pj");
+        let static_power = f(&one, "static_energy_pj") / f(&one, "total_cycles");
+        let expect = dynamic + static_power * interval;
+        assert!((f(v, "steady_state_energy_per_image_pj") - expect).abs() < 1e-3 * expect, "{v}");
+    }
+    // A longer batch's rate converges to the steady state: the marginal
+    // cycles per image between 8 and 16 images are within 3 % of what batch 1
+    // reports.
+    let eight = run_json(&["--arch", "isaac", "--workload", "resnet20", "--batch", "8"]);
+    let sixteen = run_json(&["--arch", "isaac", "--workload", "resnet20", "--batch", "16"]);
+    let marginal = (f(&sixteen, "total_cycles") - f(&eight, "total_cycles")) / 8.0;
+    let ratio = marginal / f(&one, "steady_state_cycles_per_image");
+    assert!((ratio - 1.0).abs() < 0.03, "{ratio}");
     // No run is more efficient than the bound `check` prints.
     let o = rramsim(&["check", "isaac", "--format", "json"]);
     let check: Value = serde_json::from_str(&stdout(&o)).unwrap();

@@ -34,8 +34,10 @@ fn study_changes_equal_the_ratios_of_single_runs() {
     let rows = v["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 2 * 2 * 2);
     let base = json(&["run", "--arch", "isaac", "--workload", "resnet20", "--format", "json"]);
-    // Runtime is the steady-state time per image (1 / throughput).
-    let (bc, be) = (1.0 / base["throughput_images_per_s"].as_f64().unwrap(), base["energy_pj"].as_f64().unwrap());
+    // Runtime is the steady-state time per image (1 / throughput), energy the
+    // steady state's marginal energy per image.
+    let steady_energy = |v: &Value| v["steady_state_energy_per_image_pj"].as_f64().unwrap();
+    let (bc, be) = (1.0 / base["throughput_images_per_s"].as_f64().unwrap(), steady_energy(&base));
     for row in rows {
         for key in ["width", "offload", "total_cycles", "energy_pj", "runtime_change_pct", "energy_change_pct"] {
             assert!(!row[key].is_null(), "row without `{key}`: {row}");
@@ -59,7 +61,8 @@ fn study_changes_equal_the_ratios_of_single_runs() {
             "json",
         ]);
         assert_eq!(single["total_cycles"], row["total_cycles"], "{row}");
-        let (c, e) = (1.0 / single["throughput_images_per_s"].as_f64().unwrap(), single["energy_pj"].as_f64().unwrap());
+        let (c, e) = (1.0 / single["throughput_images_per_s"].as_f64().unwrap(), steady_energy(&single));
+        assert_eq!(single["steady_state_energy_per_image_pj"], row["steady_state_energy_per_image_pj"], "{row}");
         assert!((row["runtime_change_pct"].as_f64().unwrap() - 100.0 * (c / bc - 1.0)).abs() < 1e-9);
         assert!((row["energy_change_pct"].as_f64().unwrap() - 100.0 * (e / be - 1.0)).abs() < 1e-9);
     }

@@ -211,8 +211,8 @@ fn render(r: &RunReport, format: Format) -> CliResult<String> {
             let mut out = format!(
                 "{} on {} (batch {}, replication {}, budget {}, offload {})\n\
                  cycles: {} ({:.3} us at {} GHz); first image {} cycles ({:.3} us)\n\
-                 steady state: {:.0} cycles per image ({}-bound), {:.1} images/s; measured {:.1} images/s\n\
-                 energy: {:.3} uJ ({:.3} uJ dynamic + {:.3} uJ static; {:.3} uJ per image); {:.3} TOPS/W over {} MACs\n\
+                 steady state: {:.0} cycles per image, {:.1} images/s (simulated over {} images; bound {:.0} cycles, {}); batch {:.1} images/s\n\
+                 energy: {:.3} uJ ({:.3} uJ dynamic + {:.3} uJ static; {:.3} uJ per image; steady state {:.3} uJ per image); {:.3} TOPS/W over {} MACs\n\
                  hardware: {} crossbars in {} PEs, {} tiles, {} chip(s); digital unit busy {:.1}%; {} events\n\n",
                 r.workload,
                 r.arch,
@@ -226,13 +226,16 @@ fn render(r: &RunReport, format: Format) -> CliResult<String> {
                 thousands(r.metrics.first_image_cycles),
                 r.metrics.latency_ns / 1e3,
                 r.metrics.steady_state_cycles_per_image,
-                r.metrics.bottleneck,
                 r.metrics.throughput_images_per_s,
+                r.metrics.steady_state_images,
+                r.metrics.steady_state_bound_cycles_per_image,
+                r.metrics.bottleneck,
                 r.metrics.measured_images_per_s,
                 r.metrics.energy_pj / 1e6,
                 r.metrics.dynamic_energy_pj / 1e6,
                 r.metrics.static_energy_pj / 1e6,
                 r.metrics.energy_per_image_pj / 1e6,
+                r.metrics.steady_state_energy_per_image_pj / 1e6,
                 r.metrics.tops_per_w,
                 thousands(r.metrics.macs),
                 thousands(r.metrics.crossbars),

@@ -83,12 +83,12 @@ fn render(r: &StudyReport, format: Format) -> CliResult<String> {
         Format::Json => Ok(serde_json::to_string_pretty(r).map_err(CliError::internal)? + "\n"),
         Format::Csv => {
             let mut out = String::from(
-                "width,offload,shortcut_kernel,total_cycles,latency_ns,throughput_images_per_s,energy_pj,crossbars,tiles,digital_utilization,runtime_change_pct,energy_change_pct\n",
+                "width,offload,shortcut_kernel,total_cycles,latency_ns,throughput_images_per_s,energy_pj,steady_state_energy_per_image_pj,crossbars,tiles,digital_utilization,runtime_change_pct,energy_change_pct\n",
             );
             for row in &r.rows {
                 let _ = writeln!(
                     out,
-                    "{},{},{},{},{:.3},{:.3},{:.1},{},{},{:.4},{:.3},{:.3}",
+                    "{},{},{},{},{:.3},{:.3},{:.1},{:.1},{},{},{:.4},{:.3},{:.3}",
                     row.width,
                     csv_field(&row.offload),
                     row.shortcut_kernel,
@@ -96,6 +96,7 @@ fn render(r: &StudyReport, format: Format) -> CliResult<String> {
                     row.latency_ns,
                     row.throughput_images_per_s,
                     row.energy_pj,
+                    row.steady_state_energy_per_image_pj,
                     row.crossbars,
                     row.tiles,
                     row.digital_utilization,
@@ -114,6 +115,7 @@ fn render(r: &StudyReport, format: Format) -> CliResult<String> {
                 ("latency us", Align::Right),
                 ("images/s", Align::Right),
                 ("energy uJ", Align::Right),
+                ("uJ/image", Align::Right),
                 ("xbars", Align::Right),
                 ("tiles", Align::Right),
                 ("digital%", Align::Right),
@@ -129,6 +131,7 @@ fn render(r: &StudyReport, format: Format) -> CliResult<String> {
                     format!("{:.2}", row.latency_ns / 1e3),
                     format!("{:.0}", row.throughput_images_per_s),
                     format!("{:.2}", row.energy_pj / 1e6),
+                    format!("{:.2}", row.steady_state_energy_per_image_pj / 1e6),
                     thousands(row.crossbars),
                     row.tiles.to_string(),
                     format!("{:.1}", 100.0 * row.digital_utilization),

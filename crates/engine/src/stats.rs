@@ -194,11 +194,27 @@ impl SimResult {
         (self.image_done[n - 1].get() - self.image_done[0].get()) as f64 / (n - 1) as f64
     }
 
-    /// The steady-state interval between images of a pipeline fed back to
-    /// back: the busiest single resource's cycles per image (no resource can
-    /// serve images faster), and that resource. With one image this is what
-    /// a long batch would settle to when nothing but the bottleneck waits.
-    pub fn steady_state(&self) -> (Resource, f64) {
+    /// The simulated interval between images in the steady state: this
+    /// batch's cycles beyond one image's latency alone (`lone`, from a run of
+    /// one image of the same mapping) per further image,
+    /// `(total - lone) / (n - 1)`, and never less than
+    /// [`SimResult::steady_state_bound`] (a batch too short to settle can
+    /// finish its images together). `None` for a batch of one.
+    pub fn steady_interval(&self, lone: Cycle) -> Option<f64> {
+        let n = self.image_done.len();
+        if n < 2 {
+            return None;
+        }
+        let extra = self.total_cycles.get().saturating_sub(lone.get()) as f64 / (n - 1) as f64;
+        Some(extra.max(self.steady_state_bound().1))
+    }
+
+    /// A lower bound on the steady-state interval between images: the busiest
+    /// single resource's busy cycles per image (no resource can serve images
+    /// faster), and that resource. The simulated interval
+    /// ([`SimResult::steady_interval`]) is longer when items wait for
+    /// anything else (buffer room, their inputs).
+    pub fn steady_state_bound(&self) -> (Resource, f64) {
         let images = self.image_done.len().max(1) as f64;
         let (r, cycles) = self
             .busiest

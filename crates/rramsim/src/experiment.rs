@@ -112,7 +112,8 @@ pub fn prepare(arch: &Arch, net: Network, workload: &str, options: &RunOptions) 
     };
     // The engine's state grows with the batch and the node (chips × tiles):
     // refuse before the first cycle what the budget cannot hold.
-    let state = rramsim_engine::state_bytes(&net, params, &mapping, options.batch);
+    // The steady state is measured on a warm-up batch when the run's is smaller.
+    let state = rramsim_engine::state_bytes(&net, params, &mapping, options.batch.max(STEADY_STATE_IMAGES));
     rramsim_core::budget::check(
         format_args!(
             "--batch {} on a node of {} chips (the engine's per-image tables and per-tile state)",
@@ -196,14 +197,25 @@ pub struct Metrics {
     /// Measured cycles between images: the last image's gap to the first's,
     /// averaged (the first image's latency for a batch of one).
     pub cycles_per_image: f64,
-    /// The steady-state interval: the busiest resource's cycles per image.
+    /// The steady-state interval, simulated: the cycles a batch of
+    /// `steady_state_images` images fed back to back takes beyond one image
+    /// alone, per further image (the run itself when its batch has several
+    /// images, otherwise a warm-up run of 2), never less than the bound.
     pub steady_state_cycles_per_image: f64,
+    /// Images of the run the steady state was measured on.
+    pub steady_state_images: u32,
+    /// A lower bound on the steady-state interval: the busiest single
+    /// resource's busy cycles per image.
+    pub steady_state_bound_cycles_per_image: f64,
     /// That resource: crossbar, adc, buffer, alu, noc, offchip or digital.
     pub bottleneck: &'static str,
-    /// Steady-state images per second (1 / the steady-state interval).
+    /// Steady-state images per second (1 / the simulated steady-state interval).
     pub throughput_images_per_s: f64,
     /// Images per second measured over the batch (1 / `cycles_per_image`).
     pub measured_images_per_s: f64,
+    /// Marginal energy of one more image in the steady state: the dynamic
+    /// energy per image plus the static power × the steady-state interval.
+    pub steady_state_energy_per_image_pj: f64,
     /// Dynamic + static energy of the run.
     pub energy_pj: f64,
     /// Σ actions × energy per action.
@@ -228,12 +240,37 @@ pub struct Metrics {
     pub spilled_bytes: u64,
 }
 
+/// Images of the warm-up run the steady state is measured on when the run's
+/// own batch is a single image.
+pub const STEADY_STATE_IMAGES: u32 = 2;
+
 impl Metrics {
-    pub fn of(arch: &ArchParams, mapping: &Mapping, result: &SimResult, batch: u32) -> Metrics {
+    /// The figures of `result` (a run of `batch` images); the steady state is
+    /// measured on `steady`, a run of at least two images of the same mapping
+    /// (`result` itself when its batch has several), against `lone`, the
+    /// latency of one image run alone.
+    pub fn of(
+        arch: &ArchParams,
+        mapping: &Mapping,
+        result: &SimResult,
+        batch: u32,
+        steady: &SimResult,
+        lone: rramsim_core::Cycle,
+    ) -> Metrics {
         let energy = result.energy(arch).0;
         let macs: u64 = result.layers.iter().map(|l| l.macs).sum();
         let cycles_per_image = result.cycles_per_image();
-        let (bottleneck, steady) = result.steady_state();
+        let (bottleneck, bound) = result.steady_state_bound();
+        let steady_images = steady.image_done.len().max(1);
+        let interval = steady.steady_interval(lone).unwrap_or_else(|| steady.cycles_per_image());
+        let steady_energy = steady.dynamic_energy(arch).0 / steady_images as f64
+            + rramsim_hw::leakage_energy(
+                arch,
+                steady.tiles_used,
+                steady.digital_used,
+                rramsim_core::Nanoseconds(interval / arch.clock.ghz()),
+            )
+            .0;
         let hz = arch.clock.ghz() * 1e9;
         Metrics {
             total_cycles: result.total_cycles.get(),
@@ -241,10 +278,13 @@ impl Metrics {
             run_ns: result.latency(arch).0,
             first_image_cycles: result.first_latency().get(),
             cycles_per_image,
-            steady_state_cycles_per_image: steady,
+            steady_state_cycles_per_image: interval,
+            steady_state_images: u32::try_from(steady_images).unwrap_or(u32::MAX),
+            steady_state_bound_cycles_per_image: bound,
             bottleneck: bottleneck.name(),
-            throughput_images_per_s: hz / steady,
+            throughput_images_per_s: hz / interval,
             measured_images_per_s: hz / cycles_per_image,
+            steady_state_energy_per_image_pj: steady_energy,
             energy_pj: energy,
             dynamic_energy_pj: result.dynamic_energy(arch).0,
             static_energy_pj: result.leakage_energy(arch).0,
@@ -277,6 +317,25 @@ impl Prepared {
     /// the same whichever sink listens.
     pub fn simulate_with<S: EventSink>(&self, sink: &mut S) -> Result<Outcome> {
         let result = simulate_with(&self.net, &self.arch, &self.mapping, SimOptions { batch: self.batch }, sink);
+        self.check_deadlock(&result)?;
+        // The steady state: a batch of several images against one image alone;
+        // the run supplies whichever it is, a second run the other.
+        let extra = simulate_with(
+            &self.net,
+            &self.arch,
+            &self.mapping,
+            SimOptions { batch: if self.batch > 1 { 1 } else { STEADY_STATE_IMAGES } },
+            &mut NoEvents,
+        );
+        self.check_deadlock(&extra)?;
+        let (steady, lone) = if self.batch > 1 { (&result, &extra) } else { (&extra, &result) };
+        let metrics = Metrics::of(&self.arch, &self.mapping, &result, self.batch, steady, lone.first_latency());
+        Ok(Outcome { result, metrics })
+    }
+
+    /// A run whose buffers deadlocked is bad input: the error names the
+    /// tile, the edge and the bytes its buffer holds.
+    fn check_deadlock(&self, result: &SimResult) -> Result<()> {
         if let Some(d) = &result.deadlock {
             return Err(Error::input(format!(
                 "{}: the ring of `{}` → `{}` ({} B) is full and its consumer cannot free it (a buffer deadlock); \
@@ -288,8 +347,7 @@ impl Prepared {
                 d.ring_bytes
             )));
         }
-        let metrics = Metrics::of(&self.arch, &self.mapping, &result, self.batch);
-        Ok(Outcome { result, metrics })
+        Ok(())
     }
 
     /// The offload policy as reports name it.

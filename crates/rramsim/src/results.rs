@@ -20,7 +20,7 @@ use crate::io::write_atomic;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Metric columns, in order.
-pub const METRICS: [&str; 17] = [
+pub const METRICS: [&str; 18] = [
     "peak_tops",
     "peak_power_w",
     "chip_area_mm2",
@@ -31,6 +31,7 @@ pub const METRICS: [&str; 17] = [
     "latency_ns",
     "throughput_images_per_s",
     "energy_pj",
+    "steady_state_energy_per_image_pj",
     "tops_per_w",
     "crossbars",
     "tiles",

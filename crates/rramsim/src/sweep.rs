@@ -520,6 +520,7 @@ fn evaluate(spec: &Spec, index: usize, point: &BTreeMap<String, Value>) -> Resul
     out.insert("latency_ns".into(), m.latency_ns);
     out.insert("throughput_images_per_s".into(), m.throughput_images_per_s);
     out.insert("energy_pj".into(), m.energy_pj);
+    out.insert("steady_state_energy_per_image_pj".into(), m.steady_state_energy_per_image_pj);
     out.insert("tops_per_w".into(), m.tops_per_w);
     out.insert("crossbars".into(), m.crossbars as f64);
     out.insert("tiles".into(), f64::from(m.tiles));
