@@ -185,11 +185,11 @@ fn render(r: &RunReport, format: Format) -> CliResult<String> {
         Format::Json => Ok(serde_json::to_string_pretty(r).map_err(CliError::internal)? + "\n"),
         Format::Csv => {
             let mut out = String::from(
-                "name,op,target,crossbars,replicas,utilization,start_cycle,end_cycle,cycles,macs,energy_pj,chips,offchip_bytes\n",
+                "name,op,target,crossbars,replicas,utilization,start_cycle,end_cycle,cycles,macs,energy_pj,tiles,chips,offchip_bytes\n",
             );
             for l in &r.layers {
                 out.push_str(&format!(
-                    "{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                    "{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
                     csv_field(&l.name),
                     l.op,
                     l.target,
@@ -201,6 +201,7 @@ fn render(r: &RunReport, format: Format) -> CliResult<String> {
                     l.cycles,
                     l.macs,
                     l.energy_pj,
+                    l.tiles,
                     chip_list(&l.chips),
                     l.offchip_bytes
                 ));
@@ -257,6 +258,7 @@ fn render(r: &RunReport, format: Format) -> CliResult<String> {
                 ("cycles", Align::Right),
                 ("bound", Align::Left),
                 ("energy nJ", Align::Right),
+                ("tiles", Align::Right),
                 ("chips", Align::Left),
                 ("offchip B", Align::Right),
             ]);
@@ -274,6 +276,7 @@ fn render(r: &RunReport, format: Format) -> CliResult<String> {
                     thousands(l.cycles),
                     l.bound.unwrap_or_default().to_owned(),
                     format!("{:.2}", l.energy_pj / 1e3),
+                    l.tiles.to_string(),
                     chip_list(&l.chips),
                     thousands(l.offchip_bytes),
                 ]);
@@ -281,7 +284,7 @@ fn render(r: &RunReport, format: Format) -> CliResult<String> {
             out.push_str(&t.render());
             out.push_str(
                 "util%: weight cells used / cells of the layer's crossbars (layers on crossbars only); \
-                 chips: where the layer's work sits; offchip B: bytes it sends between chips\n",
+                 tiles, chips: where the layer's work sits (an ALU layer's on its producer's replica tiles); offchip B: bytes it sends between chips\n",
             );
             out.push_str(
                 "bound: the resource of a crossbar layer busy for at least half its span, or input (it mostly waited)",

@@ -134,10 +134,11 @@ pub(crate) enum Work {
         weight_bytes: u64,
     },
     /// A layer without weights on tile ALUs. Output pixel `p` runs on
-    /// `tiles[p % tiles.len()]`: the home tiles of its producer's replicas, one
-    /// per replica in replica order, so the work is spread with the pixels the replicas
-    /// produce (issue 14 item 4); one tile when the producer is not on
-    /// crossbars (the network input, the digital unit).
+    /// `tiles[p % tiles.len()]`: the mapping's `Placement::Alu::spread`, the
+    /// home tiles of its producer's replicas, one per replica in replica order,
+    /// so the work is spread with the pixels the replicas produce (issue 14
+    /// item 4); one tile when the producer is not on crossbars (the network
+    /// input, the digital unit).
     Alu {
         tiles: Box<[u32]>,
         in_bytes: u64,
@@ -255,19 +256,7 @@ impl Plan {
         let pixels: Vec<u64> = net.ids().map(|id| mapping.layer(id).pixels).collect();
         let home: Vec<u32> = net.ids().map(|id| mapping.home_tile(arch, id)).collect();
         let mut groups = 0usize;
-        let mut work: Vec<Work> =
-            net.ids().map(|id| work_of(net, arch, mapping, id, pixels[id.0], &mut groups)).collect();
-        // ALU layers follow their producer's replicas (ids are in topological
-        // order, so a producer's tiles are final when its consumers are reached).
-        for id in net.ids() {
-            if !matches!(work[id.0], Work::Alu { .. }) {
-                continue;
-            }
-            let tiles = net.inputs(id).first().map_or_else(Vec::new, |&p| producer_tiles(net, &work, p.0));
-            if let (Work::Alu { tiles: t, .. }, false) = (&mut work[id.0], tiles.is_empty()) {
-                *t = tiles.into_boxed_slice();
-            }
-        }
+        let work: Vec<Work> = net.ids().map(|id| work_of(net, arch, mapping, id, pixels[id.0], &mut groups)).collect();
         let mut edges = Vec::new();
         let mut out_edges = vec![Vec::new(); n];
         let mut in_edges = vec![Vec::new(); n];
@@ -618,25 +607,6 @@ impl Plan {
     }
 }
 
-/// The tiles an ALU layer reading `p` runs on: the home tiles of the replicas
-/// of the crossbar layer (or ALU layer) that computes `p`, looking through
-/// views, in replica order; empty for any other producer.
-fn producer_tiles(net: &Network, work: &[Work], mut p: usize) -> Vec<u32> {
-    loop {
-        match &work[p] {
-            // One entry per replica, repeats kept: pixel `p` then runs where
-            // replica `p % R` wrote its input.
-            Work::Crossbar(w) => return w.replicas.iter().map(|r| r.home).collect(),
-            Work::Alu { tiles, .. } => return tiles.to_vec(),
-            Work::View => match net.inputs(LayerId(p)).first() {
-                Some(q) => p = q.0,
-                None => return Vec::new(),
-            },
-            Work::Input | Work::Digital { .. } => return Vec::new(),
-        }
-    }
-}
-
 /// The work of one item of layer `id`; crossbar layers take the next
 /// `replicas` stage pipelines from `groups`.
 fn work_of(net: &Network, arch: &ArchParams, mapping: &Mapping, id: LayerId, pixels: u64, groups: &mut usize) -> Work {
@@ -743,7 +713,7 @@ fn work_of(net: &Network, arch: &ArchParams, mapping: &Mapping, id: LayerId, pix
                 weight_bytes: bytes_of(gemm.k * gemm.m * gemm.groups, arch.weight_bits),
             }
         }
-        Placement::Alu { tile } => {
+        Placement::Alu { spread, .. } => {
             let layer = net.layer(id);
             let ins = net.input_shapes(id);
             let c = net.output_shape(id).channels as u64;
@@ -782,7 +752,7 @@ fn work_of(net: &Network, arch: &ArchParams, mapping: &Mapping, id: LayerId, pix
             act[Action::BufferReadByte] = in_bytes;
             act[Action::AluOp] = ops;
             act[Action::BufferWriteByte] = out_bytes;
-            Work::Alu { tiles: Box::new([*tile]), in_bytes, ops, out_bytes, actions: act }
+            Work::Alu { tiles: spread.clone().into_boxed_slice(), in_bytes, ops, out_bytes, actions: act }
         }
     }
 }

@@ -435,14 +435,16 @@ impl<S: EventSink> Resources<'_, '_, S> {
                     res.cross(l, Unit::Link { chip, router, port }, flits, t, counts)
                 };
                 let mut t = t;
-                let (mut x, mut y) = (a % width, a / width);
-                let (bx, by) = (b % width, b / width);
+                // Routers sit along a serpentine curve (`NocTopology::router_xy`).
+                let at = |x: u32, y: u32| NocTopology::router_at(width, x, y);
+                let (mut x, mut y) = NocTopology::router_xy(width, a);
+                let (bx, by) = NocTopology::router_xy(width, b);
                 while x != bx {
-                    t = link(self, y * width + x, if bx > x { 0 } else { 1 }, t).0;
+                    t = link(self, at(x, y), if bx > x { 0 } else { 1 }, t).0;
                     x = if bx > x { x + 1 } else { x - 1 };
                 }
                 while y != by {
-                    t = link(self, y * width + x, if by > y { 2 } else { 3 }, t).0;
+                    t = link(self, at(x, y), if by > y { 2 } else { 3 }, t).0;
                     y = if by > y { y + 1 } else { y - 1 };
                 }
                 link(self, b, 4, t).1

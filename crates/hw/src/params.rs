@@ -56,6 +56,38 @@ pub enum NocTopology {
     Bus,
 }
 
+impl NocTopology {
+    /// Where router `r` of a chip sits on a `width`-wide mesh: along a
+    /// serpentine (boustrophedon) curve, row 0 left to right, row 1 right to
+    /// left, and so on, so routers `r` and `r + 1` are always neighbours.
+    /// Tiles are numbered along the same curve (`concentration` per router)
+    /// and placement fills them in topological layer order, so consecutive
+    /// layers sit on the same or adjacent routers. Router 0 (the chip's I/O
+    /// router) is the corner `(0, 0)`.
+    pub fn router_xy(width: u32, r: u32) -> (u32, u32) {
+        let (x, y) = (r % width, r / width);
+        (if y % 2 == 0 { x } else { width - 1 - x }, y)
+    }
+
+    /// The router at mesh position `(x, y)` (inverse of [`Self::router_xy`]).
+    pub fn router_at(width: u32, x: u32, y: u32) -> u32 {
+        y * width + if y % 2 == 0 { x } else { width - 1 - x }
+    }
+
+    /// Links a transfer between routers `a` and `b` of one chip crosses under
+    /// XY routing (ejection port excluded): their Manhattan distance on the
+    /// mesh; 0 on a bus.
+    pub fn hops(&self, a: u32, b: u32) -> u32 {
+        match *self {
+            NocTopology::Mesh { width, .. } => {
+                let ((ax, ay), (bx, by)) = (Self::router_xy(width, a), Self::router_xy(width, b));
+                ax.abs_diff(bx) + ay.abs_diff(by)
+            }
+            NocTopology::Bus => 0,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct CrossbarParams {
     pub rows: u32,

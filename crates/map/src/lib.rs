@@ -195,8 +195,13 @@ pub enum Placement {
     /// On the fault-free digital unit: its GEMM and compute cycles per image, in
     /// chip clock cycles (converted once from the unit's own clock).
     Digital { gemm: Gemm, cycles: u64 },
-    /// Pooling, residual add, unfused activation or BatchNorm on a tile's ALU.
-    Alu { tile: u32 },
+    /// Pooling, residual add, unfused activation or BatchNorm on tile ALUs.
+    /// `tile` is its home tile; output pixel `p` runs on `spread[p % spread.len()]`:
+    /// the home tiles of its producer's replicas (looking through views and
+    /// fused activations; an ALU producer's own `spread`), one per replica in
+    /// replica order, repeats kept, so the work sits where its input is
+    /// written; `[tile]` when the producer is not on crossbars.
+    Alu { tile: u32, spread: Vec<u32> },
     /// An activation folded into its producer's output path.
     Fused { into: LayerId },
     /// A view of its input (flatten, reshape, identity, dropout): no work.
@@ -242,8 +247,9 @@ pub struct Mapping {
 }
 
 impl Mapping {
-    /// The chips a layer's work sits on, ascending: its replicas' chips, or the
-    /// chip of the tile it runs on (the digital unit is beside chip 0).
+    /// The chips a layer's work sits on, ascending: its replicas' chips, the
+    /// chips of the tiles an ALU layer's work is spread over, or the chip of
+    /// the tile it runs on (the digital unit is beside chip 0).
     pub fn layer_chips(&self, arch: &ArchParams, id: LayerId) -> Vec<u32> {
         let mut chips: Vec<u32> = match &self.layers[id.0].placement {
             Placement::Crossbars { replicas, .. } => replicas
@@ -253,11 +259,32 @@ impl Mapping {
                     a / arch.tiles_per_chip..=b / arch.tiles_per_chip
                 })
                 .collect(),
+            Placement::Alu { spread, .. } => spread.iter().map(|t| t / arch.tiles_per_chip).collect(),
             _ => vec![self.home_tile(arch, id) / arch.tiles_per_chip],
         };
         chips.sort_unstable();
         chips.dedup();
         chips
+    }
+
+    /// The tiles a layer's work sits on, ascending: every tile its replicas
+    /// touch, the tiles an ALU layer's work is spread over, or the tile it runs
+    /// on (a layer on the digital unit reports [`DIGITAL_UNIT_TILE`], which it sits beside).
+    pub fn layer_tiles(&self, arch: &ArchParams, id: LayerId) -> Vec<u32> {
+        let mut tiles: Vec<u32> = match &self.layers[id.0].placement {
+            Placement::Crossbars { replicas, .. } => replicas
+                .iter()
+                .flat_map(|r| {
+                    let (a, b) = r.tiles(arch);
+                    a..=b
+                })
+                .collect(),
+            Placement::Alu { spread, .. } => spread.clone(),
+            _ => vec![self.home_tile(arch, id)],
+        };
+        tiles.sort_unstable();
+        tiles.dedup();
+        tiles
     }
 
     pub fn layer(&self, id: LayerId) -> &LayerMapping {
@@ -602,7 +629,8 @@ pub fn map_network(net: &Network, arch: &ArchParams, options: &MappingOptions) -
                 ) {
                     Placement::View { tile }
                 } else {
-                    Placement::Alu { tile }
+                    let spread = spread_of(net, &layers, arch, producer);
+                    Placement::Alu { tile, spread: if spread.is_empty() { vec![tile] } else { spread } }
                 }
             }
         };
@@ -739,10 +767,27 @@ fn place(geo: &Geometry, sizes: &[u64], replicas: &[u32], limit: u64, align: Ali
 
 fn home_tile_of(layers: &[LayerMapping], arch: &ArchParams, id: LayerId) -> u32 {
     match &layers[id.0].placement {
-        Placement::Input { tile } | Placement::Alu { tile } | Placement::View { tile } => *tile,
+        Placement::Input { tile } | Placement::Alu { tile, .. } | Placement::View { tile } => *tile,
         Placement::Crossbars { replicas, .. } => Mapping::tile_of_pe(arch, replicas[0].first_pe),
         Placement::Digital { .. } => DIGITAL_UNIT_TILE,
         Placement::Fused { into } => home_tile_of(layers, arch, *into),
+    }
+}
+
+/// The tiles an ALU layer reading `id` spreads its pixels over (see
+/// [`Placement::Alu`]), looking through views and fused activations; empty
+/// when `id` is not computed on crossbars or ALUs.
+fn spread_of(net: &Network, layers: &[LayerMapping], arch: &ArchParams, id: LayerId) -> Vec<u32> {
+    match &layers[id.0].placement {
+        Placement::Crossbars { replicas, .. } => {
+            replicas.iter().map(|r| Mapping::tile_of_pe(arch, r.first_pe)).collect()
+        }
+        Placement::Alu { spread, .. } => spread.clone(),
+        Placement::Fused { .. } | Placement::View { .. } => match net.inputs(id).first() {
+            Some(&p) => spread_of(net, layers, arch, p),
+            None => Vec::new(),
+        },
+        Placement::Input { .. } | Placement::Digital { .. } => Vec::new(),
     }
 }
 

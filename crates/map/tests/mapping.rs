@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 use rramsim_graph::{Conv2d, Layer, Linear, Network, NetworkBuilder, Op, Padding, Shape, fold_batchnorm, zoo};
-use rramsim_hw::{ArchParams, load_arch_toml};
+use rramsim_hw::{ArchParams, NocTopology, load_arch_toml};
 use rramsim_map::{
     MapError, Mapping, MappingOptions, Placement, Replication, ReplicationBudget, crossbar_layout, map_network,
 };
@@ -108,6 +108,7 @@ fn check_mapping(net: &Network, arch: &ArchParams, options: &MappingOptions, m: 
         }
     }
     assert_eq!(m.crossbars_used, crossbars);
+    check_locality(net, arch, m);
     spans.sort_unstable();
     for w in spans.windows(2) {
         assert!(w[0].1 <= w[1].0, "overlapping crossbars {w:?}");
@@ -116,6 +117,115 @@ fn check_mapping(net: &Network, arch: &ArchParams, options: &MappingOptions, m: 
         assert!(last.1 <= per_chip * u64::from(chips), "past the chip budget");
         assert!(u64::from(m.chips_used) <= u64::from(chips));
         assert!(u64::from(m.pes_used) * per_pe >= crossbars);
+    }
+}
+
+/// The crossbar layer (looking through views and fused activations) whose
+/// replicas an ALU layer reading `id` follows.
+fn crossbar_producer(net: &Network, m: &Mapping, mut id: rramsim_graph::LayerId) -> Option<rramsim_graph::LayerId> {
+    loop {
+        match &m.layer(id).placement {
+            Placement::Crossbars { .. } | Placement::Alu { .. } => return Some(id),
+            Placement::View { .. } | Placement::Fused { .. } => id = *net.inputs(id).first()?,
+            Placement::Input { .. } | Placement::Digital { .. } => return None,
+        }
+    }
+}
+
+/// Locality: layers follow each other along the tile order (which runs along
+/// the mesh's serpentine curve), so a crossbar layer starts on the tile where
+/// the previous crossbar layer ends or the next one (same chip: at most one
+/// router hop away), or on a later chip; ALU layers run on their producer's
+/// replica tiles (one per replica, home tile first) and report their chips.
+fn check_locality(net: &Network, arch: &ArchParams, m: &Mapping) {
+    let mut prev_last: Option<u32> = None;
+    for id in net.ids() {
+        match &m.layer(id).placement {
+            Placement::Crossbars { replicas, .. } => {
+                let first = replicas[0].tiles(arch).0;
+                let last = replicas.iter().map(|r| r.tiles(arch).1).max().unwrap();
+                for w in replicas.windows(2) {
+                    assert!(w[0].first_crossbar < w[1].first_crossbar, "replicas out of order");
+                }
+                if let Some(p) = prev_last {
+                    assert!(first >= p, "{} placed before its predecessor", net.layer(id).name);
+                    if first / arch.tiles_per_chip == p / arch.tiles_per_chip {
+                        assert!(first - p <= 1, "{}: a gap of {} tiles", net.layer(id).name, first - p);
+                        let c = match arch.noc.topology {
+                            NocTopology::Mesh { concentration, .. } => concentration,
+                            NocTopology::Bus => 1,
+                        };
+                        let (a, b) = ((p % arch.tiles_per_chip) / c, (first % arch.tiles_per_chip) / c);
+                        assert!(arch.noc.topology.hops(a, b) <= 1, "{}: {a} -> {b}", net.layer(id).name);
+                    }
+                }
+                prev_last = Some(last);
+            }
+            Placement::Alu { tile, spread } => {
+                assert_eq!(spread.first(), Some(tile));
+                let producer = crossbar_producer(net, m, net.inputs(id)[0]);
+                match producer.map(|p| &m.layer(p).placement) {
+                    Some(Placement::Crossbars { replicas, .. }) => {
+                        let homes: Vec<u32> = replicas.iter().map(|r| r.tiles(arch).0).collect();
+                        assert_eq!(spread, &homes, "{}", net.layer(id).name);
+                    }
+                    Some(Placement::Alu { spread: s, .. }) => assert_eq!(spread, s),
+                    _ => assert_eq!(spread, &vec![*tile]),
+                }
+                let mut chips: Vec<u32> = spread.iter().map(|t| t / arch.tiles_per_chip).collect();
+                chips.sort_unstable();
+                chips.dedup();
+                assert_eq!(m.layer_chips(arch, id), chips);
+                let mut tiles = spread.clone();
+                tiles.sort_unstable();
+                tiles.dedup();
+                assert_eq!(m.layer_tiles(arch, id), tiles);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Σ over producer → consumer edges of the router hops from the producer's
+/// home tile to each distinct tile of the consumer on the same chip, with
+/// routers at `xy`.
+fn edge_hops(net: &Network, arch: &ArchParams, m: &Mapping, xy: impl Fn(u32) -> (u32, u32)) -> u64 {
+    let NocTopology::Mesh { concentration, .. } = arch.noc.topology else { panic!("a mesh") };
+    let router = |t: u32| (t % arch.tiles_per_chip) / concentration;
+    let mut total = 0u64;
+    for id in net.ids() {
+        for &p in net.inputs(id) {
+            let src = m.home_tile(arch, p);
+            for dst in m.layer_tiles(arch, id) {
+                if src / arch.tiles_per_chip == dst / arch.tiles_per_chip {
+                    let ((ax, ay), (bx, by)) = (xy(router(src)), xy(router(dst)));
+                    total += u64::from(ax.abs_diff(bx) + ay.abs_diff(by));
+                }
+            }
+        }
+    }
+    total
+}
+
+/// The serpentine numbering of routers puts consecutive layers on adjacent
+/// routers: on ResNet-20 over ISAAC's 7x6 mesh the producer → consumer hops
+/// fall against the row-major numbering the simulator used before.
+#[test]
+fn serpentine_routers_shorten_producer_consumer_routes() {
+    let arch = preset("isaac");
+    let NocTopology::Mesh { width, .. } = arch.noc.topology else { panic!("ISAAC has a mesh") };
+    let net = fold_batchnorm(&zoo("resnet20").unwrap()).unwrap();
+    let m = map_network(&net, &arch, &MappingOptions::rram(Replication::Balanced)).unwrap();
+    let serpentine = edge_hops(&net, &arch, &m, |r| NocTopology::router_xy(width, r));
+    let row_major = edge_hops(&net, &arch, &m, |r| (r % width, r / width));
+    eprintln!("producer -> consumer hops: serpentine {serpentine}, row-major {row_major}");
+    assert!(serpentine * 20 < row_major * 19, "serpentine {serpentine} vs row-major {row_major} hops");
+    // Consecutive routers are neighbours along the whole mesh.
+    let routers = arch.routers_per_chip();
+    for r in 1..routers {
+        assert_eq!(arch.noc.topology.hops(r - 1, r), 1);
+        let (x, y) = NocTopology::router_xy(width, r);
+        assert_eq!(NocTopology::router_at(width, x, y), r);
     }
 }
 

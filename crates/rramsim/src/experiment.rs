@@ -400,6 +400,7 @@ impl Prepared {
                     bound,
                     buffer_stall_cycles: l.buffer_stall_cycles,
                     spilled_bytes: l.spilled_bytes,
+                    tiles: self.mapping.layer_tiles(arch, id).len() as u32,
                     chips: self.mapping.layer_chips(arch, id),
                     offchip_bytes: l.actions[rramsim_hw::Action::OffchipByte],
                     energy_by_component: arch
@@ -511,7 +512,12 @@ pub struct LayerRow {
     pub buffer_stall_cycles: u64,
     /// Output bytes held off-chip (spilled).
     pub spilled_bytes: u64,
-    /// The chips its work sits on (its replicas', or its tile's), ascending.
+    /// Distinct tiles its work sits on: every tile its replicas touch, every
+    /// tile an ALU layer's work is spread over (its producer's replica tiles),
+    /// or its one tile (a layer on the digital unit: the tile it sits beside).
+    pub tiles: u32,
+    /// The chips its work sits on (its replicas', the chips of the tiles an
+    /// ALU layer's work is spread over, or its tile's), ascending.
     pub chips: Vec<u32>,
     /// Bytes it sends over off-chip links: its outputs to consumers on other
     /// chips (spills counted twice), and inputs and partial sums of its

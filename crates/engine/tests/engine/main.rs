@@ -782,11 +782,13 @@ fn multicast_does_not_resend_windows() {
     assert_eq!(r.layers[1].actions[Action::BufferReadByte], 16 * (8 + 1));
 }
 
-/// Four row tiles on four tiles (a 2×2 mesh, one tile per router): a linear
+/// Four row tiles on four tiles (a 2×2 mesh, one tile per router, routers
+/// along the serpentine curve: 0 (0,0), 1 (1,0), 2 (1,1), 3 (0,1)): a linear
 /// layer with K = 64, N = 8 and one input pixel. The partial sums reduce in a
 /// tree: tile 1 → tile 0 and tile 3 → tile 2 (8 adds each), then tile 2 →
 /// tile 0 (8 adds + the offset correction's K + N = 72). Each step moves 8 ×
-/// 4 B = one flit over two links (one mesh hop and the ejection port).
+/// 4 B = one flit: the level-1 steps over two links (one mesh hop and the
+/// ejection port), the level-2 step over three (tile 2 is diagonal to tile 0).
 #[test]
 fn four_tile_reduction_tree_matches_closed_form() {
     let arch = test_arch(4, 1, 1, 1);
@@ -796,10 +798,10 @@ fn four_tile_reduction_tree_matches_closed_form() {
     let r = run(&net, &arch, Replication::None, 1);
     let hop = arch.noc.hop_latency.get();
     assert_eq!(r.layers[1].actions[Action::TileAdd], 8 + 8 + (8 + 64 + 8));
-    // Three steps × one flit × two links.
-    assert_eq!(r.layers[1].actions[Action::NocFlitHop], 3 * 2);
+    // One flit over two, two and three links.
+    assert_eq!(r.layers[1].actions[Action::NocFlitHop], 2 + 2 + 3);
     // The input pixel goes to tiles 1, 2 and 3 with the 16 channels each reads (8 B,
-    // one flit): tile 1 over (r0 +X, eject), tile 2 over (r0 +Y, eject), tile 3
+    // one flit): tile 1 over (r0 +X, eject), tile 3 over (r0 +Y, eject), tile 2
     // over (r0 +X, r1 +Y, eject) behind tile 1's flit on r0 +X: its head reaches
     // r1 at 1 + hop, r3 at 1 + 2·hop, and it arrives at 1 + 3·hop + 1.
     assert_eq!(r.layers[0].actions[Action::NocFlitHop], 2 + 2 + 3);
@@ -809,8 +811,8 @@ fn four_tile_reduction_tree_matches_closed_form() {
     let adder = |adds: u64| adds.div_ceil(u64::from(arch.tile.adder.lanes)) + arch.tile.adder.latency.get();
     // Level 1 (both in parallel): one flit over two links, then 8 adds.
     let level1 = last + 2 * hop + 1 + adder(8);
-    // Level 2: tile 2 → tile 0, then 80 adds, then the 4 B output written.
-    let level2 = level1 + 2 * hop + 1 + adder(80);
+    // Level 2: tile 2 → tile 0 over three links, then 80 adds, then the 4 B output written.
+    let level2 = level1 + 3 * hop + 1 + adder(80);
     let buf = &arch.tile.buffer;
     let write = 4u64.div_ceil(u64::from(buf.write_bytes_per_cycle)) + buf.latency.get();
     assert_eq!(r.total_cycles.get(), level2 + write);
