@@ -2,8 +2,8 @@
 //! `rramsim train --model resnet-mini` builds, for 1 × 28 × 28 Fashion-MNIST
 //! images — with seeded random weights on neurosim-8b, in one run:
 //! fault-free quantized (`--device off`), the fast device model (`approx`:
-//! folded conductances, read noise per row group and output, the ADC on each
-//! row group's sum) and the bit-exact periphery (`exact`, per input bit and
+//! folded conductances, the ADC on each row group's sum, read noise once per
+//! output) and the bit-exact periphery (`exact`, per input bit and
 //! weight slice through the 5-bit ADC), with every device effect on: 10 %
 //! programming variation, 5 % read noise, drift (ν = 0.1, one day), 1 Ω wire
 //! segments (IR drop) and the preset's on/off ratio.

@@ -43,8 +43,8 @@ pub struct DeviceOptions {
     pub seed: u64,
     /// Bit-exact periphery (per DAC step, column and row group through the
     /// ADC); `false`: the fast approximation — the analog conductances folded
-    /// into one weight per weight, read noise drawn once per row group and
-    /// output, the ADC applied to each row group's folded sum ([`Analog::make_fast`]).
+    /// into one weight per weight, the ADC applied to each row group's folded
+    /// sum, read noise drawn once per output ([`Analog::make_fast`]).
     pub exact: bool,
 }
 
@@ -104,7 +104,7 @@ pub struct Analog {
 }
 
 /// The fast mode of a crossbar layer: the conductances folded into one weight
-/// per weight, read one row group at a time (see [`fast_gemm`]).
+/// per weight, read one row group at a time (see `fast_gemm`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FastPeriphery {
     /// Per replica `[out][k]`: `Σ_j col_weight_j · (read value of column j −
@@ -335,7 +335,7 @@ impl Analog {
         self.folded_levels(r, k).into_iter().map(|w| (w - self.digital_offset) * self.scale).collect()
     }
 
-    /// Switches to the fast mode ([`fast_gemm`]): folds every replica's
+    /// Switches to the fast mode (`fast_gemm`): folds every replica's
     /// conductances once (programming variation, drift, IR drop and the
     /// on/off offset are constants of a device sample).
     /// `clip`: the ADC clip fraction and the largest input magnitude.
@@ -689,13 +689,14 @@ pub(crate) fn fast_normal(rng: &mut Pcg64Mcg) -> f32 {
 
 /// [`analog_gemm`] in the fast mode: per row group one GEMM of the folded
 /// integer weights (`Σ_j col_weight_j · (G_j − offset)`, unflipped) with the
-/// integer input, plus read noise drawn once per row group and output with the
-/// variance the per-read model implies (`σ_r² Σ_i e(x_i) Σ_j col_weight_j² G_ij²`,
-/// `e(x) = Σ_t 4^(d·t) p_t(x)²` over the input's DAC steps — a second GEMM), then
-/// the ADC approximated on the row group's folded sum: rounded to one level ×
-/// one input unit and clipped to what the group's reads can represent
-/// (`±adc_max · Σ_j |col_weight_j| · Σ_t 2^(d·t)`). Per-read rounding and
-/// saturation (an ADC narrower than a column's sum) are not modelled.
+/// integer input, the ADC approximated on the row group's folded sum (rounded
+/// to one level × one input unit, clipped to what the group's reads can
+/// represent, `±adc_max · Σ_j |col_weight_j| · Σ_t 2^(d·t)`, or the `--adc-clip`
+/// bound); then read noise, one draw per output with the variance the per-read
+/// model implies over all row groups (`σ_r² Σ_i e(x_i) Σ_j col_weight_j² G_ij²`,
+/// `e(x) = Σ_t 4^(d·t) p_t(x)²` over the input's DAC steps — a second GEMM).
+/// Per-read rounding and saturation (an ADC narrower than a column's sum) are
+/// not modelled.
 #[allow(clippy::too_many_arguments)]
 fn fast_gemm(
     a: &Analog,
@@ -745,17 +746,18 @@ fn fast_gemm(
         let wa = Strides { offset: grp * cout_g * k + lo, rs: k, cs: 1 };
         let xb = Strides { offset: col_off + lo * n_total, rs: n_total, cs: 1 };
         sgemm(cout_g, hi - lo, n, w, wa, col, xb, 0.0, &mut s.tile, Strides::rows(0, n));
-        if let (true, Some(v)) = (noisy, v) {
-            let eb = Strides { offset: lo * n, rs: n, cs: 1 };
-            sgemm(cout_g, hi - lo, n, v, wa, &s.plane2, eb, 0.0, &mut s.tile2, Strides::rows(0, n));
-            for ((o, &t), &t2) in s.sums.iter_mut().zip(&s.tile).zip(&s.tile2) {
-                let x = t + a.read_sigma * t2.max(0.0).sqrt() * fast_normal(&mut rng);
-                *o += round(x).clamp(-range, range);
-            }
-        } else {
-            for (o, &t) in s.sums.iter_mut().zip(&s.tile) {
-                *o += round(t).clamp(-range, range);
-            }
+        for (o, &t) in s.sums.iter_mut().zip(&s.tile) {
+            *o += round(t).clamp(-range, range);
+        }
+    }
+    // Read noise: the row groups' independent draws summed into one per output
+    // (their variances add), drawn after the ADC's rounding of each group's
+    // sum rather than before it (the same distribution up to that rounding).
+    if let (true, Some(v)) = (noisy, v) {
+        let wa = Strides { offset: grp * cout_g * k, rs: k, cs: 1 };
+        sgemm(cout_g, k, n, v, wa, &s.plane2, Strides::rows(0, n), 0.0, &mut s.tile2, Strides::rows(0, n));
+        for (o, &t2) in s.sums.iter_mut().zip(&s.tile2) {
+            *o += a.read_sigma * t2.max(0.0).sqrt() * fast_normal(&mut rng);
         }
     }
     for i in 0..cout_g {
