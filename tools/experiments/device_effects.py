@@ -2,8 +2,11 @@
 """The device-effects study of issue 15 (Fashion-MNIST, resnet-mini, neurosim-8b).
 
 Accuracy of a normally trained and a drop-connect-trained (p = 0.1) resnet-mini
-through the bit-exact device model (`rramsim eval --device exact`: every input
-bit and weight slice through the ADC) under
+through the device model — by default its fast mode (`rramsim eval --device
+approx --adc-clip`: conductances folded per device sample, read noise and the
+ADC per row group, saturation by the first-order `--adc-clip` bound), with
+`--spot-images` images of a few points re-run bit-exactly (`--device exact`:
+every input bit and weight slice through the ADC) — under
 
   - programming variation: `[device] program_sigma` 0, 10, 30 %;
   - conductance drift (`drift_nu` = 0.1, `--time`): 1 s, 1 day, 10 years;
@@ -15,9 +18,8 @@ and combined with stuck-at faults in 10 % of the weights (`--fault-rate 0.1
 contributes zero, the model drop-connect training at p = 0.1 matches, as in
 dropconnect.py). Mean ± std over `--seeds` samples of the device variation and fault map.
 
-To keep the run time modest on a shared machine it evaluates the first
-`--images` test images (default 2,000), not the full test set. Writes
-results.csv, results.md, accuracy.png and runs.json to --out.
+It evaluates the first `--images` test images (default: all 10,000). Writes
+results.csv, results.md, spot_checks.csv, accuracy.png and runs.json to --out.
 
     cargo build --release -p rramsim-cli --features full
     tools/.venv/bin/python tools/experiments/device_effects.py --rramsim target/release/rramsim \\
@@ -80,8 +82,12 @@ def main() -> int:
     ap.add_argument("--arch", type=pathlib.Path, default=root / "arch-configs" / "neurosim-8b.toml")
     ap.add_argument("--normal", type=pathlib.Path, help="a trained resnet-mini (drop-connect 0)")
     ap.add_argument("--dropconnect", type=pathlib.Path, help="a resnet-mini trained with drop-connect 0.1")
-    ap.add_argument("--images", type=int, default=2000, help="first N test images (default 2000)")
+    ap.add_argument("--images", type=int, default=10000, help="first N test images (default 10000)")
     ap.add_argument("--seeds", type=int, default=2)
+    ap.add_argument("--device", default="approx", choices=["approx", "exact"],
+                    help="device mode of the grid (approx: fast, with --adc-clip)")
+    ap.add_argument("--spot-images", type=int, default=500,
+                    help="images of the exact-mode spot checks (0: none)")
     ap.add_argument("--fault-rate", type=float, default=0.1, help="fraction of weights with a stuck cell")
     ap.add_argument("--fault-model", default="weight-zero", help="as the drop-connect study (default weight-zero)")
     ap.add_argument("--epochs", type=int, default=2)
@@ -117,9 +123,11 @@ def main() -> int:
                     key = (model_name, sigma, t, adc, faults)
                     if key not in commands:
                         arch = arch_file(preset, adc, sigma, tmp)
-                        cmd = [args.rramsim, "eval", "--model", str(model), "--arch", str(arch), "--device", "exact",
-                               "--images", str(args.images), "--seeds", str(args.seeds), "--time", str(t),
-                               "--format", "json"]
+                        cmd = [args.rramsim, "eval", "--model", str(model), "--arch", str(arch),
+                               "--device", args.device, "--images", str(args.images), "--seeds", str(args.seeds),
+                               "--time", str(t), "--format", "json"]
+                        if args.device == "approx":
+                            cmd += ["--adc-clip"]
                         if faults > 0:
                             cmd += ["--fault-rate", str(faults), "--rate-per", "weight", "--fault-model", args.fault_model]
                         commands[key] = cmd
@@ -132,6 +140,25 @@ def main() -> int:
 
         with ThreadPoolExecutor(max_workers=max(args.jobs, 1)) as pool:
             cache = dict(pool.map(evaluate, commands.items()))
+        # Spot checks: a few points, fast and bit-exact on the same first images.
+        spots = []
+        if args.spot_images > 0 and args.device == "approx":
+            name = next(iter(models))
+            for sigma, t, adc, faults in [(0.0, 1.0, 5, 0.0), (0.1, 1.0, 5, 0.0), (0.0, 1.0, 4, 0.0),
+                                          (0.0, 86400.0, 5, 0.0), (0.0, 1.0, 5, args.fault_rate)]:
+                arch = arch_file(preset, adc, sigma, tmp)
+                row = {"model": name, "program_sigma": sigma, "time_s": t, "adc_bits": adc,
+                       "weight_fault_rate": faults, "images": args.spot_images}
+                for mode in ["approx", "exact"]:
+                    cmd = [args.rramsim, "eval", "--model", str(models[name]), "--arch", str(arch), "--device", mode,
+                           "--images", str(args.spot_images), "--seeds", "1", "--time", str(t), "--format", "json"]
+                    if mode == "approx":
+                        cmd += ["--adc-clip"]
+                    if faults > 0:
+                        cmd += ["--fault-rate", str(faults), "--rate-per", "weight", "--fault-model", args.fault_model]
+                    row[mode] = json.loads(run(cmd, log))["accuracy_mean"]
+                print(f"spot check {row}", flush=True)
+                spots.append(row)
         for model_name, model in models.items():
             for effect, x, label, sigma, t, adc in configs:
                 for faults in [0.0, args.fault_rate]:
@@ -149,10 +176,18 @@ def main() -> int:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
+    if spots:
+        with open(args.out / "spot_checks.csv", "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(spots[0]))
+            w.writeheader()
+            w.writerows(spots)
     (args.out / "runs.json").write_text(json.dumps({"models": {k: str(v) for k, v in models.items()},
                                                     "arch": str(args.arch), "runs": log}, indent=1) + "\n")
+    mode = ("bit-exact periphery (`--device exact`)" if args.device == "exact" else
+            "fast device mode (`--device approx --adc-clip`: folded conductances, ADC per row group with the "
+            "first-order saturation bound; no read noise in these settings)")
     md = [f"# Device effects on resnet-mini (neurosim-8b, first {args.images} Fashion-MNIST test images)", "",
-          "Bit-exact periphery (`--device exact`); each effect alone, others at the preset (no variation, "
+          f"{mode[0].upper()}{mode[1:]}; each effect alone, others at the preset (no variation, "
           f"t = t0 = 1 s, 5-bit ADC), without and with stuck cells in {args.fault_rate:.0%} of the weights "
           f"(fault model {args.fault_model}); drift ν = {DRIFT_NU}; "
           f"mean ± std over {args.seeds} samples of device variation and fault map "
@@ -168,6 +203,13 @@ def main() -> int:
                 cells.append(f"{100 * r['accuracy_mean']:.2f} ± {100 * r['accuracy_std']:.2f}")
         md.append(f"| {effect} | {label} | " + " | ".join(cells) + " |")
     md += ["", "Accuracies in %. Plot: accuracy.png. Commands and run times: runs.json.", ""]
+    if spots:
+        md += [f"Spot checks, first {args.spot_images} images, one sample, fast vs bit-exact (`{next(iter(models))}` "
+               "model):", "", "| program_sigma | time (s) | ADC bits | weight faults | fast | exact |",
+               "|---|---|---|---|---|---|"]
+        md += [f"| {r['program_sigma']} | {r['time_s']:g} | {r['adc_bits']} | {r['weight_fault_rate']:.0%} | "
+               f"{100 * r['approx']:.2f} | {100 * r['exact']:.2f} |" for r in spots]
+        md.append("")
     (args.out / "results.md").write_text("\n".join(md))
     import matplotlib
 

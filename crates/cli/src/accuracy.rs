@@ -179,8 +179,10 @@ pub enum DeviceArg {
     /// The architecture's [device] model, on/off ratio and the bit-exact periphery
     /// (each DAC step, weight column and row group through the ADC).
     Exact,
-    /// The device model's conductances folded into float weights: no ADC
-    /// quantization, no read noise; much faster.
+    /// The device model, fast: conductances folded into one weight per weight
+    /// per device sample, read noise and the ADC applied once per row group's
+    /// sum (per-read ADC rounding and saturation not modelled; with --adc-clip
+    /// the first-order saturation bound); much faster.
     Approx,
     /// Ideal integer cells.
     Off,

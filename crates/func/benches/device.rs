@@ -1,9 +1,12 @@
 //! Functional inference throughput (images/s) of resnet-mini — the structure
 //! `rramsim train --model resnet-mini` builds, for 1 × 28 × 28 Fashion-MNIST
 //! images — with seeded random weights on neurosim-8b, in one run:
-//! fault-free quantized (`--device off`), the folded device model (`approx`)
-//! and the bit-exact periphery (`exact`, per input bit and weight slice
-//! through the 5-bit ADC) with 10 % programming variation.
+//! fault-free quantized (`--device off`), the fast device model (`approx`:
+//! folded conductances, the ADC on each row group's sum, read noise once per
+//! output) and the bit-exact periphery (`exact`, per input bit and
+//! weight slice through the 5-bit ADC), with every device effect on: 10 %
+//! programming variation, 5 % read noise, drift (ν = 0.1, one day), 1 Ω wire
+//! segments (IR drop) and the preset's on/off ratio.
 //!
 //! `cargo bench -p rramsim-func --bench device`; criterion's `thrpt` line is
 //! images per second.
@@ -18,7 +21,10 @@ use rramsim_graph::{
 use rramsim_hw::{load_arch_toml, preset};
 use rramsim_map::{MappingOptions, Replication, map_network};
 
-const IMAGES: usize = 256;
+/// Images per iteration (`DEVICE_BENCH_IMAGES` overrides).
+fn images() -> usize {
+    std::env::var("DEVICE_BENCH_IMAGES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)
+}
 
 /// resnet-mini with weights ~ U(−1, 1)/√fan-in and identity batch norms.
 fn resnet_mini(rng: &mut Pcg64Mcg) -> Network {
@@ -86,15 +92,20 @@ fn device(c: &mut Criterion) {
     let net = resnet_mini(&mut rng);
     let (mut arch, _) = load_arch_toml("neurosim-8b", preset("neurosim-8b").expect("preset")).expect("valid");
     arch.device.program_sigma = vec![0.1];
+    arch.device.read_sigma = 0.05;
+    arch.device.drift_nu = 0.1;
+    arch.device.drift_t0_s = 1.0;
+    arch.device.wire_ohm = 1.0;
     let mapping = map_network(&net, &arch, &MappingOptions::rram(Replication::None)).expect("fits");
-    let images: Vec<f32> = (0..IMAGES * 784).map(|_| (rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32).collect();
-    let labels: Vec<u8> = (0..IMAGES).map(|i| (i % 10) as u8).collect();
+    let count = images();
+    let images: Vec<f32> = (0..count * 784).map(|_| (rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32).collect();
+    let labels: Vec<u8> = (0..count).map(|i| (i % 10) as u8).collect();
     let mut group = c.benchmark_group("resnet-mini-neurosim-8b");
-    group.throughput(Throughput::Elements(IMAGES as u64)).sample_size(10);
+    group.throughput(Throughput::Elements(count as u64)).sample_size(10);
     for (name, device) in [
         ("off", None),
-        ("approx", Some(DeviceOptions { time_s: 1.0, seed: 1, exact: false })),
-        ("exact", Some(DeviceOptions { time_s: 1.0, seed: 1, exact: true })),
+        ("approx", Some(DeviceOptions { time_s: 86_400.0, seed: 1, exact: false })),
+        ("exact", Some(DeviceOptions { time_s: 86_400.0, seed: 1, exact: true })),
     ] {
         let (w, _) = hardware_weights(&net, &arch, &mapping, None, HardwareOptions { adc_clip: false, device })
             .expect("weights");

@@ -32,6 +32,7 @@ use rramsim_hw::{ArchParams, SignedEncoding};
 use rramsim_map::{CrossbarLayout, ReplicaPlacement};
 
 use crate::gemm::{Strides, sgemm};
+use crate::model::round;
 
 /// How the device model is applied.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -41,8 +42,9 @@ pub struct DeviceOptions {
     /// Seeds programming variation (per crossbar) and read noise.
     pub seed: u64,
     /// Bit-exact periphery (per DAC step, column and row group through the
-    /// ADC); `false`: the analog conductances folded into one float weight per
-    /// weight (no ADC quantization, no read noise) — the fast approximation.
+    /// ADC); `false`: the fast approximation — the analog conductances folded
+    /// into one weight per weight, the ADC applied to each row group's folded
+    /// sum, read noise drawn once per output ([`Analog::make_fast`]).
     pub exact: bool,
 }
 
@@ -97,6 +99,28 @@ pub struct Analog {
     /// beyond the ADC's range: the periphery is exact and the folded integer
     /// weights give the same numbers.
     pub lossless: bool,
+    /// The fast mode's folded periphery ([`Analog::make_fast`]); `None`: bit-exact.
+    pub fast: Option<Box<FastPeriphery>>,
+}
+
+/// The fast mode of a crossbar layer: the conductances folded into one weight
+/// per weight, read one row group at a time (see `fast_gemm`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FastPeriphery {
+    /// Per replica `[out][k]`: `Σ_j col_weight_j · (read value of column j −
+    /// offset)` (flips undone), in level × input units.
+    pub weights: Vec<Vec<f32>>,
+    /// Per replica `[out][k]`: `Σ_j col_weight_j² · G_j²` (read noise); empty
+    /// without read noise.
+    pub noise: Vec<Vec<f32>>,
+    /// `e(m) = Σ_t 4^(d·t) · p_t(m)²` for input magnitudes `m` (`p_t` the DAC
+    /// steps of `m`).
+    pub energy: Vec<f32>,
+    /// Per replica and row group: the largest magnitude the group's folded sum
+    /// may take — what its reads can represent, and with `adc_clip` the
+    /// first-order saturation bound `fraction · rows · max|w| · max|x|`
+    /// ([`crate::adc_clip_fraction`]).
+    pub range: Vec<Vec<f32>>,
 }
 
 /// The per-pixel kernel's layouts of a replica's conductances (`[k][out][j]`)
@@ -273,22 +297,25 @@ pub fn build_analog(
         seed: splitmix(options.seed ^ layer_seed ^ SALT),
         scale,
         lossless,
+        fast: None,
     }
 }
 
 impl Analog {
-    /// The float weights of replica `r` with the conductances folded in (the
-    /// fast approximation: what the periphery would compute without ADC
-    /// quantization or read noise).
-    pub fn folded_weights(&self, r: usize, k: usize) -> Vec<f32> {
+    /// Replica `r`'s conductances folded into one value per weight in level ×
+    /// input units: `Σ_j col_weight_j · e_j`, `e_j` column `j`'s read value less
+    /// the offset, flips undone (no scale, no digital offset).
+    fn folded_levels(&self, r: usize, k: usize) -> Vec<f32> {
         let rep = &self.replicas[r];
         let n = rep.g[0].len();
         let cout = n / k.max(1);
+        let chunk_of: Vec<usize> =
+            (0..k).map(|kk| self.chunks.iter().position(|&(lo, hi)| kk >= lo && kk < hi).unwrap_or(0)).collect();
         (0..n)
             .map(|index| {
                 let (co, kk) = (index / k, index % k);
-                let ci = self.chunks.iter().position(|&(lo, hi)| kk >= lo && kk < hi).unwrap_or(0);
-                let mut w = -self.digital_offset;
+                let ci = chunk_of[kk];
+                let mut w = 0.0;
                 for (j, gj) in rep.g.iter().enumerate() {
                     let e = if rep.flip[(j * cout + co) * self.chunks.len() + ci] {
                         self.levels - gj[index] + self.offset
@@ -297,9 +324,65 @@ impl Analog {
                     };
                     w += self.col_weight[j] * e;
                 }
-                w * self.scale
+                w
             })
             .collect()
+    }
+
+    /// The float weights of replica `r` with the conductances folded in (what
+    /// the periphery would compute without ADC quantization or read noise).
+    pub fn folded_weights(&self, r: usize, k: usize) -> Vec<f32> {
+        self.folded_levels(r, k).into_iter().map(|w| (w - self.digital_offset) * self.scale).collect()
+    }
+
+    /// Switches to the fast mode (`fast_gemm`): folds every replica's
+    /// conductances once (programming variation, drift, IR drop and the
+    /// on/off offset are constants of a device sample).
+    /// `clip`: the ADC clip fraction and the largest input magnitude.
+    pub fn make_fast(&mut self, k: usize, clip: Option<(f32, f32)>) {
+        let weights: Vec<Vec<f32>> = (0..self.replicas.len()).map(|r| self.folded_levels(r, k)).collect();
+        let noise = if self.read_sigma > 0.0 {
+            self.replicas
+                .iter()
+                .map(|rep| {
+                    let n = rep.g[0].len();
+                    (0..n)
+                        .map(|i| rep.g.iter().zip(&self.col_weight).map(|(g, cw)| (cw * g[i]).powi(2)).sum())
+                        .collect()
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let bits = (self.dac_bits * self.steps).min(20);
+        let dmask = (1u32 << self.dac_bits) - 1;
+        let energy = (0..1u32 << bits)
+            .map(|m| {
+                (0..self.steps)
+                    .map(|t| {
+                        let p = f64::from((m >> (self.dac_bits * t)) & dmask);
+                        4f64.powi((self.dac_bits * t) as i32) * p * p
+                    })
+                    .sum::<f64>() as f32
+            })
+            .collect();
+        let steps: f64 = (0..self.steps).map(|t| 2f64.powi((self.dac_bits * t) as i32)).sum();
+        let cols: f64 = self.col_weight.iter().map(|c| f64::from(c.abs())).sum();
+        let reads = (f64::from(self.adc_max) * cols * steps) as f32;
+        let range = weights
+            .iter()
+            .map(|w| {
+                let w_max = w.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+                self.chunks
+                    .iter()
+                    .map(|&(lo, hi)| match clip {
+                        Some((fraction, x_max)) => reads.min(fraction * (hi - lo) as f32 * w_max * x_max),
+                        None => reads,
+                    })
+                    .collect()
+            })
+            .collect();
+        self.fast = Some(Box::new(FastPeriphery { weights, noise, energy, range }));
     }
 }
 
@@ -341,7 +424,9 @@ pub(crate) fn analog_gemm(
     rng_key: u64,
     s: &mut AnalogScratch,
 ) {
-    if a.read_sigma > 0.0 {
+    if a.fast.is_some() {
+        fast_gemm(a, rep, grp, cout_g, k, n, col, col_off, n_total, x_scale, acc, c_off, rng_key, s);
+    } else if a.read_sigma > 0.0 {
         noisy_gemm(a, rep, grp, cout_g, cout, k, n, col, col_off, n_total, x_scale, acc, c_off, rng_key, s);
     } else {
         pixel_gemm(a, rep, grp, cout_g, cout, k, n, col, col_off, n_total, x_scale, acc, c_off, s);
@@ -589,6 +674,100 @@ fn noisy_gemm(
     }
 }
 
+/// A normal deviate for the fast mode's read noise: the sum of four 16-bit
+/// uniforms of one draw (Irwin–Hall, n = 4), centred and scaled to unit
+/// variance — the variance and symmetry of N(0, 1) with tails cut at ±2√3
+/// (about 3.5 σ), at a fraction of Box–Muller's cost.
+#[inline]
+pub(crate) fn fast_normal(rng: &mut Pcg64Mcg) -> f32 {
+    let r = rng.next_u64();
+    let sum = (r & 0xFFFF) + ((r >> 16) & 0xFFFF) + ((r >> 32) & 0xFFFF) + (r >> 48);
+    // Each term is uniform on {0, …, 65535}: mean 32767.5, variance (65536² − 1)/12.
+    const SCALE: f32 = 1.732_050_8 / 65_536.0;
+    (sum as f32 - 131_070.0) * SCALE
+}
+
+/// [`analog_gemm`] in the fast mode: per row group one GEMM of the folded
+/// integer weights (`Σ_j col_weight_j · (G_j − offset)`, unflipped) with the
+/// integer input, the ADC approximated on the row group's folded sum (rounded
+/// to one level × one input unit, clipped to what the group's reads can
+/// represent, `±adc_max · Σ_j |col_weight_j| · Σ_t 2^(d·t)`, or the `--adc-clip`
+/// bound); then read noise, one draw per output with the variance the per-read
+/// model implies over all row groups (`σ_r² Σ_i e(x_i) Σ_j col_weight_j² G_ij²`,
+/// `e(x) = Σ_t 4^(d·t) p_t(x)²` over the input's DAC steps — a second GEMM).
+/// Per-read rounding and saturation (an ADC narrower than a column's sum) are
+/// not modelled.
+#[allow(clippy::too_many_arguments)]
+fn fast_gemm(
+    a: &Analog,
+    rep: usize,
+    grp: usize,
+    cout_g: usize,
+    k: usize,
+    n: usize,
+    col: &[f32],
+    col_off: usize,
+    n_total: usize,
+    x_scale: &dyn Fn(usize) -> f32,
+    acc: &mut [f32],
+    c_off: usize,
+    rng_key: u64,
+    s: &mut AnalogScratch,
+) {
+    let fast = a.fast.as_ref().expect("fast mode");
+    let (w, v) = (&fast.weights[rep], fast.noise.get(rep));
+    let mut rng = Pcg64Mcg::new(u128::from(splitmix(a.seed ^ rng_key)) << 64 | u128::from(rng_key | 1));
+    s.total.clear();
+    s.total.resize(n, 0.0);
+    let noisy = a.read_sigma > 0.0;
+    if noisy {
+        s.plane2.resize(k * n, 0.0);
+    }
+    for kk in 0..k {
+        let row = &col[col_off + kk * n_total..][..n];
+        for (t, x) in s.total.iter_mut().zip(row) {
+            *t += x;
+        }
+        if noisy {
+            let dst = &mut s.plane2[kk * n..(kk + 1) * n];
+            for (d, x) in dst.iter_mut().zip(row) {
+                *d = fast.energy[(x.abs() as u32 as usize) & (fast.energy.len() - 1)];
+            }
+        }
+    }
+    // Sums of rounded row groups: integers, exact in f32 below 2^24.
+    s.sums.clear();
+    s.sums.resize(cout_g * n, 0.0);
+    s.tile.resize(cout_g * n, 0.0);
+    if noisy {
+        s.tile2.resize(cout_g * n, 0.0);
+    }
+    for (&(lo, hi), &range) in a.chunks.iter().zip(&fast.range[rep]) {
+        let wa = Strides { offset: grp * cout_g * k + lo, rs: k, cs: 1 };
+        let xb = Strides { offset: col_off + lo * n_total, rs: n_total, cs: 1 };
+        sgemm(cout_g, hi - lo, n, w, wa, col, xb, 0.0, &mut s.tile, Strides::rows(0, n));
+        for (o, &t) in s.sums.iter_mut().zip(&s.tile) {
+            *o += round(t).clamp(-range, range);
+        }
+    }
+    // Read noise: the row groups' independent draws summed into one per output
+    // (their variances add), drawn after the ADC's rounding of each group's
+    // sum rather than before it (the same distribution up to that rounding).
+    if let (true, Some(v)) = (noisy, v) {
+        let wa = Strides { offset: grp * cout_g * k, rs: k, cs: 1 };
+        sgemm(cout_g, k, n, v, wa, &s.plane2, Strides::rows(0, n), 0.0, &mut s.tile2, Strides::rows(0, n));
+        for (o, &t2) in s.sums.iter_mut().zip(&s.tile2) {
+            *o += a.read_sigma * t2.max(0.0).sqrt() * fast_normal(&mut rng);
+        }
+    }
+    for i in 0..cout_g {
+        for jj in 0..n {
+            let v = f64::from(s.sums[i * n + jj]) - f64::from(a.digital_offset) * f64::from(s.total[jj]);
+            acc[c_off + i * n_total + jj] = (v * f64::from(a.scale) * f64::from(x_scale(jj))) as f32;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -630,6 +809,7 @@ mod tests {
                 seed: 5,
                 scale: 0.5,
                 lossless: false,
+                fast: None,
             };
             // Integer inputs in [-127, 127], a third of them zero.
             let col: Vec<f32> =
@@ -644,6 +824,126 @@ mod tests {
                 assert!(want.iter().any(|v| *v != 0.0));
             }
         }
+    }
+
+    /// A small layer for the fast-mode tests: conductances from a seeded
+    /// generator (not on a grid: programming variation), two weight columns,
+    /// two row groups, an ADC wide enough never to saturate.
+    fn small_layer(read_sigma: f32) -> (Analog, Vec<f32>, usize, usize, usize) {
+        let mut rng = Pcg64Mcg::new(23);
+        let (cpw, cout, k, n) = (2, 3, 20, 4);
+        let chunks = row_chunks(k, 16, 16);
+        let g: Vec<Vec<f32>> =
+            (0..cpw).map(|_| (0..cout * k).map(|_| (rng.next_u64() % 4000) as f32 / 1000.0 + 0.1).collect()).collect();
+        let g2 = g.iter().map(|m| m.iter().map(|v| v * v).collect()).collect();
+        let flip = vec![false; cpw * cout * chunks.len()];
+        let (gt, flip_t) = transposed(&g, &flip, cout, k, chunks.len());
+        let a = Analog {
+            replicas: vec![AnalogReplica { g, g2, gt, flip, flip_t }],
+            col_weight: vec![1.0, 4.0],
+            chunks,
+            offset: 0.1,
+            digital_offset: 0.0,
+            levels: 3.0,
+            adc_max: (1u32 << 20) as f32,
+            dac_bits: 1,
+            steps: 7,
+            read_sigma,
+            seed: 9,
+            scale: 0.25,
+            lossless: false,
+            fast: None,
+        };
+        let col: Vec<f32> = (0..k * n).map(|_| (rng.next_u64() % 128) as f32).collect();
+        (a, col, cout, k, n)
+    }
+
+    /// Without read noise the fast mode differs from the bit-exact periphery
+    /// only by ADC rounding: each read rounds to one level × input unit,
+    /// weighted `col_weight · 2^t`, and the fast mode rounds each row group's
+    /// folded sum once: |fast − exact| ≤ ½ · (Σ_j |cw_j| · Σ_t 2^t + 1) · row
+    /// groups · scale · x_scale. The conductances are not on a grid, so the
+    /// rounding is real (the outputs must differ somewhere).
+    #[test]
+    fn fast_mode_is_within_the_adc_rounding_bound_of_exact() {
+        let (mut a, col, cout, k, n) = small_layer(0.0);
+        let mut s = AnalogScratch::default();
+        let one = |_: usize| 1.0;
+        let mut exact = vec![0.0; cout * n];
+        pixel_gemm(&a, 0, 0, cout, cout, k, n, &col, 0, n, &one, &mut exact, 0, &mut s);
+        a.make_fast(k, None);
+        let mut fast = vec![0.0; cout * n];
+        analog_gemm(&a, 0, 0, cout, cout, k, n, &col, 0, n, &one, &mut fast, 0, 1, &mut s);
+        let bound = 0.5 * ((1.0 + 4.0) * 127.0 + 1.0) * a.chunks.len() as f32 * a.scale;
+        let mut differ = false;
+        for (f, e) in fast.iter().zip(&exact) {
+            assert!((f - e).abs() <= bound, "{f} {e} {bound}");
+            // Well below the outputs themselves.
+            assert!(e.abs() > 10.0 * bound, "{e}");
+            differ |= f != e;
+        }
+        assert!(differ);
+    }
+
+    /// The fast mode's read noise has the variance of the per-read model:
+    /// `σ_r² · Σ_i e(x_i) · Σ_j cw_j² G_ij²` (times scale²), and so has the
+    /// bit-exact periphery's (which adds ¼₂-level rounding per read, below
+    /// 1 % here); both checked over 3,000 noise draws (standard error of a
+    /// variance √(2/3000) = 2.6 %: tolerance 10 %).
+    #[test]
+    fn fast_read_noise_matches_the_per_read_variance() {
+        let (mut a, col, cout, k, n) = small_layer(1.0);
+        let one = |_: usize| 1.0;
+        let mut s = AnalogScratch::default();
+        let draws = 3000;
+        let mut exact = vec![Vec::new(); cout * n];
+        let mut out = vec![0.0; cout * n];
+        for key in 0..draws {
+            noisy_gemm(&a, 0, 0, cout, cout, k, n, &col, 0, n, &one, &mut out, 0, key, &mut s);
+            for (e, v) in exact.iter_mut().zip(&out) {
+                e.push(f64::from(*v));
+            }
+        }
+        a.make_fast(k, None);
+        let mut fast = vec![Vec::new(); cout * n];
+        for key in 0..draws {
+            analog_gemm(&a, 0, 0, cout, cout, k, n, &col, 0, n, &one, &mut out, 0, key, &mut s);
+            for (e, v) in fast.iter_mut().zip(&out) {
+                e.push(f64::from(*v));
+            }
+        }
+        let var = |xs: &[f64]| {
+            let m = xs.iter().sum::<f64>() / xs.len() as f64;
+            xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (xs.len() - 1) as f64
+        };
+        let rep = &a.replicas[0];
+        let energy = |m: u32| (0..7).map(|t| 4f64.powi(t) * f64::from((m >> t) & 1)).sum::<f64>();
+        for co in 0..cout {
+            for jj in 0..n {
+                let mut want = 0.0;
+                for kk in 0..k {
+                    let x = col[kk * n + jj] as u32;
+                    let v: f64 =
+                        rep.g.iter().zip(&a.col_weight).map(|(g, cw)| f64::from(cw * g[co * k + kk]).powi(2)).sum();
+                    want += energy(x) * v;
+                }
+                want *= f64::from(a.read_sigma * a.scale).powi(2);
+                let (f, e) = (var(&fast[co * n + jj]), var(&exact[co * n + jj]));
+                assert!((f / want - 1.0).abs() < 0.1, "fast {f} vs {want}");
+                assert!((e / want - 1.0).abs() < 0.1, "exact {e} vs {want}");
+            }
+        }
+    }
+
+    #[test]
+    fn fast_normals_have_unit_variance() {
+        let mut rng = Pcg64Mcg::new(8);
+        let n = 200_000;
+        let xs: Vec<f64> = (0..n).map(|_| f64::from(fast_normal(&mut rng))).collect();
+        let mean = xs.iter().sum::<f64>() / n as f64;
+        let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
+        assert!(mean.abs() < 0.01 && (var - 1.0).abs() < 0.015, "{mean} {var}");
+        assert!(xs.iter().all(|x| x.abs() <= 3.0f64.sqrt() * 2.0 + 1e-6));
     }
 
     #[test]

@@ -151,14 +151,20 @@ pub fn hardware_weights_remapped(
                     buf = Some(xbuf);
                 }
                 let cout = net.output_shape(id).channels;
-                let analog = build_analog(arch, layout, replicas, &levels, scale, cout, id.0 as u64, &device);
+                let mut analog = build_analog(arch, layout, replicas, &levels, scale, cout, id.0 as u64, &device);
                 let k = layout.rows_per_group as usize;
                 let copies: Vec<Vec<f32>> = (0..replicas.len()).map(|r| analog.folded_weights(r, k)).collect();
                 match (device.exact, analog.lossless) {
                     (true, false) => (copies, None, Some(Box::new(analog))),
-                    // An exact periphery computes the integer product itself.
-                    (true, true) => (copies, None, None),
-                    (false, _) => (copies, clip, None),
+                    // A lossless periphery (integer conductances, no read noise,
+                    // no sum beyond the ADC) computes the integer product itself,
+                    // exact or fast.
+                    (_, true) => (copies, None, None),
+                    (false, false) => {
+                        let q_max = ((1u64 << (arch.activation_bits.max(2) - 1)) - 1) as f32;
+                        analog.make_fast(k, options.adc_clip.then(|| (adc_clip_fraction(arch), q_max)));
+                        (copies, None, Some(Box::new(analog)))
+                    }
                 }
             }
             (Placement::Crossbars { layout, replicas }, None) => match (faults, &mut buf) {

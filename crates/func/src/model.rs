@@ -347,7 +347,7 @@ fn prepare_input<'a>(x: &'a [f32], per: usize, bits: Option<u32>, buf: &'a mut V
             buf.extend_from_slice(img);
         } else {
             let scale = max / q_max;
-            buf.extend(img.iter().map(|v| (v * q_max / max).round() * scale));
+            buf.extend(img.iter().map(|v| round(v * q_max / max) * scale));
         }
     }
     buf
@@ -365,11 +365,32 @@ fn prepare_ints<'a>(x: &[f32], per: usize, bits: u32, buf: &'a mut Vec<f32>, sca
             buf.extend(img.iter().map(|_| 0.0));
             scales.push(1.0);
         } else {
-            buf.extend(img.iter().map(|v| (v * q_max / max).round()));
+            buf.extend(img.iter().map(|v| round(v * q_max / max)));
             scales.push(max / q_max);
         }
     }
     buf
+}
+
+/// `f32::round` (half away from zero) without the libm call it compiles to
+/// on baseline x86-64: below 2^23 in magnitude truncation through `i32` is
+/// exact, at or above it every float is an integer already (NaN stays NaN).
+#[inline]
+pub(crate) fn round(v: f32) -> f32 {
+    if v.abs() < 8_388_608.0 {
+        let t = v as i32 as f32;
+        let d = v - t;
+        if d >= 0.5 {
+            t + 1.0
+        } else if d <= -0.5 {
+            t - 1.0
+        } else {
+            // −0.4 rounds to −0, as in std.
+            t.copysign(v)
+        }
+    } else {
+        v
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -652,6 +673,20 @@ mod tests {
 
     fn weights(replicas: Vec<Vec<f32>>, clip: Option<Clip>) -> Vec<Option<LayerWeights>> {
         vec![None, Some(LayerWeights { replicas, bias: Some(vec![0.5]), input_bits: None, clip, analog: None })]
+    }
+
+    #[test]
+    fn round_matches_std() {
+        let mut xs = vec![0.5, -0.5, 1.5, -2.5, 0.49999997, -0.49999997, 8_388_607.5, 8_388_608.0, 1e30, -0.0, 3.0];
+        let mut rng = rand_pcg::Pcg64Mcg::new(4);
+        xs.extend((0..100_000).map(|_| {
+            let u = rand_core::Rng::next_u32(&mut rng);
+            (f64::from(u) / f64::from(u32::MAX) * 600.0 - 300.0) as f32
+        }));
+        for x in xs {
+            assert_eq!(round(x).to_bits(), x.round().to_bits(), "{x}");
+        }
+        assert!(round(f32::NAN).is_nan());
     }
 
     #[test]

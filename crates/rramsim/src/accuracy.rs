@@ -40,8 +40,9 @@ pub enum DeviceMode {
     /// The `[device]` model, the on/off ratio and the bit-exact periphery.
     #[default]
     Exact,
-    /// The device model's conductances folded into float weights: no ADC
-    /// quantization, no read noise (much faster).
+    /// The device model, fast: conductances folded into one weight per weight
+    /// per device sample, the ADC on each row group's sum, read noise once per
+    /// output (no per-read ADC rounding or saturation).
     Approx,
     /// Ideal integer cells (the model before the device model).
     Off,
