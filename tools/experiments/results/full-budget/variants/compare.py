@@ -19,6 +19,17 @@ def rows(path, config):
         return {float(r["weight_fault_rate"]): r for r in csv.DictReader(f) if r["config"] == config}
 
 
+def rescaled():
+    """The inverted models rescaled by 1 / (1 - p) (inverted-rescaled/p*.json) at their matched rate; at p = 0
+    there is nothing to rescale (the shared p = 0 model of inverted/results.csv)."""
+    out = {0.0: rows(HERE / "inverted/results.csv", "b")[0.0]}
+    for r in RATES[1:]:
+        e = json.loads((HERE / f"inverted-rescaled/p{r}.json").read_text())
+        out[r] = {k: e[k] for k in ["accuracy_fault_free", "accuracy_mean", "accuracy_std", "accuracy_min"]}
+        out[r]["drop_connect"] = r
+    return out
+
+
 def cell(mean, std):
     return f"{100 * mean:.1f} ± {100 * std:.1f}"
 
@@ -27,6 +38,7 @@ def main():
     series = [
         ("(b) drop-connect, masks not rescaled (baseline)", "none", rows(HERE.parent / "results.csv", "b")),
         ("(b) drop-connect, inverted scaling (÷ 1 − p)", "inverted", rows(HERE / "inverted/results.csv", "b")),
+        ("(b) inverted, weights × 1/(1 − p) at inference (rescale.py)", "inverted-rescaled", rescaled()),
         ("(b) drop-connect + weight noise 0.1", "weight-noise-0.1", rows(HERE / "weight-noise-0.1/results.csv", "b")),
         ("(a) normal + weight noise 0.1 (no drop-connect)", "a-weight-noise-0.1",
          rows(HERE / "weight-noise-0.1/results.csv", "a")),
