@@ -62,12 +62,14 @@ impl Geometry {
         Some((start, end, from as usize))
     }
 
-    /// Zeroes the columns outside `x0..x1` of output rows `y0..y1` of `plane`.
+    /// Zeroes the columns outside `x0..x1` of output rows `y0..y1` of `plane`:
+    /// a strided store per column (at most `pad` of them on each side), not a
+    /// (call to) fill per row.
     #[inline(always)]
     fn clear_wrapped(&self, plane: &mut [f32], y0: usize, y1: usize, x0: usize, x1: usize) {
-        for row in plane[y0 * self.ow..y1 * self.ow].chunks_exact_mut(self.ow) {
-            row[..x0].fill(0.0);
-            row[x1..].fill(0.0);
+        let rows = &mut plane[y0 * self.ow..y1 * self.ow];
+        for col in (0..x0).chain(x1..self.ow) {
+            rows[col..].iter_mut().step_by(self.ow).for_each(|v| *v = 0.0);
         }
     }
 }
@@ -88,33 +90,30 @@ pub(crate) fn im2col(g: &Geometry, (n, j0, nb): (usize, usize, usize), x: &[f32]
                 let row = &mut col[((c * g.k + ky) * g.k + kx) * nb * oplane..][..nb * oplane];
                 let images = &x[(c * n + j0) * plane..][..nb * plane];
                 for (src, dst) in images.chunks_exact(plane).zip(row.chunks_exact_mut(oplane)) {
-                    if let Some((start, end, from)) = g.span(y0, y1, x0, x1, dy, dx) {
-                        // One copy of the whole span, then the wrapped columns zeroed.
-                        dst[..start].fill(0.0);
-                        dst[end..].fill(0.0);
-                        dst[start..end].copy_from_slice(&src[from..from + (end - start)]);
-                        g.clear_wrapped(dst, y0, y1, x0, x1);
+                    // The rows outside `y0..y1` (and all rows when no column is inside) are zero.
+                    if x0 >= x1 || y0 >= y1 {
+                        dst.fill(0.0);
                         continue;
                     }
-                    for (oy, out) in dst.chunks_exact_mut(g.ow).enumerate() {
-                        if !(y0..y1).contains(&oy) || x0 == x1 {
-                            out.fill(0.0);
-                            continue;
-                        }
-                        let iy = ((oy * g.stride) as isize + dy) as usize;
-                        let first = ((x0 * g.stride) as isize + dx) as usize;
-                        let line = &src[iy * g.w..][..g.w];
-                        out[..x0].fill(0.0);
-                        out[x1..].fill(0.0);
-                        if g.stride == 1 {
-                            out[x0..x1].copy_from_slice(&line[first..first + (x1 - x0)]);
-                        } else {
-                            out[x0..x1]
-                                .iter_mut()
-                                .zip(line[first..].iter().step_by(g.stride))
-                                .for_each(|(o, v)| *o = *v);
+                    dst[..y0 * g.ow].fill(0.0);
+                    dst[y1 * g.ow..].fill(0.0);
+                    if let Some((start, end, from)) = g.span(y0, y1, x0, x1, dy, dx) {
+                        // One copy of the whole span (the wrapped columns zeroed below).
+                        dst[start..end].copy_from_slice(&src[from..from + (end - start)]);
+                    } else {
+                        for oy in y0..y1 {
+                            let iy = ((oy * g.stride) as isize + dy) as usize;
+                            let first = ((x0 * g.stride) as isize + dx) as usize;
+                            let line = &src[iy * g.w..][..g.w];
+                            let out = &mut dst[oy * g.ow + x0..oy * g.ow + x1];
+                            if g.stride == 1 {
+                                out.copy_from_slice(&line[first..first + (x1 - x0)]);
+                            } else {
+                                out.iter_mut().zip(line[first..].iter().step_by(g.stride)).for_each(|(o, v)| *o = *v);
+                            }
                         }
                     }
+                    g.clear_wrapped(dst, y0, y1, x0, x1);
                 }
             }
         }
