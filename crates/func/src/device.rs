@@ -19,16 +19,17 @@
 //! of `d` bits. Per step, weight column and group of `rows_per_read` rows, the
 //! analog column sum `S = Σ x_i·G_i` (plus read noise `N(0, σ_r²·Σ x_i²·G_i²)`, the
 //! sum of independent per-cell noise, drawn per read) is converted by the ADC:
-//! `round(S − o·Σx)` clipped to `[0, 2^adc − 1]` in steps of one level × one
-//! input unit: the nominal off-state current `o·Σx` (a reference column of
-//! off-state cells driven by the same inputs) is cancelled before the ADC.
-//! Subtracting it digitally after the ADC instead would leave the ADC rounding
-//! `S = integer + o·Σx`, an error fixed by `Σx` (up to ½ level per read, the
-//! same sign on every column and step of a pixel), that the shift-and-add
-//! multiplies by `Σ_j 2^(c·j)·Σ_t 2^(d·t)` into a bias as large as the signal
+//! `S` clipped to `[0, 2^adc − 1]` (the off-state current takes ADC range, as
+//! in an unreferenced sense amplifier), less the nominal off-state current
+//! `o·Σx`, rounded in steps of one level × one input unit: the ADC's levels are
+//! referenced to `o·Σx` (a reference column of off-state cells driven by the
+//! same inputs). Rounding `S` itself and subtracting `o·Σx` afterwards (before
+//! the fix of issue 15's exact mode) left an error fixed by `Σx` (up to ½ level
+//! per read, one sign on every column and step of a pixel) that shift-and-add
+//! multiplied by `Σ_j 2^(c·j)·Σ_t 2^(d·t)` into a bias as large as the signal
 //! (resnet-mini on neurosim-8b: 16 % instead of 90 % with a 12-bit ADC).
 //! ISAAC's flipped columns (stored `L − l` where the column's levels exceed
-//! half its maximum) are read as `L·Σx − Q(S' − o·Σx)`. Shift-and-add combines columns (`±2^(c·slice)`) and
+//! half its maximum) are read as `L·Σx − Q(S')`. Shift-and-add combines columns (`±2^(c·slice)`) and
 //! steps (`±2^(d·step)`); offset encodings then subtract `2^(b−1)·Σx`.
 
 use rand_core::Rng;
@@ -527,8 +528,8 @@ fn pixel_gemm(
                         }
                     }
                 }
-                // The ADC on the sum less the off-state current: clip to its
-                // range, round half away from zero (≥ 0 after the clip), unflip.
+                // The ADC: clip the column current to its range, round on the
+                // grid referenced to the off-state current, unflip.
                 for ci in 0..nchunks {
                     let sums = s.sums[ci];
                     let (base, top) = (a.offset * sums, a.levels * sums);
@@ -536,10 +537,7 @@ fn pixel_gemm(
                     let flip = &rep.flip_t[(ci * cout + grp * cout_g) * cpw..][..width];
                     let dq = &mut s.dq[ci * width..(ci + 1) * width];
                     for ((d, &v), &f) in dq.iter_mut().zip(tile).zip(flip) {
-                        let c = (v - base).clamp(0.0, a.adc_max);
-                        // Below 2^23 truncation through i32 is exact; above, c is an integer.
-                        let t = if c < 8_388_608.0 { c as i32 as f32 } else { c };
-                        let q = if c - t >= 0.5 { t + 1.0 } else { t };
+                        let q = round(v.clamp(0.0, a.adc_max) - base);
                         *d = if f { top - q } else { q };
                     }
                 }
@@ -663,7 +661,7 @@ fn noisy_gemm(
                             if read {
                                 v += a.read_sigma * s.tile2[i * n + jj].sqrt() * gauss(&mut rng) as f32;
                             }
-                            let q = (v - a.offset * sums[jj]).round().clamp(0.0, a.adc_max);
+                            let q = round(v.clamp(0.0, a.adc_max) - a.offset * sums[jj]);
                             let d = if flipped { a.levels * sums[jj] - q } else { q };
                             out[jj] += cw * f64::from(d);
                         }
@@ -832,7 +830,7 @@ mod tests {
         }
     }
 
-    /// The off-state offset is cancelled before the ADC: with integer levels
+    /// The ADC's levels are referenced to the off-state current: with integer levels
     /// (no variation) and an ADC wide enough never to saturate, the bit-exact
     /// periphery must give the integer product exactly — neurosim-8b's layout
     /// (8 one-bit columns, offset encoding, on/off ratio 17: `o = 1/16`,
