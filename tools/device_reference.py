@@ -12,7 +12,7 @@ cell (row = k mod rows, column = (n mod weights_per_row)·columns_per_weight + s
 conductances G = (l + o)·(t/t0)^−ν attenuated by 1/(1 + G·Δ·R_w·((c+1) + (rows−r))),
 inputs quantized per image to 8-bit signed integers fed bit-serially (positive
 and negative parts), and for every bit, weight column and crossbar row tile the
-column sum rounded and clipped to [0, 2^adc − 1], minus o·Σx, shift-and-added.
+column sum clipped to [0, 2^adc − 1], minus o·Σx, rounded, shift-and-added.
 
     tools/.venv/bin/python tools/device_reference.py --rramsim target/release/rramsim \\
         tests/fixtures/onnx/resnet20.onnx --arch-base tests/fixtures/neurosim-v13-2bit.toml
@@ -88,7 +88,7 @@ def crossbar_matmul(x_img, w, cfg):
                 xsum = plane[lo:hi].sum(axis=0)
                 for g, weight in cols:
                     s = g[:, lo:hi] @ plane[lo:hi]
-                    d = np.clip(np.round(s), 0, adc_max) - o * xsum
+                    d = np.round(np.clip(s, 0, adc_max) - o * xsum)
                     acc += sign * 2 ** (DAC_BITS * t) * weight * d
     return acc * w_scale * xs
 

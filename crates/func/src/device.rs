@@ -19,10 +19,17 @@
 //! of `d` bits. Per step, weight column and group of `rows_per_read` rows, the
 //! analog column sum `S = Σ x_i·G_i` (plus read noise `N(0, σ_r²·Σ x_i²·G_i²)`, the
 //! sum of independent per-cell noise, drawn per read) is converted by the ADC:
-//! `round(S)` clipped to `[0, 2^adc − 1]` in steps of one level × one input unit.
-//! The periphery subtracts the nominal `o·Σx` digitally; ISAAC's flipped columns
-//! (stored `L − l` where the column's levels exceed half its maximum) are read as
-//! `L·Σx − (Q(S') − o·Σx)`. Shift-and-add combines columns (`±2^(c·slice)`) and
+//! `S` clipped to `[0, 2^adc − 1]` (the off-state current takes ADC range, as
+//! in an unreferenced sense amplifier), less the nominal off-state current
+//! `o·Σx`, rounded in steps of one level × one input unit: the ADC's levels are
+//! referenced to `o·Σx` (a reference column of off-state cells driven by the
+//! same inputs). Rounding `S` itself and subtracting `o·Σx` afterwards (before
+//! the fix of issue 15's exact mode) left an error fixed by `Σx` (up to ½ level
+//! per read, one sign on every column and step of a pixel) that shift-and-add
+//! multiplied by `Σ_j 2^(c·j)·Σ_t 2^(d·t)` into a bias as large as the signal
+//! (resnet-mini on neurosim-8b: 16 % instead of 90 % with a 12-bit ADC).
+//! ISAAC's flipped columns (stored `L − l` where the column's levels exceed
+//! half its maximum) are read as `L·Σx − Q(S')`. Shift-and-add combines columns (`±2^(c·slice)`) and
 //! steps (`±2^(d·step)`); offset encodings then subtract `2^(b−1)·Σx`.
 
 use rand_core::Rng;
@@ -521,8 +528,8 @@ fn pixel_gemm(
                         }
                     }
                 }
-                // The ADC: round half away from zero (the sums are ≥ 0),
-                // clip to its range, subtract the offset, unflip.
+                // The ADC: clip the column current to its range, round on the
+                // grid referenced to the off-state current, unflip.
                 for ci in 0..nchunks {
                     let sums = s.sums[ci];
                     let (base, top) = (a.offset * sums, a.levels * sums);
@@ -530,10 +537,7 @@ fn pixel_gemm(
                     let flip = &rep.flip_t[(ci * cout + grp * cout_g) * cpw..][..width];
                     let dq = &mut s.dq[ci * width..(ci + 1) * width];
                     for ((d, &v), &f) in dq.iter_mut().zip(tile).zip(flip) {
-                        let c = v.clamp(0.0, a.adc_max);
-                        // Below 2^23 truncation through i32 is exact; above, c is an integer.
-                        let t = if c < 8_388_608.0 { c as i32 as f32 } else { c };
-                        let q = if c - t >= 0.5 { t + 1.0 } else { t } - base;
+                        let q = round(v.clamp(0.0, a.adc_max) - base);
                         *d = if f { top - q } else { q };
                     }
                 }
@@ -657,7 +661,7 @@ fn noisy_gemm(
                             if read {
                                 v += a.read_sigma * s.tile2[i * n + jj].sqrt() * gauss(&mut rng) as f32;
                             }
-                            let q = v.round().clamp(0.0, a.adc_max) - a.offset * sums[jj];
+                            let q = round(v.clamp(0.0, a.adc_max) - a.offset * sums[jj]);
                             let d = if flipped { a.levels * sums[jj] - q } else { q };
                             out[jj] += cw * f64::from(d);
                         }
@@ -823,6 +827,73 @@ mod tests {
                 assert_eq!(got, want, "dac {dac_bits} group {grp}");
                 assert!(want.iter().any(|v| *v != 0.0));
             }
+        }
+    }
+
+    /// The ADC's levels are referenced to the off-state current: with integer levels
+    /// (no variation) and an ADC wide enough never to saturate, the bit-exact
+    /// periphery must give the integer product exactly — neurosim-8b's layout
+    /// (8 one-bit columns, offset encoding, on/off ratio 17: `o = 1/16`,
+    /// bit-serial inputs), small weights (most of an 8-bit range unused, as in a
+    /// layer with a few large weights) and non-negative inputs. Subtracting
+    /// `o·Σx` after the ADC's rounding instead biased every read by up to ½
+    /// level with the same sign: off by more than the outputs themselves.
+    #[test]
+    fn offset_is_cancelled_before_the_adc() {
+        let mut rng = Pcg64Mcg::new(31);
+        let mut uniform = |n: u64| (rng.next_u64() % n) as i64;
+        let (cpw, cout, k, n) = (8usize, 4usize, 144usize, 6usize);
+        let chunks = row_chunks(k, 128, 128);
+        let q: Vec<i64> = (0..cout * k).map(|_| uniform(41) - 20).collect();
+        for flipped in [false, true] {
+            let flip: Vec<bool> = (0..cpw * cout * chunks.len()).map(|_| flipped && uniform(2) == 0).collect();
+            let offset = 1.0f32 / 16.0;
+            let g: Vec<Vec<f32>> = (0..cpw)
+                .map(|j| {
+                    (0..cout * k)
+                        .map(|index| {
+                            let (co, kk) = (index / k, index % k);
+                            let ci = usize::from(kk >= 128);
+                            let bit = (((q[index] + 128) >> j) & 1) as f32;
+                            let f = flip[(j * cout + co) * chunks.len() + ci];
+                            if f { 1.0 - bit + offset } else { bit + offset }
+                        })
+                        .collect()
+                })
+                .collect();
+            let (gt, flip_t) = transposed(&g, &flip, cout, k, chunks.len());
+            let a = Analog {
+                replicas: vec![AnalogReplica { g, g2: Vec::new(), gt, flip, flip_t }],
+                col_weight: (0..cpw).map(|j| (1u32 << j) as f32).collect(),
+                chunks: chunks.clone(),
+                offset,
+                digital_offset: 128.0,
+                levels: 1.0,
+                adc_max: 4095.0,
+                dac_bits: 1,
+                steps: 7,
+                read_sigma: 0.0,
+                seed: 5,
+                scale: 0.5,
+                lossless: false,
+                fast: None,
+            };
+            let col: Vec<f32> = (0..k * n).map(|_| if uniform(3) == 0 { 0.0 } else { uniform(128) as f32 }).collect();
+            let one = |_: usize| 1.0;
+            let want: Vec<f32> = (0..cout * n)
+                .map(|i| {
+                    let (co, jj) = (i / n, i % n);
+                    let dot: i64 = (0..k).map(|kk| q[co * k + kk] * col[kk * n + jj] as i64).sum();
+                    dot as f32 * 0.5
+                })
+                .collect();
+            let mut s = AnalogScratch::default();
+            let (mut pixel, mut plane) = (vec![0.0; cout * n], vec![0.0; cout * n]);
+            pixel_gemm(&a, 0, 0, cout, cout, k, n, &col, 0, n, &one, &mut pixel, 0, &mut s);
+            noisy_gemm(&a, 0, 0, cout, cout, k, n, &col, 0, n, &one, &mut plane, 0, 1, &mut s);
+            assert_eq!(pixel, want, "flips {flipped}");
+            assert_eq!(plane, want, "flips {flipped}");
+            assert!(want.iter().all(|v| *v != 0.0));
         }
     }
 
