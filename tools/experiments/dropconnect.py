@@ -27,6 +27,7 @@ p = 0 models are shared between mask scalings, as no mask is drawn):
 """
 
 import argparse
+import csv
 import json
 import os
 import pathlib
@@ -86,6 +87,9 @@ def main() -> int:
     ap.add_argument("--lr-schedule", default="constant")
     ap.add_argument("--crop-pad", type=int, default=0)
     ap.add_argument("--hflip", action="store_true")
+    ap.add_argument("--accuracy-from", type=pathlib.Path,
+                    help="take the accuracy rows from an earlier results.csv of the same models and settings "
+                         "(re-runs only the runtime/energy part)")
     ap.add_argument("--remap", choices=["none", "rows", "rows+cols"], default="none",
                     help="fault-aware row/column remapping in eval (give --arch a file with [crossbar] spare_rows/"
                          "spare_cols for spares); run prices its index tables")
@@ -124,8 +128,27 @@ def main() -> int:
         return path
 
     rows = []
+    earlier = []
+    if args.accuracy_from:
+        with open(args.accuracy_from) as f:
+            header, *lines = [line.rstrip("\n").split(",") for line in f if line.strip()]
+        for x in lines:
+            # Files written before labels were quoted: a label's own commas split it.
+            extra = len(x) - len(header)
+            earlier.append(dict(zip(header, x[:1] + [",".join(x[1:2 + extra])] + x[2 + extra:])))
     for key, label, width, offload, matched, k in configs:
         for rate in RATES:
+            if args.accuracy_from:
+                r = next((x for x in earlier if x["config"] == key and float(x["weight_fault_rate"]) == rate), None)
+                if r is None:
+                    sys.exit(f"{args.accuracy_from}: no row for configuration {key} at rate {rate}")
+                row = {k2: r[k2] for k2 in ("config", "label", "offload", "remap")}
+                row.update({k2: float(r[k2]) for k2 in ("width", "drop_connect", "weight_fault_rate", "cell_fault_rate",
+                                                        "accuracy_float", "accuracy_fault_free", "accuracy_mean",
+                                                        "accuracy_std", "accuracy_min")})
+                row["weights_changed"] = int(float(r["weights_changed"]))
+                rows.append(row)
+                continue
             p = rate if matched else 0.0
             # p = 0 without weight noise trains identically whatever the offload: share the model.
             m = model(width, offload if p > 0 or args.weight_noise > 0 else "all-rram", p, k)
@@ -172,11 +195,12 @@ def main() -> int:
     fields = ["config", "label", "width", "offload", "drop_connect", "weight_fault_rate", "cell_fault_rate",
               "accuracy_float", "accuracy_fault_free", "accuracy_mean", "accuracy_std", "accuracy_min",
               "weights_changed", "remap"] + cost_fields
-    with open(args.out / "results.csv", "w") as f:
-        f.write(",".join(fields) + "\n")
+    with open(args.out / "results.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(fields)
         for r in rows:
             r.update({k: cost[r["config"]][k] for k in cost_fields})
-            f.write(",".join(str(r[k]) for k in fields) + "\n")
+            w.writerow([r[k] for k in fields])
 
     md = ["| configuration | " + " | ".join(f"{int(100 * r)} % faults" for r in RATES) +
           " | steady cycles/image | runtime | steady energy/image | energy |",
