@@ -106,6 +106,7 @@ def run(
     trace: Optional[PathLike] = None,
     max_replicas: Optional[int] = None,
     chip_budget: Optional[int] = None,
+    remap: str = "none",
 ) -> Result:
     """Map ``workload`` onto ``arch`` and simulate it cycle by cycle (``rramsim run``).
 
@@ -115,6 +116,8 @@ def run(
     binary ``.rtrace`` of every event. ``max_replicas=`` / ``chip_budget=``: the
     replication budget (``--max-replicas`` / ``--chip-budget``, whole numbers of
     at least 1; default: no replica limit, the chips one copy needs).
+    ``remap=``: ``none``, ``rows`` or ``rows+cols``, the fault-aware remapping's
+    hardware cost in the report's ``remap`` (``run --remap``).
     """
     text = _rramsim.run(
         _text(arch),
@@ -133,6 +136,7 @@ def run(
         trace=_opt_text(trace),
         max_replicas=max_replicas,
         chip_budget=chip_budget,
+        remap=remap,
     )
     return Result(json.loads(text))
 

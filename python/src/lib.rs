@@ -89,7 +89,8 @@ fn fault_spec(
 #[pyo3(signature = (
     arch, workload, *, batch = 1, offload = "all-rram", replication = "balanced", widen = None,
     shortcut_kernel = None, faults = None, fault_rate = None, seed = None, sa1_fraction = 0.5,
-    distribution = "uniform", fault_model = "cell", trace = None, max_replicas = None, chip_budget = None
+    distribution = "uniform", fault_model = "cell", trace = None, max_replicas = None, chip_budget = None,
+    remap = "none"
 ))]
 #[allow(clippy::too_many_arguments)]
 fn run(
@@ -110,7 +111,12 @@ fn run(
     trace: Option<PathBuf>,
     max_replicas: Option<i64>,
     chip_budget: Option<i64>,
+    remap: &str,
 ) -> PyResult<String> {
+    // As `run --remap`: the remapping's hardware cost beside the run's figures.
+    let remap = rramsim::model::RemapMode::parse(remap)
+        .ok_or_else(|| rramsim::Error::input(format!("remap: unknown `{remap}`; expected none, rows or rows+cols")))
+        .map_err(to_py)?;
     let experiment = (|| {
         // As `--max-replicas` / `--chip-budget`: whole numbers of at least 1.
         let budget = |what: &str, v: Option<i64>| v.map(|v| check_budget(what, v as f64)).transpose();
@@ -136,7 +142,10 @@ fn run(
             None => run.simulate()?,
             Some(path) => run.simulate_traced(path, &rramsim::trace::FilterSpec::default())?.0,
         };
-        json(&run.report(&outcome)?)
+        let mut report = run.report(&outcome)?;
+        report.remap =
+            rramsim::RemapCostReport::new(&run.arch, remap, report.metrics.crossbars, &outcome.result.actions);
+        json(&report)
     })
     .map_err(to_py)
 }

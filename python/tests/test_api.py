@@ -71,6 +71,17 @@ def test_run_with_a_replication_budget_equals_the_cli():
 
 
 @needs_cli
+def test_run_with_remap_cost_equals_the_cli():
+    r = rramsim.run("isaac", "resnet20", remap="rows+cols")
+    assert r.summary == cli_json("run", "--arch", "isaac", "--workload", "resnet20", "--remap", "rows+cols")
+    cost = r.summary["remap"]
+    assert cost["mode"] == "rows+cols" and cost["table_area_mm2"] > 0
+    assert rramsim.run("isaac", "resnet20").summary.get("remap") is None
+    with pytest.raises(rramsim.InputError, match="remap"):
+        rramsim.run("isaac", "resnet20", remap="cols")
+
+
+@needs_cli
 def test_check_equals_the_cli():
     assert rramsim.check("isaac") == cli_json("check", "isaac")
 
