@@ -897,6 +897,76 @@ mod tests {
         }
     }
 
+    /// The ADC's width enters the bit-exact periphery only through its clamp
+    /// (issue 15: the 5-bit exact/fast gap is saturation): neurosim-8b's layout
+    /// (8 one-bit columns, offset encoding, `o = 1/16`, bit-serial inputs, 128
+    /// rows per read) with a 5-bit and a 12-bit ADC gives identical outputs
+    /// while no column sum exceeds 31 levels; with more active rows the 5-bit
+    /// outputs are lowered, never raised (every column weight is positive and
+    /// the clamp only removes current).
+    #[test]
+    fn adc_width_acts_only_through_saturation() {
+        let mut rng = Pcg64Mcg::new(37);
+        let mut uniform = |n: u64| (rng.next_u64() % n) as i64;
+        let (cpw, cout, k, n) = (8usize, 4usize, 128usize, 6usize);
+        let chunks = row_chunks(k, 128, 128);
+        // Output 0's weights all −1 (stored 127: columns 0–6 set), so its
+        // column sums reach the ADC's top with every input bit set.
+        let q: Vec<i64> = (0..cout * k).map(|i| if i < k { -1 } else { uniform(41) - 20 }).collect();
+        let offset = 1.0f32 / 16.0;
+        let g: Vec<Vec<f32>> = (0..cpw)
+            .map(|j| (0..cout * k).map(|index| (((q[index] + 128) >> j) & 1) as f32 + offset).collect())
+            .collect();
+        let flip = vec![false; cpw * cout * chunks.len()];
+        let (gt, flip_t) = transposed(&g, &flip, cout, k, chunks.len());
+        let layer = |adc_max: f32| Analog {
+            replicas: vec![AnalogReplica {
+                g: g.clone(),
+                g2: Vec::new(),
+                gt: gt.clone(),
+                flip: flip.clone(),
+                flip_t: flip_t.clone(),
+            }],
+            col_weight: (0..cpw).map(|j| (1u32 << j) as f32).collect(),
+            chunks: chunks.clone(),
+            offset,
+            digital_offset: 128.0,
+            levels: 1.0,
+            adc_max,
+            dac_bits: 1,
+            steps: 7,
+            read_sigma: 0.0,
+            seed: 5,
+            scale: 1.0,
+            lossless: false,
+            fast: None,
+        };
+        let (narrow, wide) = (layer(31.0), layer(4095.0));
+        let one = |_: usize| 1.0;
+        let mut s = AnalogScratch::default();
+        for active in [29usize, 128] {
+            // `active` rows driven (pixel 0 all 127, the others in [1, 127]),
+            // the rest zero: at most 29 · (1 + 1/16) = 30.8 levels per column
+            // sum (reached by output 0 at pixel 0), or up to 136.
+            let col: Vec<f32> = (0..k * n)
+                .map(|i| match (i / n < active, i % n) {
+                    (false, _) => 0.0,
+                    (true, 0) => 127.0,
+                    (true, _) => (uniform(127) + 1) as f32,
+                })
+                .collect();
+            let (mut a5, mut a12) = (vec![0.0; cout * n], vec![0.0; cout * n]);
+            pixel_gemm(&narrow, 0, 0, cout, cout, k, n, &col, 0, n, &one, &mut a5, 0, &mut s);
+            pixel_gemm(&wide, 0, 0, cout, cout, k, n, &col, 0, n, &one, &mut a12, 0, &mut s);
+            if active == 29 {
+                assert_eq!(a5, a12);
+            } else {
+                assert!(a5.iter().zip(&a12).all(|(x, y)| x <= y), "{a5:?} {a12:?}");
+                assert!(a5.iter().zip(&a12).any(|(x, y)| x < y));
+            }
+        }
+    }
+
     /// A small layer for the fast-mode tests: conductances from a seeded
     /// generator (not on a grid: programming variation), two weight columns,
     /// two row groups, an ADC wide enough never to saturate.
