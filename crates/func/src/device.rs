@@ -798,23 +798,7 @@ mod tests {
             let g: Vec<Vec<f32>> =
                 (0..cpw).map(|_| (0..cout * k).map(|_| uniform(4 * 64 + 40) as f32 / 64.0).collect()).collect();
             let flip: Vec<bool> = (0..cpw * cout * chunks.len()).map(|_| uniform(3) == 0).collect();
-            let (gt, flip_t) = transposed(&g, &flip, cout, k, chunks.len());
-            let a = Analog {
-                replicas: vec![AnalogReplica { g, g2: Vec::new(), gt, flip, flip_t }],
-                col_weight: vec![1.0, 4.0, -1.0, -4.0],
-                chunks,
-                offset: 1.0 / 32.0,
-                digital_offset: 0.0,
-                levels: 3.0,
-                adc_max: 31.0,
-                dac_bits,
-                steps: 7u32.div_ceil(dac_bits),
-                read_sigma: 0.0,
-                seed: 5,
-                scale: 0.5,
-                lossless: false,
-                fast: None,
-            };
+            let a = offset_layer(g, flip, cout, k, &chunks, 4095.0, 0.5);
             // Integer inputs in [-127, 127], a third of them zero.
             let col: Vec<f32> =
                 (0..k * n).map(|_| if uniform(3) == 0 { 0.0 } else { (uniform(255) - 127) as f32 }).collect();
@@ -827,6 +811,37 @@ mod tests {
                 assert_eq!(got, want, "dac {dac_bits} group {grp}");
                 assert!(want.iter().any(|v| *v != 0.0));
             }
+        }
+    }
+
+    /// neurosim-8b's layout for the offset tests: 8 one-bit columns of weights
+    /// stored offset by 128 (`g` with the off-state offset `o = 1/16` included),
+    /// 1-bit DAC over 7 input steps, no variation or read noise.
+    fn offset_layer(
+        g: Vec<Vec<f32>>,
+        flip: Vec<bool>,
+        cout: usize,
+        k: usize,
+        chunks: &[(usize, usize)],
+        adc_max: f32,
+        scale: f32,
+    ) -> Analog {
+        let (gt, flip_t) = transposed(&g, &flip, cout, k, chunks.len());
+        Analog {
+            replicas: vec![AnalogReplica { g, g2: Vec::new(), gt, flip, flip_t }],
+            col_weight: (0..8).map(|j| (1u32 << j) as f32).collect(),
+            chunks: chunks.to_vec(),
+            offset: 1.0 / 16.0,
+            digital_offset: 128.0,
+            levels: 1.0,
+            adc_max,
+            dac_bits: 1,
+            steps: 7,
+            read_sigma: 0.0,
+            seed: 5,
+            scale,
+            lossless: false,
+            fast: None,
         }
     }
 
@@ -918,29 +933,7 @@ mod tests {
             .map(|j| (0..cout * k).map(|index| (((q[index] + 128) >> j) & 1) as f32 + offset).collect())
             .collect();
         let flip = vec![false; cpw * cout * chunks.len()];
-        let (gt, flip_t) = transposed(&g, &flip, cout, k, chunks.len());
-        let layer = |adc_max: f32| Analog {
-            replicas: vec![AnalogReplica {
-                g: g.clone(),
-                g2: Vec::new(),
-                gt: gt.clone(),
-                flip: flip.clone(),
-                flip_t: flip_t.clone(),
-            }],
-            col_weight: (0..cpw).map(|j| (1u32 << j) as f32).collect(),
-            chunks: chunks.clone(),
-            offset,
-            digital_offset: 128.0,
-            levels: 1.0,
-            adc_max,
-            dac_bits: 1,
-            steps: 7,
-            read_sigma: 0.0,
-            seed: 5,
-            scale: 1.0,
-            lossless: false,
-            fast: None,
-        };
+        let layer = |adc_max: f32| offset_layer(g.clone(), flip.clone(), cout, k, &chunks, adc_max, 1.0);
         let (narrow, wide) = (layer(31.0), layer(4095.0));
         let one = |_: usize| 1.0;
         let mut s = AnalogScratch::default();
