@@ -131,9 +131,10 @@ def main() -> int:
     earlier = []
     if args.accuracy_from:
         with open(args.accuracy_from) as f:
-            header, *lines = [line.rstrip("\n").split(",") for line in f if line.strip()]
+            header, *lines = [x for x in csv.reader(f) if x]
         for x in lines:
-            # Files written before labels were quoted: a label's own commas split it.
+            # Files written before labels were quoted: a label's own commas split it (quoted ones
+            # come whole from the reader).
             extra = len(x) - len(header)
             earlier.append(dict(zip(header, x[:1] + [",".join(x[1:2 + extra])] + x[2 + extra:])))
     for key, label, width, offload, matched, k in configs:
