@@ -539,16 +539,32 @@ pub(crate) fn softmax_cross_entropy(logits: &[f32], labels: &[u8], batch: usize,
 mod tests {
     use super::*;
 
+    /// A seeded LCG of values in [-0.5, 0.5) for the kernel tests.
+    fn values(mut seed: u32) -> impl FnMut() -> f32 {
+        move || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        }
+    }
+
+    /// `a` within `tol` of the reference `b` plus `plus` (what the output held before).
+    fn assert_close(a: &[f32], b: &[f64], plus: f64, tol: f64, what: &str, case: &str) {
+        for (i, (a, b)) in a.iter().zip(b).enumerate() {
+            assert!((f64::from(*a) - b - plus).abs() < tol, "{what}[{i}] {a} vs {} ({case})", b + plus);
+        }
+    }
+
+    /// The bias gradient: each channel's `per` output gradients summed.
+    fn bias_grad(dy: &[f32], channels: usize, per: usize) -> Vec<f64> {
+        (0..channels).map(|c| dy[c * per..][..per].iter().map(|v| f64::from(*v)).sum()).collect()
+    }
+
     /// The depthwise kernels against the textbook loops, on strides 1 to 3,
     /// paddings 0 to 2 and odd and even planes.
     #[test]
     #[allow(clippy::needless_range_loop)]
     fn depthwise_matches_direct_loops() {
-        let mut seed = 1u32;
-        let mut next = || {
-            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
-        };
+        let mut next = values(1);
         for (h, w, k, stride, pad) in
             [(7, 7, 3, 1, 1), (8, 6, 3, 2, 1), (5, 9, 3, 3, 2), (6, 6, 1, 2, 0), (4, 5, 3, 1, 0)]
         {
@@ -596,21 +612,12 @@ mod tests {
             let mut dx = vec![1.0f32; x.len()];
             let mut scratch = Vec::new();
             depthwise_backward(&g, n, &phases, &wt, &dy, &mut dw, Some(&mut db), Some((&mut dx, false)), &mut scratch);
-            let close = |a: &[f32], b: &[f64], plus: f64, what: &str| {
-                for (i, (a, b)) in a.iter().zip(b).enumerate() {
-                    assert!(
-                        (f64::from(*a) - b - plus).abs() < 1e-5,
-                        "{what}[{i}] {a} vs {} ({h}x{w} k{k} s{stride} p{pad})",
-                        b + plus
-                    );
-                }
-            };
+            let case = format!("{h}x{w} k{k} s{stride} p{pad}");
+            let close = |a: &[f32], b: &[f64], plus: f64, what: &str| assert_close(a, b, plus, 1e-5, what, &case);
             close(&y, &y_ref, 0.0, "y");
             close(&dw, &dw_ref, 0.0, "dw");
             close(&dx, &dx_ref, 1.0, "dx");
-            let db_ref: Vec<f64> =
-                (0..c).map(|ch| dy[ch * n * oh * ow..][..n * oh * ow].iter().map(|v| f64::from(*v)).sum()).collect();
-            close(&db, &db_ref, 0.0, "db");
+            close(&db, &bias_grad(&dy, c, n * oh * ow), 0.0, "db");
         }
     }
 
@@ -619,11 +626,7 @@ mod tests {
     #[test]
     #[allow(clippy::needless_range_loop)]
     fn dense_conv_matches_direct_loops() {
-        let mut seed = 5u32;
-        let mut next = || {
-            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
-        };
+        let mut next = values(5);
         // (cin, h, w, cout, k, stride, pad): same-width stride 1, strided, 1x1 strided.
         for (cin, h, w, cout, k, stride, pad) in
             [(16, 16, 16, 3, 3, 1, 1), (40, 31, 29, 4, 3, 2, 1), (5, 9, 9, 3, 1, 2, 0)]
@@ -670,21 +673,12 @@ mod tests {
             let (mut dw, mut db) = (vec![f32::NAN; wt.len()], vec![f32::NAN; cout]);
             let mut dx = vec![1.0f32; x.len()];
             conv_backward(&g, n, &x, &wt, &dy, &mut dw, Some(&mut db), Some((&mut dx, false)), &mut col, &mut dcol);
-            let close = |a: &[f32], b: &[f64], plus: f64, what: &str| {
-                for (i, (a, b)) in a.iter().zip(b).enumerate() {
-                    assert!(
-                        (f64::from(*a) - b - plus).abs() < 1e-4,
-                        "{what}[{i}] {a} vs {} (k{k} s{stride})",
-                        b + plus
-                    );
-                }
-            };
+            let case = format!("k{k} s{stride}");
+            let close = |a: &[f32], b: &[f64], plus: f64, what: &str| assert_close(a, b, plus, 1e-4, what, &case);
             close(&y, &y_ref, 0.0, "y");
             close(&dw, &dw_ref, 0.0, "dw");
             close(&dx, &dx_ref, 1.0, "dx");
-            let db_ref: Vec<f64> =
-                (0..cout).map(|c| dy[c * n * oh * ow..][..n * oh * ow].iter().map(|v| f64::from(*v)).sum()).collect();
-            close(&db, &db_ref, 0.0, "db");
+            close(&db, &bias_grad(&dy, cout, n * oh * ow), 0.0, "db");
             // A fresh input gradient overwrites what dx held.
             let mut fresh = vec![f32::NAN; x.len()];
             conv_backward(&g, n, &x, &wt, &dy, &mut dw, None, Some((&mut fresh, true)), &mut col, &mut dcol);
