@@ -132,6 +132,7 @@ fn run(
                 },
                 batch: check_batch(batch)?,
                 faults: fault_spec(faults, fault_rate, seed, sa1_fraction, distribution, fault_model)?,
+                remap,
             },
         })
     })()
@@ -142,10 +143,7 @@ fn run(
             None => run.simulate()?,
             Some(path) => run.simulate_traced(path, &rramsim::trace::FilterSpec::default())?.0,
         };
-        let mut report = run.report(&outcome)?;
-        report.remap =
-            rramsim::RemapCostReport::new(&run.arch, remap, report.metrics.crossbars, &outcome.result.actions);
-        json(&report)
+        json(&run.report(&outcome)?)
     })
     .map_err(to_py)
 }

@@ -123,6 +123,7 @@ pub fn run(args: RunArgs) -> CliResult<()> {
         budget: rramsim::model::ReplicationBudget { max_replicas: args.max_replicas, chips: args.chip_budget },
         batch: args.batch,
         faults: args.faults.spec()?,
+        remap: args.remap.into(),
     };
     let tolerance = rramsim::baseline::check_tolerance(args.tolerance)?;
     // Read the baseline before simulating: a bad file fails fast.
@@ -141,13 +142,7 @@ pub fn run(args: RunArgs) -> CliResult<()> {
             outcome
         }
     };
-    let mut report = run.report(&outcome)?;
-    report.remap = rramsim::RemapCostReport::new(
-        &arch.params,
-        args.remap.into(),
-        report.metrics.crossbars,
-        &outcome.result.actions,
-    );
+    let report = run.report(&outcome)?;
     let now = rramsim::baseline::baseline_of(&run, &outcome);
     let mut text = render(&report, args.format)?;
     if args.format == Format::Table {

@@ -251,18 +251,8 @@ impl Mapping {
     /// chips of the tiles an ALU layer's work is spread over, or the chip of
     /// the tile it runs on (the digital unit is beside chip 0).
     pub fn layer_chips(&self, arch: &ArchParams, id: LayerId) -> Vec<u32> {
-        let mut chips: Vec<u32> = match &self.layers[id.0].placement {
-            Placement::Crossbars { replicas, .. } => replicas
-                .iter()
-                .flat_map(|r| {
-                    let (a, b) = r.tiles(arch);
-                    a / arch.tiles_per_chip..=b / arch.tiles_per_chip
-                })
-                .collect(),
-            Placement::Alu { spread, .. } => spread.iter().map(|t| t / arch.tiles_per_chip).collect(),
-            _ => vec![self.home_tile(arch, id) / arch.tiles_per_chip],
-        };
-        chips.sort_unstable();
+        // Tiles are ascending, so their chips are too.
+        let mut chips: Vec<u32> = self.layer_tiles(arch, id).iter().map(|t| t / arch.tiles_per_chip).collect();
         chips.dedup();
         chips
     }

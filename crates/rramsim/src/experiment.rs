@@ -7,7 +7,7 @@
 //! cycle) → [`Outcome`] (the engine's result and the derived metrics).
 
 use rramsim_engine::{BufferSlot, EventSink, NoEvents, SimOptions, SimResult, simulate_with};
-use rramsim_fault::{FaultMap, FaultModel, LayerFaultStats};
+use rramsim_fault::{FaultMap, FaultModel, LayerFaultStats, RemapMode};
 use rramsim_graph::Network;
 use rramsim_hw::ArchParams;
 use rramsim_map::{Mapping, MappingOptions, Offload, Placement, Replication, ReplicationBudget, map_network};
@@ -29,6 +29,9 @@ pub struct RunOptions {
     /// Inputs simulated back to back (at least 1).
     pub batch: u32,
     pub faults: Option<FaultSpec>,
+    /// Fault-aware remapping to price in the report (`run --remap`): index
+    /// tables and spare cells; it changes no cycle.
+    pub remap: RemapMode,
 }
 
 impl Default for RunOptions {
@@ -41,6 +44,7 @@ impl Default for RunOptions {
             budget: ReplicationBudget::default(),
             batch: 1,
             faults: None,
+            remap: RemapMode::None,
         }
     }
 }
@@ -79,6 +83,8 @@ pub struct Prepared {
     pub seed: Option<u64>,
     /// FNV-1a of everything that determines the run's figures.
     pub config_hash: u64,
+    /// The remapping the report prices.
+    pub remap: RemapMode,
 }
 
 /// Maps `net` onto `arch` with `options`: the fault map (if any) covers the
@@ -135,6 +141,7 @@ pub fn prepare(arch: &Arch, net: Network, workload: &str, options: &RunOptions) 
         fault_model: model,
         seed,
         config_hash,
+        remap: options.remap,
     })
 }
 
@@ -449,7 +456,7 @@ impl Prepared {
                 })
                 .collect(),
             faults,
-            remap: None,
+            remap: RemapCostReport::new(arch, self.remap, m.crossbars, &result.actions),
         })
     }
 }

@@ -106,6 +106,7 @@ pub fn run_study(arch: &Arch, spec: &StudySpec) -> Result<StudyReport> {
                 budget: Default::default(),
                 batch: spec.batch,
                 faults: spec.faults.clone(),
+                ..Default::default()
             };
             let run = prepare(arch, net, &workload.label(), &options)?;
             let outcome = run.simulate()?;

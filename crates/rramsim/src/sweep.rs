@@ -513,7 +513,8 @@ fn evaluate(spec: &Spec, index: usize, point: &BTreeMap<String, Value>) -> Resul
             .or(spec.budget.max_replicas),
         chips: num("chip_budget").map(|v| check_budget("chip_budget", v)).transpose()?.or(spec.budget.chips),
     };
-    let options = RunOptions { offload, replication: spec.replication, budget, batch: spec.batch, faults };
+    let options =
+        RunOptions { offload, replication: spec.replication, budget, batch: spec.batch, faults, ..Default::default() };
     let run = prepare(&arch, net, &workload.label(), &options)?;
     let m = run.simulate()?.metrics;
     out.insert("total_cycles".into(), m.total_cycles as f64);
