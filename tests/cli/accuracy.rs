@@ -403,9 +403,15 @@ fn eval_remap_lowers_the_fault_objective() {
     let mut bad = base.to_vec();
     bad.extend(["--remap", "diagonal"]);
     assert_bad_input(&rramsim(&bad), "diagonal");
-    // Without faults a remap has nothing to do: said on stderr and in the table.
-    let o = rramsim(&["eval", "--model", m, "--images", "20", "--arch", "isaac", "--device", "off", "--remap", "rows"]);
+    // Without faults a remap has nothing to do: said on stderr, in the table
+    // and in the report's warnings (the library's, so Python sees it too).
+    let quiet = ["eval", "--model", m, "--images", "20", "--arch", "isaac", "--device", "off", "--remap", "rows"];
+    let o = rramsim(&quiet);
     assert!(o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("--remap rows has no effect without faults"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("warning: remap rows has no effect without faults"));
     assert!(String::from_utf8_lossy(&o.stdout).contains("remap rows: no effect (no faults)"));
+    let r = json(&quiet);
+    let warnings = r["warnings"].as_array().unwrap();
+    assert!(warnings.iter().any(|w| w.as_str().unwrap().starts_with("remap rows has no effect")), "{warnings:?}");
+    assert_eq!(none["warnings"], serde_json::json!([]));
 }

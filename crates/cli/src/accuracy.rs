@@ -266,14 +266,6 @@ pub struct EvalArgs {
 }
 
 pub fn eval(args: EvalArgs) -> CliResult<()> {
-    let remap: rramsim::model::RemapMode = args.remap.into();
-    if remap != rramsim::model::RemapMode::None && (args.fault_rate.unwrap_or(0.0) == 0.0 || args.seeds == 0) {
-        eprintln!(
-            "warning: --remap {} has no effect without faults (--fault-rate 0 or absent, or --seeds 0): \
-             every crossbar keeps the identity placement",
-            remap.name()
-        );
-    }
     let spec = EvalSpec {
         model: args.model.clone(),
         weights: args.weights.clone(),
@@ -300,6 +292,9 @@ pub fn eval(args: EvalArgs) -> CliResult<()> {
     let progress = progress_bar(u64::from(args.seeds), "samples")?;
     let report = rramsim::accuracy::eval(&spec, &mut |done, _| progress.set_position(done))?;
     progress.finish_and_clear();
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
     print_eval(&args, &report)
 }
 

@@ -226,6 +226,9 @@ pub struct EvalReport {
     pub remap_crossbars_permuted: f64,
     /// Seconds spent computing placements, mean over seeds.
     pub remap_seconds: f64,
+    /// What the caller should know and the numbers do not say: the
+    /// architecture's warnings (`key: message`) and options that had no effect.
+    pub warnings: Vec<String>,
 }
 
 /// Accuracy of a trained model: float, quantized fault-free on the
@@ -373,8 +376,22 @@ impl Numbers {
             remap_objective: self.remap.remapped_cost,
             remap_crossbars_permuted: self.remap.crossbars_permuted as f64 / f64::from(spec.seeds.max(1)),
             remap_seconds: self.remap_seconds,
+            warnings: warnings(spec, arch),
         }
     }
+}
+
+/// The architecture's warnings, then a `remap` without faults (every crossbar
+/// keeps the identity placement).
+fn warnings(spec: &EvalSpec, arch: Option<&Arch>) -> Vec<String> {
+    let mut out = arch.map(Arch::warning_lines).unwrap_or_default();
+    if spec.remap != RemapMode::None && spec.fault_rate == 0.0 {
+        out.push(format!(
+            "remap {} has no effect without faults (fault rate 0): every crossbar keeps the identity placement",
+            spec.remap.name()
+        ));
+    }
+    out
 }
 
 /// How `infer` realises a model.
