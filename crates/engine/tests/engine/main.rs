@@ -595,17 +595,32 @@ fn a_full_buffer_stalls_its_producer_as_computed_by_hand() {
     let b_tile = mapping.home_tile(&small, net.find("b").unwrap());
     let buffer = tile_buffer(&r, b_tile);
     assert_eq!((buffer.capacity_bytes, buffer.min_bytes, buffer.peak_bytes, buffer.spilled_edges), (8, 4, 8, 0));
-    // Pixel p of a may start when b's slowest stage (the ADC) takes the last of
-    // the 4 steps of pixel p - 2: b runs back to back from its first ADC step
-    // at b0, so that is b0 + ((p - 2) * 4 + 3) * 64; a's inputs were all there
-    // at cycle 0, so it waited that long.
+    // b's slowest stage (the ADC) takes the last of the 4 steps of pixel k,
+    // freeing it, at F(k) = b0 + (k * 4 + 3) * 64: b runs back to back from
+    // its first ADC step at b0. a's result p is written when pixel p - 2 is
+    // freed (room is booked at the write), and a's one output register holds
+    // one result: a starts pixel p only when pixel p - 3 is freed (result
+    // p - 1 then has room and leaves the register).
     let (ca, cb) = (closed_form(&net, &small, "a"), closed_form(&net, &small, "b"));
     assert_eq!((ca.interval, cb.interval), (16, 64));
     let l = crossbar_layout(&net, &small, net.find("b").unwrap()).unwrap();
     let sb = stage_cycles(&small, l.max_rows, l.max_cols, l.crossbars);
     let arrive0 = ca.finish(0, 1) + small.noc.hop_latency.get() + 1;
     let b0 = arrive0 + cb.t_in + sb.dac.get() + sb.read.get() + sb.sample_hold.get();
-    let stall: u64 = (2..16).map(|p| b0 + ((p - 2) * 4 + 3) * 64).sum();
+    let free = |k: u64| b0 + (k * 4 + 3) * 64;
+    // The write of a 4-byte pixel: one cycle of the port and its latency.
+    let write = 1 + small.tile.buffer.latency.get();
+    // Pixels 0 and 1 have room. Pixel 2 runs right after them (its inputs
+    // were all there at cycle 0) and its result waits for F(0).
+    let done2 = ca.finish(0, 3);
+    assert!(free(0) > done2 - write);
+    let mut stall = free(0) + write - done2;
+    // Pixel p >= 3 starts at F(p - 3) on an idle replica, is computed one
+    // item latency L later and waits for F(p - 2): with its start, it waited
+    // F(p - 2) + write - L in all (its inputs were there at cycle 0).
+    let latency = ca.finish(0, 1);
+    assert!(latency - write < free(1) - free(0));
+    stall += (3..16).map(|p| free(p - 2) + write - latency).sum::<u64>();
     assert_eq!(r.layers[1].buffer_stall_cycles, stall);
     assert_eq!(r.layers[2].buffer_stall_cycles, 0);
     // b is the bottleneck and never starves: the run is as long as with room for all.
