@@ -22,6 +22,10 @@ pub(crate) const NOT_YET: u64 = u64::MAX;
 pub(crate) const ITEM: u8 = 0;
 pub(crate) const WRITE: u8 = 1;
 
+/// A heap entry: (time, kind, image, layer, pixel of an item or index of a
+/// pending write).
+pub(crate) type Entry = (u64, u8, u32, usize, u64);
+
 /// A result computed and waiting to be written.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Pending {
@@ -179,7 +183,7 @@ pub(crate) struct Readiness {
     /// Released items by (ready time, `ITEM`, image, layer, pixel) and writes
     /// by (time the result is computed, `WRITE`, image, layer, index into
     /// `pending`): a total order.
-    pub heap: BinaryHeap<Reverse<(u64, u8, u32, usize, u64)>>,
+    pub heap: BinaryHeap<Reverse<Entry>>,
     /// Results computed and waiting to be written, and the free entries.
     pub pending: Vec<Pending>,
     pub vacant: Vec<u32>,
