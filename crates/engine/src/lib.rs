@@ -116,7 +116,9 @@ fn layer_busy<S: EventSink>(plan: &Plan, res: &state::Resources<'_, '_, S>, laye
 /// per-image readiness tables (one arrival time per producer pixel of every
 /// edge, prefix and release counters) and the busy times of every crossbar
 /// group, tile, link and chip of the node. For callers that check a memory
-/// budget before [`simulate`]; computed without allocating the state.
+/// budget before [`simulate`]; computed without allocating the state. Not
+/// counted: the heap and the results waiting for room, which grow with the
+/// items in flight (at most one waiting result per output register).
 pub fn state_bytes(net: &Network, arch: &ArchParams, mapping: &Mapping, batch: u32) -> u128 {
     use std::mem::size_of;
     let plan = Plan::new(net, arch, mapping, 1);
