@@ -232,8 +232,8 @@ impl<S: EventSink> Sim<'_, '_, '_, S> {
                 ready.parked[e].pop();
                 woken.push(i);
             }
-            // In order of the pixels they waited for (and of their heap
-            // entries): a result may still wait for room in another ring.
+            // In order of the pixels they waited for (ties: their index in
+            // `pending`); a result may still wait for room in another ring.
             for &i in &woken {
                 let ready = &mut self.state.ready;
                 let p = ready.pending[i as usize];
