@@ -41,7 +41,7 @@ pub use events::{Event, EventKind, EventSink, Level, NoEvents, PORTS, Unit};
 pub use stats::{Bound, BufferDeadlock, BufferSlot, BufferUse, LayerResult, Resource, SimResult};
 
 use plan::{Plan, UNBOUNDED, Work};
-use state::{NOT_YET, State};
+use state::{ITEM, NOT_YET, Pending, State, WRITE};
 use stats::Stats;
 
 /// Simulation options.
@@ -116,7 +116,9 @@ fn layer_busy<S: EventSink>(plan: &Plan, res: &state::Resources<'_, '_, S>, laye
 /// per-image readiness tables (one arrival time per producer pixel of every
 /// edge, prefix and release counters) and the busy times of every crossbar
 /// group, tile, link and chip of the node. For callers that check a memory
-/// budget before [`simulate`]; computed without allocating the state.
+/// budget before [`simulate`]; computed without allocating the state. Not
+/// counted: the heap and the results waiting for room, which grow with the
+/// items in flight (at most one waiting result per output register).
 pub fn state_bytes(net: &Network, arch: &ArchParams, mapping: &Mapping, batch: u32) -> u128 {
     use std::mem::size_of;
     let plan = Plan::new(net, arch, mapping, 1);
@@ -145,50 +147,122 @@ impl<S: EventSink> Sim<'_, '_, '_, S> {
                 self.complete(image, input, p, 0);
             }
         }
-        while let Some(Reverse((ready, image, layer, pixel))) = self.state.ready.heap.pop() {
-            self.state.res.now = ready;
+        while let Some(Reverse((t, kind, image, layer, x))) = self.state.ready.heap.pop() {
+            self.state.res.now = t;
             self.state.res.out.cur = (layer as u32, image);
-            let (read, done) = self.process(layer, pixel, ready);
-            self.issue(image as usize, layer, pixel, read);
-            self.stats.item(layer, ready, done);
-            self.complete(image as usize, layer, pixel, done);
+            if kind == WRITE {
+                // A computed result whose room was not known when it was
+                // processed: every free at or before `t` has been made since.
+                let p = self.state.ready.pending[x as usize];
+                match self.state.ready.room(self.plan, p.image as usize, p.layer, p.pixel) {
+                    Ok(free) => {
+                        self.state.ready.vacant.push(x as u32);
+                        self.write(p, free);
+                    }
+                    Err((e, k)) => self.state.ready.parked[e].push(Reverse((k, x as u32))),
+                }
+                continue;
+            }
+            let (read, pre, done, unit) = self.process(layer, x, t);
+            self.issue(image as usize, layer, x, read);
+            let p = Pending { image, layer, pixel: x, ready: t, pre, done, unit };
+            let ready = &mut self.state.ready;
+            match ready.room(self.plan, image as usize, layer, x) {
+                Ok(free) => self.write(p, free),
+                Err(_) => {
+                    let i = match ready.vacant.pop() {
+                        Some(i) => {
+                            ready.pending[i as usize] = p;
+                            i
+                        }
+                        None => {
+                            ready.pending.push(p);
+                            (ready.pending.len() - 1) as u32
+                        }
+                    };
+                    ready.heap.push(Reverse((pre, WRITE, image, layer, u64::from(i))));
+                }
+            }
         }
     }
 
+    /// Writes the result `p` whose room in its rings was freed at `free`: the
+    /// write starts when both the result and the room are there, and it takes
+    /// the cycles it would have taken at `p.pre`. The result then takes its
+    /// place in its readers' buffers and is sent to them.
+    fn write(&mut self, p: Pending, free: u64) {
+        let (image, layer) = (p.image as usize, p.layer);
+        let written = p.done + free.max(p.pre) - p.pre;
+        let ready = &mut self.state.ready;
+        ready.stall[layer] += written - p.done;
+        for &e in &self.plan.out_edges[layer] {
+            if self.plan.edges[e].ring != UNBOUNDED {
+                ready.hold(self.plan, image, e);
+            }
+        }
+        let out = &mut self.state.res.out;
+        out.cur = (layer as u32, p.image);
+        if let Some(unit) = p.unit {
+            out.emit(EventKind::Item, unit, p.ready, written, 1);
+        }
+        self.stats.item(layer, p.ready, written);
+        self.complete(image, layer, p.pixel, written);
+    }
+
     /// Buffer liveness when an item is issued: once its reads end (at `read`)
-    /// they free the producer pixels nothing later reads, waking producers that
-    /// waited for the room, and its output takes its place in its readers'
-    /// buffers.
+    /// they free the producer pixels nothing later reads, writing results
+    /// that waited for the room and waking items held back by their full
+    /// output registers.
     fn issue(&mut self, image: usize, layer: usize, pixel: u64, read: u64) {
         let plan = self.plan;
-        let ready = &mut self.state.ready;
         for &e in &plan.in_edges[layer] {
             let edge = &plan.edges[e];
             if edge.ring == UNBOUNDED {
                 continue;
             }
+            let ready = &mut self.state.ready;
             let freed = edge.need.freed(pixel, plan.pixels[edge.producer], plan.pixels[layer]);
             ready.free(plan, image, e, freed, read);
-            for &waiter in &plan.waiters[e] {
-                for i in 0..plan.batch {
-                    release(plan, ready, i, waiter, self.state.res.now);
+            let head = ready.freed_seq(e, plan.pixels[edge.producer]);
+            let mut woken = std::mem::take(&mut self.state.scratch.woken);
+            while let Some(&Reverse((k, i))) = ready.parked[e].peek() {
+                if k >= head {
+                    break;
+                }
+                ready.parked[e].pop();
+                woken.push(i);
+            }
+            // In order of the pixels they waited for (ties: their index in
+            // `pending`); a result may still wait for room in another ring.
+            for &i in &woken {
+                let ready = &mut self.state.ready;
+                let p = ready.pending[i as usize];
+                match ready.room(plan, p.image as usize, p.layer, p.pixel) {
+                    Ok(free) => {
+                        ready.vacant.push(i);
+                        self.write(p, free);
+                    }
+                    Err((e, k)) => ready.parked[e].push(Reverse((k, i))),
                 }
             }
-        }
-        for &e in &plan.out_edges[layer] {
-            if plan.edges[e].ring != UNBOUNDED {
-                ready.hold(plan, image, e);
+            woken.clear();
+            self.state.scratch.woken = woken;
+            for &waiter in &plan.waiters[e] {
+                for i in 0..plan.batch {
+                    release(plan, &mut self.state.ready, i, waiter, self.state.res.now);
+                }
             }
         }
     }
 
-    /// Runs one item from `ready`; returns when it has read its inputs and
-    /// when its output is in its tile's buffer.
-    fn process(&mut self, layer: usize, pixel: u64, ready: u64) -> (u64, u64) {
+    /// Runs one item from `ready`; returns when it has read its inputs, when
+    /// its result is ready to be written, when it is in its tile's buffer if
+    /// written then, and the unit its item event is reported on.
+    fn process(&mut self, layer: usize, pixel: u64, ready: u64) -> (u64, u64, u64, Option<Unit>) {
         let res = &mut self.state.res;
         let result = &mut self.stats.layers[layer];
         match &self.plan.work[layer] {
-            Work::Input | Work::View => (ready, ready),
+            Work::Input | Work::View => (ready, ready, ready, None),
             &Work::Digital { cycles, pixels, actions, weight_bytes } => {
                 // Pixel q's share of the layer's cycles; the shares add up exactly.
                 let cost = (pixel + 1) * cycles / pixels - pixel * cycles / pixels;
@@ -196,14 +270,13 @@ impl<S: EventSink> Sim<'_, '_, '_, S> {
                 self.stats.digital_busy += cost;
                 if S::ENABLED && cost > 0 {
                     res.out.emit(EventKind::Digital, Unit::Digital, first, done, actions[Action::DigitalMac]);
-                    res.out.emit(EventKind::Item, Unit::Digital, ready, done, 1);
                 }
                 result.actions += actions;
                 result.macs += actions[Action::DigitalMac];
                 if pixel == 0 {
                     result.actions[Action::DigitalSramByte] += weight_bytes;
                 }
-                (first, done)
+                (first, done, done, (cost > 0).then_some(Unit::Digital))
             }
             Work::Alu { tiles, in_bytes, ops, out_bytes, actions } => {
                 let (in_bytes, ops, out_bytes, actions) = (*in_bytes, *ops, *out_bytes, *actions);
@@ -212,8 +285,7 @@ impl<S: EventSink> Sim<'_, '_, '_, S> {
                 let t = res.tile_unit(tile, EventKind::Alu, ops, read);
                 let done = res.tile_unit(tile, EventKind::BufferWrite, out_bytes, t);
                 result.actions += actions;
-                res.out.emit(EventKind::Item, Unit::Tile { tile: tile as u32 }, ready, done, 1);
-                (read, done)
+                (read, t, done, Some(Unit::Tile { tile: tile as u32 }))
             }
             Work::Crossbar(w) => {
                 let replica = &w.replicas[(pixel % w.replicas.len() as u64) as usize];
@@ -285,8 +357,7 @@ impl<S: EventSink> Sim<'_, '_, '_, S> {
                 let done = res.tile_unit(home, EventKind::BufferWrite, w.out_bytes, t);
                 result.actions += counts;
                 result.macs += w.macs;
-                res.out.emit(EventKind::Item, Unit::Tile { tile: replica.home }, ready, done, 1);
-                (read, done)
+                (read, t, done, Some(Unit::Tile { tile: replica.home }))
             }
         }
     }
@@ -374,13 +445,16 @@ fn emit_stages<S: EventSink>(
     }
 }
 
-/// Pushes every consumer pixel of `consumer` whose inputs have all arrived
-/// and whose output has room in the ring of each of its out-edges
-/// (back-pressure). Called at `now`: a pixel that waited for room gets it now
-/// (rooms are freed at the event being processed), and one released when its
-/// last input arrives is ready at that arrival, never earlier than `now`.
+/// Pushes every consumer pixel of `consumer` whose inputs have all arrived,
+/// as long as it runs at most `registers` items ahead of the room in the ring
+/// of each of its out-edges: a result that finds no room waits in its output
+/// register, and a replica whose register is full starts nothing new
+/// (back-pressure). Called at `now`: a pixel held back gets going now, and one
+/// released when its last input arrives is ready at that arrival, never
+/// earlier than `now`.
 fn release(plan: &Plan, ready: &mut state::Readiness, image: usize, consumer: usize, now: u64) {
     let total = plan.pixels[consumer];
+    let ahead = plan.registers[consumer];
     let mut q = ready.released[image][consumer];
     'pixels: while q < total {
         let mut at = 0u64;
@@ -397,26 +471,26 @@ fn release(plan: &Plan, ready: &mut state::Readiness, image: usize, consumer: us
         if !ok {
             break;
         }
-        // Room in each out-edge's ring: the pixel `ring` places earlier (over
-        // the images in order) must have been freed, and it is free when its
-        // last reader has read it.
+        // Its output register: the result `ahead` places earlier (the same
+        // replica's previous one) must have got room, i.e. the pixel `ring +
+        // ahead` places earlier (over the images in order) must have been
+        // freed, when its last reader had read it.
         let seq = image as u64 * total + q;
         let mut room = now;
         for &e in &plan.gates[consumer] {
-            let ring = plan.edges[e].ring;
-            if seq < ring {
+            let lag = plan.edges[e].ring.saturating_add(ahead);
+            if seq < lag {
                 continue;
             }
-            if seq >= ready.freed_seq(e, total).saturating_add(ring) {
+            if seq >= ready.freed_seq(e, total).saturating_add(lag) {
                 break 'pixels;
             }
-            let k = seq - ring;
+            let k = seq - lag;
             room = room.max(ready.free_at[(k / total) as usize][e][(k % total) as usize]);
         }
         let issue = at.max(room);
         ready.stall[consumer] += issue - at;
-        let at = issue;
-        ready.heap.push(Reverse((at, image as u32, consumer, q)));
+        ready.heap.push(Reverse((issue, ITEM, image as u32, consumer, q)));
         q += 1;
     }
     ready.released[image][consumer] = q;

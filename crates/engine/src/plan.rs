@@ -244,6 +244,10 @@ pub(crate) struct Plan {
     pub gates: Vec<Vec<usize>>,
     /// Per edge: the layers it gates (woken when its consumer frees room).
     pub waiters: Vec<Vec<usize>>,
+    /// Per layer: results it can hold computed but not yet written, one per
+    /// output register (one per crossbar replica, one per ALU tile, one for
+    /// the digital unit): the items it may run ahead of its rings' room.
+    pub registers: Vec<u64>,
 }
 
 pub(crate) fn bytes_of(values: u64, bits: u32) -> u64 {
@@ -330,6 +334,7 @@ impl Plan {
             slot_capacity,
             gates: Vec::new(),
             waiters: Vec::new(),
+            registers: Vec::new(),
         };
         plan.size_buffers();
         plan.gate();
@@ -346,7 +351,7 @@ impl Plan {
             && matches!(edge.need, Need::Same)
     }
 
-    /// Fills `gates` and `waiters` from the sized rings.
+    /// Fills `gates`, `waiters` and `registers` from the sized rings.
     fn gate(&mut self) {
         let n = self.work.len();
         let mut gates: Vec<Vec<usize>> = vec![Vec::new(); n];
@@ -371,6 +376,15 @@ impl Plan {
         }
         self.gates = gates;
         self.waiters = waiters;
+        self.registers = self
+            .work
+            .iter()
+            .map(|w| match w {
+                Work::Crossbar(w) => w.replicas.len() as u64,
+                Work::Alu { tiles, .. } => tiles.len() as u64,
+                _ => 1,
+            })
+            .collect();
     }
 
     /// The buffer slots that hold the pixels of edge `e` and the bytes of a

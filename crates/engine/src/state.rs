@@ -16,6 +16,32 @@ use crate::stats::Resource;
 /// Not arrived yet (an arrival time).
 pub(crate) const NOT_YET: u64 = u64::MAX;
 
+/// Heap entry kinds: an item whose inputs are ready, and the write of a
+/// computed result (after the items of the same cycle, so that frees they
+/// make are seen).
+pub(crate) const ITEM: u8 = 0;
+pub(crate) const WRITE: u8 = 1;
+
+/// A heap entry: (time, kind, image, layer, pixel of an item or index of a
+/// pending write).
+pub(crate) type Entry = (u64, u8, u32, usize, u64);
+
+/// A result computed and waiting to be written.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Pending {
+    pub image: u32,
+    pub layer: usize,
+    pub pixel: u64,
+    /// When the item's inputs were ready.
+    pub ready: u64,
+    /// When its result is in its output register (the write may start) and
+    /// when the write ends if it starts then.
+    pub pre: u64,
+    pub done: u64,
+    /// The unit its item event is reported on (none for views and the input).
+    pub unit: Option<Unit>,
+}
+
 /// A shared, pipelined resource (a buffer port, the tile adder or ALU, a link):
 /// its busy cycles as disjoint intervals `[start, end)`.
 ///
@@ -154,11 +180,19 @@ pub(crate) struct Readiness {
     pub prefix: Vec<Vec<u64>>,
     /// Per image, per layer: consumer pixels released so far.
     pub released: Vec<Vec<u64>>,
-    /// Released items by (ready time, image, layer, pixel): a total order.
-    pub heap: BinaryHeap<Reverse<(u64, u32, usize, u64)>>,
-    /// Buffer occupancy (liveness): per image and edge, producer pixels issued
+    /// Released items by (ready time, `ITEM`, image, layer, pixel) and writes
+    /// by (time the result is computed, `WRITE`, image, layer, index into
+    /// `pending`): a total order.
+    pub heap: BinaryHeap<Reverse<Entry>>,
+    /// Results computed and waiting to be written, and the free entries.
+    pub pending: Vec<Pending>,
+    pub vacant: Vec<u32>,
+    /// Per edge with a ring: the results that wait for room in it, by the
+    /// pixel (over the images in order) that must be freed first.
+    pub parked: Vec<BinaryHeap<Reverse<(u64, u32)>>>,
+    /// Buffer occupancy (liveness): per image and edge, producer pixels written
     /// and freed (a prefix: those whose last reader has been issued).
-    pub issued: Vec<Vec<u64>>,
+    pub written: Vec<Vec<u64>>,
     pub freed: Vec<Vec<u64>>,
     /// Per image and edge with a ring: when each freed producer pixel's last
     /// reader had read it (a running maximum).
@@ -169,8 +203,9 @@ pub(crate) struct Readiness {
     /// Per buffer slot: bytes held now and at most.
     pub held: Vec<u64>,
     pub peak: Vec<u64>,
-    /// Per layer: cycles its items waited for buffer space after their inputs
-    /// had arrived.
+    /// Per layer: cycles its items waited for buffer space: results waiting
+    /// to be written, and items held back while their output registers were
+    /// full.
     pub stall: Vec<u64>,
 }
 
@@ -182,11 +217,33 @@ impl Readiness {
         i as u64 * producer_pixels + head
     }
 
-    /// Producer pixel of `e` issued: it takes its place in the edge's slots.
+    /// Room for pixel `pixel` of `layer` in the ring of each edge it gates: the
+    /// pixel `ring` places earlier (over the images in order) must have been
+    /// freed. `Ok` with the time the last of them was freed, or `Err` with an
+    /// edge where it is not yet and the position of the pixel to wait for.
+    pub(crate) fn room(&self, plan: &Plan, image: usize, layer: usize, pixel: u64) -> Result<u64, (usize, u64)> {
+        let total = plan.pixels[layer];
+        let seq = image as u64 * total + pixel;
+        let mut at = 0;
+        for &e in &plan.gates[layer] {
+            let ring = plan.edges[e].ring;
+            if seq < ring {
+                continue;
+            }
+            let k = seq - ring;
+            if k >= self.freed_seq(e, total) {
+                return Err((e, k));
+            }
+            at = at.max(self.free_at[(k / total) as usize][e][(k % total) as usize]);
+        }
+        Ok(at)
+    }
+
+    /// Producer pixel of `e` written: it takes its place in the edge's slots.
     pub(crate) fn hold(&mut self, plan: &Plan, image: usize, e: usize) {
         let edge = &plan.edges[e];
-        self.issued[image][e] += 1;
-        if self.issued[image][e] > self.freed[image][e] {
+        self.written[image][e] += 1;
+        if self.written[image][e] > self.freed[image][e] {
             for &(s, bytes) in &edge.slots {
                 let s = s as usize;
                 self.held[s] += bytes;
@@ -210,8 +267,8 @@ impl Readiness {
             running = running.max(read);
             *slot = running;
         }
-        let issued = self.issued[image][e];
-        let released = freed.min(issued).saturating_sub(old.min(issued));
+        let written = self.written[image][e];
+        let released = freed.min(written).saturating_sub(old.min(written));
         for &(s, bytes) in &edge.slots {
             self.held[s as usize] -= released * bytes;
         }
@@ -231,6 +288,8 @@ pub(crate) struct Scratch {
     pub dests: Vec<(u32, u32)>,
     /// Per part of the replica being processed: when its partial sums are ready.
     pub parts: Vec<u64>,
+    /// Results whose awaited pixel has just been freed (indices into `pending`).
+    pub woken: Vec<u32>,
 }
 
 /// All mutable state, in parts that can be borrowed apart.
@@ -264,7 +323,10 @@ impl<'a, 's, S: EventSink> State<'a, 's, S> {
                 prefix: vec![vec![0; plan.edges.len()]; batch],
                 released: vec![vec![0; plan.work.len()]; batch],
                 heap: BinaryHeap::new(),
-                issued: vec![vec![0; plan.edges.len()]; batch],
+                pending: Vec::new(),
+                vacant: Vec::new(),
+                parked: vec![BinaryHeap::new(); plan.edges.len()],
+                written: vec![vec![0; plan.edges.len()]; batch],
                 freed: vec![vec![0; plan.edges.len()]; batch],
                 free_at: (0..batch)
                     .map(|_| {

@@ -6,7 +6,7 @@ use rramsim_core::{Cycle, Nanoseconds, PicoJoule};
 use rramsim_graph::LayerId;
 use rramsim_hw::{ActionCounts, ArchParams, Component};
 
-use crate::plan::{Plan, UNBOUNDED};
+use crate::plan::Plan;
 use crate::state::Readiness;
 
 /// Per-layer results.
@@ -20,8 +20,10 @@ pub struct LayerResult {
     /// Multiply-accumulates performed on crossbars.
     pub macs: u64,
     pub actions: ActionCounts,
-    /// Cycles the layer's items waited for room in a consumer's buffer after
-    /// their inputs had arrived (back-pressure).
+    /// Cycles the layer's items waited for room in a consumer's buffer
+    /// (back-pressure): computed results waiting to be written, and items
+    /// whose inputs had arrived held back while the layer's output registers
+    /// were full of such results.
     pub buffer_stall_cycles: u64,
     /// Output bytes held off-chip because a consumer's buffer could not hold
     /// even its minimum (each crossed the off-chip link out and back).
@@ -120,8 +122,8 @@ pub struct BufferUse {
     pub spilled_edges: u32,
 }
 
-/// A run that could not finish: the producer of an edge waits for room that
-/// its consumer never frees (only a reconvergence the buffer sizing does not
+/// A run that could not finish: results of an edge's producer wait for room
+/// that its consumer never frees (only a reconvergence the buffer sizing does not
 /// see can cause it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BufferDeadlock {
@@ -316,18 +318,13 @@ impl Stats {
                 b.spilled_edges += u32::from(edge.spilled);
             }
         }
-        // Items never released: the first edge whose producer waits for room.
+        // Results never written: the first edge whose room they wait for.
         let deadlock = plan.edges.iter().enumerate().find_map(|(e, edge)| {
-            let pixels = plan.pixels[edge.producer];
-            let waiting = (0..plan.batch).find(|&i| ready.released[i][edge.producer] < pixels)?;
-            let seq = waiting as u64 * pixels + ready.released[waiting][edge.producer];
-            (edge.ring != UNBOUNDED && seq >= ready.freed_seq(e, pixels).saturating_add(edge.ring)).then(|| {
-                BufferDeadlock {
-                    producer: LayerId(edge.producer),
-                    consumer: LayerId(edge.consumer),
-                    slot: slot(edge.slots[0].0 as usize),
-                    ring_bytes: edge.ring.saturating_mul(edge.slots[0].1),
-                }
+            (!ready.parked[e].is_empty()).then(|| BufferDeadlock {
+                producer: LayerId(edge.producer),
+                consumer: LayerId(edge.consumer),
+                slot: slot(edge.slots[0].0 as usize),
+                ring_bytes: edge.ring.saturating_mul(edge.slots[0].1),
             })
         });
         for r in &mut self.layers {
