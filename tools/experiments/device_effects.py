@@ -26,6 +26,8 @@ evaluation's `rramsim eval --format json` output, with its command, to
 (the same model, settings, images and seeds), so an interrupted run resumes where
 it stopped (`--no-resume`: evaluate everything again); `--points faults` or
 `--points no-faults` runs part of the grid only (no tables or plot then).
+`--compare CSV [--compare-label L]` adds a table and plot markers of another run's
+results.csv on the same points (e.g. the exact mode against the fast mode's).
 
     cargo build --release -p rramsim-cli --features full
     tools/.venv/bin/python tools/experiments/device_effects.py --rramsim target/release/rramsim \\
@@ -95,6 +97,8 @@ def main() -> int:
     ap.add_argument("--points", default="all", choices=["all", "faults", "no-faults"],
                     help="evaluate only part of the grid (no tables or plot unless all)")
     ap.add_argument("--no-resume", action="store_true", help="ignore evaluations already in --out/evals/")
+    ap.add_argument("--compare", type=pathlib.Path, help="results.csv of another run on the same points, to compare")
+    ap.add_argument("--compare-label", default="fast", help="name of the compared run in tables and plot")
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--device", default="approx", choices=["approx", "exact"],
                     help="device mode of the grid (approx: fast, with --adc-clip)")
@@ -115,6 +119,16 @@ def main() -> int:
         sys.exit(f"--adc-bits must include the preset's {BASE['adc']} bits and be positive: {args.adc_bits!r}")
     if min(args.images, args.fault_images, args.seeds) < 1:
         sys.exit("--images, --fault-images and --seeds must be positive")
+    compared = {}
+    if args.compare is not None:
+        try:
+            with open(args.compare, newline="") as f:
+                for r in csv.DictReader(f):
+                    key = (r["model"], r["effect"], float(r["x"]), float(r["weight_fault_rate"]))
+                    compared[key] = (float(r["accuracy_mean"]), float(r["accuracy_std"]), int(r["images"]),
+                                     int(r["samples"]))
+        except (OSError, KeyError, ValueError) as e:
+            sys.exit(f"--compare {args.compare}: {e}")
     log = []
     models = {}
     for name, p, given in [("normal", 0.0, args.normal), ("drop-connect 0.1", 0.1, args.dropconnect)]:
@@ -255,7 +269,32 @@ def main() -> int:
                          and r["weight_fault_rate"] == faults)
                 cells.append(f"{100 * r['accuracy_mean']:.2f} ± {100 * r['accuracy_std']:.2f}")
         md.append(f"| {effect} | {label} | " + " | ".join(cells) + " |")
-    md += ["", "Accuracies in %. Plot: accuracy.png. Commands and run times: runs.json.", ""]
+    md += ["", "Accuracies in %. Plot: accuracy.png. Commands and run times: runs.json; each evaluation's "
+           "`rramsim eval --format json` output: evals/.", ""]
+    if compared:
+        this = "exact" if args.device == "exact" else "fast"
+        found = [(r, compared.get((r["model"], r["effect"], float(r["x"]), float(r["weight_fault_rate"]))))
+                 for r in rows]
+        missing = [r for r, c in found if c is None]
+        if missing:
+            sys.exit(f"--compare {args.compare}: no point {missing[0]['model']}, {missing[0]['effect']} "
+                     f"{missing[0]['label']}, faults {missing[0]['weight_fault_rate']}")
+        other = sorted({(c[2], c[3]) for _, c in found})
+        md += [f"{this.capitalize()} against {args.compare_label} (`{args.compare}`: "
+               + ", ".join(f"{i} images, {n} sample(s)" for i, n in other)
+               + f"), cells `{this} / {args.compare_label} (difference)`, in %:", "",
+               "| effect | setting | normal | normal + faults | drop-connect 0.1 | drop-connect 0.1 + faults |",
+               "|---|---|---|---|---|---|"]
+        for effect, x, label, *_ in configs:
+            cells = []
+            for model_name in models:
+                for faults in [0.0, args.fault_rate]:
+                    r, c = next((r, c) for r, c in found if r["model"] == model_name and r["effect"] == effect
+                                and r["x"] == x and r["weight_fault_rate"] == faults)
+                    a, b = 100 * r["accuracy_mean"], 100 * c[0]
+                    cells.append(f"{a:.2f} / {b:.2f} ({a - b:+.2f})")
+            md.append(f"| {effect} | {label} | " + " | ".join(cells) + " |")
+        md.append("")
     if spots:
         md += [f"Spot checks, first {args.spot_images} images, one sample, fast vs bit-exact (`{next(iter(models))}` "
                "model):", "", "| program_sigma | time (s) | ADC bits | weight faults | fast | exact |",
@@ -280,6 +319,11 @@ def main() -> int:
                 ax.errorbar([r["x"] for r in pts], [100 * r["accuracy_mean"] for r in pts],
                             yerr=[100 * r["accuracy_std"] for r in pts], color=color, linestyle=style, marker="o",
                             capsize=3, label=f"{model_name}" + (f", {faults:.0%} weights stuck" if faults else ""))
+                if compared:
+                    ax.plot([r["x"] for r in pts],
+                            [100 * compared[(model_name, effect, float(r["x"]), faults)][0] for r in pts],
+                            color=color, linestyle="none", marker="x" if faults else "+", markersize=8,
+                            label=f"{args.compare_label}: {model_name}" + (", stuck" if faults else ""))
         if effect == "drift":
             ax.set_xscale("log")
         ax.set_title(title)
