@@ -99,6 +99,7 @@ def main() -> int:
     ap.add_argument("--no-resume", action="store_true", help="ignore evaluations already in --out/evals/")
     ap.add_argument("--compare", type=pathlib.Path, help="results.csv of another run on the same points, to compare")
     ap.add_argument("--compare-label", default="fast", help="name of the compared run in tables and plot")
+    ap.add_argument("--notes", type=pathlib.Path, help="markdown appended to results.md (discussion of the results)")
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--device", default="approx", choices=["approx", "exact"],
                     help="device mode of the grid (approx: fast, with --adc-clip)")
@@ -269,8 +270,13 @@ def main() -> int:
                          and r["weight_fault_rate"] == faults)
                 cells.append(f"{100 * r['accuracy_mean']:.2f} ± {100 * r['accuracy_std']:.2f}")
         md.append(f"| {effect} | {label} | " + " | ".join(cells) + " |")
+    seconds = sum(e["seconds"] for e in log)
     md += ["", "Accuracies in %. Plot: accuracy.png. Commands and run times: runs.json; each evaluation's "
-           "`rramsim eval --format json` output: evals/.", ""]
+           "`rramsim eval --format json` output: evals/.", "",
+           "Models: " + "; ".join(f"{k} `{v}`" for k, v in models.items()) + f". Architecture: `{args.arch}` "
+           f"with `pe.adc.bits` and a `[device]` section edited per point. {len(cache)} evaluations, "
+           f"{seconds:,.0f} s of evaluation wall time summed ({max(args.jobs, 1)} at a time). Invocation: "
+           "`device_effects.py " + " ".join(sys.argv[1:]) + "`.", ""]
     if compared:
         this = "exact" if args.device == "exact" else "fast"
         found = [(r, compared.get((r["model"], r["effect"], float(r["x"]), float(r["weight_fault_rate"]))))
@@ -302,6 +308,11 @@ def main() -> int:
         md += [f"| {r['program_sigma']} | {r['time_s']:g} | {r['adc_bits']} | {r['weight_fault_rate']:.0%} | "
                f"{100 * r['approx']:.2f} | {100 * r['exact']:.2f} |" for r in spots]
         md.append("")
+    if args.notes is not None:
+        try:
+            md += [args.notes.read_text().rstrip("\n"), ""]
+        except OSError as e:
+            sys.exit(f"--notes {args.notes}: {e}")
     (args.out / "results.md").write_text("\n".join(md))
     import matplotlib
 
