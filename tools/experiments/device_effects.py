@@ -340,8 +340,10 @@ def main() -> int:
         ax.set_title(title)
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel(f"top-1 accuracy (%), {images.replace(' Fashion-MNIST test', '')}")
-    axes[0].legend(fontsize=8)
+    axes[0].set_ylabel("top-1 accuracy (%)")
+    axes[2].legend(fontsize=7, loc="lower right")
+    fig.suptitle(f"resnet-mini on neurosim-8b, {'bit-exact' if args.device == 'exact' else 'fast'} device mode, "
+                 f"{images}", fontsize=10)
     fig.tight_layout()
     fig.savefig(args.out / "accuracy.png", dpi=110)
     print(f"wrote {args.out}/results.csv, results.md, accuracy.png, runs.json")
