@@ -248,7 +248,8 @@ def main() -> int:
             w.writeheader()
             w.writerows(spots)
     (args.out / "runs.json").write_text(json.dumps({"models": {k: str(v) for k, v in models.items()},
-                                                    "arch": str(args.arch), "runs": log}, indent=1) + "\n")
+                                                    "arch": str(args.arch),
+                                                    "runs": sorted(log, key=lambda e: e["command"])}, indent=1) + "\n")
     mode = ("bit-exact periphery (`--device exact`)" if args.device == "exact" else
             "fast device mode (`--device approx --adc-clip`: folded conductances, ADC per row group with the "
             "first-order saturation bound; no read noise in these settings)")
