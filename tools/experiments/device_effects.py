@@ -18,8 +18,16 @@ and combined with stuck-at faults in 10 % of the weights (`--fault-rate 0.1
 contributes zero, the model drop-connect training at p = 0.1 matches, as in
 dropconnect.py). Mean ± std over `--seeds` samples of the device variation and fault map.
 
-It evaluates the first `--images` test images (default: all 10,000). Writes
-results.csv, results.md, spot_checks.csv, accuracy.png and runs.json to --out.
+It evaluates the first `--images` test images (default: all 10,000), the points
+with faults on the first `--fault-images` (default: as many). Writes results.csv,
+results.md, spot_checks.csv, accuracy.png and runs.json to --out, and each
+evaluation's `rramsim eval --format json` output, with its command, to
+--out/evals/ as it finishes. A re-run reuses the files there whose command matches
+(the same model, settings, images and seeds), so an interrupted run resumes where
+it stopped (`--no-resume`: evaluate everything again); `--points faults` or
+`--points no-faults` runs part of the grid only (no tables or plot then).
+`--compare CSV [--compare-label L]` adds a table and plot markers of another run's
+results.csv on the same points (e.g. the exact mode against the fast mode's).
 
     cargo build --release -p rramsim-cli --features full
     tools/.venv/bin/python tools/experiments/device_effects.py --rramsim target/release/rramsim \\
@@ -83,6 +91,15 @@ def main() -> int:
     ap.add_argument("--normal", type=pathlib.Path, help="a trained resnet-mini (drop-connect 0)")
     ap.add_argument("--dropconnect", type=pathlib.Path, help="a resnet-mini trained with drop-connect 0.1")
     ap.add_argument("--images", type=int, default=10000, help="first N test images (default 10000)")
+    ap.add_argument("--fault-images", type=int, help="first N test images of the points with faults (default --images)")
+    ap.add_argument("--adc-bits", default=",".join(map(str, ADC_BITS)),
+                    help="ADC resolutions of the ADC sweep, comma-separated (default 4,5,6,8; must include 5)")
+    ap.add_argument("--points", default="all", choices=["all", "faults", "no-faults"],
+                    help="evaluate only part of the grid (no tables or plot unless all)")
+    ap.add_argument("--no-resume", action="store_true", help="ignore evaluations already in --out/evals/")
+    ap.add_argument("--compare", type=pathlib.Path, help="results.csv of another run on the same points, to compare")
+    ap.add_argument("--compare-label", default="fast", help="name of the compared run in tables and plot")
+    ap.add_argument("--notes", type=pathlib.Path, help="markdown appended to results.md (discussion of the results)")
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--device", default="approx", choices=["approx", "exact"],
                     help="device mode of the grid (approx: fast, with --adc-clip)")
@@ -93,6 +110,26 @@ def main() -> int:
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--jobs", type=int, default=1, help="evaluations run at once (each uses every core)")
     args = ap.parse_args()
+    if args.fault_images is None:
+        args.fault_images = args.images
+    try:
+        adc_bits = sorted({int(b) for b in args.adc_bits.split(",")})
+    except ValueError:
+        sys.exit(f"--adc-bits: not a comma-separated list of integers: {args.adc_bits!r}")
+    if BASE["adc"] not in adc_bits or min(adc_bits) < 1:
+        sys.exit(f"--adc-bits must include the preset's {BASE['adc']} bits and be positive: {args.adc_bits!r}")
+    if min(args.images, args.fault_images, args.seeds) < 1:
+        sys.exit("--images, --fault-images and --seeds must be positive")
+    compared = {}
+    if args.compare is not None:
+        try:
+            with open(args.compare, newline="") as f:
+                for r in csv.DictReader(f):
+                    key = (r["model"], r["effect"], float(r["x"]), float(r["weight_fault_rate"]))
+                    compared[key] = (float(r["accuracy_mean"]), float(r["accuracy_std"]), int(r["images"]),
+                                     int(r["samples"]))
+        except (OSError, KeyError, ValueError) as e:
+            sys.exit(f"--compare {args.compare}: {e}")
     log = []
     models = {}
     for name, p, given in [("normal", 0.0, args.normal), ("drop-connect 0.1", 0.1, args.dropconnect)]:
@@ -109,10 +146,12 @@ def main() -> int:
         configs.append(("program_sigma", s, f"{s:.0%}", s, BASE["time"], BASE["adc"]))
     for t, label in TIMES:
         configs.append(("drift", t, label, BASE["sigma"], t, BASE["adc"]))
-    for b in ADC_BITS:
+    for b in adc_bits:
         configs.append(("adc_bits", b, f"{b}", BASE["sigma"], BASE["time"], b))
     rows = []
     args.out.mkdir(parents=True, exist_ok=True)
+    evals = args.out / "evals"
+    evals.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
         cache = {}
@@ -121,10 +160,13 @@ def main() -> int:
             for effect, x, label, sigma, t, adc in configs:
                 for faults in [0.0, args.fault_rate]:
                     key = (model_name, sigma, t, adc, faults)
+                    if args.points == "faults" and faults == 0 or args.points == "no-faults" and faults > 0:
+                        continue
                     if key not in commands:
                         arch = arch_file(preset, adc, sigma, tmp)
+                        images = args.fault_images if faults > 0 else args.images
                         cmd = [args.rramsim, "eval", "--model", str(model), "--arch", str(arch),
-                               "--device", args.device, "--images", str(args.images), "--seeds", str(args.seeds),
+                               "--device", args.device, "--images", str(images), "--seeds", str(args.seeds),
                                "--time", str(t), "--format", "json"]
                         if args.device == "approx":
                             cmd += ["--adc-clip"]
@@ -132,14 +174,38 @@ def main() -> int:
                             cmd += ["--fault-rate", str(faults), "--rate-per", "weight", "--fault-model", args.fault_model]
                         commands[key] = cmd
 
+        def saved(key, cmd):
+            """The file of an evaluation, and its arguments as compared on resume (the binary and the
+            temporary directory of the architecture files left out)."""
+            model_name, sigma, t, adc, faults = key
+            name = (f"{'dc' if model_name != 'normal' else 'normal'}_sigma{sigma}_t{t:g}_adc{adc}"
+                    f"_faults{faults}_{args.device}.json")
+            return evals / name, [pathlib.Path(a).name if a.endswith(".toml") else a for a in map(str, cmd[1:])]
+
         def evaluate(item):
             key, cmd = item
+            path, identity = saved(key, cmd)
+            if not args.no_resume and path.exists():
+                old = json.loads(path.read_text())
+                if old.get("arguments") == identity:
+                    log.append({"command": old["command"], "seconds": old["seconds"], "reused": path.name})
+                    print(f"{key}: reused {path.name}", flush=True)
+                    return key, old["output"]
             r = json.loads(run(cmd, log))
+            entry = {"command": " ".join(map(str, cmd)), "arguments": identity,
+                     "seconds": next(e["seconds"] for e in reversed(log) if e["command"] == " ".join(map(str, cmd))),
+                     "output": r}
+            path.write_text(json.dumps(entry, indent=1) + "\n")
             print(f"{key}: {r['accuracy_mean']:.4f} ± {r['accuracy_std']:.4f}", flush=True)
             return key, r
 
+        # Points with faults first: they take longer, and with --points the cheaper half can follow.
+        order = sorted(commands.items(), key=lambda item: -item[0][4])
         with ThreadPoolExecutor(max_workers=max(args.jobs, 1)) as pool:
-            cache = dict(pool.map(evaluate, commands.items()))
+            cache = dict(pool.map(evaluate, order))
+        if args.points != "all":
+            print(f"{len(cache)} evaluations in {evals}; no tables or plot with --points {args.points}")
+            return 0
         # Spot checks: a few points, fast and bit-exact on the same first images.
         spots = []
         if args.spot_images > 0 and args.device == "approx":
@@ -167,7 +233,7 @@ def main() -> int:
                     rows.append({
                         "model": model_name, "effect": effect, "x": x, "label": label,
                         "program_sigma": sigma, "time_s": t, "drift_nu": DRIFT_NU, "adc_bits": adc,
-                        "weight_fault_rate": faults, "images": args.images,
+                        "weight_fault_rate": faults, "images": r["images"],
                         "samples": max(r["seeds"], 1), "accuracy_mean": r["accuracy_mean"],
                         "accuracy_std": r["accuracy_std"], "accuracy_min": r["accuracy_min"],
                         "accuracy_max": r["accuracy_max"],
@@ -182,11 +248,14 @@ def main() -> int:
             w.writeheader()
             w.writerows(spots)
     (args.out / "runs.json").write_text(json.dumps({"models": {k: str(v) for k, v in models.items()},
-                                                    "arch": str(args.arch), "runs": log}, indent=1) + "\n")
+                                                    "arch": str(args.arch),
+                                                    "runs": sorted(log, key=lambda e: e["command"])}, indent=1) + "\n")
     mode = ("bit-exact periphery (`--device exact`)" if args.device == "exact" else
             "fast device mode (`--device approx --adc-clip`: folded conductances, ADC per row group with the "
             "first-order saturation bound; no read noise in these settings)")
-    md = [f"# Device effects on resnet-mini (neurosim-8b, first {args.images} Fashion-MNIST test images)", "",
+    images = (f"first {args.images} Fashion-MNIST test images" if args.images == args.fault_images else
+              f"first {args.images} Fashion-MNIST test images, {args.fault_images} with faults")
+    md = [f"# Device effects on resnet-mini (neurosim-8b, {images})", "",
           f"{mode[0].upper()}{mode[1:]}; each effect alone, others at the preset (no variation, "
           f"t = t0 = 1 s, 5-bit ADC), without and with stuck cells in {args.fault_rate:.0%} of the weights "
           f"(fault model {args.fault_model}); drift ν = {DRIFT_NU}; "
@@ -202,7 +271,37 @@ def main() -> int:
                          and r["weight_fault_rate"] == faults)
                 cells.append(f"{100 * r['accuracy_mean']:.2f} ± {100 * r['accuracy_std']:.2f}")
         md.append(f"| {effect} | {label} | " + " | ".join(cells) + " |")
-    md += ["", "Accuracies in %. Plot: accuracy.png. Commands and run times: runs.json.", ""]
+    seconds = sum(e["seconds"] for e in log)
+    md += ["", "Accuracies in %. Plot: accuracy.png. Commands and run times: runs.json; each evaluation's "
+           "`rramsim eval --format json` output: evals/.", "",
+           "Models: " + "; ".join(f"{k} `{v}`" for k, v in models.items()) + f". Architecture: `{args.arch}` "
+           f"with `pe.adc.bits` and a `[device]` section edited per point. {len(cache)} evaluations, "
+           f"{seconds:,.0f} s of evaluation wall time summed ({max(args.jobs, 1)} at a time). Invocation: "
+           "`device_effects.py " + " ".join(sys.argv[1:]) + "`.", ""]
+    if compared:
+        this = "exact" if args.device == "exact" else "fast"
+        found = [(r, compared.get((r["model"], r["effect"], float(r["x"]), float(r["weight_fault_rate"]))))
+                 for r in rows]
+        missing = [r for r, c in found if c is None]
+        if missing:
+            sys.exit(f"--compare {args.compare}: no point {missing[0]['model']}, {missing[0]['effect']} "
+                     f"{missing[0]['label']}, faults {missing[0]['weight_fault_rate']}")
+        other = sorted({(c[2], c[3]) for _, c in found})
+        md += [f"{this.capitalize()} against {args.compare_label} (`{args.compare}`: "
+               + ", ".join(f"{i} images, {n} sample(s)" for i, n in other)
+               + f"), cells `{this} / {args.compare_label} (difference)`, in %:", "",
+               "| effect | setting | normal | normal + faults | drop-connect 0.1 | drop-connect 0.1 + faults |",
+               "|---|---|---|---|---|---|"]
+        for effect, x, label, *_ in configs:
+            cells = []
+            for model_name in models:
+                for faults in [0.0, args.fault_rate]:
+                    r, c = next((r, c) for r, c in found if r["model"] == model_name and r["effect"] == effect
+                                and r["x"] == x and r["weight_fault_rate"] == faults)
+                    a, b = 100 * r["accuracy_mean"], 100 * c[0]
+                    cells.append(f"{a:.2f} / {b:.2f} ({a - b:+.2f})")
+            md.append(f"| {effect} | {label} | " + " | ".join(cells) + " |")
+        md.append("")
     if spots:
         md += [f"Spot checks, first {args.spot_images} images, one sample, fast vs bit-exact (`{next(iter(models))}` "
                "model):", "", "| program_sigma | time (s) | ADC bits | weight faults | fast | exact |",
@@ -210,6 +309,11 @@ def main() -> int:
         md += [f"| {r['program_sigma']} | {r['time_s']:g} | {r['adc_bits']} | {r['weight_fault_rate']:.0%} | "
                f"{100 * r['approx']:.2f} | {100 * r['exact']:.2f} |" for r in spots]
         md.append("")
+    if args.notes is not None:
+        try:
+            md += [args.notes.read_text().rstrip("\n"), ""]
+        except OSError as e:
+            sys.exit(f"--notes {args.notes}: {e}")
     (args.out / "results.md").write_text("\n".join(md))
     import matplotlib
 
@@ -227,13 +331,20 @@ def main() -> int:
                 ax.errorbar([r["x"] for r in pts], [100 * r["accuracy_mean"] for r in pts],
                             yerr=[100 * r["accuracy_std"] for r in pts], color=color, linestyle=style, marker="o",
                             capsize=3, label=f"{model_name}" + (f", {faults:.0%} weights stuck" if faults else ""))
+                if compared:
+                    ax.plot([r["x"] for r in pts],
+                            [100 * compared[(model_name, effect, float(r["x"]), faults)][0] for r in pts],
+                            color=color, linestyle="none", marker="x" if faults else "+", markersize=8,
+                            label=f"{args.compare_label}: {model_name}" + (", stuck" if faults else ""))
         if effect == "drift":
             ax.set_xscale("log")
         ax.set_title(title)
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel(f"top-1 accuracy (%), first {args.images} test images")
-    axes[0].legend(fontsize=8)
+    axes[0].set_ylabel("top-1 accuracy (%)")
+    axes[2].legend(fontsize=7, loc="lower right")
+    fig.suptitle(f"resnet-mini on neurosim-8b, {'bit-exact' if args.device == 'exact' else 'fast'} device mode, "
+                 f"{images}", fontsize=10)
     fig.tight_layout()
     fig.savefig(args.out / "accuracy.png", dpi=110)
     print(f"wrote {args.out}/results.csv, results.md, accuracy.png, runs.json")
