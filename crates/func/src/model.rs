@@ -415,9 +415,8 @@ pub(crate) struct ConvBuffers {
     acc: Vec<f32>,
     tile: Vec<f32>,
     x_max: Vec<f32>,
-    /// Column of pixel `p` of image `i`: `base[p] + i · mult[p]`.
-    base: Vec<usize>,
-    mult: Vec<usize>,
+    /// im2col in (image, pixel) order before a replicated layer's reordering.
+    plain: Vec<f32>,
     analog: AnalogScratch,
 }
 
@@ -453,15 +452,13 @@ fn conv(
     let per_image = |r: usize| (p_count - r).div_ceil(replicas);
     let offsets: Vec<usize> =
         (0..replicas).scan(0, |acc, r| Some(std::mem::replace(acc, *acc + b * per_image(r)))).collect();
-    buf.base.clear();
-    buf.mult.clear();
-    for p in 0..p_count {
-        buf.base.push(offsets[p % replicas] + p / replicas);
-        buf.mult.push(per_image(p % replicas));
-    }
     for grp in 0..g.groups {
-        buf.col.clear();
-        buf.col.resize(k * n_total, 0.0);
+        // im2col in (image, pixel) order; a replicated layer's columns are then
+        // reordered to (replica, image, pixel) blocks, so each replica's pixels
+        // of every image form one contiguous block and one GEMM.
+        let dst = if replicas == 1 { &mut buf.col } else { &mut buf.plain };
+        dst.clear();
+        dst.resize(k * n_total, 0.0);
         for img in 0..b {
             let x = &x[img * per_in..(img + 1) * per_in];
             for ci in 0..cin_g {
@@ -469,14 +466,17 @@ fn conv(
                 for ky in 0..g.kernel[0] {
                     for kx in 0..g.kernel[1] {
                         let kk = (ci * g.kernel[0] + ky) * g.kernel[1] + kx;
-                        let row = &mut buf.col[kk * n_total..(kk + 1) * n_total];
-                        if replicas == 1 {
-                            im2col_row(g, plane, ky, kx, &mut row[img * p_count..(img + 1) * p_count]);
-                        } else {
-                            im2col_scatter(g, plane, ky, kx, &buf.base, &buf.mult, img, row);
-                        }
+                        let row = &mut dst[kk * n_total + img * p_count..][..p_count];
+                        im2col_row(g, plane, ky, kx, row);
                     }
                 }
+            }
+        }
+        if replicas > 1 {
+            // Every element is written.
+            buf.col.resize(k * n_total, 0.0);
+            for (row, src) in buf.col.chunks_exact_mut(n_total).zip(buf.plain.chunks_exact(n_total)) {
+                to_replica_blocks(src, row, b, p_count, replicas);
             }
         }
         buf.acc.clear();
@@ -539,8 +539,13 @@ fn conv(
                 if replicas == 1 {
                     dst.copy_from_slice(&acc[img * p_count..(img + 1) * p_count]);
                 } else {
-                    for (p, d) in dst.iter_mut().enumerate() {
-                        *d = acc[buf.base[p] + img * buf.mult[p]];
+                    // Replica r's pixels r, r + R, … of this image.
+                    for (r, &start) in offsets.iter().enumerate() {
+                        let per = per_image(r);
+                        let src = &acc[start + img * per..][..per];
+                        for (d, v) in dst[r..].iter_mut().step_by(replicas).zip(src) {
+                            *d = *v;
+                        }
                     }
                 }
             }
@@ -584,33 +589,20 @@ fn im2col_row(g: &ConvGeometry, plane: &[f32], ky: usize, kx: usize, dst: &mut [
     }
 }
 
-/// [`im2col_row`] for a replicated layer: pixel `p` of image `img` goes to
-/// column `base[p] + img · mult[p]` of `row`.
-#[allow(clippy::too_many_arguments)]
-fn im2col_scatter(
-    g: &ConvGeometry,
-    plane: &[f32],
-    ky: usize,
-    kx: usize,
-    base: &[usize],
-    mult: &[usize],
-    img: usize,
-    row: &mut [f32],
-) {
-    let dy = (ky * g.dilation[0]) as isize - g.pad[0] as isize;
-    let dx = (kx * g.dilation[1]) as isize - g.pad[1] as isize;
-    for oy in 0..g.oh {
-        let iy = oy as isize * g.stride[0] as isize + dy;
-        if iy < 0 || iy >= g.h as isize {
-            continue;
-        }
-        let src = &plane[iy as usize * g.w..][..g.w];
-        for ox in 0..g.ow {
-            let ix = ox as isize * g.stride[1] as isize + dx;
-            if ix >= 0 && ix < g.w as isize {
-                let p = oy * g.ow + ox;
-                row[base[p] + img * mult[p]] = src[ix as usize];
+/// The columns of one im2col row in (image, pixel) order (`src`, `b` images
+/// of `p_count` pixels) reordered to (replica, image, pixel) blocks in `dst`:
+/// pixel `p` goes to replica `p mod R`, block `r` holds its pixels `r, r + R,
+/// …` of every image in turn.
+fn to_replica_blocks(src: &[f32], dst: &mut [f32], b: usize, p_count: usize, replicas: usize) {
+    let mut at = 0;
+    for r in 0..replicas {
+        let per = (p_count - r).div_ceil(replicas);
+        for img in 0..b {
+            let pixels = src[img * p_count + r..(img + 1) * p_count].iter().step_by(replicas);
+            for (d, v) in dst[at..at + per].iter_mut().zip(pixels) {
+                *d = *v;
             }
+            at += per;
         }
     }
 }
@@ -722,15 +714,18 @@ mod tests {
                 let mut row = vec![0.0; oh * ow];
                 im2col_row(&g, &plane, ky, kx, &mut row);
                 assert_eq!(row, want, "{h}x{w} k{k} s{stride} d{dilation} p{pad} at ({ky}, {kx})");
-                // Scattered for 3 replicas: pixel p of image 1 at base[p] + mult[p].
+                // Reordered for 3 replicas over 2 images: pixel p of image i at
+                // base[p] + i · mult[p].
                 let per = |r: usize| (oh * ow - r).div_ceil(3);
                 let base: Vec<usize> = (0..oh * ow).map(|p| 2 * (0..p % 3).map(per).sum::<usize>() + p / 3).collect();
                 let mult: Vec<usize> = (0..oh * ow).map(|p| per(p % 3)).collect();
-                let mut scattered = vec![-1.0; 2 * oh * ow];
-                im2col_scatter(&g, &plane, ky, kx, &base, &mult, 1, &mut scattered);
+                let two: Vec<f32> =
+                    want.iter().chain(want.iter().map(|v| v + 0.5).collect::<Vec<_>>().iter()).copied().collect();
+                let mut blocks = vec![-1.0; 2 * oh * ow];
+                to_replica_blocks(&two, &mut blocks, 2, oh * ow, 3);
                 for p in 0..oh * ow {
-                    let v = scattered[base[p] + mult[p]];
-                    assert!(v == want[p] || (want[p] == 0.0 && v == -1.0), "pixel {p}");
+                    assert_eq!(blocks[base[p]], want[p], "pixel {p}");
+                    assert_eq!(blocks[base[p] + mult[p]], want[p] + 0.5, "pixel {p}");
                 }
             }
         }
