@@ -422,6 +422,8 @@ pub(crate) struct AnalogScratch {
     nonzero: Vec<(u32, u32, u32)>,
     /// Digital values of one pixel's column sums, `[row group][out][j]`.
     dq: Vec<f32>,
+    /// Per column of the block: the digital offset `2^(b−1)·Σx` and the input scale.
+    xs: Vec<(f64, f64)>,
 }
 
 /// One GEMM block read through the periphery: `C[i][j] = scale_w · x_scale(j) ·
@@ -780,10 +782,14 @@ fn fast_gemm(
             *o += a.read_sigma * t2.max(0.0).sqrt() * fast_normal(&mut rng);
         }
     }
-    for i in 0..cout_g {
-        for jj in 0..n {
-            let v = f64::from(s.sums[i * n + jj]) - f64::from(a.digital_offset) * f64::from(s.total[jj]);
-            acc[c_off + i * n_total + jj] = (v * f64::from(a.scale) * f64::from(x_scale(jj))) as f32;
+    // Per column: the digital offset's share and the input scale.
+    s.xs.clear();
+    s.xs.extend((0..n).map(|jj| (f64::from(a.digital_offset) * f64::from(s.total[jj]), f64::from(x_scale(jj)))));
+    let scale = f64::from(a.scale);
+    for (i, sums) in s.sums.chunks_exact(n).enumerate() {
+        let out = &mut acc[c_off + i * n_total..][..n];
+        for ((o, &v), &(offset, xs)) in out.iter_mut().zip(sums).zip(&s.xs) {
+            *o = ((f64::from(v) - offset) * scale * xs) as f32;
         }
     }
 }

@@ -214,7 +214,7 @@ impl Functional {
                         }
                     }
                 }
-                Op::Activation(a) => out.extend(s.outs[ins[0].0].iter().map(|&v| ops::activate(*a, v))),
+                Op::Activation(a) => ops::activate_all(*a, &s.outs[ins[0].0], &mut out),
                 Op::Pool(p) => {
                     for img in s.outs[ins[0].0].chunks(per_in) {
                         pool(p, shapes[0], oshape, img, &mut out);
@@ -375,22 +375,18 @@ fn prepare_ints<'a>(x: &[f32], per: usize, bits: u32, buf: &'a mut Vec<f32>, sca
 /// `f32::round` (half away from zero) without the libm call it compiles to
 /// on baseline x86-64: below 2^23 in magnitude truncation through `i32` is
 /// exact, at or above it every float is an integer already (NaN stays NaN).
+///
+/// Branch-free (so loops of it vectorize): below 2^23, `(|v| + 2^23) − 2^23`
+/// is `|v|` rounded to the nearest integer, ties to even (the sum is exact
+/// to one unit); a tie rounded down (`|v| − r = ½`) goes up instead. The sign
+/// is put back last, so −0.4 rounds to −0, as in std.
 #[inline]
 pub(crate) fn round(v: f32) -> f32 {
-    if v.abs() < 8_388_608.0 {
-        let t = v as i32 as f32;
-        let d = v - t;
-        if d >= 0.5 {
-            t + 1.0
-        } else if d <= -0.5 {
-            t - 1.0
-        } else {
-            // −0.4 rounds to −0, as in std.
-            t.copysign(v)
-        }
-    } else {
-        v
-    }
+    const TWO_23: f32 = 8_388_608.0;
+    let a = v.abs();
+    let r = (a + TWO_23) - TWO_23;
+    let r = if a - r == 0.5 { r + 1.0 } else { r };
+    if a < TWO_23 { r.copysign(v) } else { v }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -541,10 +537,12 @@ fn conv(
                 } else {
                     // Replica r's pixels r, r + R, … of this image.
                     for (r, &start) in offsets.iter().enumerate() {
-                        let per = per_image(r);
-                        let src = &acc[start + img * per..][..per];
-                        for (d, v) in dst[r..].iter_mut().step_by(replicas).zip(src) {
-                            *d = *v;
+                        let mut at = start + img * per_image(r);
+                        let mut p = r;
+                        while p < p_count {
+                            dst[p] = acc[at];
+                            at += 1;
+                            p += replicas;
                         }
                     }
                 }
@@ -596,13 +594,14 @@ fn im2col_row(g: &ConvGeometry, plane: &[f32], ky: usize, kx: usize, dst: &mut [
 fn to_replica_blocks(src: &[f32], dst: &mut [f32], b: usize, p_count: usize, replicas: usize) {
     let mut at = 0;
     for r in 0..replicas {
-        let per = (p_count - r).div_ceil(replicas);
         for img in 0..b {
-            let pixels = src[img * p_count + r..(img + 1) * p_count].iter().step_by(replicas);
-            for (d, v) in dst[at..at + per].iter_mut().zip(pixels) {
-                *d = *v;
+            let mut p = img * p_count + r;
+            let end = (img + 1) * p_count;
+            while p < end {
+                dst[at] = src[p];
+                at += 1;
+                p += replicas;
             }
-            at += per;
         }
     }
 }
@@ -675,8 +674,19 @@ mod tests {
             let u = rand_core::Rng::next_u32(&mut rng);
             (f64::from(u) / f64::from(u32::MAX) * 600.0 - 300.0) as f32
         }));
+        // Every tie and its neighbours up to 2^23, and arbitrary bit patterns
+        // (tiny, huge, infinite, NaN).
+        for k in (0..1u32 << 24).step_by(997) {
+            let h = k as f32 * 0.5;
+            xs.extend([h, -h, f32::from_bits(h.to_bits() + 1), f32::from_bits(h.to_bits().saturating_sub(1))]);
+        }
+        xs.extend((0..100_000).map(|_| f32::from_bits(rand_core::Rng::next_u32(&mut rng))));
         for x in xs {
-            assert_eq!(round(x).to_bits(), x.round().to_bits(), "{x}");
+            if x.is_nan() {
+                assert!(round(x).is_nan());
+            } else {
+                assert_eq!(round(x).to_bits(), x.round().to_bits(), "{x}");
+            }
         }
         assert!(round(f32::NAN).is_nan());
     }
