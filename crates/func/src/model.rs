@@ -534,6 +534,10 @@ fn conv(
                 let dst = &mut out[img * per_out + co * p_count..][..p_count];
                 if replicas == 1 {
                     dst.copy_from_slice(&acc[img * p_count..(img + 1) * p_count]);
+                } else if replicas == p_count {
+                    for (p, d) in dst.iter_mut().enumerate() {
+                        *d = acc[p * b + img];
+                    }
                 } else {
                     // Replica r's pixels r, r + R, … of this image.
                     for (r, &start) in offsets.iter().enumerate() {
@@ -592,6 +596,16 @@ fn im2col_row(g: &ConvGeometry, plane: &[f32], ky: usize, kx: usize, dst: &mut [
 /// pixel `p` goes to replica `p mod R`, block `r` holds its pixels `r, r + R,
 /// …` of every image in turn.
 fn to_replica_blocks(src: &[f32], dst: &mut [f32], b: usize, p_count: usize, replicas: usize) {
+    if replicas == p_count {
+        // One pixel per replica (ISAAC's balanced replication of small layers):
+        // a transposition.
+        for (r, block) in dst.chunks_exact_mut(b).enumerate() {
+            for (img, d) in block.iter_mut().enumerate() {
+                *d = src[img * p_count + r];
+            }
+        }
+        return;
+    }
     let mut at = 0;
     for r in 0..replicas {
         for img in 0..b {
@@ -724,18 +738,20 @@ mod tests {
                 let mut row = vec![0.0; oh * ow];
                 im2col_row(&g, &plane, ky, kx, &mut row);
                 assert_eq!(row, want, "{h}x{w} k{k} s{stride} d{dilation} p{pad} at ({ky}, {kx})");
-                // Reordered for 3 replicas over 2 images: pixel p of image i at
-                // base[p] + i · mult[p].
-                let per = |r: usize| (oh * ow - r).div_ceil(3);
-                let base: Vec<usize> = (0..oh * ow).map(|p| 2 * (0..p % 3).map(per).sum::<usize>() + p / 3).collect();
-                let mult: Vec<usize> = (0..oh * ow).map(|p| per(p % 3)).collect();
-                let two: Vec<f32> =
-                    want.iter().chain(want.iter().map(|v| v + 0.5).collect::<Vec<_>>().iter()).copied().collect();
-                let mut blocks = vec![-1.0; 2 * oh * ow];
-                to_replica_blocks(&two, &mut blocks, 2, oh * ow, 3);
-                for p in 0..oh * ow {
-                    assert_eq!(blocks[base[p]], want[p], "pixel {p}");
-                    assert_eq!(blocks[base[p] + mult[p]], want[p] + 0.5, "pixel {p}");
+                // Reordered for 3 replicas, and one per pixel, over 2 images:
+                // pixel p of image i at base[p] + i · mult[p].
+                let two: Vec<f32> = want.iter().copied().chain(want.iter().map(|v| v + 0.5)).collect();
+                for reps in [3, oh * ow] {
+                    let per = |r: usize| (oh * ow - r).div_ceil(reps);
+                    let base: Vec<usize> =
+                        (0..oh * ow).map(|p| 2 * (0..p % reps).map(per).sum::<usize>() + p / reps).collect();
+                    let mult: Vec<usize> = (0..oh * ow).map(|p| per(p % reps)).collect();
+                    let mut blocks = vec![-1.0; 2 * oh * ow];
+                    to_replica_blocks(&two, &mut blocks, 2, oh * ow, reps);
+                    for p in 0..oh * ow {
+                        assert_eq!(blocks[base[p]], want[p], "pixel {p} of {reps}");
+                        assert_eq!(blocks[base[p] + mult[p]], want[p] + 0.5, "pixel {p} of {reps}");
+                    }
                 }
             }
         }
