@@ -449,30 +449,55 @@ fn conv(
     let offsets: Vec<usize> =
         (0..replicas).scan(0, |acc, r| Some(std::mem::replace(acc, *acc + b * per_image(r)))).collect();
     for grp in 0..g.groups {
-        // im2col in (image, pixel) order; a replicated layer's columns are then
-        // reordered to (replica, image, pixel) blocks, so each replica's pixels
-        // of every image form one contiguous block and one GEMM.
-        let dst = if replicas == 1 { &mut buf.col } else { &mut buf.plain };
-        dst.clear();
-        dst.resize(k * n_total, 0.0);
-        for img in 0..b {
-            let x = &x[img * per_in..(img + 1) * per_in];
+        if replicas == p_count && replicas > 1 {
+            // One replica per pixel: im2col in (pixel, image) order straight
+            // from the group's input with the image index innermost.
+            let hw = g.h * g.w;
+            buf.plain.clear();
+            buf.plain.resize(cin_g * hw * b, 0.0);
+            for img in 0..b {
+                let x = &x[img * per_in + grp * cin_g * hw..][..cin_g * hw];
+                for (e, v) in x.iter().enumerate() {
+                    buf.plain[e * b + img] = *v;
+                }
+            }
+            buf.col.resize(k * n_total, 0.0);
             for ci in 0..cin_g {
-                let plane = &x[(grp * cin_g + ci) * g.h * g.w..][..g.h * g.w];
                 for ky in 0..g.kernel[0] {
                     for kx in 0..g.kernel[1] {
                         let kk = (ci * g.kernel[0] + ky) * g.kernel[1] + kx;
-                        let row = &mut dst[kk * n_total + img * p_count..][..p_count];
-                        im2col_row(g, plane, ky, kx, row);
+                        let row = &mut buf.col[kk * n_total..(kk + 1) * n_total];
+                        im2col_pixel_major(g, &buf.plain[ci * hw * b..(ci + 1) * hw * b], b, ky, kx, row);
                     }
                 }
             }
-        }
-        if replicas > 1 {
-            // Every element is written.
-            buf.col.resize(k * n_total, 0.0);
-            for (row, src) in buf.col.chunks_exact_mut(n_total).zip(buf.plain.chunks_exact(n_total)) {
-                to_replica_blocks(src, row, b, p_count, replicas);
+        } else {
+            // im2col in (image, pixel) order; a replicated layer's columns are
+            // then reordered to (replica, image, pixel) blocks, so each
+            // replica's pixels of every image form one contiguous block and
+            // one GEMM.
+            let dst = if replicas == 1 { &mut buf.col } else { &mut buf.plain };
+            dst.clear();
+            dst.resize(k * n_total, 0.0);
+            for img in 0..b {
+                let x = &x[img * per_in..(img + 1) * per_in];
+                for ci in 0..cin_g {
+                    let plane = &x[(grp * cin_g + ci) * g.h * g.w..][..g.h * g.w];
+                    for ky in 0..g.kernel[0] {
+                        for kx in 0..g.kernel[1] {
+                            let kk = (ci * g.kernel[0] + ky) * g.kernel[1] + kx;
+                            let row = &mut dst[kk * n_total + img * p_count..][..p_count];
+                            im2col_row(g, plane, ky, kx, row);
+                        }
+                    }
+                }
+            }
+            if replicas > 1 {
+                // Every element is written.
+                buf.col.resize(k * n_total, 0.0);
+                for (row, src) in buf.col.chunks_exact_mut(n_total).zip(buf.plain.chunks_exact(n_total)) {
+                    to_replica_blocks(src, row, b, p_count, replicas);
+                }
             }
         }
         buf.acc.clear();
@@ -591,21 +616,28 @@ fn im2col_row(g: &ConvGeometry, plane: &[f32], ky: usize, kx: usize, dst: &mut [
     }
 }
 
+/// One im2col row in (pixel, image) order from a channel plane stored with
+/// the image index innermost (`plane[(y·w + x)·b + img]`): each output pixel's
+/// `b` values are one contiguous copy (zeros in the padding).
+fn im2col_pixel_major(g: &ConvGeometry, plane: &[f32], b: usize, ky: usize, kx: usize, dst: &mut [f32]) {
+    let dy = (ky * g.dilation[0]) as isize - g.pad[0] as isize;
+    let dx = (kx * g.dilation[1]) as isize - g.pad[1] as isize;
+    for (p, out) in dst.chunks_exact_mut(b).enumerate() {
+        let iy = (p / g.ow * g.stride[0]) as isize + dy;
+        let ix = (p % g.ow * g.stride[1]) as isize + dx;
+        if iy >= 0 && ix >= 0 && (iy as usize) < g.h && (ix as usize) < g.w {
+            out.copy_from_slice(&plane[(iy as usize * g.w + ix as usize) * b..][..b]);
+        } else {
+            out.fill(0.0);
+        }
+    }
+}
+
 /// The columns of one im2col row in (image, pixel) order (`src`, `b` images
 /// of `p_count` pixels) reordered to (replica, image, pixel) blocks in `dst`:
 /// pixel `p` goes to replica `p mod R`, block `r` holds its pixels `r, r + R,
 /// …` of every image in turn.
 fn to_replica_blocks(src: &[f32], dst: &mut [f32], b: usize, p_count: usize, replicas: usize) {
-    if replicas == p_count {
-        // One pixel per replica (ISAAC's balanced replication of small layers):
-        // a transposition.
-        for (r, block) in dst.chunks_exact_mut(b).enumerate() {
-            for (img, d) in block.iter_mut().enumerate() {
-                *d = src[img * p_count + r];
-            }
-        }
-        return;
-    }
     let mut at = 0;
     for r in 0..replicas {
         for img in 0..b {
@@ -738,6 +770,15 @@ mod tests {
                 let mut row = vec![0.0; oh * ow];
                 im2col_row(&g, &plane, ky, kx, &mut row);
                 assert_eq!(row, want, "{h}x{w} k{k} s{stride} d{dilation} p{pad} at ({ky}, {kx})");
+                // Two images, pixel-major (one replica per pixel): the second
+                // image's plane is the first's + 0.5.
+                let interleaved: Vec<f32> = plane.iter().flat_map(|v| [*v, v + 0.5]).collect();
+                let mut pm = vec![-1.0; 2 * oh * ow];
+                im2col_pixel_major(&g, &interleaved, 2, ky, kx, &mut pm);
+                for p in 0..oh * ow {
+                    let second = if want[p] == 0.0 { 0.0 } else { want[p] + 0.5 };
+                    assert_eq!([pm[2 * p], pm[2 * p + 1]], [want[p], second], "pixel {p}");
+                }
                 // Reordered for 3 replicas, and one per pixel, over 2 images:
                 // pixel p of image i at base[p] + i · mult[p].
                 let two: Vec<f32> = want.iter().copied().chain(want.iter().map(|v| v + 0.5)).collect();
