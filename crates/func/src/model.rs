@@ -292,7 +292,7 @@ impl Functional {
         }
         let per_out = self.output_len();
         let outs: Vec<Vec<Vec<f32>>> = images
-            .par_chunks(n * CHUNK)
+            .par_chunks(n * self.chunk())
             .enumerate()
             .map_init(Scratch::default, |s, (i, chunk)| {
                 self.forward_chunk(chunk, chunk.len() / n, i as u64, s).chunks(per_out).map(<[f32]>::to_vec).collect()
@@ -309,8 +309,8 @@ impl Functional {
         }
         let per_out = self.output_len();
         let correct: usize = images
-            .par_chunks(n * CHUNK)
-            .zip(labels.par_chunks(CHUNK))
+            .par_chunks(n * self.chunk())
+            .zip(labels.par_chunks(self.chunk()))
             .enumerate()
             .map_init(Scratch::default, |s, (i, (chunk, labels))| {
                 let outs = self.forward_chunk(chunk, labels.len(), i as u64, s);
@@ -321,8 +321,26 @@ impl Functional {
     }
 }
 
-/// Images per GEMM: a fixed number, so results do not depend on the thread count.
+/// Images per GEMM: a fixed number, so results do not depend on the thread
+/// count. Read noise is drawn per batch of `CHUNK` images (its generator is
+/// keyed by the batch's index).
 const CHUNK: usize = 16;
+
+/// Images per GEMM without read noise when a layer has several replicas:
+/// each replica's weights are then read once per `WIDE_CHUNK` images rather
+/// than per `CHUNK` (ISAAC's balanced replication holds one weight copy per
+/// output pixel). Without read noise nothing depends on the batching: every
+/// output is a sum over its own image's values only, in the same order.
+const WIDE_CHUNK: usize = 64;
+
+impl Functional {
+    /// The batch of [`Functional::accuracy`] and [`Functional::forward_batch`].
+    fn chunk(&self) -> usize {
+        let noisy = self.weights.iter().flatten().any(|w| w.analog.as_ref().is_some_and(|a| a.read_sigma > 0.0));
+        let replicated = self.weights.iter().flatten().any(|w| w.replicas.len() > 1);
+        if replicated && !noisy { WIDE_CHUNK } else { CHUNK }
+    }
+}
 
 /// Index of the largest value (the first of ties).
 pub fn argmax(v: &[f32]) -> usize {
