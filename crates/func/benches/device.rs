@@ -1,12 +1,20 @@
 //! Functional inference throughput (images/s) of resnet-mini — the structure
 //! `rramsim train --model resnet-mini` builds, for 1 × 28 × 28 Fashion-MNIST
-//! images — with seeded random weights on neurosim-8b, in one run:
-//! fault-free quantized (`--device off`), the fast device model (`approx`:
-//! folded conductances, the ADC on each row group's sum, read noise once per
-//! output) and the bit-exact periphery (`exact`, per input bit and
-//! weight slice through the 5-bit ADC), with every device effect on: 10 %
-//! programming variation, 5 % read noise, drift (ν = 0.1, one day), 1 Ω wire
-//! segments (IR drop) and the preset's on/off ratio.
+//! images — with seeded random weights, in one run:
+//!
+//! - neurosim-8b, one copy per layer: fault-free quantized (`--device off`),
+//!   the fast device model (`approx`: folded conductances, the ADC on each row
+//!   group's sum, read noise once per output) and the bit-exact periphery
+//!   (`exact`, per input bit and weight slice through the 5-bit ADC), with 10 %
+//!   programming variation, 5 % read noise, 1 Ω wire segments (IR drop) and
+//!   the preset's on/off ratio. No drift: a day of it (ν = 0.1) leaves a third
+//!   of each conductance, the offset encoding then reads every weight far
+//!   below zero and the network's activations die after the first ReLU (the
+//!   exact mode, which skips zero inputs, then measured almost no work).
+//! - ISAAC with balanced replication (one crossbar copy per output pixel of
+//!   every conv: 196, 49, 16 replicas, each with its own device sample) and 10 %
+//!   programming variation, no read noise: `rramsim eval --arch <isaac with
+//!   program_sigma 0.1> --device off|approx`.
 //!
 //! `cargo bench -p rramsim-func --bench device`; criterion's `thrpt` line is
 //! images per second.
@@ -15,104 +23,47 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rand_core::Rng;
 use rand_pcg::Pcg64Mcg;
 use rramsim_func::{DeviceOptions, Functional, HardwareOptions, hardware_weights};
-use rramsim_graph::{
-    Activation, BatchNorm, Conv2d, Layer, Linear, Network, NetworkBuilder, Op, Padding, Params, Shape,
-};
-use rramsim_hw::{load_arch_toml, preset};
+use rramsim_hw::{ArchParams, load_arch_toml, preset};
 use rramsim_map::{MappingOptions, Replication, map_network};
+
+#[path = "../tests/common/resnet_mini.rs"]
+mod resnet_mini;
+use resnet_mini::resnet_mini;
 
 /// Images per iteration (`DEVICE_BENCH_IMAGES` overrides).
 fn images() -> usize {
     std::env::var("DEVICE_BENCH_IMAGES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)
 }
 
-/// resnet-mini with weights ~ U(−1, 1)/√fan-in and identity batch norms.
-fn resnet_mini(rng: &mut Pcg64Mcg) -> Network {
-    let mut uniform = move || (rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0;
-    let mut b = NetworkBuilder::new("resnet-mini");
-    let mut push = |name: &str, op: Op, inputs: &[&str], fan: Option<(usize, usize)>| {
-        let mut layer = Layer::new(name, op, inputs);
-        layer.params = match (&layer.op, fan) {
-            (Op::BatchNorm(_), Some((c, _))) => Some(Params::BatchNorm {
-                gamma: vec![1.0; c],
-                beta: vec![0.0; c],
-                mean: vec![0.0; c],
-                var: vec![1.0; c],
-            }),
-            (_, Some((out, fan_in))) => Some(Params::Dense {
-                weight: (0..out * fan_in).map(|_| uniform() / (fan_in as f32).sqrt()).collect(),
-                bias: matches!(layer.op, Op::Linear(_)).then(|| vec![0.0; out]),
-            }),
-            _ => None,
-        };
-        b.push(layer);
-        name.to_owned()
-    };
-    let conv = |out: usize, k: usize, stride: usize| {
-        Op::Conv2d(Conv2d {
-            out_channels: out,
-            kernel: [k, k],
-            stride: [stride, stride],
-            padding: Padding::uniform(k / 2),
-            dilation: [1, 1],
-            groups: 1,
-            bias: false,
-        })
-    };
-    let bn = || Op::BatchNorm(BatchNorm { eps: 1e-5 });
-    let relu = || Op::Activation(Activation::Relu);
-    push("input", Op::Input { shape: Shape::new(1, 28, 28) }, &[], None);
-    push("stem", conv(16, 3, 2), &["input"], Some((16, 9)));
-    push("stem.bn", bn(), &["stem"], Some((16, 0)));
-    let mut x = push("stem.relu", relu(), &["stem.bn"], None);
-    for (i, (cin, cout, stride)) in [(16, 16, 1), (16, 32, 2), (32, 64, 2)].into_iter().enumerate() {
-        let p = format!("block{}", i + 1);
-        let n = |s: &str| format!("{p}.{s}");
-        push(&n("conv1"), conv(cout, 3, stride), &[&x], Some((cout, cin * 9)));
-        push(&n("bn1"), bn(), &[&n("conv1")], Some((cout, 0)));
-        push(&n("relu1"), relu(), &[&n("bn1")], None);
-        push(&n("conv2"), conv(cout, 3, 1), &[&n("relu1")], Some((cout, cout * 9)));
-        push(&n("bn2"), bn(), &[&n("conv2")], Some((cout, 0)));
-        let shortcut = if cin != cout || stride != 1 {
-            push(&n("shortcut"), conv(cout, 1, stride), &[&x], Some((cout, cin)));
-            push(&n("shortcut.bn"), bn(), &[&n("shortcut")], Some((cout, 0)))
-        } else {
-            x.clone()
-        };
-        push(&n("add"), Op::Add, &[&n("bn2"), &shortcut], None);
-        x = push(&n("relu2"), relu(), &[&n("add")], None);
-    }
-    push("pool", Op::GlobalAvgPool, &[&x], None);
-    push("fc", Op::Linear(Linear { out_features: 10, bias: true }), &["pool"], Some((10, 64)));
-    b.build().expect("resnet-mini builds")
-}
-
-fn device(c: &mut Criterion) {
+fn run(c: &mut Criterion, group: &str, arch: &ArchParams, replication: Replication, modes: &[(&str, Option<bool>)]) {
     let mut rng = Pcg64Mcg::new(42);
     let net = resnet_mini(&mut rng);
-    let (mut arch, _) = load_arch_toml("neurosim-8b", preset("neurosim-8b").expect("preset")).expect("valid");
-    arch.device.program_sigma = vec![0.1];
-    arch.device.read_sigma = 0.05;
-    arch.device.drift_nu = 0.1;
-    arch.device.drift_t0_s = 1.0;
-    arch.device.wire_ohm = 1.0;
-    let mapping = map_network(&net, &arch, &MappingOptions::rram(Replication::None)).expect("fits");
+    let mapping = map_network(&net, arch, &MappingOptions::rram(replication)).expect("fits");
     let count = images();
     let images: Vec<f32> = (0..count * 784).map(|_| (rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32).collect();
     let labels: Vec<u8> = (0..count).map(|i| (i % 10) as u8).collect();
-    let mut group = c.benchmark_group("resnet-mini-neurosim-8b");
+    let mut group = c.benchmark_group(group);
     group.throughput(Throughput::Elements(count as u64)).sample_size(10);
-    for (name, device) in [
-        ("off", None),
-        ("approx", Some(DeviceOptions { time_s: 86_400.0, seed: 1, exact: false })),
-        ("exact", Some(DeviceOptions { time_s: 86_400.0, seed: 1, exact: true })),
-    ] {
-        let (w, _) = hardware_weights(&net, &arch, &mapping, None, HardwareOptions { adc_clip: false, device })
-            .expect("weights");
+    for &(name, exact) in modes {
+        let device = exact.map(|exact| DeviceOptions { time_s: 1.0, seed: 1, exact });
+        let (w, _) =
+            hardware_weights(&net, arch, &mapping, None, HardwareOptions { adc_clip: false, device }).expect("weights");
         let f = Functional::with_weights(&net, w).expect("model");
         group.bench_function(name, |b| b.iter(|| f.accuracy(&images, &labels).expect("runs")));
     }
     group.finish();
+}
+
+fn device(c: &mut Criterion) {
+    let (mut arch, _) = load_arch_toml("neurosim-8b", preset("neurosim-8b").expect("preset")).expect("valid");
+    arch.device.program_sigma = vec![0.1];
+    arch.device.read_sigma = 0.05;
+    arch.device.wire_ohm = 1.0;
+    let modes = [("off", None), ("approx", Some(false)), ("exact", Some(true))];
+    run(c, "resnet-mini-neurosim-8b", &arch, Replication::None, &modes);
+    let (mut arch, _) = load_arch_toml("isaac", preset("isaac").expect("preset")).expect("valid");
+    arch.device.program_sigma = vec![0.1];
+    run(c, "resnet-mini-isaac-balanced", &arch, Replication::Balanced, &modes[..2]);
 }
 
 criterion_group!(benches, device);

@@ -114,11 +114,12 @@ pub struct Analog {
 /// per weight, read one row group at a time (see `fast_gemm`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FastPeriphery {
-    /// Per replica `[out][k]`: `Σ_j col_weight_j · (read value of column j −
-    /// offset)` (flips undone), in level × input units.
+    /// Per replica `[k][out]` (transposed: the GEMM packs a block of outputs
+    /// per row, contiguous this way): `Σ_j col_weight_j · (read value of column
+    /// j − offset)` (flips undone), in level × input units.
     pub weights: Vec<Vec<f32>>,
-    /// Per replica `[out][k]`: `Σ_j col_weight_j² · G_j²` (read noise); empty
-    /// without read noise.
+    /// Per replica `[k][out]` (transposed as `weights`): `Σ_j col_weight_j² ·
+    /// G_j²` (read noise); empty without read noise.
     pub noise: Vec<Vec<f32>>,
     /// `e(m) = Σ_t 4^(d·t) · p_t(m)²` for input magnitudes `m` (`p_t` the DAC
     /// steps of `m`).
@@ -355,8 +356,9 @@ impl Analog {
                     let n = rep.g[0].len();
                     (0..n)
                         .map(|i| rep.g.iter().zip(&self.col_weight).map(|(g, cw)| (cw * g[i]).powi(2)).sum())
-                        .collect()
+                        .collect::<Vec<f32>>()
                 })
+                .map(|v| transpose(&v, k))
                 .collect()
         } else {
             Vec::new()
@@ -376,7 +378,7 @@ impl Analog {
         let steps: f64 = (0..self.steps).map(|t| 2f64.powi((self.dac_bits * t) as i32)).sum();
         let cols: f64 = self.col_weight.iter().map(|c| f64::from(c.abs())).sum();
         let reads = (f64::from(self.adc_max) * cols * steps) as f32;
-        let range = weights
+        let range: Vec<Vec<f32>> = weights
             .iter()
             .map(|w| {
                 let w_max = w.iter().fold(0.0f32, |m, v| m.max(v.abs()));
@@ -389,8 +391,21 @@ impl Analog {
                     .collect()
             })
             .collect();
+        let weights = weights.iter().map(|w| transpose(w, k)).collect();
         self.fast = Some(Box::new(FastPeriphery { weights, noise, energy, range }));
     }
+}
+
+/// A row-major `[rows][k]` matrix as `[k][rows]`.
+fn transpose(w: &[f32], k: usize) -> Vec<f32> {
+    let rows = w.len() / k.max(1);
+    let mut t = vec![0.0; w.len()];
+    for (i, row) in w.chunks_exact(k.max(1)).enumerate() {
+        for (kk, v) in row.iter().enumerate() {
+            t[kk * rows + i] = *v;
+        }
+    }
+    t
 }
 
 /// Buffers of [`analog_gemm`].
@@ -407,6 +422,8 @@ pub(crate) struct AnalogScratch {
     nonzero: Vec<(u32, u32, u32)>,
     /// Digital values of one pixel's column sums, `[row group][out][j]`.
     dq: Vec<f32>,
+    /// Per column of the block: the digital offset `2^(b−1)·Σx` and the input scale.
+    xs: Vec<(f64, f64)>,
 }
 
 /// One GEMM block read through the periphery: `C[i][j] = scale_w · x_scale(j) ·
@@ -432,7 +449,7 @@ pub(crate) fn analog_gemm(
     s: &mut AnalogScratch,
 ) {
     if a.fast.is_some() {
-        fast_gemm(a, rep, grp, cout_g, k, n, col, col_off, n_total, x_scale, acc, c_off, rng_key, s);
+        fast_gemm(a, rep, grp, cout_g, cout, k, n, col, col_off, n_total, x_scale, acc, c_off, rng_key, s);
     } else if a.read_sigma > 0.0 {
         noisy_gemm(a, rep, grp, cout_g, cout, k, n, col, col_off, n_total, x_scale, acc, c_off, rng_key, s);
     } else {
@@ -707,6 +724,7 @@ fn fast_gemm(
     rep: usize,
     grp: usize,
     cout_g: usize,
+    cout: usize,
     k: usize,
     n: usize,
     col: &[f32],
@@ -747,7 +765,7 @@ fn fast_gemm(
         s.tile2.resize(cout_g * n, 0.0);
     }
     for (&(lo, hi), &range) in a.chunks.iter().zip(&fast.range[rep]) {
-        let wa = Strides { offset: grp * cout_g * k + lo, rs: k, cs: 1 };
+        let wa = Strides { offset: lo * cout + grp * cout_g, rs: 1, cs: cout };
         let xb = Strides { offset: col_off + lo * n_total, rs: n_total, cs: 1 };
         sgemm(cout_g, hi - lo, n, w, wa, col, xb, 0.0, &mut s.tile, Strides::rows(0, n));
         for (o, &t) in s.sums.iter_mut().zip(&s.tile) {
@@ -758,16 +776,20 @@ fn fast_gemm(
     // (their variances add), drawn after the ADC's rounding of each group's
     // sum rather than before it (the same distribution up to that rounding).
     if let (true, Some(v)) = (noisy, v) {
-        let wa = Strides { offset: grp * cout_g * k, rs: k, cs: 1 };
+        let wa = Strides { offset: grp * cout_g, rs: 1, cs: cout };
         sgemm(cout_g, k, n, v, wa, &s.plane2, Strides::rows(0, n), 0.0, &mut s.tile2, Strides::rows(0, n));
         for (o, &t2) in s.sums.iter_mut().zip(&s.tile2) {
             *o += a.read_sigma * t2.max(0.0).sqrt() * fast_normal(&mut rng);
         }
     }
-    for i in 0..cout_g {
-        for jj in 0..n {
-            let v = f64::from(s.sums[i * n + jj]) - f64::from(a.digital_offset) * f64::from(s.total[jj]);
-            acc[c_off + i * n_total + jj] = (v * f64::from(a.scale) * f64::from(x_scale(jj))) as f32;
+    // Per column: the digital offset's share and the input scale.
+    s.xs.clear();
+    s.xs.extend((0..n).map(|jj| (f64::from(a.digital_offset) * f64::from(s.total[jj]), f64::from(x_scale(jj)))));
+    let scale = f64::from(a.scale);
+    for (i, sums) in s.sums.chunks_exact(n).enumerate() {
+        let out = &mut acc[c_off + i * n_total..][..n];
+        for ((o, &v), &(offset, xs)) in out.iter_mut().zip(sums).zip(&s.xs) {
+            *o = ((f64::from(v) - offset) * scale * xs) as f32;
         }
     }
 }

@@ -214,7 +214,7 @@ impl Functional {
                         }
                     }
                 }
-                Op::Activation(a) => out.extend(s.outs[ins[0].0].iter().map(|&v| ops::activate(*a, v))),
+                Op::Activation(a) => ops::activate_all(*a, &s.outs[ins[0].0], &mut out),
                 Op::Pool(p) => {
                     for img in s.outs[ins[0].0].chunks(per_in) {
                         pool(p, shapes[0], oshape, img, &mut out);
@@ -292,7 +292,7 @@ impl Functional {
         }
         let per_out = self.output_len();
         let outs: Vec<Vec<Vec<f32>>> = images
-            .par_chunks(n * CHUNK)
+            .par_chunks(n * self.chunk())
             .enumerate()
             .map_init(Scratch::default, |s, (i, chunk)| {
                 self.forward_chunk(chunk, chunk.len() / n, i as u64, s).chunks(per_out).map(<[f32]>::to_vec).collect()
@@ -309,8 +309,8 @@ impl Functional {
         }
         let per_out = self.output_len();
         let correct: usize = images
-            .par_chunks(n * CHUNK)
-            .zip(labels.par_chunks(CHUNK))
+            .par_chunks(n * self.chunk())
+            .zip(labels.par_chunks(self.chunk()))
             .enumerate()
             .map_init(Scratch::default, |s, (i, (chunk, labels))| {
                 let outs = self.forward_chunk(chunk, labels.len(), i as u64, s);
@@ -321,8 +321,26 @@ impl Functional {
     }
 }
 
-/// Images per GEMM: a fixed number, so results do not depend on the thread count.
+/// Images per GEMM: a fixed number, so results do not depend on the thread
+/// count. Read noise is drawn per batch of `CHUNK` images (its generator is
+/// keyed by the batch's index).
 const CHUNK: usize = 16;
+
+/// Images per GEMM without read noise when a layer has several replicas:
+/// each replica's weights are then read once per `WIDE_CHUNK` images rather
+/// than per `CHUNK` (ISAAC's balanced replication holds one weight copy per
+/// output pixel). Without read noise nothing depends on the batching: every
+/// output is a sum over its own image's values only, in the same order.
+const WIDE_CHUNK: usize = 64;
+
+impl Functional {
+    /// The batch of [`Functional::accuracy`] and [`Functional::forward_batch`].
+    fn chunk(&self) -> usize {
+        let noisy = self.weights.iter().flatten().any(|w| w.analog.as_ref().is_some_and(|a| a.read_sigma > 0.0));
+        let replicated = self.weights.iter().flatten().any(|w| w.replicas.len() > 1);
+        if replicated && !noisy { WIDE_CHUNK } else { CHUNK }
+    }
+}
 
 /// Index of the largest value (the first of ties).
 pub fn argmax(v: &[f32]) -> usize {
@@ -375,22 +393,18 @@ fn prepare_ints<'a>(x: &[f32], per: usize, bits: u32, buf: &'a mut Vec<f32>, sca
 /// `f32::round` (half away from zero) without the libm call it compiles to
 /// on baseline x86-64: below 2^23 in magnitude truncation through `i32` is
 /// exact, at or above it every float is an integer already (NaN stays NaN).
+///
+/// Branch-free (so loops of it vectorize): below 2^23, `(|v| + 2^23) − 2^23`
+/// is `|v|` rounded to the nearest integer, ties to even (the sum is exact
+/// to one unit); a tie rounded down (`|v| − r = ½`) goes up instead. The sign
+/// is put back last, so −0.4 rounds to −0, as in std.
 #[inline]
 pub(crate) fn round(v: f32) -> f32 {
-    if v.abs() < 8_388_608.0 {
-        let t = v as i32 as f32;
-        let d = v - t;
-        if d >= 0.5 {
-            t + 1.0
-        } else if d <= -0.5 {
-            t - 1.0
-        } else {
-            // −0.4 rounds to −0, as in std.
-            t.copysign(v)
-        }
-    } else {
-        v
-    }
+    const TWO_23: f32 = 8_388_608.0;
+    let a = v.abs();
+    let r = (a + TWO_23) - TWO_23;
+    let r = if a - r == 0.5 { r + 1.0 } else { r };
+    if a < TWO_23 { r.copysign(v) } else { v }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -415,9 +429,8 @@ pub(crate) struct ConvBuffers {
     acc: Vec<f32>,
     tile: Vec<f32>,
     x_max: Vec<f32>,
-    /// Column of pixel `p` of image `i`: `base[p] + i · mult[p]`.
-    base: Vec<usize>,
-    mult: Vec<usize>,
+    /// im2col in (image, pixel) order before a replicated layer's reordering.
+    plain: Vec<f32>,
     analog: AnalogScratch,
 }
 
@@ -453,29 +466,55 @@ fn conv(
     let per_image = |r: usize| (p_count - r).div_ceil(replicas);
     let offsets: Vec<usize> =
         (0..replicas).scan(0, |acc, r| Some(std::mem::replace(acc, *acc + b * per_image(r)))).collect();
-    buf.base.clear();
-    buf.mult.clear();
-    for p in 0..p_count {
-        buf.base.push(offsets[p % replicas] + p / replicas);
-        buf.mult.push(per_image(p % replicas));
-    }
     for grp in 0..g.groups {
-        buf.col.clear();
-        buf.col.resize(k * n_total, 0.0);
-        for img in 0..b {
-            let x = &x[img * per_in..(img + 1) * per_in];
+        if replicas == p_count && replicas > 1 {
+            // One replica per pixel: im2col in (pixel, image) order straight
+            // from the group's input with the image index innermost.
+            let hw = g.h * g.w;
+            buf.plain.clear();
+            buf.plain.resize(cin_g * hw * b, 0.0);
+            for img in 0..b {
+                let x = &x[img * per_in + grp * cin_g * hw..][..cin_g * hw];
+                for (e, v) in x.iter().enumerate() {
+                    buf.plain[e * b + img] = *v;
+                }
+            }
+            buf.col.resize(k * n_total, 0.0);
             for ci in 0..cin_g {
-                let plane = &x[(grp * cin_g + ci) * g.h * g.w..][..g.h * g.w];
                 for ky in 0..g.kernel[0] {
                     for kx in 0..g.kernel[1] {
                         let kk = (ci * g.kernel[0] + ky) * g.kernel[1] + kx;
                         let row = &mut buf.col[kk * n_total..(kk + 1) * n_total];
-                        if replicas == 1 {
-                            im2col_row(g, plane, ky, kx, &mut row[img * p_count..(img + 1) * p_count]);
-                        } else {
-                            im2col_scatter(g, plane, ky, kx, &buf.base, &buf.mult, img, row);
+                        im2col_pixel_major(g, &buf.plain[ci * hw * b..(ci + 1) * hw * b], b, ky, kx, row);
+                    }
+                }
+            }
+        } else {
+            // im2col in (image, pixel) order; a replicated layer's columns are
+            // then reordered to (replica, image, pixel) blocks, so each
+            // replica's pixels of every image form one contiguous block and
+            // one GEMM.
+            let dst = if replicas == 1 { &mut buf.col } else { &mut buf.plain };
+            dst.clear();
+            dst.resize(k * n_total, 0.0);
+            for img in 0..b {
+                let x = &x[img * per_in..(img + 1) * per_in];
+                for ci in 0..cin_g {
+                    let plane = &x[(grp * cin_g + ci) * g.h * g.w..][..g.h * g.w];
+                    for ky in 0..g.kernel[0] {
+                        for kx in 0..g.kernel[1] {
+                            let kk = (ci * g.kernel[0] + ky) * g.kernel[1] + kx;
+                            let row = &mut dst[kk * n_total + img * p_count..][..p_count];
+                            im2col_row(g, plane, ky, kx, row);
                         }
                     }
+                }
+            }
+            if replicas > 1 {
+                // Every element is written.
+                buf.col.resize(k * n_total, 0.0);
+                for (row, src) in buf.col.chunks_exact_mut(n_total).zip(buf.plain.chunks_exact(n_total)) {
+                    to_replica_blocks(src, row, b, p_count, replicas);
                 }
             }
         }
@@ -538,9 +577,20 @@ fn conv(
                 let dst = &mut out[img * per_out + co * p_count..][..p_count];
                 if replicas == 1 {
                     dst.copy_from_slice(&acc[img * p_count..(img + 1) * p_count]);
-                } else {
+                } else if replicas == p_count {
                     for (p, d) in dst.iter_mut().enumerate() {
-                        *d = acc[buf.base[p] + img * buf.mult[p]];
+                        *d = acc[p * b + img];
+                    }
+                } else {
+                    // Replica r's pixels r, r + R, … of this image.
+                    for (r, &start) in offsets.iter().enumerate() {
+                        let mut at = start + img * per_image(r);
+                        let mut p = r;
+                        while p < p_count {
+                            dst[p] = acc[at];
+                            at += 1;
+                            p += replicas;
+                        }
                     }
                 }
             }
@@ -584,32 +634,37 @@ fn im2col_row(g: &ConvGeometry, plane: &[f32], ky: usize, kx: usize, dst: &mut [
     }
 }
 
-/// [`im2col_row`] for a replicated layer: pixel `p` of image `img` goes to
-/// column `base[p] + img · mult[p]` of `row`.
-#[allow(clippy::too_many_arguments)]
-fn im2col_scatter(
-    g: &ConvGeometry,
-    plane: &[f32],
-    ky: usize,
-    kx: usize,
-    base: &[usize],
-    mult: &[usize],
-    img: usize,
-    row: &mut [f32],
-) {
+/// One im2col row in (pixel, image) order from a channel plane stored with
+/// the image index innermost (`plane[(y·w + x)·b + img]`): each output pixel's
+/// `b` values are one contiguous copy (zeros in the padding).
+fn im2col_pixel_major(g: &ConvGeometry, plane: &[f32], b: usize, ky: usize, kx: usize, dst: &mut [f32]) {
     let dy = (ky * g.dilation[0]) as isize - g.pad[0] as isize;
     let dx = (kx * g.dilation[1]) as isize - g.pad[1] as isize;
-    for oy in 0..g.oh {
-        let iy = oy as isize * g.stride[0] as isize + dy;
-        if iy < 0 || iy >= g.h as isize {
-            continue;
+    for (p, out) in dst.chunks_exact_mut(b).enumerate() {
+        let iy = (p / g.ow * g.stride[0]) as isize + dy;
+        let ix = (p % g.ow * g.stride[1]) as isize + dx;
+        if iy >= 0 && ix >= 0 && (iy as usize) < g.h && (ix as usize) < g.w {
+            out.copy_from_slice(&plane[(iy as usize * g.w + ix as usize) * b..][..b]);
+        } else {
+            out.fill(0.0);
         }
-        let src = &plane[iy as usize * g.w..][..g.w];
-        for ox in 0..g.ow {
-            let ix = ox as isize * g.stride[1] as isize + dx;
-            if ix >= 0 && ix < g.w as isize {
-                let p = oy * g.ow + ox;
-                row[base[p] + img * mult[p]] = src[ix as usize];
+    }
+}
+
+/// The columns of one im2col row in (image, pixel) order (`src`, `b` images
+/// of `p_count` pixels) reordered to (replica, image, pixel) blocks in `dst`:
+/// pixel `p` goes to replica `p mod R`, block `r` holds its pixels `r, r + R,
+/// …` of every image in turn.
+fn to_replica_blocks(src: &[f32], dst: &mut [f32], b: usize, p_count: usize, replicas: usize) {
+    let mut at = 0;
+    for r in 0..replicas {
+        for img in 0..b {
+            let mut p = img * p_count + r;
+            let end = (img + 1) * p_count;
+            while p < end {
+                dst[at] = src[p];
+                at += 1;
+                p += replicas;
             }
         }
     }
@@ -683,8 +738,19 @@ mod tests {
             let u = rand_core::Rng::next_u32(&mut rng);
             (f64::from(u) / f64::from(u32::MAX) * 600.0 - 300.0) as f32
         }));
+        // Every tie and its neighbours up to 2^23, and arbitrary bit patterns
+        // (tiny, huge, infinite, NaN).
+        for k in (0..1u32 << 24).step_by(997) {
+            let h = k as f32 * 0.5;
+            xs.extend([h, -h, f32::from_bits(h.to_bits() + 1), f32::from_bits(h.to_bits().saturating_sub(1))]);
+        }
+        xs.extend((0..100_000).map(|_| f32::from_bits(rand_core::Rng::next_u32(&mut rng))));
         for x in xs {
-            assert_eq!(round(x).to_bits(), x.round().to_bits(), "{x}");
+            if x.is_nan() {
+                assert!(round(x).is_nan());
+            } else {
+                assert_eq!(round(x).to_bits(), x.round().to_bits(), "{x}");
+            }
         }
         assert!(round(f32::NAN).is_nan());
     }
@@ -722,15 +788,29 @@ mod tests {
                 let mut row = vec![0.0; oh * ow];
                 im2col_row(&g, &plane, ky, kx, &mut row);
                 assert_eq!(row, want, "{h}x{w} k{k} s{stride} d{dilation} p{pad} at ({ky}, {kx})");
-                // Scattered for 3 replicas: pixel p of image 1 at base[p] + mult[p].
-                let per = |r: usize| (oh * ow - r).div_ceil(3);
-                let base: Vec<usize> = (0..oh * ow).map(|p| 2 * (0..p % 3).map(per).sum::<usize>() + p / 3).collect();
-                let mult: Vec<usize> = (0..oh * ow).map(|p| per(p % 3)).collect();
-                let mut scattered = vec![-1.0; 2 * oh * ow];
-                im2col_scatter(&g, &plane, ky, kx, &base, &mult, 1, &mut scattered);
+                // Two images, pixel-major (one replica per pixel): the second
+                // image's plane is the first's + 0.5.
+                let interleaved: Vec<f32> = plane.iter().flat_map(|v| [*v, v + 0.5]).collect();
+                let mut pm = vec![-1.0; 2 * oh * ow];
+                im2col_pixel_major(&g, &interleaved, 2, ky, kx, &mut pm);
                 for p in 0..oh * ow {
-                    let v = scattered[base[p] + mult[p]];
-                    assert!(v == want[p] || (want[p] == 0.0 && v == -1.0), "pixel {p}");
+                    let second = if want[p] == 0.0 { 0.0 } else { want[p] + 0.5 };
+                    assert_eq!([pm[2 * p], pm[2 * p + 1]], [want[p], second], "pixel {p}");
+                }
+                // Reordered for 3 replicas, and one per pixel, over 2 images:
+                // pixel p of image i at base[p] + i · mult[p].
+                let two: Vec<f32> = want.iter().copied().chain(want.iter().map(|v| v + 0.5)).collect();
+                for reps in [3, oh * ow] {
+                    let per = |r: usize| (oh * ow - r).div_ceil(reps);
+                    let base: Vec<usize> =
+                        (0..oh * ow).map(|p| 2 * (0..p % reps).map(per).sum::<usize>() + p / reps).collect();
+                    let mult: Vec<usize> = (0..oh * ow).map(|p| per(p % reps)).collect();
+                    let mut blocks = vec![-1.0; 2 * oh * ow];
+                    to_replica_blocks(&two, &mut blocks, 2, oh * ow, reps);
+                    for p in 0..oh * ow {
+                        assert_eq!(blocks[base[p]], want[p], "pixel {p} of {reps}");
+                        assert_eq!(blocks[base[p] + mult[p]], want[p] + 0.5, "pixel {p} of {reps}");
+                    }
                 }
             }
         }

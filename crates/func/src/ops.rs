@@ -25,6 +25,15 @@ pub(crate) fn activate(a: Activation, x: f32) -> f32 {
     }
 }
 
+/// [`activate`] over `x`, appended to `out` (ReLU, the common case, as one
+/// loop the compiler vectorizes).
+pub(crate) fn activate_all(a: Activation, x: &[f32], out: &mut Vec<f32>) {
+    match a {
+        Activation::Relu => out.extend(x.iter().map(|v| v.max(0.0))),
+        _ => out.extend(x.iter().map(|&v| activate(a, v))),
+    }
+}
+
 /// The error function: its Maclaurin series below 3 (f64 keeps it accurate to
 /// about 1e-13 there), Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7,
 /// Handbook of Mathematical Functions, 1964) above, where erf is within 2.2e-5 of ±1.
