@@ -153,21 +153,14 @@ impl<S: EventSink> Sim<'_, '_, '_, S> {
             if kind == WRITE {
                 // A computed result whose room was not known when it was
                 // processed: every free at or before `t` has been made since.
-                let p = self.state.ready.pending[x as usize];
-                match self.state.ready.room(self.plan, p.image as usize, p.layer, p.pixel) {
-                    Ok(free) => {
-                        self.state.ready.vacant.push(x as u32);
-                        self.write(p, free);
-                    }
-                    Err((e, k)) => self.state.ready.parked[e].push(Reverse((k, x as u32))),
-                }
+                self.try_write(x as u32);
                 continue;
             }
             let (read, pre, done, unit) = self.process(layer, x, t);
             self.issue(image as usize, layer, x, read);
             let p = Pending { image, layer, pixel: x, ready: t, pre, done, unit };
             let ready = &mut self.state.ready;
-            match ready.room(self.plan, image as usize, layer, x) {
+            match ready.room(self.plan, image as usize, layer, x, 0) {
                 Ok(free) => self.write(p, free),
                 Err(_) => {
                     let i = match ready.vacant.pop() {
@@ -183,6 +176,20 @@ impl<S: EventSink> Sim<'_, '_, '_, S> {
                     ready.heap.push(Reverse((pre, WRITE, image, layer, u64::from(i))));
                 }
             }
+        }
+    }
+
+    /// Writes pending result `i` if it has room in its rings by now, or parks
+    /// it on the first edge where it has not.
+    fn try_write(&mut self, i: u32) {
+        let ready = &mut self.state.ready;
+        let p = ready.pending[i as usize];
+        match ready.room(self.plan, p.image as usize, p.layer, p.pixel, 0) {
+            Ok(free) => {
+                ready.vacant.push(i);
+                self.write(p, free);
+            }
+            Err((e, k)) => ready.parked[e].push(Reverse((k, i))),
         }
     }
 
@@ -235,15 +242,7 @@ impl<S: EventSink> Sim<'_, '_, '_, S> {
             // In order of the pixels they waited for (ties: their index in
             // `pending`); a result may still wait for room in another ring.
             for &i in &woken {
-                let ready = &mut self.state.ready;
-                let p = ready.pending[i as usize];
-                match ready.room(plan, p.image as usize, p.layer, p.pixel) {
-                    Ok(free) => {
-                        ready.vacant.push(i);
-                        self.write(p, free);
-                    }
-                    Err((e, k)) => ready.parked[e].push(Reverse((k, i))),
-                }
+                self.try_write(i);
             }
             woken.clear();
             self.state.scratch.woken = woken;
@@ -456,7 +455,7 @@ fn release(plan: &Plan, ready: &mut state::Readiness, image: usize, consumer: us
     let total = plan.pixels[consumer];
     let ahead = plan.registers[consumer];
     let mut q = ready.released[image][consumer];
-    'pixels: while q < total {
+    while q < total {
         let mut at = 0u64;
         let mut ok = true;
         for &e in &plan.in_edges[consumer] {
@@ -475,20 +474,10 @@ fn release(plan: &Plan, ready: &mut state::Readiness, image: usize, consumer: us
         // replica's previous one) must have got room, i.e. the pixel `ring +
         // ahead` places earlier (over the images in order) must have been
         // freed, when its last reader had read it.
-        let seq = image as u64 * total + q;
-        let mut room = now;
-        for &e in &plan.gates[consumer] {
-            let lag = plan.edges[e].ring.saturating_add(ahead);
-            if seq < lag {
-                continue;
-            }
-            if seq >= ready.freed_seq(e, total).saturating_add(lag) {
-                break 'pixels;
-            }
-            let k = seq - lag;
-            room = room.max(ready.free_at[(k / total) as usize][e][(k % total) as usize]);
-        }
-        let issue = at.max(room);
+        let Ok(room) = ready.room(plan, image, consumer, q, ahead) else {
+            break;
+        };
+        let issue = at.max(room).max(now);
         ready.stall[consumer] += issue - at;
         ready.heap.push(Reverse((issue, ITEM, image as u32, consumer, q)));
         q += 1;

@@ -217,20 +217,29 @@ impl Readiness {
         i as u64 * producer_pixels + head
     }
 
-    /// Room for pixel `pixel` of `layer` in the ring of each edge it gates: the
-    /// pixel `ring` places earlier (over the images in order) must have been
-    /// freed. `Ok` with the time the last of them was freed, or `Err` with an
-    /// edge where it is not yet and the position of the pixel to wait for.
-    pub(crate) fn room(&self, plan: &Plan, image: usize, layer: usize, pixel: u64) -> Result<u64, (usize, u64)> {
+    /// Room for pixel `pixel` of `layer` in the ring of each edge it gates,
+    /// `ahead` pixels beyond it (its output registers; 0 for a write): the
+    /// pixel `ring + ahead` places earlier (over the images in order) must
+    /// have been freed. `Ok` with the time the last of them was freed, or
+    /// `Err` with an edge where it is not yet and the position of the pixel
+    /// to wait for.
+    pub(crate) fn room(
+        &self,
+        plan: &Plan,
+        image: usize,
+        layer: usize,
+        pixel: u64,
+        ahead: u64,
+    ) -> Result<u64, (usize, u64)> {
         let total = plan.pixels[layer];
         let seq = image as u64 * total + pixel;
         let mut at = 0;
         for &e in &plan.gates[layer] {
-            let ring = plan.edges[e].ring;
-            if seq < ring {
+            let lag = plan.edges[e].ring.saturating_add(ahead);
+            if seq < lag {
                 continue;
             }
-            let k = seq - ring;
+            let k = seq - lag;
             if k >= self.freed_seq(e, total) {
                 return Err((e, k));
             }
