@@ -260,17 +260,20 @@ def main() -> int:
           f"t = t0 = 1 s, 5-bit ADC), without and with stuck cells in {args.fault_rate:.0%} of the weights "
           f"(fault model {args.fault_model}); drift ν = {DRIFT_NU}; "
           f"mean ± std over {args.seeds} samples of device variation and fault map "
-          "(deterministic settings: one sample, std 0).", "",
-          "| effect | setting | normal | normal + faults | drop-connect 0.1 | drop-connect 0.1 + faults |",
-          "|---|---|---|---|---|---|"]
-    for effect, x, label, *_ in configs:
-        cells = []
-        for model_name in models:
-            for faults in [0.0, args.fault_rate]:
-                r = next(r for r in rows if r["model"] == model_name and r["effect"] == effect and r["x"] == x
-                         and r["weight_fault_rate"] == faults)
-                cells.append(f"{100 * r['accuracy_mean']:.2f} ± {100 * r['accuracy_std']:.2f}")
-        md.append(f"| {effect} | {label} | " + " | ".join(cells) + " |")
+          "(deterministic settings: one sample, std 0).", ""]
+
+    def grid(cell):
+        """The effects table: a row per setting, `cell(row)` per model, without and with faults."""
+        lines = ["| effect | setting | normal | normal + faults | drop-connect 0.1 | drop-connect 0.1 + faults |",
+                 "|---|---|---|---|---|---|"]
+        for effect, x, label, *_ in configs:
+            cells = [cell(next(r for r in rows if r["model"] == model_name and r["effect"] == effect
+                               and r["x"] == x and r["weight_fault_rate"] == faults))
+                     for model_name in models for faults in [0.0, args.fault_rate]]
+            lines.append(f"| {effect} | {label} | " + " | ".join(cells) + " |")
+        return lines
+
+    md += grid(lambda r: f"{100 * r['accuracy_mean']:.2f} ± {100 * r['accuracy_std']:.2f}")
     seconds = sum(e["seconds"] for e in log)
     md += ["", "Accuracies in %. Plot: accuracy.png. Commands and run times: runs.json; each evaluation's "
            "`rramsim eval --format json` output: evals/.", "",
@@ -280,8 +283,10 @@ def main() -> int:
            "`device_effects.py " + " ".join(sys.argv[1:]) + "`.", ""]
     if compared:
         this = "exact" if args.device == "exact" else "fast"
-        found = [(r, compared.get((r["model"], r["effect"], float(r["x"]), float(r["weight_fault_rate"]))))
-                 for r in rows]
+        def point(r):
+            return r["model"], r["effect"], float(r["x"]), float(r["weight_fault_rate"])
+
+        found = [(r, compared.get(point(r))) for r in rows]
         missing = [r for r, c in found if c is None]
         if missing:
             sys.exit(f"--compare {args.compare}: no point {missing[0]['model']}, {missing[0]['effect']} "
@@ -289,18 +294,13 @@ def main() -> int:
         other = sorted({(c[2], c[3]) for _, c in found})
         md += [f"{this.capitalize()} against {args.compare_label} (`{args.compare}`: "
                + ", ".join(f"{i} images, {n} sample(s)" for i, n in other)
-               + f"), cells `{this} / {args.compare_label} (difference)`, in %:", "",
-               "| effect | setting | normal | normal + faults | drop-connect 0.1 | drop-connect 0.1 + faults |",
-               "|---|---|---|---|---|---|"]
-        for effect, x, label, *_ in configs:
-            cells = []
-            for model_name in models:
-                for faults in [0.0, args.fault_rate]:
-                    r, c = next((r, c) for r, c in found if r["model"] == model_name and r["effect"] == effect
-                                and r["x"] == x and r["weight_fault_rate"] == faults)
-                    a, b = 100 * r["accuracy_mean"], 100 * c[0]
-                    cells.append(f"{a:.2f} / {b:.2f} ({a - b:+.2f})")
-            md.append(f"| {effect} | {label} | " + " | ".join(cells) + " |")
+               + f"), cells `{this} / {args.compare_label} (difference)`, in %:", ""]
+
+        def versus(r):
+            a, b = 100 * r["accuracy_mean"], 100 * compared[point(r)][0]
+            return f"{a:.2f} / {b:.2f} ({a - b:+.2f})"
+
+        md += grid(versus)
         md.append("")
     if spots:
         md += [f"Spot checks, first {args.spot_images} images, one sample, fast vs bit-exact (`{next(iter(models))}` "

@@ -898,23 +898,7 @@ mod tests {
                         .collect()
                 })
                 .collect();
-            let (gt, flip_t) = transposed(&g, &flip, cout, k, chunks.len());
-            let a = Analog {
-                replicas: vec![AnalogReplica { g, g2: Vec::new(), gt, flip, flip_t }],
-                col_weight: (0..cpw).map(|j| (1u32 << j) as f32).collect(),
-                chunks: chunks.clone(),
-                offset,
-                digital_offset: 128.0,
-                levels: 1.0,
-                adc_max: 4095.0,
-                dac_bits: 1,
-                steps: 7,
-                read_sigma: 0.0,
-                seed: 5,
-                scale: 0.5,
-                lossless: false,
-                fast: None,
-            };
+            let a = offset_layer(g, flip, cout, k, &chunks, 4095.0, 0.5);
             let col: Vec<f32> = (0..k * n).map(|_| if uniform(3) == 0 { 0.0 } else { uniform(128) as f32 }).collect();
             let one = |_: usize| 1.0;
             let want: Vec<f32> = (0..cout * n)
