@@ -120,6 +120,11 @@ def main() -> int:
         sys.exit(f"--adc-bits must include the preset's {BASE['adc']} bits and be positive: {args.adc_bits!r}")
     if min(args.images, args.fault_images, args.seeds) < 1:
         sys.exit("--images, --fault-images and --seeds must be positive")
+    outputs = {(args.out / n).resolve() for n in
+               ["results.csv", "results.md", "spot_checks.csv", "accuracy.png", "runs.json"]}
+    for flag, path in [("--compare", args.compare), ("--notes", args.notes)]:
+        if path is not None and path.resolve() in outputs:
+            sys.exit(f"{flag} {path} is one of the files this run writes to --out {args.out}")
     compared = {}
     if args.compare is not None:
         try:
