@@ -277,6 +277,14 @@ fn run_prices_remapping_and_spare_cells() {
     assert!((area - crossbars * 128.0 * 0.0021 / 2048.0).abs() < 1e-12 * crossbars.max(1.0));
     assert!(both["remap"]["table_energy_pj"].as_f64().unwrap() > r["table_energy_pj"].as_f64().unwrap());
     assert!(r["table_energy_pj"].as_f64().unwrap() > 0.0 && r["spare_area_mm2"].as_f64().unwrap() > 0.0);
+    // The table reads are in the run's energy, as their own component; nothing else changes.
+    for run in [&rows, &both] {
+        let tables = run["remap"]["table_energy_pj"].as_f64().unwrap();
+        let added = run["energy_pj"].as_f64().unwrap() - spare["energy_pj"].as_f64().unwrap();
+        assert!((added - tables).abs() <= 1e-9 * tables, "{added} {tables}");
+        assert_eq!(run["energy_by_component"]["remap_tables"].as_f64(), Some(tables));
+        assert_eq!(run["total_cycles"], spare["total_cycles"]);
+    }
     let table = stdout(&rramsim(&["run", "--arch", path_str(&arch), "--workload", "resnet20", "--remap", "rows"]));
     assert!(table.contains("remap rows: 8 spare rows, 8 spare cols"), "{table}");
     let check = stdout(&rramsim(&["check", path_str(&arch)]));

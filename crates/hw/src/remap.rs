@@ -3,8 +3,10 @@
 //! A remapped crossbar needs, besides its spare cells (already in the
 //! crossbar's area and read energy, see [`crate::CrossbarParams`]):
 //! - a **row index table**: for each logical row, the physical row it drives,
-//!   `rows · ceil(log2(rows + spare_rows))` bits; the input register is read
-//!   through it by the DAC stage (one index entry per input-register entry);
+//!   `rows · ceil(log2(rows + spare_rows))` bits, read once per input-vector
+//!   fill: each arriving input is written to the input-register entry of the
+//!   physical row it drives, and the DAC stage then reads the register in
+//!   physical order, step after step, without further lookups;
 //! - with column remapping, a **column index table**: `cols ·
 //!   ceil(log2(cols + spare_cols))` bits, read once per ADC conversion by the
 //!   shift-and-add to find the column's output and significance.
@@ -64,12 +66,13 @@ impl RemapHardware {
     }
 
     /// Energy of the table reads of a run with these action counts: per
-    /// input-register byte (`8 / dac_bits` entries) `row_index_bits / dac_bits`
-    /// bytes of row index, per ADC conversion `col_index_bits / 8` bytes.
+    /// input-register byte written (`8 / activation_bits` inputs, one lookup
+    /// each) `row_index_bits / activation_bits` bytes of row index, per ADC
+    /// conversion `col_index_bits / 8` bytes.
     pub fn energy_pj(&self, arch: &ArchParams, counts: &ActionCounts) -> f64 {
         let per_byte = arch.energy[Action::InputRegisterByte].0;
-        let row =
-            counts[Action::InputRegisterByte] as f64 * f64::from(self.row_index_bits) / f64::from(arch.pe.dac_bits);
+        let row = counts[Action::InputRegisterByte] as f64 * f64::from(self.row_index_bits)
+            / f64::from(arch.activation_bits.max(1));
         let col = counts[Action::AdcConversion] as f64 * f64::from(self.col_index_bits) / 8.0;
         (row + col) * per_byte
     }
@@ -78,6 +81,24 @@ impl RemapHardware {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// ISAAC with 8 spare rows: one 128-input vector of 16-bit inputs fills
+    /// 256 input-register bytes and takes 128 lookups of 8 bits (128 B of row
+    /// table), however many DAC steps read it; a conversion reads one 8-bit
+    /// column index.
+    #[test]
+    fn table_reads_by_hand() {
+        let (mut arch, _) = crate::load_arch_toml("isaac", crate::preset("isaac").expect("preset")).expect("valid");
+        arch.crossbar.spare_rows = 8;
+        arch.crossbar.spare_cols = 8;
+        let hw = RemapHardware::of(&arch, true, true).expect("remapped");
+        assert_eq!((hw.row_index_bits, hw.col_index_bits, hw.table_bytes), (8, 8, 256));
+        let mut counts = ActionCounts::default();
+        counts[Action::InputRegisterByte] = 256;
+        counts[Action::AdcConversion] = 10;
+        let per_byte = arch.energy[Action::InputRegisterByte].0;
+        assert!((hw.energy_pj(&arch, &counts) - (128.0 + 10.0) * per_byte).abs() < 1e-12);
+    }
 
     #[test]
     fn index_bits_by_hand() {

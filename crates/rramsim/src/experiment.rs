@@ -312,6 +312,23 @@ impl Metrics {
     }
 }
 
+impl Metrics {
+    /// Adds dynamic energy the engine does not count (a remap's index-table
+    /// reads): `run_pj` over the run, `steady_pj` per steady-state image.
+    fn add_dynamic(&mut self, run_pj: f64, steady_pj: f64, batch: u32) {
+        self.dynamic_energy_pj += run_pj;
+        self.energy_pj += run_pj;
+        self.energy_per_image_pj = self.energy_pj / f64::from(batch.max(1));
+        self.steady_state_energy_per_image_pj += steady_pj;
+        self.tops_per_w = 2.0 * self.macs as f64 / self.energy_pj;
+    }
+}
+
+/// The per-crossbar hardware of remap `mode` on `arch` (`None` without remapping).
+fn remap_hardware(arch: &ArchParams, mode: RemapMode) -> Option<rramsim_hw::remap::RemapHardware> {
+    rramsim_hw::remap::RemapHardware::of(arch, mode != RemapMode::None, mode == RemapMode::RowsCols)
+}
+
 impl Prepared {
     /// Simulates the run cycle by cycle. A run whose buffers deadlock (a
     /// producer waits for room its consumer never frees) is bad input: the
@@ -336,7 +353,16 @@ impl Prepared {
         );
         self.check_deadlock(&extra)?;
         let (steady, lone) = if self.batch > 1 { (&result, &extra) } else { (&extra, &result) };
-        let metrics = Metrics::of(&self.arch, &self.mapping, &result, self.batch, steady, lone.first_latency());
+        let mut metrics = Metrics::of(&self.arch, &self.mapping, &result, self.batch, steady, lone.first_latency());
+        // A remap's index-table reads are dynamic energy of the run (`run --remap`).
+        if let Some(hw) = remap_hardware(&self.arch, self.remap) {
+            let steady_images = steady.image_done.len().max(1) as f64;
+            metrics.add_dynamic(
+                hw.energy_pj(&self.arch, &result.actions),
+                hw.energy_pj(&self.arch, &steady.actions) / steady_images,
+                self.batch,
+            );
+        }
         Ok(Outcome { result, metrics })
     }
 
@@ -442,6 +468,10 @@ impl Prepared {
                 .energy_by_component(arch)
                 .into_iter()
                 .map(|(c, e)| (c.name().to_owned(), e.0))
+                .chain(
+                    remap_hardware(arch, self.remap)
+                        .map(|hw| ("remap_tables".to_owned(), hw.energy_pj(arch, &result.actions))),
+                )
                 .collect(),
             layers,
             buffers: result
@@ -578,7 +608,8 @@ pub struct RemapCostReport {
     pub table_area_mm2: f64,
     /// Spare cells of all the run's crossbars (in the chip area already).
     pub spare_area_mm2: f64,
-    /// Energy of the table reads over the run.
+    /// Energy of the table reads over the run (in the run's energy, as the
+    /// `remap_tables` component).
     pub table_energy_pj: f64,
     /// Spare cells' share of the run's crossbar read energy (in the run's energy already).
     pub spare_read_energy_pj: f64,
@@ -593,8 +624,7 @@ impl RemapCostReport {
         crossbars: u64,
         counts: &rramsim_hw::ActionCounts,
     ) -> Option<Self> {
-        use rramsim_fault::RemapMode;
-        let hw = rramsim_hw::remap::RemapHardware::of(arch, mode != RemapMode::None, mode == RemapMode::RowsCols)?;
+        let hw = remap_hardware(arch, mode)?;
         let x = &arch.crossbar;
         let read = counts[rramsim_hw::Action::CrossbarRead] as f64 * arch.energy[rramsim_hw::Action::CrossbarRead].0;
         Some(Self {
