@@ -385,14 +385,24 @@ impl<S: EventSink> Sim<'_, '_, '_, S> {
                     Work::Crossbar(w) => w.shares[dsts[0].0 as usize].min(edge.bytes),
                     _ => edge.bytes,
                 };
-                if edge.spilled {
-                    for &(_, d) in dsts {
-                        result.spilled_bytes += bytes;
-                        let at = res.spill(src, d, bytes, t, &mut result.actions);
-                        arrival = arrival.max(at);
-                    }
-                } else {
+                if edge.spilled_slots.is_empty() {
                     arrival = arrival.max(res.multicast(src, dsts, bytes, t, &mut result.actions));
+                } else {
+                    // Tiles whose share is spilled get it over the off-chip link, one
+                    // by one; the others share one multicast.
+                    scratch.on_chip.clear();
+                    for &(share, d) in dsts {
+                        if edge.spills_to(d) {
+                            result.spilled_bytes += bytes;
+                            let at = res.spill(src, d, bytes, t, &mut result.actions);
+                            arrival = arrival.max(at);
+                        } else {
+                            scratch.on_chip.push((share, d));
+                        }
+                    }
+                    if !scratch.on_chip.is_empty() {
+                        arrival = arrival.max(res.multicast(src, &scratch.on_chip, bytes, t, &mut result.actions));
+                    }
                 }
             }
             // Record and advance the delivered prefix.

@@ -102,18 +102,31 @@ pub(crate) struct Edge {
     pub need: Need,
     /// Bytes of one producer pixel.
     pub bytes: u64,
-    /// Where the pixels are held until their last reader has read them: tile
-    /// buffers (by tile index) or the digital unit's SRAM (index `tiles`), and
-    /// the bytes of one producer pixel held there (a crossbar part holds the
-    /// channels it reads).
+    /// Where the pixels are held on chip until their last reader has read
+    /// them: tile buffers (by tile index) or the digital unit's SRAM (index
+    /// `tiles`), and the bytes of one producer pixel held there (a crossbar
+    /// part holds the channels it reads).
     pub slots: Vec<(u32, u64)>,
+    /// The slots whose share of the edge is held off-chip instead (its minimum
+    /// did not fit there), sorted by slot: pixels for them go out over the
+    /// off-chip link and back.
+    pub spilled_slots: Vec<(u32, u64)>,
     /// Producer pixels the edge's ring buffer holds ([`UNBOUNDED`] for the
-    /// network input, streamed from the host, and for spilled edges).
+    /// network input, streamed from the host, and for edges spilled in every slot).
     pub ring: u64,
     /// Fewest pixels the ring can hold without a deadlock.
     pub min_ring: u64,
-    /// Whether the edge is held off-chip (its minimum does not fit its buffers).
-    pub spilled: bool,
+}
+
+impl Edge {
+    /// Whether a pixel for destination tile `d` goes through the off-chip
+    /// link: `d`'s share is spilled, or the edge is spilled everywhere (an edge
+    /// held in one slot for several destination tiles, like an ALU layer's
+    /// input, spills for all of them).
+    pub(crate) fn spills_to(&self, d: u32) -> bool {
+        !self.spilled_slots.is_empty()
+            && (self.slots.is_empty() || self.spilled_slots.binary_search_by_key(&d, |s| s.0).is_ok())
+    }
 }
 
 /// A ring without a limit.
@@ -303,9 +316,9 @@ impl Plan {
                     need,
                     bytes: bytes_of(ps.channels as u64, arch.activation_bits),
                     slots: Vec::new(),
+                    spilled_slots: Vec::new(),
                     ring: UNBOUNDED,
                     min_ring: 0,
-                    spilled: false,
                 });
                 out_edges[p.0].push(e);
                 in_edges[id.0].push(e);
@@ -491,23 +504,28 @@ impl Plan {
     }
 
     /// Sizes every edge's ring: each slot first gives its edges their minimum;
-    /// a slot whose edges' minima do not fit spills its largest edges off-chip
-    /// (largest first, lowest index on ties) until they fit; what is left of
-    /// the slot gives every edge the same number of extra pixels. An edge held
-    /// in several slots (every tile of its consumer's replicas, each holding
-    /// the channels it reads) takes the smallest ring. Edges from the network input
-    /// (streamed from the host) and into element-wise views hold nothing.
+    /// a slot whose edges' minima do not fit holds some of them off-chip
+    /// instead, in that slot only (the edge's other slots keep their share on
+    /// chip), until the rest fit: cheapest first by off-chip bytes per byte
+    /// freed (a spilled share sends each of the producer's pixels out and back,
+    /// and frees the minimum ring: producer pixels / minimum ring), then the
+    /// largest, then the lowest edge index. What is left of the slot gives
+    /// every edge still held there the same number of extra pixels. An edge
+    /// held in several slots takes the smallest ring; an edge spilled in every
+    /// slot has none. Edges from the network input (streamed from the host) and
+    /// into element-wise views hold nothing.
     fn size_buffers(&mut self) {
         let slots = self.slot_capacity.len();
-        // Per slot: its edges and the bytes of a pixel of each held there.
-        let mut by_slot: Vec<Vec<(usize, u64)>> = vec![Vec::new(); slots];
+        // Per slot: its edges, the bytes of a pixel of each held there, and
+        // whether that share is spilled.
+        let mut by_slot: Vec<Vec<(usize, u64, bool)>> = vec![Vec::new(); slots];
         for e in 0..self.edges.len() {
             if self.edges[e].producer == self.input || self.feeds_view(e) {
                 continue;
             }
             let edge_slots = self.slots_of(e);
             for &(s, bytes) in &edge_slots {
-                by_slot[s as usize].push((e, bytes));
+                by_slot[s as usize].push((e, bytes, false));
             }
             self.edges[e].slots = edge_slots;
         }
@@ -524,22 +542,35 @@ impl Plan {
         let min_bytes = |edge: &Edge, bytes: u64| u128::from(edge.min_ring) * u128::from(bytes);
         for (s, list) in by_slot.iter_mut().enumerate() {
             let capacity = u128::from(self.slot_capacity[s]);
-            list.sort_by_key(|&(e, b)| (std::cmp::Reverse(min_bytes(&self.edges[e], b)), e));
-            let mut need: u128 =
-                list.iter().filter(|&&(e, _)| !self.edges[e].spilled).map(|&(e, b)| min_bytes(&self.edges[e], b)).sum();
-            for &(e, b) in list.iter() {
+            let mut need: u128 = list.iter().map(|&(e, b, _)| min_bytes(&self.edges[e], b)).sum();
+            if need <= capacity {
+                continue;
+            }
+            let cost = |e: usize| (u128::from(self.pixels[self.edges[e].producer]), u128::from(self.edges[e].min_ring));
+            let mut order: Vec<usize> = (0..list.len()).collect();
+            order.sort_by(|&i, &j| {
+                let ((ei, bi, _), (ej, bj, _)) = (list[i], list[j]);
+                let ((pi, ri), (pj, rj)) = (cost(ei), cost(ej));
+                (pi * rj)
+                    .cmp(&(pj * ri))
+                    .then(min_bytes(&self.edges[ej], bj).cmp(&min_bytes(&self.edges[ei], bi)))
+                    .then(ei.cmp(&ej))
+            });
+            for i in order {
                 if need <= capacity {
                     break;
                 }
-                if !self.edges[e].spilled {
-                    need -= min_bytes(&self.edges[e], b);
-                    self.edges[e].spilled = true;
-                }
+                let (e, b, _) = list[i];
+                need -= min_bytes(&self.edges[e], b);
+                list[i].2 = true;
+                let edge = &mut self.edges[e];
+                edge.slots.retain(|&(t, _)| t as usize != s);
+                edge.spilled_slots.push((s as u32, b));
             }
         }
         let mut rings = vec![UNBOUNDED; self.edges.len()];
         for (s, list) in by_slot.iter().enumerate() {
-            let live = || list.iter().copied().filter(|&(e, _)| !self.edges[e].spilled);
+            let live = || list.iter().filter(|&&(_, _, spilled)| !spilled).map(|&(e, b, _)| (e, b));
             let need: u128 = live().map(|(e, b)| min_bytes(&self.edges[e], b)).sum();
             let pixel_bytes: u128 = live().map(|(_, b)| u128::from(b)).sum();
             let extra = u128::from(self.slot_capacity[s]).saturating_sub(need);
@@ -552,8 +583,9 @@ impl Plan {
                 rings[e] = rings[e].min(u64::try_from(ring).unwrap_or(UNBOUNDED));
             }
         }
+        // (Slots were visited in order, so every `spilled_slots` is sorted.)
         for (edge, ring) in self.edges.iter_mut().zip(rings) {
-            edge.ring = if edge.spilled { UNBOUNDED } else { ring };
+            edge.ring = ring;
         }
     }
 

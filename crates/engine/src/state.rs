@@ -295,6 +295,8 @@ pub(crate) struct Scratch {
     pub readers: Vec<u64>,
     /// (share, tile) pairs a producer pixel is sent to.
     pub dests: Vec<(u32, u32)>,
+    /// Those of one share that hold it on chip (the rest are spilled).
+    pub on_chip: Vec<(u32, u32)>,
     /// Per part of the replica being processed: when its partial sums are ready.
     pub parts: Vec<u64>,
     /// Results whose awaited pixel has just been freed (indices into `pending`).

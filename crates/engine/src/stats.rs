@@ -315,7 +315,11 @@ impl Stats {
             for &(s, bytes) in &edge.slots {
                 let b = &mut buffers[s as usize];
                 b.min_bytes = b.min_bytes.saturating_add(edge.min_ring.saturating_mul(bytes));
-                b.spilled_edges += u32::from(edge.spilled);
+            }
+            for &(s, bytes) in &edge.spilled_slots {
+                let b = &mut buffers[s as usize];
+                b.min_bytes = b.min_bytes.saturating_add(edge.min_ring.saturating_mul(bytes));
+                b.spilled_edges += 1;
             }
         }
         // Results never written: the first edge whose room they wait for.

@@ -961,3 +961,29 @@ fn the_steady_interval_lies_between_the_bound_and_the_latency_on_the_zoo() {
         }
     }
 }
+
+#[test]
+fn only_the_tiles_whose_minima_overflow_spill_on_vgg16() {
+    // VGG-16's 224 x 224 x 64 maps need line buffers close to ISAAC's 64 KB
+    // tile buffer: a consumer spread over many tiles holds its share on every
+    // one of them, and only the tiles that also hold another layer's edge
+    // overflow. Those spill that share alone; every other tile keeps its
+    // share on chip (a buffer spills only where its minima do not fit), and
+    // an edge's pixels cross the off-chip link once per spilled tile.
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../arch-configs/isaac.toml")).unwrap();
+    let arch = load_arch_toml("isaac.toml", &text).unwrap().0;
+    let net = fold_batchnorm(&zoo("vgg16").unwrap()).unwrap();
+    let mapping = map_network(&net, &arch, &MappingOptions::rram(Replication::Balanced)).unwrap();
+    let r = simulate(&net, &arch, &mapping, SimOptions { batch: 1 });
+    assert_eq!(r.deadlock, None);
+    let spilled: Vec<_> = r.buffers.iter().filter(|b| b.spilled_edges > 0).collect();
+    assert!(!spilled.is_empty());
+    for b in &spilled {
+        assert!(b.min_bytes > b.capacity_bytes, "{:?} spills with minima that fit", b.slot);
+    }
+    let held_on_chip = r.buffers.iter().filter(|b| b.spilled_edges == 0 && b.peak_bytes > 0).count();
+    assert!(held_on_chip > spilled.len(), "{held_on_chip} tiles on chip, {} spilling", spilled.len());
+    let spilled_bytes: u64 = r.layers.iter().map(|l| l.spilled_bytes).sum();
+    let offchip: u64 = r.layers.iter().map(|l| l.actions[Action::OffchipByte]).sum();
+    assert!(spilled_bytes > 0 && offchip >= 2 * spilled_bytes, "{spilled_bytes} {offchip}");
+}
