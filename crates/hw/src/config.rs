@@ -639,6 +639,14 @@ fn resolve(r: &mut Resolver<'_>, raw: &RawArch) -> Result<ArchParams, SourceErro
             latency: r.latency("tile.alu.latency", &t.alu.latency, &clock)?,
         },
     };
+    // Crossbars are numbered in 32 bits within a tile.
+    if u64::from(tile.pes) * u64::from(pe_crossbars) > u64::from(u32::MAX) {
+        return Err(r.err(
+            t.pes.span(),
+            "tile.pes",
+            format!("{} PEs of {pe_crossbars} crossbars exceed {} crossbars per tile", tile.pes, u32::MAX),
+        ));
+    }
     let tiles_per_chip = r.int("chip.tiles", &raw.chip.tiles, 1)?;
     let n = &raw.noc;
     let topology = match n.topology.get_ref().as_str() {

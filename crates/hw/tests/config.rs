@@ -155,6 +155,8 @@ fn bad_configs_give_located_errors() {
             "cannot exceed crossbar.rows",
         ),
         ("tile.buffer", "kib =", "kibs = 64", None, "unknown field `kibs`"),
+        // 2^29 PEs of 8 crossbars: crossbar numbers within a tile overflow 32 bits.
+        ("tile", "pes =", "pes = 536870912", Some("tile.pes"), "exceed 4294967295 crossbars per tile"),
         (
             "pe.adc",
             "conversion_time =",
