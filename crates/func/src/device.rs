@@ -780,10 +780,14 @@ fn energy_row(fast: &FastPeriphery, row: &[f32], dst: &mut [f32]) {
         // of at most `bits` ≤ 15 bits, so `|x| + 2^23` holds `|x|` in its
         // mantissa's low bits (a float-to-int conversion without the
         // saturating cast, which does not vectorize).
+        // Up to 8 bits (neurosim-8b's 7) need no spreading by 8.
         let mask = mask as u32;
+        let wide = mask > 0xFF;
         for (d, x) in dst.iter_mut().zip(row) {
             let mut m = (x.abs() + 8_388_608.0).to_bits() & mask;
-            m = (m | (m << 8)) & 0x00FF_00FF;
+            if wide {
+                m = (m | (m << 8)) & 0x00FF_00FF;
+            }
             m = (m | (m << 4)) & 0x0F0F_0F0F;
             m = (m | (m << 2)) & 0x3333_3333;
             m = (m | (m << 1)) & 0x5555_5555;
