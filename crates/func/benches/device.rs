@@ -11,6 +11,7 @@
 //!   of each conductance, the offset encoding then reads every weight far
 //!   below zero and the network's activations die after the first ReLU (the
 //!   exact mode, which skips zero inputs, then measured almost no work).
+//!   And `approx` once more without read noise (the read noise's own cost).
 //! - ISAAC with balanced replication (one crossbar copy per output pixel of
 //!   every conv: 196, 49, 16 replicas, each with its own device sample) and 10 %
 //!   programming variation, no read noise: `rramsim eval --arch <isaac with
@@ -61,6 +62,8 @@ fn device(c: &mut Criterion) {
     arch.device.wire_ohm = 1.0;
     let modes = [("off", None), ("approx", Some(false)), ("exact", Some(true))];
     run(c, "resnet-mini-neurosim-8b", &arch, Replication::None, &modes);
+    arch.device.read_sigma = 0.0;
+    run(c, "resnet-mini-neurosim-8b-no-read-noise", &arch, Replication::None, &modes[1..2]);
     let (mut arch, _) = load_arch_toml("isaac", preset("isaac").expect("preset")).expect("valid");
     arch.device.program_sigma = vec![0.1];
     run(c, "resnet-mini-isaac-balanced", &arch, Replication::Balanced, &modes[..2]);

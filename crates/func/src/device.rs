@@ -65,6 +65,46 @@ pub(crate) fn gauss(rng: &mut Pcg64Mcg) -> f64 {
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
+/// Where a GEMM block's read noise comes from: draws are keyed per
+/// (seed, layer, group, replica, image) — one generator per image, not per
+/// batch — so an image's noise does not depend on which other images share
+/// its GEMM (the batching or the thread count).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NoiseKey {
+    /// The layer, group and replica (mixed with the layer's seed).
+    pub key: u64,
+    /// The block's first image within the evaluated set.
+    pub first_image: u64,
+    /// Columns per image in the block (an image's columns are contiguous).
+    pub per_image: usize,
+}
+
+impl NoiseKey {
+    /// The read-noise generator of block image `img` of layer `a`.
+    fn rng(&self, a: &Analog, img: usize) -> Pcg64Mcg {
+        let image = self.first_image.wrapping_add(img as u64);
+        let hi = splitmix(a.seed ^ splitmix(self.key ^ splitmix(image)));
+        let lo = splitmix(hi ^ image.rotate_left(32));
+        Pcg64Mcg::new(u128::from(hi) << 64 | u128::from(lo | 1))
+    }
+
+    /// Block images of `n` columns, each as its range of columns.
+    fn images(&self, n: usize) -> impl Iterator<Item = (usize, std::ops::Range<usize>)> {
+        let per = self.per_image.max(1);
+        (0..n.div_ceil(per)).map(move |img| (img, img * per..((img + 1) * per).min(n)))
+    }
+}
+
+/// Grows `v` to at least `len` elements (never shrinks, never refills what
+/// is there) and returns its first `len`: scratch buffers overwritten before
+/// they are read, whose sizes alternate between layers.
+fn room(v: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    if v.len() < len {
+        v.resize(len, 0.0);
+    }
+    &mut v[..len]
+}
+
 /// One replica's analog cells.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnalogReplica {
@@ -124,6 +164,10 @@ pub struct FastPeriphery {
     /// `e(m) = Σ_t 4^(d·t) · p_t(m)²` for input magnitudes `m` (`p_t` the DAC
     /// steps of `m`).
     pub energy: Vec<f32>,
+    /// One-bit DACs over at most 15 input bits: `e(m)` is `m`'s bits spread
+    /// to the even positions (`Σ_t 4^t·b_t`), computed rather than looked up
+    /// (the same values: integers below 2^31, rounded to f32 alike).
+    pub spread: bool,
     /// Per replica and row group: the largest magnitude the group's folded sum
     /// may take — what its reads can represent, and with `adc_clip` the
     /// first-order saturation bound `fraction · rows · max|w| · max|x|`
@@ -392,7 +436,8 @@ impl Analog {
             })
             .collect();
         let weights = weights.iter().map(|w| transpose(w, k)).collect();
-        self.fast = Some(Box::new(FastPeriphery { weights, noise, energy, range }));
+        let spread = self.dac_bits == 1 && bits <= 15;
+        self.fast = Some(Box::new(FastPeriphery { weights, noise, energy, spread, range }));
     }
 }
 
@@ -424,6 +469,10 @@ pub(crate) struct AnalogScratch {
     dq: Vec<f32>,
     /// Per column of the block: the digital offset `2^(b−1)·Σx` and the input scale.
     xs: Vec<(f64, f64)>,
+    /// The fast mode's normal deviates of one image.
+    normals: Vec<f32>,
+    /// The bit-exact read noise's generators, one per image of the block.
+    rngs: Vec<Pcg64Mcg>,
 }
 
 /// One GEMM block read through the periphery: `C[i][j] = scale_w · x_scale(j) ·
@@ -445,13 +494,13 @@ pub(crate) fn analog_gemm(
     x_scale: &dyn Fn(usize) -> f32,
     acc: &mut [f32],
     c_off: usize,
-    rng_key: u64,
+    noise: NoiseKey,
     s: &mut AnalogScratch,
 ) {
     if a.fast.is_some() {
-        fast_gemm(a, rep, grp, cout_g, cout, k, n, col, col_off, n_total, x_scale, acc, c_off, rng_key, s);
+        fast_gemm(a, rep, grp, cout_g, cout, k, n, col, col_off, n_total, x_scale, acc, c_off, noise, s);
     } else if a.read_sigma > 0.0 {
-        noisy_gemm(a, rep, grp, cout_g, cout, k, n, col, col_off, n_total, x_scale, acc, c_off, rng_key, s);
+        noisy_gemm(a, rep, grp, cout_g, cout, k, n, col, col_off, n_total, x_scale, acc, c_off, noise, s);
     } else {
         pixel_gemm(a, rep, grp, cout_g, cout, k, n, col, col_off, n_total, x_scale, acc, c_off, s);
     }
@@ -579,7 +628,10 @@ fn pixel_gemm(
 
 /// [`analog_gemm`] with read noise: every column sum of every pixel through
 /// one GEMM per polarity, step, weight column and row group (read noise needs
-/// each cell's squared conductance as well, and its draws keep this order).
+/// each cell's squared conductance as well). Each image draws from its own
+/// generator ([`NoiseKey`]) in this order, one draw per read with a nonzero
+/// variance (a read of no driven row, or of cells at zero conductance, has
+/// none), so its noise does not depend on the other images of the block.
 #[allow(clippy::too_many_arguments)]
 fn noisy_gemm(
     a: &Analog,
@@ -595,14 +647,16 @@ fn noisy_gemm(
     x_scale: &dyn Fn(usize) -> f32,
     acc: &mut [f32],
     c_off: usize,
-    rng_key: u64,
+    noise: NoiseKey,
     s: &mut AnalogScratch,
 ) {
     let rep = &a.replicas[rep];
     let nchunks = a.chunks.len();
     let dmask = (1u32 << a.dac_bits) - 1;
     let read = a.read_sigma > 0.0;
-    let mut rng = Pcg64Mcg::new(u128::from(splitmix(a.seed ^ rng_key)) << 64 | u128::from(rng_key | 1));
+    let per = noise.per_image.max(1);
+    s.rngs.clear();
+    s.rngs.extend(noise.images(n).map(|(img, _)| noise.rng(a, img)));
     s.acc.clear();
     s.acc.resize(cout_g * n, 0.0);
     s.total.clear();
@@ -676,7 +730,10 @@ fn noisy_gemm(
                         for jj in 0..n {
                             let mut v = tile[jj];
                             if read {
-                                v += a.read_sigma * s.tile2[i * n + jj].sqrt() * gauss(&mut rng) as f32;
+                                let t2 = s.tile2[i * n + jj];
+                                if t2 > 0.0 {
+                                    v += a.read_sigma * t2.sqrt() * gauss(&mut s.rngs[jj / per]) as f32;
+                                }
                             }
                             let q = round(v.clamp(0.0, a.adc_max) - a.offset * sums[jj]);
                             let d = if flipped { a.levels * sums[jj] - q } else { q };
@@ -695,17 +752,66 @@ fn noisy_gemm(
     }
 }
 
-/// A normal deviate for the fast mode's read noise: the sum of four 16-bit
-/// uniforms of one draw (Irwin–Hall, n = 4), centred and scaled to unit
-/// variance — the variance and symmetry of N(0, 1) with tails cut at ±2√3
-/// (about 3.5 σ), at a fraction of Box–Muller's cost.
+/// A normal deviate for the fast mode's read noise from 32 random bits: the
+/// sum of their four bytes (Irwin–Hall, n = 4, on a grid of 1/148 σ),
+/// centred and scaled to unit variance — the variance and symmetry of
+/// N(0, 1) with tails cut at ±3.45 σ, at a fraction of Box–Muller's cost.
 #[inline]
-pub(crate) fn fast_normal(rng: &mut Pcg64Mcg) -> f32 {
-    let r = rng.next_u64();
-    let sum = (r & 0xFFFF) + ((r >> 16) & 0xFFFF) + ((r >> 32) & 0xFFFF) + (r >> 48);
-    // Each term is uniform on {0, …, 65535}: mean 32767.5, variance (65536² − 1)/12.
-    const SCALE: f32 = 1.732_050_8 / 65_536.0;
-    (sum as f32 - 131_070.0) * SCALE
+fn byte_normal(r: u32) -> f32 {
+    let pairs = (r & 0x00FF_00FF) + ((r >> 8) & 0x00FF_00FF);
+    let sum = (pairs & 0xFFFF) + (pairs >> 16);
+    // Each byte is uniform on {0, …, 255}: mean 127.5, variance (256² − 1)/12;
+    // the sum's variance 4·(256² − 1)/12 = 21,845.
+    const SCALE: f32 = 1.0 / 147.800_54;
+    (sum as i32 - 510) as f32 * SCALE
+}
+
+/// One [`byte_normal`] deviate (the low half of a draw).
+#[cfg(test)]
+fn fast_normal(rng: &mut Pcg64Mcg) -> f32 {
+    byte_normal(rng.next_u64() as u32)
+}
+
+/// Fills `dst` with the fast mode's energies `e(|x|)` of the integer inputs `row`.
+fn energy_row(fast: &FastPeriphery, row: &[f32], dst: &mut [f32]) {
+    let mask = fast.energy.len() - 1;
+    if fast.spread {
+        // A branch-free loop the compiler vectorizes. The inputs are integers
+        // of at most `bits` ≤ 15 bits, so `|x| + 2^23` holds `|x|` in its
+        // mantissa's low bits (a float-to-int conversion without the
+        // saturating cast, which does not vectorize).
+        // Up to 8 bits (neurosim-8b's 7) need no spreading by 8.
+        let mask = mask as u32;
+        let wide = mask > 0xFF;
+        for (d, x) in dst.iter_mut().zip(row) {
+            let mut m = (x.abs() + 8_388_608.0).to_bits() & mask;
+            if wide {
+                m = (m | (m << 8)) & 0x00FF_00FF;
+            }
+            m = (m | (m << 4)) & 0x0F0F_0F0F;
+            m = (m | (m << 2)) & 0x3333_3333;
+            m = (m | (m << 1)) & 0x5555_5555;
+            *d = m as i32 as f32;
+        }
+    } else {
+        for (d, x) in dst.iter_mut().zip(row) {
+            *d = fast.energy[(x.abs() as u32 as usize) & mask];
+        }
+    }
+}
+
+/// Fills `out` with [`byte_normal`] deviates, two per draw (its low half
+/// first), in order.
+fn fast_normals(rng: &mut Pcg64Mcg, out: &mut [f32]) {
+    let mut pairs = out.chunks_exact_mut(2);
+    for pair in &mut pairs {
+        let r = rng.next_u64();
+        pair[0] = byte_normal(r as u32);
+        pair[1] = byte_normal((r >> 32) as u32);
+    }
+    if let [z] = pairs.into_remainder() {
+        *z = byte_normal(rng.next_u64() as u32);
+    }
 }
 
 /// [`analog_gemm`] in the fast mode: per row group one GEMM of the folded
@@ -733,60 +839,73 @@ fn fast_gemm(
     x_scale: &dyn Fn(usize) -> f32,
     acc: &mut [f32],
     c_off: usize,
-    rng_key: u64,
+    noise: NoiseKey,
     s: &mut AnalogScratch,
 ) {
     let fast = a.fast.as_ref().expect("fast mode");
-    let (w, v) = (&fast.weights[rep], fast.noise.get(rep));
-    let mut rng = Pcg64Mcg::new(u128::from(splitmix(a.seed ^ rng_key)) << 64 | u128::from(rng_key | 1));
+    let w = &fast.weights[rep];
+    let v = fast.noise.get(rep).filter(|_| a.read_sigma > 0.0);
     s.total.clear();
     s.total.resize(n, 0.0);
-    let noisy = a.read_sigma > 0.0;
-    if noisy {
-        s.plane2.resize(k * n, 0.0);
-    }
+    let mut plane = if v.is_some() { Some(room(&mut s.plane2, k * n)) } else { None };
     for kk in 0..k {
         let row = &col[col_off + kk * n_total..][..n];
         for (t, x) in s.total.iter_mut().zip(row) {
             *t += x;
         }
-        if noisy {
-            let dst = &mut s.plane2[kk * n..(kk + 1) * n];
-            for (d, x) in dst.iter_mut().zip(row) {
-                *d = fast.energy[(x.abs() as u32 as usize) & (fast.energy.len() - 1)];
-            }
+        if let Some(plane) = plane.as_deref_mut() {
+            energy_row(fast, row, &mut plane[kk * n..(kk + 1) * n]);
         }
     }
-    // Sums of rounded row groups: integers, exact in f32 below 2^24.
-    s.sums.clear();
-    s.sums.resize(cout_g * n, 0.0);
-    s.tile.resize(cout_g * n, 0.0);
-    if noisy {
-        s.tile2.resize(cout_g * n, 0.0);
+    // Sums of rounded row groups: integers, exact in f32 below 2^24 (the
+    // first group's written as `0 + x`, the sum starting from zero).
+    let sums = room(&mut s.sums, cout_g * n);
+    if a.chunks.is_empty() {
+        sums.fill(0.0);
     }
-    for (&(lo, hi), &range) in a.chunks.iter().zip(&fast.range[rep]) {
+    let tile = room(&mut s.tile, cout_g * n);
+    for (ci, (&(lo, hi), &range)) in a.chunks.iter().zip(&fast.range[rep]).enumerate() {
         let wa = Strides { offset: lo * cout + grp * cout_g, rs: 1, cs: cout };
         let xb = Strides { offset: col_off + lo * n_total, rs: n_total, cs: 1 };
-        sgemm(cout_g, hi - lo, n, w, wa, col, xb, 0.0, &mut s.tile, Strides::rows(0, n));
-        for (o, &t) in s.sums.iter_mut().zip(&s.tile) {
-            *o += round(t).clamp(-range, range);
+        sgemm(cout_g, hi - lo, n, w, wa, col, xb, 0.0, tile, Strides::rows(0, n));
+        if ci == 0 {
+            for (o, &t) in sums.iter_mut().zip(tile.iter()) {
+                *o = 0.0 + round(t).clamp(-range, range);
+            }
+        } else {
+            for (o, &t) in sums.iter_mut().zip(tile.iter()) {
+                *o += round(t).clamp(-range, range);
+            }
         }
     }
     // Read noise: the row groups' independent draws summed into one per output
     // (their variances add), drawn after the ADC's rounding of each group's
     // sum rather than before it (the same distribution up to that rounding).
-    if let (true, Some(v)) = (noisy, v) {
+    // Each image draws its outputs' deviates (output-major, then its columns)
+    // from its own generator.
+    if let Some(v) = v {
+        let tile2 = room(&mut s.tile2, cout_g * n);
         let wa = Strides { offset: grp * cout_g, rs: 1, cs: cout };
-        sgemm(cout_g, k, n, v, wa, &s.plane2, Strides::rows(0, n), 0.0, &mut s.tile2, Strides::rows(0, n));
-        for (o, &t2) in s.sums.iter_mut().zip(&s.tile2) {
-            *o += a.read_sigma * t2.max(0.0).sqrt() * fast_normal(&mut rng);
+        sgemm(cout_g, k, n, v, wa, &s.plane2[..k * n], Strides::rows(0, n), 0.0, tile2, Strides::rows(0, n));
+        for (img, cols) in noise.images(n) {
+            let len = cols.len();
+            let normals = room(&mut s.normals, cout_g * len);
+            let mut rng = noise.rng(a, img);
+            fast_normals(&mut rng, normals);
+            for (i, z) in normals.chunks_exact(len).enumerate() {
+                let at = i * n + cols.start;
+                let (out, var) = (&mut sums[at..at + len], &tile2[at..at + len]);
+                for ((o, &t2), &z) in out.iter_mut().zip(var).zip(z) {
+                    *o += a.read_sigma * t2.max(0.0).sqrt() * z;
+                }
+            }
         }
     }
     // Per column: the digital offset's share and the input scale.
     s.xs.clear();
     s.xs.extend((0..n).map(|jj| (f64::from(a.digital_offset) * f64::from(s.total[jj]), f64::from(x_scale(jj)))));
     let scale = f64::from(a.scale);
-    for (i, sums) in s.sums.chunks_exact(n).enumerate() {
+    for (i, sums) in sums.chunks_exact(n).enumerate() {
         let out = &mut acc[c_off + i * n_total..][..n];
         for ((o, &v), &(offset, xs)) in out.iter_mut().zip(sums).zip(&s.xs) {
             *o = ((f64::from(v) - offset) * scale * xs) as f32;
@@ -797,6 +916,11 @@ fn fast_gemm(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A block of one image of `n` columns, keyed `key`.
+    fn test_key(key: u64, n: usize) -> NoiseKey {
+        NoiseKey { key, first_image: 0, per_image: n }
+    }
 
     #[test]
     fn row_chunks_follow_crossbar_tiles() {
@@ -828,7 +952,7 @@ mod tests {
             for grp in 0..groups {
                 let (mut want, mut got) = (vec![0.0; cout_g * n], vec![0.0; cout_g * n]);
                 let mut s = AnalogScratch::default();
-                noisy_gemm(&a, 0, grp, cout_g, cout, k, n, &col, 0, n, &scale, &mut want, 0, 3, &mut s);
+                noisy_gemm(&a, 0, grp, cout_g, cout, k, n, &col, 0, n, &scale, &mut want, 0, test_key(3, n), &mut s);
                 pixel_gemm(&a, 0, grp, cout_g, cout, k, n, &col, 0, n, &scale, &mut got, 0, &mut s);
                 assert_eq!(got, want, "dac {dac_bits} group {grp}");
                 assert!(want.iter().any(|v| *v != 0.0));
@@ -911,7 +1035,7 @@ mod tests {
             let mut s = AnalogScratch::default();
             let (mut pixel, mut plane) = (vec![0.0; cout * n], vec![0.0; cout * n]);
             pixel_gemm(&a, 0, 0, cout, cout, k, n, &col, 0, n, &one, &mut pixel, 0, &mut s);
-            noisy_gemm(&a, 0, 0, cout, cout, k, n, &col, 0, n, &one, &mut plane, 0, 1, &mut s);
+            noisy_gemm(&a, 0, 0, cout, cout, k, n, &col, 0, n, &one, &mut plane, 0, test_key(1, n), &mut s);
             assert_eq!(pixel, want, "flips {flipped}");
             assert_eq!(plane, want, "flips {flipped}");
             assert!(want.iter().all(|v| *v != 0.0));
@@ -1013,7 +1137,7 @@ mod tests {
         pixel_gemm(&a, 0, 0, cout, cout, k, n, &col, 0, n, &one, &mut exact, 0, &mut s);
         a.make_fast(k, None);
         let mut fast = vec![0.0; cout * n];
-        analog_gemm(&a, 0, 0, cout, cout, k, n, &col, 0, n, &one, &mut fast, 0, 1, &mut s);
+        analog_gemm(&a, 0, 0, cout, cout, k, n, &col, 0, n, &one, &mut fast, 0, test_key(1, n), &mut s);
         let bound = 0.5 * ((1.0 + 4.0) * 127.0 + 1.0) * a.chunks.len() as f32 * a.scale;
         let mut differ = false;
         for (f, e) in fast.iter().zip(&exact) {
@@ -1029,17 +1153,20 @@ mod tests {
     /// `σ_r² · Σ_i e(x_i) · Σ_j cw_j² G_ij²` (times scale²), and so has the
     /// bit-exact periphery's (which adds ¼₂-level rounding per read, below
     /// 1 % here); both checked over 3,000 noise draws (standard error of a
-    /// variance √(2/3000) = 2.6 %: tolerance 10 %).
+    /// variance √(2/3000) = 2.6 %: tolerance 10 %). σ_r = 0.5: at σ_r = 1 the
+    /// bit-exact ADC's clamp of the noisy column current at zero acts on the
+    /// smaller column sums and lowered that mode's variances by 5 % on
+    /// average (one of the twelve by 10 % under a reseeding of the noise).
     #[test]
     fn fast_read_noise_matches_the_per_read_variance() {
-        let (mut a, col, cout, k, n) = small_layer(1.0);
+        let (mut a, col, cout, k, n) = small_layer(0.5);
         let one = |_: usize| 1.0;
         let mut s = AnalogScratch::default();
         let draws = 3000;
         let mut exact = vec![Vec::new(); cout * n];
         let mut out = vec![0.0; cout * n];
         for key in 0..draws {
-            noisy_gemm(&a, 0, 0, cout, cout, k, n, &col, 0, n, &one, &mut out, 0, key, &mut s);
+            noisy_gemm(&a, 0, 0, cout, cout, k, n, &col, 0, n, &one, &mut out, 0, test_key(key, n), &mut s);
             for (e, v) in exact.iter_mut().zip(&out) {
                 e.push(f64::from(*v));
             }
@@ -1047,7 +1174,7 @@ mod tests {
         a.make_fast(k, None);
         let mut fast = vec![Vec::new(); cout * n];
         for key in 0..draws {
-            analog_gemm(&a, 0, 0, cout, cout, k, n, &col, 0, n, &one, &mut out, 0, key, &mut s);
+            analog_gemm(&a, 0, 0, cout, cout, k, n, &col, 0, n, &one, &mut out, 0, test_key(key, n), &mut s);
             for (e, v) in fast.iter_mut().zip(&out) {
                 e.push(f64::from(*v));
             }

@@ -12,7 +12,7 @@
 use rayon::prelude::*;
 use rramsim_graph::{Network, Op, Params, PoolKind, Shape};
 
-use crate::device::{Analog, AnalogScratch, analog_gemm};
+use crate::device::{Analog, AnalogScratch, NoiseKey, analog_gemm};
 use crate::error::FuncError;
 use crate::gemm::{Strides, sgemm};
 use crate::ops;
@@ -146,9 +146,10 @@ impl Functional {
 
     /// Runs `b` images at once (each layer one GEMM per group and replica over
     /// all their pixels); returns the `b` outputs back to back.
-    /// `chunk` numbers the batch for the read-noise generator (a fixed batching,
-    /// so results do not depend on the thread count).
-    fn forward_chunk<'s>(&self, images: &[f32], b: usize, chunk: u64, s: &'s mut Scratch) -> &'s [f32] {
+    /// `first` numbers the first image within the evaluated set: read noise is
+    /// keyed per image, so results depend on neither the batching nor the
+    /// thread count.
+    fn forward_chunk<'s>(&self, images: &[f32], b: usize, first: u64, s: &'s mut Scratch) -> &'s [f32] {
         let net = &self.net;
         s.outs.resize_with(net.len(), Vec::new);
         for id in net.ids() {
@@ -192,14 +193,14 @@ impl Functional {
                             groups: 1,
                         },
                     };
-                    let key = rramsim_fault::splitmix(chunk) ^ ((id.0 as u64) << 40);
+                    let key = (id.0 as u64) << 40;
                     let x = if w.analog.is_some() {
                         let bits = w.input_bits.expect("checked");
                         prepare_ints(&s.outs[ins[0].0], per_in, bits, &mut s.quant, &mut s.x_scale)
                     } else {
                         prepare_input(&s.outs[ins[0].0], per_in, w.input_bits, &mut s.quant)
                     };
-                    conv(&geometry, x, b, w, &s.x_scale, key, &mut s.buffers, &mut out);
+                    conv(&geometry, x, b, w, &s.x_scale, (key, first), &mut s.buffers, &mut out);
                 }
                 Op::BatchNorm(bn) => {
                     let Some(Params::BatchNorm { gamma, beta, mean, var }) = &layer.params else {
@@ -295,7 +296,8 @@ impl Functional {
             .par_chunks(n * self.chunk())
             .enumerate()
             .map_init(Scratch::default, |s, (i, chunk)| {
-                self.forward_chunk(chunk, chunk.len() / n, i as u64, s).chunks(per_out).map(<[f32]>::to_vec).collect()
+                let first = (i * self.chunk()) as u64;
+                self.forward_chunk(chunk, chunk.len() / n, first, s).chunks(per_out).map(<[f32]>::to_vec).collect()
             })
             .collect();
         Ok(outs.into_iter().flatten().collect())
@@ -313,7 +315,7 @@ impl Functional {
             .zip(labels.par_chunks(self.chunk()))
             .enumerate()
             .map_init(Scratch::default, |s, (i, (chunk, labels))| {
-                let outs = self.forward_chunk(chunk, labels.len(), i as u64, s);
+                let outs = self.forward_chunk(chunk, labels.len(), (i * self.chunk()) as u64, s);
                 outs.chunks(per_out).zip(labels).filter(|(o, l)| argmax(o) == usize::from(**l)).count()
             })
             .sum();
@@ -321,24 +323,22 @@ impl Functional {
     }
 }
 
-/// Images per GEMM: a fixed number, so results do not depend on the thread
-/// count. Read noise is drawn per batch of `CHUNK` images (its generator is
-/// keyed by the batch's index).
+/// Images per GEMM (one rayon task). Nothing depends on the batching: every
+/// output is a sum over its own image's values only, in the same order, and
+/// read noise is drawn from a generator per (seed, layer, group, replica,
+/// image).
 const CHUNK: usize = 16;
 
-/// Images per GEMM without read noise when a layer has several replicas:
-/// each replica's weights are then read once per `WIDE_CHUNK` images rather
-/// than per `CHUNK` (ISAAC's balanced replication holds one weight copy per
-/// output pixel). Without read noise nothing depends on the batching: every
-/// output is a sum over its own image's values only, in the same order.
+/// Images per GEMM when a layer has several replicas: each replica's weights
+/// are then read once per `WIDE_CHUNK` images rather than per `CHUNK`
+/// (ISAAC's balanced replication holds one weight copy per output pixel).
 const WIDE_CHUNK: usize = 64;
 
 impl Functional {
     /// The batch of [`Functional::accuracy`] and [`Functional::forward_batch`].
     fn chunk(&self) -> usize {
-        let noisy = self.weights.iter().flatten().any(|w| w.analog.as_ref().is_some_and(|a| a.read_sigma > 0.0));
         let replicated = self.weights.iter().flatten().any(|w| w.replicas.len() > 1);
-        if replicated && !noisy { WIDE_CHUNK } else { CHUNK }
+        if replicated { WIDE_CHUNK } else { CHUNK }
     }
 }
 
@@ -445,7 +445,7 @@ fn conv(
     b: usize,
     w: &LayerWeights,
     x_scale: &[f32],
-    key: u64,
+    (key, first): (u64, u64),
     buf: &mut ConvBuffers,
     out: &mut Vec<f32>,
 ) {
@@ -528,7 +528,7 @@ fn conv(
             if let Some(analog) = &w.analog {
                 let per = per_image(r);
                 let scale = |j: usize| x_scale[j / per];
-                let key = key ^ ((grp as u64) << 20) ^ r as u64;
+                let noise = NoiseKey { key: key ^ ((grp as u64) << 20) ^ r as u64, first_image: first, per_image: per };
                 let cout = g.cout;
                 analog_gemm(
                     analog,
@@ -544,7 +544,7 @@ fn conv(
                     &scale,
                     &mut buf.acc,
                     offset,
-                    key,
+                    noise,
                     &mut buf.analog,
                 );
                 continue;
@@ -904,5 +904,63 @@ mod tests {
         assert!(err.to_string().contains("takes 4"));
         let err = Functional::with_weights(&net(), weights(vec![vec![1.0, 2.0]], None)).unwrap_err();
         assert!(matches!(err, FuncError::WeightCount { count: 1, .. }) && !err.is_input(), "{err}");
+    }
+
+    /// Read noise is keyed per image: a 3×3 conv (padding 1) and a 1×1 conv
+    /// on 2×6×6 images, read with 5 % read noise in the fast and the
+    /// bit-exact mode, one copy per layer or one per output pixel (balanced
+    /// replication), give every image the same logits whether it runs alone,
+    /// in uneven batches, in one batch of all, or through `forward_batch`
+    /// (its fixed chunks on the thread pool).
+    #[test]
+    fn read_noise_does_not_depend_on_the_batching() {
+        use crate::{DeviceOptions, HardwareOptions, hardware_weights};
+        use rramsim_map::{MappingOptions, Replication, map_network};
+        let mut b = NetworkBuilder::new("t");
+        b.push(Layer::new("input", Op::Input { shape: Shape::new(2, 6, 6) }, &[]));
+        let square = Conv2d {
+            out_channels: 4,
+            kernel: [3, 3],
+            stride: [1, 1],
+            padding: Padding::uniform(1),
+            dilation: [1, 1],
+            groups: 1,
+            bias: false,
+        };
+        let mut conv = Layer::new("c1", Op::Conv2d(square), &["input"]);
+        let weight = (0..4 * 18).map(|i| ((i * 7) % 13) as f32 / 6.0 - 1.0).collect();
+        conv.params = Some(Params::Dense { weight, bias: None });
+        b.push(conv);
+        let mut point = Layer::new("c2", Op::Conv2d(Conv2d::pointwise(3, false)), &["c1"]);
+        let weight = (0..3 * 4).map(|i| ((i * 5) % 11) as f32 / 5.0 - 1.0).collect();
+        point.params = Some(Params::Dense { weight, bias: None });
+        b.push(point);
+        let net = b.build().unwrap();
+        let (mut arch, _) =
+            rramsim_hw::load_arch_toml("neurosim-8b", rramsim_hw::preset("neurosim-8b").unwrap()).unwrap();
+        arch.device.program_sigma = vec![0.1];
+        arch.device.read_sigma = 0.05;
+        let per = 2 * 36;
+        let images: Vec<f32> = (0..40 * per).map(|i| ((i * 29) % 17) as f32 / 8.0 - 1.0).collect();
+        for replication in [Replication::None, Replication::Balanced] {
+            let mapping = map_network(&net, &arch, &MappingOptions::rram(replication)).unwrap();
+            for exact in [false, true] {
+                let device = Some(DeviceOptions { time_s: 1.0, seed: 3, exact });
+                let options = HardwareOptions { adc_clip: false, device };
+                let (w, _) = hardware_weights(&net, &arch, &mapping, None, options).unwrap();
+                let f = Functional::with_weights(&net, w).unwrap();
+                let mut s = Scratch::default();
+                let all = f.forward_chunk(&images, 40, 0, &mut s).to_vec();
+                let mut parts = Vec::new();
+                for (lo, hi) in [(0, 1), (1, 17), (17, 40)] {
+                    parts.extend_from_slice(f.forward_chunk(&images[lo * per..hi * per], hi - lo, lo as u64, &mut s));
+                }
+                assert_eq!(all, parts, "{replication:?} exact {exact}");
+                let batch: Vec<f32> = f.forward_batch(&images).unwrap().concat();
+                assert_eq!(all, batch, "{replication:?} exact {exact}");
+                // The noise is there: an image run as another index differs.
+                assert_ne!(&all[..3 * 36], f.forward_chunk(&images[..per], 1, 1, &mut s), "{replication:?} {exact}");
+            }
+        }
     }
 }
