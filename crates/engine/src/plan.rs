@@ -529,12 +529,14 @@ impl Plan {
                         latency: hold + alu(*ops) + write + bl,
                         hold,
                         per_image: pixels.div_ceil(n).saturating_mul(read.max(run).max(write)),
-
                         write: write + bl,
                     }
                 }
                 Work::Crossbar(w) => {
-                    let read = w.replicas[0].parts.iter().map(|p| p.read_bytes.div_ceil(rb) + bl).max().unwrap_or(0);
+                    // The first replica stands for all (they differ only in how their
+                    // crossbars fall on tiles).
+                    let (parts, tree) = w.replicas.first().map_or((&[][..], &[][..]), |r| (&r.parts[..], &r.tree[..]));
+                    let read = parts.iter().map(|p| p.read_bytes.div_ceil(rb) + bl).max().unwrap_or(0);
                     let steps = u64::from(w.steps);
                     let interval = w.stages.interval().get();
                     let (hold, last) = if steps > 0 {
@@ -549,16 +551,14 @@ impl Plan {
                     } else {
                         (read, read)
                     };
-                    let r = &w.replicas[0];
-                    let local = r.parts.iter().map(|p| adder(p.local_adds)).max().unwrap_or(0);
+                    let local = parts.iter().map(|p| adder(p.local_adds)).max().unwrap_or(0);
                     // The reduction into the home tile: the steps into part 0, level by level.
-                    let tree: u64 = r.tree.iter().filter(|s| s.to == 0).map(|s| adder(s.adds)).sum();
+                    let tree: u64 = tree.iter().filter(|s| s.to == 0).map(|s| adder(s.adds)).sum();
                     let n = w.replicas.len().max(1) as u64;
                     Pace {
                         latency: last + local + tree + alu(w.fused_ops) + w.out_bytes.div_ceil(wb) + bl,
                         hold,
                         per_image: pixels.div_ceil(n).saturating_mul(steps).saturating_mul(interval),
-
                         write: w.out_bytes.div_ceil(wb) + bl,
                     }
                 }
