@@ -5,6 +5,7 @@
 //! the simulation runs, so the event loop borrows the plan while it mutates the
 //! state.
 
+use rramsim_core::Cycle;
 use rramsim_graph::{Axis, LayerId, Network, Op, Shape};
 use rramsim_hw::{Action, ActionCounts, ArchParams, NocTopology, SignedEncoding, Stage, StageCycles, stage_cycles};
 use rramsim_map::{Mapping, Placement};
@@ -349,7 +350,7 @@ impl Plan {
             waiters: Vec::new(),
             registers: Vec::new(),
         };
-        plan.size_buffers();
+        plan.size_buffers(arch);
         plan.gate();
         plan
     }
@@ -503,18 +504,217 @@ impl Plan {
         idom
     }
 
+    /// The timing of an item of every layer from the plan's own cost model
+    /// (idle units, no queueing; the reduction tree's NoC transfers not
+    /// counted): see [`Pace`].
+    /// Layers come in topological order, so a view takes its producer's rate.
+    fn paces(&self, arch: &ArchParams) -> Vec<Pace> {
+        let tile = &arch.tile;
+        let (rb, wb) =
+            (u64::from(tile.buffer.read_bytes_per_cycle).max(1), u64::from(tile.buffer.write_bytes_per_cycle).max(1));
+        let bl = tile.buffer.latency.get();
+        let adder = |adds: u64| {
+            if adds > 0 { adds.div_ceil(u64::from(tile.adder.lanes).max(1)) + tile.adder.latency.get() } else { 0 }
+        };
+        let alu = |ops: u64| {
+            if ops > 0 { ops.div_ceil(u64::from(tile.alu.lanes).max(1)) + tile.alu.latency.get() } else { 0 }
+        };
+        let mut paces: Vec<Pace> = Vec::with_capacity(self.work.len());
+        for (l, work) in self.work.iter().enumerate() {
+            let pixels = self.pixels[l];
+            let pace = match work {
+                Work::Input => Pace { latency: 0, hold: 0, per_image: 0, write: 0 },
+                Work::View => match self.in_edges[l].as_slice() {
+                    [e] => Pace { latency: 0, hold: 0, ..paces[self.edges[*e].producer] },
+                    _ => Pace { latency: 0, hold: 0, per_image: 0, write: 0 },
+                },
+                &Work::Digital { cycles, pixels, .. } => {
+                    let item = cycles.div_ceil(pixels.max(1));
+                    // It reads its inputs when it starts computing.
+                    Pace { latency: item, hold: 0, per_image: cycles, write: 0 }
+                }
+                Work::Alu { tiles, in_bytes, ops, out_bytes, .. } => {
+                    let (read, run, write) =
+                        (in_bytes.div_ceil(rb), ops.div_ceil(u64::from(tile.alu.lanes).max(1)), out_bytes.div_ceil(wb));
+                    let hold = read + bl;
+                    let n = tiles.len().max(1) as u64;
+                    Pace {
+                        latency: hold + alu(*ops) + write + bl,
+                        hold,
+                        per_image: pixels.div_ceil(n).saturating_mul(read.max(run).max(write)),
+                        write: write + bl,
+                    }
+                }
+                Work::Crossbar(w) => {
+                    // The first replica stands for all (they differ only in how their
+                    // crossbars fall on tiles).
+                    let (parts, tree) = w.replicas.first().map_or((&[][..], &[][..]), |r| (&r.parts[..], &r.tree[..]));
+                    let read = parts.iter().map(|p| p.read_bytes.div_ceil(rb) + bl).max().unwrap_or(0);
+                    let steps = u64::from(w.steps);
+                    let interval = w.stages.interval().get();
+                    let (hold, last) = if steps > 0 {
+                        // The bottleneck stage starts the last step (and the
+                        // item stops reading its input) after the stages before it
+                        // and `steps - 1` intervals; the result leaves the
+                        // pipeline after all stages, and no earlier than `min_span`
+                        // after the bottleneck's first step.
+                        let before: u64 = w.stages.by_stage()[..w.bottleneck as usize].iter().map(|c| c.get()).sum();
+                        let last = w.stages.finish(Cycle(read), steps).get().max(read + before + w.min_span);
+                        (read + before + (steps - 1).saturating_mul(interval), last)
+                    } else {
+                        (read, read)
+                    };
+                    let local = parts.iter().map(|p| adder(p.local_adds)).max().unwrap_or(0);
+                    // The reduction into the home tile: the steps into part 0, level by level.
+                    let tree: u64 = tree.iter().filter(|s| s.to == 0).map(|s| adder(s.adds)).sum();
+                    let n = w.replicas.len().max(1) as u64;
+                    Pace {
+                        latency: last + local + tree + alu(w.fused_ops) + w.out_bytes.div_ceil(wb) + bl,
+                        hold,
+                        per_image: pixels.div_ceil(n).saturating_mul(steps).saturating_mul(interval),
+                        write: w.out_bytes.div_ceil(wb) + bl,
+                    }
+                }
+            };
+            paces.push(pace);
+        }
+        paces
+    }
+
+    /// Per edge: the extra pixels (beyond its minimum) its ring needs to pass
+    /// the network's rate, from the plan's cost model ([`Plan::paces`]; the
+    /// simulation is not run, nothing is fitted). A producer pixel holds its
+    /// room from the producer's write until its consumer has read it, `T`
+    /// cycles: the producer's buffer write, an uncontended NoC transfer to the
+    /// edge's first tile, the consumer item's `hold` (start to inputs read)
+    /// and, into a join `d` (immediate dominator `dom`), the wait for the
+    /// longer branch, `L(d) − L(a)`, with `L(x)` the longest sum of item
+    /// latencies on a path `dom → … → x` (0 at `dom`), so a shortcut waits for
+    /// the whole branch. Meanwhile the producer `a` writes a pixel every
+    /// `max(B, own(a)) / pixels(a)` cycles, `B` being the network's pace (the
+    /// largest [`Pace::per_image`], the slowest layer's busiest unit) and
+    /// `own(a)` its own: the bandwidth-delay product `⌈T · pixels(a) / max(B,
+    /// own(a))⌉`. When that loop passes a pixel or more (`T` at least the
+    /// interval), pixels written together ([`Plan::row_bursts`]: a row, at
+    /// most one per output register) must also fit beside those in flight, so
+    /// the need adds `rows(a)`; a slower edge has each pixel's room back
+    /// before the next is written. (Window look-ahead, in pixels, is in the
+    /// minimum already.)
+    fn needs(&self, arch: &ArchParams) -> Vec<u64> {
+        let paces = self.paces(arch);
+        let pace = paces.iter().map(|p| p.per_image).max().unwrap_or(0).max(1);
+        let idom = self.dominators();
+        // Per join: the longest latency from its dominator to each of its producers.
+        let mut wait = vec![0u64; self.edges.len()];
+        for (d, &dom) in idom.iter().enumerate() {
+            if self.in_edges[d].len() < 2 {
+                continue;
+            }
+            let mut dist: Vec<Option<u128>> = vec![None; d - dom];
+            dist[0] = Some(0);
+            for l in dom + 1..d {
+                dist[l - dom] = self.in_edges[l]
+                    .iter()
+                    .filter_map(|&e| {
+                        self.edges[e].producer.checked_sub(dom).and_then(|i| dist.get(i).copied().flatten())
+                    })
+                    .max()
+                    .map(|v| v + u128::from(paces[l].latency));
+            }
+            let at = |e: usize| {
+                self.edges[e].producer.checked_sub(dom).and_then(|i| dist.get(i).copied().flatten()).unwrap_or(0)
+            };
+            let longest = self.in_edges[d].iter().map(|&e| at(e)).max().unwrap_or(0);
+            for &e in &self.in_edges[d] {
+                wait[e] = u64::try_from(longest - at(e)).unwrap_or(u64::MAX);
+            }
+        }
+        let rows = self.row_bursts();
+        self.edges
+            .iter()
+            .enumerate()
+            .map(|(e, edge)| {
+                let a = &paces[edge.producer];
+                let t = u128::from(a.write)
+                    + u128::from(self.transfer_cycles(arch, e))
+                    + u128::from(paces[edge.consumer].hold)
+                    + u128::from(wait[e]);
+                let per_image = u128::from(pace.max(a.per_image));
+                let in_flight = t * u128::from(self.pixels[edge.producer]);
+                // A group of pixels written at once must fit beside those in
+                // flight when the loop passes a pixel or more (T ≥ interval);
+                // a slower edge has each pixel's room back before the next.
+                let burst = if in_flight >= per_image { u128::from(rows[edge.producer]) } else { 0 };
+                let need = burst + in_flight.div_ceil(per_image);
+                u64::try_from(need).unwrap_or(u64::MAX)
+            })
+            .collect()
+    }
+
+    /// Per layer: the pixels it may write at once. A window consumer frees
+    /// its producer's pixels a row at a time ([`Need::freed`]), so the rings
+    /// that gate a producer open a row at a time and its pixels come in rows:
+    /// a layer that reads a window writes up to a row of its output at once
+    /// (its width), an element-wise layer passes its producer's bursts on, and
+    /// a layer that reads every producer pixel (or the streamed network input,
+    /// all there at the start) may write all its pixels at once.
+    fn row_bursts(&self) -> Vec<u64> {
+        let mut rows: Vec<u64> = Vec::with_capacity(self.work.len());
+        for l in 0..self.work.len() {
+            let burst = self.in_edges[l]
+                .iter()
+                .map(|&e| match self.edges[e].need {
+                    Need::Window { out_width, .. } => out_width,
+                    Need::Same => rows[self.edges[e].producer],
+                    Need::All => self.pixels[l],
+                })
+                .max()
+                .unwrap_or(self.pixels[l]);
+            // At most one result per output register at once (a view holds none).
+            let registers = match &self.work[l] {
+                Work::Crossbar(w) => w.replicas.len() as u64,
+                Work::Alu { tiles, .. } => tiles.len() as u64,
+                Work::View => u64::MAX,
+                _ => 1,
+            };
+            rows.push(burst.min(registers).min(self.pixels[l]).max(1));
+        }
+        rows
+    }
+
+    /// Cycles an uncontended NoC transfer of a pixel of edge `e` takes from
+    /// its producer's first output tile to the first tile holding the edge:
+    /// the XY hops and the ejection port at the hop latency, plus one cycle
+    /// per flit; 0 within a tile, to or from the digital unit, and across
+    /// chips (not estimated).
+    fn transfer_cycles(&self, arch: &ArchParams, e: usize) -> u64 {
+        let edge = &self.edges[e];
+        let (Some(&(dst, _)), src) = (edge.slots.first(), self.home_of_output(edge.producer, 0)) else { return 0 };
+        let per_chip = arch.tiles_per_chip.max(1);
+        if src == dst || dst as usize >= self.tiles || src as usize >= self.tiles || src / per_chip != dst / per_chip {
+            return 0;
+        }
+        let router = |t: u32| match arch.noc.topology {
+            NocTopology::Mesh { concentration, .. } => (t % per_chip) / concentration.max(1),
+            NocTopology::Bus => 0,
+        };
+        let links = u64::from(arch.noc.topology.hops(router(src), router(dst))) + 1;
+        links * arch.noc.hop_latency.get() + edge.bytes.div_ceil(u64::from(arch.noc.flit_bytes).max(1))
+    }
+
     /// Sizes every edge's ring: each slot first gives its edges their minimum;
     /// a slot whose edges' minima do not fit holds some of them off-chip
     /// instead, in that slot only (the edge's other slots keep their share on
     /// chip), until the rest fit: cheapest first by off-chip bytes per byte
     /// freed (a spilled share sends each of the producer's pixels out and back,
     /// and frees the minimum ring: producer pixels / minimum ring), then the
-    /// largest, then the lowest edge index. What is left of the slot gives
-    /// every edge still held there the same number of extra pixels. An edge
-    /// held in several slots takes the smallest ring; an edge spilled in every
-    /// slot has none. Edges from the network input (streamed from the host) and
-    /// into element-wise views hold nothing.
-    fn size_buffers(&mut self) {
+    /// largest, then the lowest edge index. What is left of the slot is split
+    /// by need ([`split_spare`] over [`Plan::needs`]) among the edges still
+    /// held there. An edge held in several slots (every tile of its consumer's
+    /// replicas, each holding the channels it reads) takes the smallest ring;
+    /// an edge spilled in every slot has none. Edges from the network input
+    /// (streamed from the host) and into element-wise views hold nothing.
+    fn size_buffers(&mut self, arch: &ArchParams) {
         let slots = self.slot_capacity.len();
         // Per slot: its edges, the bytes of a pixel of each held there, and
         // whether that share is spilled.
@@ -539,6 +739,7 @@ impl Plan {
         for (edge, ring) in self.edges.iter_mut().zip(min_rings) {
             edge.min_ring = ring;
         }
+        let needs = self.needs(arch);
         let min_bytes = |edge: &Edge, bytes: u64| u128::from(edge.min_ring) * u128::from(bytes);
         for (s, list) in by_slot.iter_mut().enumerate() {
             let capacity = u128::from(self.slot_capacity[s]);
@@ -569,17 +770,15 @@ impl Plan {
             }
         }
         let mut rings = vec![UNBOUNDED; self.edges.len()];
+        let mut live = Vec::new();
         for (s, list) in by_slot.iter().enumerate() {
-            let live = || list.iter().filter(|&&(_, _, spilled)| !spilled).map(|&(e, b, _)| (e, b));
-            let need: u128 = live().map(|(e, b)| min_bytes(&self.edges[e], b)).sum();
-            let pixel_bytes: u128 = live().map(|(_, b)| u128::from(b)).sum();
-            let extra = u128::from(self.slot_capacity[s]).saturating_sub(need);
-            // The same number of extra pixels for every edge: the slack that
-            // lets a producer run ahead of its consumer.
-            let share = extra / pixel_bytes.max(1);
-            for (e, _) in live() {
-                let edge = &self.edges[e];
-                let ring = u128::from(edge.min_ring) + share;
+            live.clear();
+            live.extend(list.iter().filter(|&&(_, _, spilled)| !spilled).map(|&(e, b, _)| (e, b)));
+            let min: u128 = live.iter().map(|&(e, b)| min_bytes(&self.edges[e], b)).sum();
+            let spare = u128::from(self.slot_capacity[s]).saturating_sub(min);
+            let wants: Vec<(u64, u64)> = live.iter().map(|&(e, b)| (b, needs[e])).collect();
+            for (&(e, _), extra) in live.iter().zip(split_spare(spare, &wants)) {
+                let ring = u128::from(self.edges[e].min_ring) + extra;
                 rings[e] = rings[e].min(u64::try_from(ring).unwrap_or(UNBOUNDED));
             }
         }
@@ -651,6 +850,56 @@ impl Plan {
     pub(crate) fn uses_digital(&self) -> bool {
         self.work.iter().any(|w| matches!(w, Work::Digital { .. }))
     }
+}
+
+/// The timing of one item of a layer, from the plan's cost model: what ring
+/// sizing needs to know of it ([`Plan::needs`]).
+#[derive(Debug, Clone, Copy)]
+struct Pace {
+    /// Cycles from an item's start to its result in its tile's buffer.
+    latency: u64,
+    /// Cycles from an item's start until it has read its inputs (and frees
+    /// the producer pixels nothing later reads).
+    hold: u64,
+    /// Cycles per image of its busiest own unit: a replica's bottleneck stage
+    /// over its items, an ALU tile's busiest unit, the digital unit; a view's
+    /// producer's.
+    per_image: u64,
+    /// Cycles its write into its tile's buffer takes (a view's producer's).
+    write: u64,
+}
+
+/// Splits `spare` bytes of a slot among its edges, given per edge the bytes
+/// of a pixel held there and the extra pixels it needs ([`Plan::needs`]);
+/// returns the extra pixels of each. If every need fits, each edge gets its
+/// need and the rest is shared as the same number of extra pixels per edge
+/// (the slack that lets a producer run ahead). If not, each edge first gets a
+/// floor, the lesser of its need and half the equal share (`spare` over the
+/// bytes of a pixel of every edge), and what is left is split in proportion
+/// to the needs beyond the floors (rounded down), so every edge reaches the
+/// same fraction of its need: a ring of `R` pixels held `T` cycles passes
+/// `R / T` pixels per cycle, so the pipeline, paced by its slowest ring, runs
+/// fastest when no ring lags. The floor keeps a misjudged small need from
+/// starving its edge (a proportional share rounds down to 0 for a need of a
+/// few pixels, and an element-wise edge left at its one-pixel minimum
+/// serialises its producer and consumer).
+pub(crate) fn split_spare(spare: u128, edges: &[(u64, u64)]) -> Vec<u128> {
+    let pixel_bytes: u128 = edges.iter().map(|&(b, _)| u128::from(b)).sum();
+    if pixel_bytes == 0 {
+        return vec![0; edges.len()];
+    }
+    let wanted: u128 = edges.iter().map(|&(b, n)| u128::from(b) * u128::from(n)).sum();
+    if wanted <= spare {
+        let share = (spare - wanted) / pixel_bytes;
+        return edges.iter().map(|&(_, n)| u128::from(n) + share).collect();
+    }
+    let half_share = spare / pixel_bytes / 2;
+    let floors: Vec<u128> = edges.iter().map(|&(_, n)| u128::from(n).min(half_share)).collect();
+    let floor_bytes: u128 = edges.iter().zip(&floors).map(|(&(b, _), &f)| u128::from(b) * f).sum();
+    let left = spare - floor_bytes;
+    // Σ b·(n − f) > left here: the needs did not fit.
+    let rest: u128 = edges.iter().zip(&floors).map(|(&(b, n), &f)| u128::from(b) * (u128::from(n) - f)).sum();
+    edges.iter().zip(&floors).map(|(&(_, n), &f)| f + (u128::from(n) - f) * left / rest.max(1)).collect()
 }
 
 /// The work of one item of layer `id`; crossbar layers take the next
@@ -962,6 +1211,34 @@ fn window(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spare_room_goes_by_need() {
+        // (bytes of a pixel, extra pixels needed) per edge.
+        let edges = [(32, 500), (32, 1100), (32, 2), (64, 0)];
+        // Every need fits (500 + 1100 + 2 pixels of 32 B = 51,264 B): each gets
+        // its need, and the 1,000 B left are shared as 6 more pixels each
+        // (1,000 / 160 B per pixel of every edge).
+        assert_eq!(split_spare(52_264, &edges), vec![506, 1106, 8, 6]);
+        // Needs that do not fit (25,600 B for 51,264): the equal share is
+        // 25,600 / 160 = 160 pixels, so every edge first gets the lesser of its
+        // need and 80 (5,184 B); the 20,416 B left go in proportion to the
+        // needs beyond that (420 and 1,020 pixels of 32 B), rounded down.
+        let split = split_spare(25_600, &edges);
+        assert_eq!(split, vec![80 + 420 * 20_416 / 46_080, 80 + 1020 * 20_416 / 46_080, 2, 0]);
+        assert_eq!(split, vec![266, 531, 2, 0]);
+        let bytes: u128 = split.iter().zip(&edges).map(|(x, &(b, _))| x * u128::from(b)).sum();
+        assert!(bytes <= 25_600);
+        // (The old equal split gave every edge 160 pixels: 160 to an edge that
+        // needs 2, and a seventh of its need to the one needing 1,100.)
+        // Element-wise edges are not starved: a small need is met in full even
+        // when the needs do not fit (the proportional share of 2 pixels
+        // would round down to 0).
+        assert_eq!(split_spare(100 * 32, &[(32, 1), (32, 10_000)]), vec![1, 99]);
+        // Nothing to split, or no bytes per pixel: nothing given.
+        assert_eq!(split_spare(0, &edges), vec![0, 0, 0, 0]);
+        assert_eq!(split_spare(100, &[]), Vec::<u128>::new());
+    }
 
     #[test]
     fn window_needs_the_last_pixel_of_the_receptive_field() {
