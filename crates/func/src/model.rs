@@ -495,7 +495,7 @@ fn conv(
             // replica's pixels of every image form one contiguous block and
             // one GEMM.
             let dst = if replicas == 1 { &mut buf.col } else { &mut buf.plain };
-            dst.clear();
+            // Every element is written (zeros in the padding).
             dst.resize(k * n_total, 0.0);
             for img in 0..b {
                 let x = &x[img * per_in..(img + 1) * per_in];
@@ -608,27 +608,55 @@ fn conv(
 }
 
 /// One im2col row of one image: input values at kernel offset (`ky`, `kx`)
-/// for every output pixel (zero where the window is in the padding).
+/// for every output pixel (zero where the window is in the padding). Every
+/// element of `dst` is written.
 fn im2col_row(g: &ConvGeometry, plane: &[f32], ky: usize, kx: usize, dst: &mut [f32]) {
     let dy = (ky * g.dilation[0]) as isize - g.pad[0] as isize;
     let dx = (kx * g.dilation[1]) as isize - g.pad[1] as isize;
-    let (sy, sx) = (g.stride[0] as isize, g.stride[1] as isize);
-    // The valid output columns form one range, the same for every row.
-    let ox_lo = if dx >= 0 { 0 } else { ((-dx) as usize).div_ceil(g.stride[1]) };
-    let ox_hi = if (g.w as isize) > dx { ((g.w as isize - dx - 1) / sx + 1).max(0) as usize } else { 0 }.min(g.ow);
-    for oy in 0..g.oh {
-        let iy = oy as isize * sy + dy;
-        if iy < 0 || iy >= g.h as isize || ox_lo >= ox_hi {
-            continue;
+    let (sy, sx) = (g.stride[0], g.stride[1]);
+    // The valid output rows and columns each form one range.
+    let valid = |d: isize, s: usize, n: usize, on: usize| {
+        let lo = if d >= 0 { 0 } else { ((-d) as usize).div_ceil(s) }.min(on);
+        let hi = if (n as isize) > d { ((n as isize - d - 1) as usize / s + 1).min(on) } else { 0 };
+        (lo, hi.max(lo))
+    };
+    let (oy_lo, oy_hi) = valid(dy, sy, g.h, g.oh);
+    let (ox_lo, ox_hi) = valid(dx, sx, g.w, g.ow);
+    let ow = g.ow;
+    if oy_lo == oy_hi || ox_lo == ox_hi {
+        dst.fill(0.0);
+        return;
+    }
+    dst[..oy_lo * ow].fill(0.0);
+    dst[oy_hi * ow..].fill(0.0);
+    let len = ox_hi - ox_lo;
+    if sy == 1 && sx == 1 && ow == g.w {
+        // Output pixel p reads input p + dy·w + dx: the valid rows are one
+        // contiguous copy, then the padding columns are zeroed over it.
+        let shift = dy * g.w as isize + dx;
+        let (lo, hi) = (oy_lo * ow + ox_lo, (oy_hi - 1) * ow + ox_hi);
+        let from = (lo as isize + shift) as usize;
+        dst[lo..hi].copy_from_slice(&plane[from..from + (hi - lo)]);
+        if len < ow {
+            for row in dst[oy_lo * ow..oy_hi * ow].chunks_exact_mut(ow) {
+                row[..ox_lo].fill(0.0);
+                row[ox_hi..].fill(0.0);
+            }
         }
-        let src = &plane[iy as usize * g.w..][..g.w];
-        let out = &mut dst[oy * g.ow..][..g.ow];
-        if g.stride[1] == 1 {
-            let start = (ox_lo as isize + dx) as usize;
-            out[ox_lo..ox_hi].copy_from_slice(&src[start..start + (ox_hi - ox_lo)]);
+        return;
+    }
+    let x0 = (ox_lo * sx) as isize + dx;
+    for (oy, out) in dst[oy_lo * ow..oy_hi * ow].chunks_exact_mut(ow).enumerate() {
+        let iy = ((oy_lo + oy) * sy) as isize + dy;
+        let src = &plane[(iy as usize * g.w + x0 as usize)..];
+        out[..ox_lo].fill(0.0);
+        out[ox_hi..].fill(0.0);
+        let out = &mut out[ox_lo..ox_hi];
+        if sx == 1 {
+            out.copy_from_slice(&src[..len]);
         } else {
-            for (ox, o) in out.iter_mut().enumerate().take(ox_hi).skip(ox_lo) {
-                *o = src[(ox as isize * sx + dx) as usize];
+            for (o, v) in out.iter_mut().zip(src.iter().step_by(sx)) {
+                *o = *v;
             }
         }
     }
@@ -757,9 +785,16 @@ mod tests {
 
     #[test]
     fn im2col_rows_match_a_direct_gather() {
-        for (h, w, k, stride, dilation, pad) in
-            [(5, 7, 3, 1, 1, 1), (6, 6, 3, 2, 1, 1), (7, 5, 3, 1, 2, 2), (8, 8, 1, 2, 1, 0), (4, 9, 5, 3, 1, 2)]
-        {
+        for (h, w, k, stride, dilation, pad) in [
+            (5, 7, 3, 1, 1, 1),
+            (6, 6, 3, 2, 1, 1),
+            (7, 5, 3, 1, 2, 2),
+            (8, 8, 1, 2, 1, 0),
+            (4, 9, 5, 3, 1, 2),
+            (3, 4, 1, 1, 1, 0),
+            (6, 5, 3, 1, 1, 0),
+            (2, 3, 5, 1, 1, 2),
+        ] {
             let oh = (h + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
             let ow = (w + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
             let g = ConvGeometry {
@@ -785,7 +820,8 @@ mod tests {
                         if inside { plane[iy as usize * w + ix as usize] } else { 0.0 }
                     })
                     .collect();
-                let mut row = vec![0.0; oh * ow];
+                // Stale values: every element must be written.
+                let mut row = vec![-1.0; oh * ow];
                 im2col_row(&g, &plane, ky, kx, &mut row);
                 assert_eq!(row, want, "{h}x{w} k{k} s{stride} d{dilation} p{pad} at ({ky}, {kx})");
                 // Two images, pixel-major (one replica per pixel): the second
