@@ -353,6 +353,36 @@ pub fn argmax(v: &[f32]) -> usize {
     best
 }
 
+/// `max(0, max |v|)` over `v`, NaNs skipped: `fold(0.0, |m, v| m.max(v.abs()))`
+/// (the same value: the maximum of a set does not depend on the order) in
+/// eight lanes the compiler vectorizes.
+#[inline]
+fn abs_max(v: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let mut chunks = v.chunks_exact(8);
+    for c in &mut chunks {
+        for (l, x) in lanes.iter_mut().zip(c) {
+            let a = x.abs();
+            // A NaN compares false and is skipped, as `f32::max` skips it.
+            *l = if a > *l { a } else { *l };
+        }
+    }
+    let m = chunks.remainder().iter().fold(0.0f32, |m, x| m.max(x.abs()));
+    lanes.iter().fold(m, |m, l| m.max(*l))
+}
+
+/// Zeroes a short run (the padding columns of an im2col row: usually 0 to 2
+/// values) without a `memset` call for each.
+#[inline]
+fn zero(v: &mut [f32]) {
+    match v {
+        [] => {}
+        [a] => *a = 0.0,
+        [a, b] => (*a, *b) = (0.0, 0.0),
+        _ => v.fill(0.0),
+    }
+}
+
 /// The layer input, quantized into `buf` when `bits` is set (each image of
 /// `per` values with its own scale).
 fn prepare_input<'a>(x: &'a [f32], per: usize, bits: Option<u32>, buf: &'a mut Vec<f32>) -> &'a [f32] {
@@ -360,7 +390,7 @@ fn prepare_input<'a>(x: &'a [f32], per: usize, bits: Option<u32>, buf: &'a mut V
     let q_max = ((1u64 << (bits - 1)) - 1) as f32;
     buf.clear();
     for img in x.chunks(per) {
-        let max = img.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let max = abs_max(img);
         if max == 0.0 {
             buf.extend_from_slice(img);
         } else {
@@ -378,7 +408,7 @@ fn prepare_ints<'a>(x: &[f32], per: usize, bits: u32, buf: &'a mut Vec<f32>, sca
     buf.clear();
     scales.clear();
     for img in x.chunks(per) {
-        let max = img.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let max = abs_max(img);
         if max == 0.0 {
             buf.extend(img.iter().map(|_| 0.0));
             scales.push(1.0);
@@ -459,7 +489,7 @@ fn conv(
     out.resize(b * per_out, 0.0);
     if w.clip.is_some() {
         buf.x_max.clear();
-        buf.x_max.extend(x.chunks(per_in).map(|img| img.iter().fold(0.0f32, |m, v| m.max(v.abs()))));
+        buf.x_max.extend(x.chunks(per_in).map(abs_max));
     }
     let replicas = w.replicas.len().min(p_count);
     // Replica r's pixels per image, and where its column block starts.
@@ -518,7 +548,11 @@ fn conv(
                 }
             }
         }
-        buf.acc.clear();
+        // The GEMMs write every element (C = A·B, beta = 0); the clipped
+        // tiles add into zeros.
+        if w.clip.is_some() {
+            buf.acc.clear();
+        }
         buf.acc.resize(cout_g * n_total, 0.0);
         for (r, weights) in w.replicas.iter().enumerate().take(replicas) {
             let (n, offset) = (b * per_image(r), offsets[r]);
@@ -627,8 +661,8 @@ fn im2col_row(g: &ConvGeometry, plane: &[f32], ky: usize, kx: usize, dst: &mut [
         dst.fill(0.0);
         return;
     }
-    dst[..oy_lo * ow].fill(0.0);
-    dst[oy_hi * ow..].fill(0.0);
+    zero(&mut dst[..oy_lo * ow]);
+    zero(&mut dst[oy_hi * ow..]);
     let len = ox_hi - ox_lo;
     if sy == 1 && sx == 1 && ow == g.w {
         // Output pixel p reads input p + dy·w + dx: the valid rows are one
@@ -639,8 +673,8 @@ fn im2col_row(g: &ConvGeometry, plane: &[f32], ky: usize, kx: usize, dst: &mut [
         dst[lo..hi].copy_from_slice(&plane[from..from + (hi - lo)]);
         if len < ow {
             for row in dst[oy_lo * ow..oy_hi * ow].chunks_exact_mut(ow) {
-                row[..ox_lo].fill(0.0);
-                row[ox_hi..].fill(0.0);
+                zero(&mut row[..ox_lo]);
+                zero(&mut row[ox_hi..]);
             }
         }
         return;
@@ -649,8 +683,8 @@ fn im2col_row(g: &ConvGeometry, plane: &[f32], ky: usize, kx: usize, dst: &mut [
     for (oy, out) in dst[oy_lo * ow..oy_hi * ow].chunks_exact_mut(ow).enumerate() {
         let iy = ((oy_lo + oy) * sy) as isize + dy;
         let src = &plane[(iy as usize * g.w + x0 as usize)..];
-        out[..ox_lo].fill(0.0);
-        out[ox_hi..].fill(0.0);
+        zero(&mut out[..ox_lo]);
+        zero(&mut out[ox_hi..]);
         let out = &mut out[ox_lo..ox_hi];
         if sx == 1 {
             out.copy_from_slice(&src[..len]);
@@ -781,6 +815,22 @@ mod tests {
             }
         }
         assert!(round(f32::NAN).is_nan());
+    }
+
+    #[test]
+    fn abs_max_matches_the_fold() {
+        let mut rng = rand_pcg::Pcg64Mcg::new(9);
+        for len in [0usize, 1, 7, 8, 9, 31, 100] {
+            for special in [None, Some(f32::NAN), Some(f32::INFINITY), Some(-0.0), Some(-1e30)] {
+                let mut v: Vec<f32> =
+                    (0..len).map(|_| f32::from_bits(rand_core::Rng::next_u32(&mut rng)) % 100.0).collect();
+                if let (Some(x), Some(at)) = (special, len.checked_sub(1)) {
+                    v[at / 2] = x;
+                }
+                let want = v.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+                assert_eq!(abs_max(&v).to_bits(), want.to_bits(), "{v:?}");
+            }
+        }
     }
 
     #[test]
