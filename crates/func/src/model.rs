@@ -461,6 +461,9 @@ pub(crate) struct ConvBuffers {
     x_max: Vec<f32>,
     /// im2col in (image, pixel) order before a replicated layer's reordering.
     plain: Vec<f32>,
+    /// The fast read noise's energies of the layer input, and their im2col.
+    energy_in: Vec<f32>,
+    energy_col: Vec<f32>,
     analog: AnalogScratch,
 }
 
@@ -497,56 +500,17 @@ fn conv(
     let offsets: Vec<usize> =
         (0..replicas).scan(0, |acc, r| Some(std::mem::replace(acc, *acc + b * per_image(r)))).collect();
     for grp in 0..g.groups {
-        if replicas == p_count && replicas > 1 {
-            // One replica per pixel: im2col in (pixel, image) order straight
-            // from the group's input with the image index innermost.
-            let hw = g.h * g.w;
-            buf.plain.clear();
-            buf.plain.resize(cin_g * hw * b, 0.0);
-            for img in 0..b {
-                let x = &x[img * per_in + grp * cin_g * hw..][..cin_g * hw];
-                for (e, v) in x.iter().enumerate() {
-                    buf.plain[e * b + img] = *v;
-                }
-            }
-            buf.col.resize(k * n_total, 0.0);
-            for ci in 0..cin_g {
-                for ky in 0..g.kernel[0] {
-                    for kx in 0..g.kernel[1] {
-                        let kk = (ci * g.kernel[0] + ky) * g.kernel[1] + kx;
-                        let row = &mut buf.col[kk * n_total..(kk + 1) * n_total];
-                        im2col_pixel_major(g, &buf.plain[ci * hw * b..(ci + 1) * hw * b], b, ky, kx, row);
-                    }
-                }
-            }
-        } else {
-            // im2col in (image, pixel) order; a replicated layer's columns are
-            // then reordered to (replica, image, pixel) blocks, so each
-            // replica's pixels of every image form one contiguous block and
-            // one GEMM.
-            let dst = if replicas == 1 { &mut buf.col } else { &mut buf.plain };
-            // Every element is written (zeros in the padding).
-            dst.resize(k * n_total, 0.0);
-            for img in 0..b {
-                let x = &x[img * per_in..(img + 1) * per_in];
-                for ci in 0..cin_g {
-                    let plane = &x[(grp * cin_g + ci) * g.h * g.w..][..g.h * g.w];
-                    for ky in 0..g.kernel[0] {
-                        for kx in 0..g.kernel[1] {
-                            let kk = (ci * g.kernel[0] + ky) * g.kernel[1] + kx;
-                            let row = &mut dst[kk * n_total + img * p_count..][..p_count];
-                            im2col_row(g, plane, ky, kx, row);
-                        }
-                    }
-                }
-            }
-            if replicas > 1 {
-                // Every element is written.
-                buf.col.resize(k * n_total, 0.0);
-                for (row, src) in buf.col.chunks_exact_mut(n_total).zip(buf.plain.chunks_exact(n_total)) {
-                    to_replica_blocks(src, row, b, p_count, replicas);
-                }
-            }
+        build_col(g, x, b, grp, replicas, &mut buf.plain, &mut buf.col);
+        // The read noise's energies of the inputs, im2col'd alike (cheaper
+        // than computing them per im2col element: 9x fewer for a 3x3 kernel).
+        let energy_first = w.analog.as_ref().is_some_and(|a| a.fast.as_ref().is_some_and(|f| f.energy_first(a)));
+        if energy_first && grp == 0 {
+            let fast = w.analog.as_ref().and_then(|a| a.fast.as_ref()).expect("checked");
+            buf.energy_in.resize(x.len(), 0.0);
+            fast.energy_of(x, &mut buf.energy_in);
+        }
+        if energy_first {
+            build_col(g, &buf.energy_in, b, grp, replicas, &mut buf.plain, &mut buf.energy_col);
         }
         // The GEMMs write every element (C = A·B, beta = 0); the clipped
         // tiles add into zeros.
@@ -579,6 +543,7 @@ fn conv(
                     &mut buf.acc,
                     offset,
                     noise,
+                    energy_first.then_some(&buf.energy_col[..]),
                     &mut buf.analog,
                 );
                 continue;
@@ -636,6 +601,75 @@ fn conv(
                 for v in &mut img[co * p_count..(co + 1) * p_count] {
                     *v += bias;
                 }
+            }
+        }
+    }
+}
+
+/// The im2col of group `grp` of `b` images `x` into `col` (`k` rows of
+/// `b · p` columns, ordered as [`conv`] describes); `plain` is scratch.
+fn build_col(
+    g: &ConvGeometry,
+    x: &[f32],
+    b: usize,
+    grp: usize,
+    replicas: usize,
+    plain: &mut Vec<f32>,
+    col: &mut Vec<f32>,
+) {
+    let p_count = g.oh * g.ow;
+    let cin_g = g.cin / g.groups;
+    let k = cin_g * g.kernel[0] * g.kernel[1];
+    let per_in = g.cin * g.h * g.w;
+    let n_total = b * p_count;
+    if replicas == p_count && replicas > 1 {
+        // One replica per pixel: im2col in (pixel, image) order straight
+        // from the group's input with the image index innermost.
+        let hw = g.h * g.w;
+        plain.clear();
+        plain.resize(cin_g * hw * b, 0.0);
+        for img in 0..b {
+            let x = &x[img * per_in + grp * cin_g * hw..][..cin_g * hw];
+            for (e, v) in x.iter().enumerate() {
+                plain[e * b + img] = *v;
+            }
+        }
+        col.resize(k * n_total, 0.0);
+        for ci in 0..cin_g {
+            for ky in 0..g.kernel[0] {
+                for kx in 0..g.kernel[1] {
+                    let kk = (ci * g.kernel[0] + ky) * g.kernel[1] + kx;
+                    let row = &mut col[kk * n_total..(kk + 1) * n_total];
+                    im2col_pixel_major(g, &plain[ci * hw * b..(ci + 1) * hw * b], b, ky, kx, row);
+                }
+            }
+        }
+    } else {
+        // im2col in (image, pixel) order; a replicated layer's columns are
+        // then reordered to (replica, image, pixel) blocks, so each
+        // replica's pixels of every image form one contiguous block and
+        // one GEMM.
+        let dst = if replicas == 1 { &mut *col } else { &mut *plain };
+        // Every element is written (zeros in the padding).
+        dst.resize(k * n_total, 0.0);
+        for img in 0..b {
+            let x = &x[img * per_in..(img + 1) * per_in];
+            for ci in 0..cin_g {
+                let plane = &x[(grp * cin_g + ci) * g.h * g.w..][..g.h * g.w];
+                for ky in 0..g.kernel[0] {
+                    for kx in 0..g.kernel[1] {
+                        let kk = (ci * g.kernel[0] + ky) * g.kernel[1] + kx;
+                        let row = &mut dst[kk * n_total + img * p_count..][..p_count];
+                        im2col_row(g, plane, ky, kx, row);
+                    }
+                }
+            }
+        }
+        if replicas > 1 {
+            // Every element is written.
+            col.resize(k * n_total, 0.0);
+            for (row, src) in col.chunks_exact_mut(n_total).zip(plain.chunks_exact(n_total)) {
+                to_replica_blocks(src, row, b, p_count, replicas);
             }
         }
     }
