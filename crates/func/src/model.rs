@@ -652,16 +652,18 @@ fn build_col(
         let dst = if replicas == 1 { &mut *col } else { &mut *plain };
         // Every element is written (zeros in the padding).
         dst.resize(k * n_total, 0.0);
+        let taps: Vec<Tap> = (0..g.kernel[0])
+            .flat_map(|ky| (0..g.kernel[1]).map(move |kx| (ky, kx)))
+            .map(|(ky, kx)| Tap::new(g, ky, kx))
+            .collect();
         for img in 0..b {
             let x = &x[img * per_in..(img + 1) * per_in];
             for ci in 0..cin_g {
                 let plane = &x[(grp * cin_g + ci) * g.h * g.w..][..g.h * g.w];
-                for ky in 0..g.kernel[0] {
-                    for kx in 0..g.kernel[1] {
-                        let kk = (ci * g.kernel[0] + ky) * g.kernel[1] + kx;
-                        let row = &mut dst[kk * n_total + img * p_count..][..p_count];
-                        im2col_row(g, plane, ky, kx, row);
-                    }
+                for (t, tap) in taps.iter().enumerate() {
+                    let kk = ci * taps.len() + t;
+                    let row = &mut dst[kk * n_total + img * p_count..][..p_count];
+                    im2col_tap(g, tap, plane, row);
                 }
             }
         }
@@ -675,21 +677,41 @@ fn build_col(
     }
 }
 
+/// Where one kernel offset's im2col row reads: the valid output rows and
+/// columns (each one range) and the input offset of output pixel (0, 0).
+#[derive(Debug, Clone, Copy)]
+struct Tap {
+    oy: (usize, usize),
+    ox: (usize, usize),
+    dy: isize,
+    dx: isize,
+}
+
+impl Tap {
+    fn new(g: &ConvGeometry, ky: usize, kx: usize) -> Tap {
+        let dy = (ky * g.dilation[0]) as isize - g.pad[0] as isize;
+        let dx = (kx * g.dilation[1]) as isize - g.pad[1] as isize;
+        let valid = |d: isize, s: usize, n: usize, on: usize| {
+            let lo = if d >= 0 { 0 } else { ((-d) as usize).div_ceil(s) }.min(on);
+            let hi = if (n as isize) > d { ((n as isize - d - 1) as usize / s + 1).min(on) } else { 0 };
+            (lo, hi.max(lo))
+        };
+        Tap { oy: valid(dy, g.stride[0], g.h, g.oh), ox: valid(dx, g.stride[1], g.w, g.ow), dy, dx }
+    }
+}
+
 /// One im2col row of one image: input values at kernel offset (`ky`, `kx`)
 /// for every output pixel (zero where the window is in the padding). Every
 /// element of `dst` is written.
+#[cfg(test)]
 fn im2col_row(g: &ConvGeometry, plane: &[f32], ky: usize, kx: usize, dst: &mut [f32]) {
-    let dy = (ky * g.dilation[0]) as isize - g.pad[0] as isize;
-    let dx = (kx * g.dilation[1]) as isize - g.pad[1] as isize;
+    im2col_tap(g, &Tap::new(g, ky, kx), plane, dst);
+}
+
+/// [`im2col_row`] of a precomputed [`Tap`].
+fn im2col_tap(g: &ConvGeometry, tap: &Tap, plane: &[f32], dst: &mut [f32]) {
+    let ((oy_lo, oy_hi), (ox_lo, ox_hi), dy, dx) = (tap.oy, tap.ox, tap.dy, tap.dx);
     let (sy, sx) = (g.stride[0], g.stride[1]);
-    // The valid output rows and columns each form one range.
-    let valid = |d: isize, s: usize, n: usize, on: usize| {
-        let lo = if d >= 0 { 0 } else { ((-d) as usize).div_ceil(s) }.min(on);
-        let hi = if (n as isize) > d { ((n as isize - d - 1) as usize / s + 1).min(on) } else { 0 };
-        (lo, hi.max(lo))
-    };
-    let (oy_lo, oy_hi) = valid(dy, sy, g.h, g.oh);
-    let (ox_lo, ox_hi) = valid(dx, sx, g.w, g.ow);
     let ow = g.ow;
     if oy_lo == oy_hi || ox_lo == ox_hi {
         dst.fill(0.0);
@@ -700,15 +722,18 @@ fn im2col_row(g: &ConvGeometry, plane: &[f32], ky: usize, kx: usize, dst: &mut [
     let len = ox_hi - ox_lo;
     if sy == 1 && sx == 1 && ow == g.w {
         // Output pixel p reads input p + dy·w + dx: the valid rows are one
-        // contiguous copy, then the padding columns are zeroed over it.
+        // contiguous copy, then the padding columns are zeroed over it (one
+        // strided pass per padding column).
         let shift = dy * g.w as isize + dx;
         let (lo, hi) = (oy_lo * ow + ox_lo, (oy_hi - 1) * ow + ox_hi);
         let from = (lo as isize + shift) as usize;
         dst[lo..hi].copy_from_slice(&plane[from..from + (hi - lo)]);
         if len < ow {
-            for row in dst[oy_lo * ow..oy_hi * ow].chunks_exact_mut(ow) {
-                zero(&mut row[..ox_lo]);
-                zero(&mut row[ox_hi..]);
+            let rows = &mut dst[oy_lo * ow..oy_hi * ow];
+            for c in (0..ox_lo).chain(ox_hi..ow) {
+                for v in rows[c..].iter_mut().step_by(ow) {
+                    *v = 0.0;
+                }
             }
         }
         return;
