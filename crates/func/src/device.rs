@@ -479,8 +479,6 @@ pub(crate) struct AnalogScratch {
 /// Σ_k W[i][k]·X[k][j]` for output rows `grp·cout_g ..` of replica `rep`, with
 /// `X` the integer-valued `k × n` block of `col` at `col_off` (row stride
 /// `n_total`) and `C` written at `c_off` of `acc` (row stride `n_total`).
-/// `energy`, if given, holds the fast mode's read-noise energies
-/// ([`FastPeriphery::energy_of`]) of every element of `col`, laid out alike.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn analog_gemm(
     a: &Analog,
@@ -497,11 +495,10 @@ pub(crate) fn analog_gemm(
     acc: &mut [f32],
     c_off: usize,
     noise: NoiseKey,
-    energy: Option<&[f32]>,
     s: &mut AnalogScratch,
 ) {
     if a.fast.is_some() {
-        fast_gemm(a, rep, grp, cout_g, cout, k, n, col, col_off, n_total, x_scale, acc, c_off, noise, energy, s);
+        fast_gemm(a, rep, grp, cout_g, cout, k, n, col, col_off, n_total, x_scale, acc, c_off, noise, s);
     } else if a.read_sigma > 0.0 {
         noisy_gemm(a, rep, grp, cout_g, cout, k, n, col, col_off, n_total, x_scale, acc, c_off, noise, s);
     } else {
@@ -775,21 +772,6 @@ fn fast_normal(rng: &mut Pcg64Mcg) -> f32 {
     byte_normal(rng.next_u64() as u32)
 }
 
-impl FastPeriphery {
-    /// Whether the read noise's energies of a layer's inputs may be computed
-    /// before im2col ([`FastPeriphery::energy_of`]): with read noise, and
-    /// `e(0) = 0`, the energy of the padding's zeros.
-    pub(crate) fn energy_first(&self, a: &Analog) -> bool {
-        a.read_sigma > 0.0 && !self.noise.is_empty() && self.energy.first() == Some(&0.0)
-    }
-
-    /// Fills `dst` with the energies `e(|x|)` of the integer inputs `x` (the
-    /// values `fast_gemm` would compute from its im2col block).
-    pub(crate) fn energy_of(&self, x: &[f32], dst: &mut [f32]) {
-        energy_row(self, x, dst);
-    }
-}
-
 /// Fills `dst` with the fast mode's energies `e(|x|)` of the integer inputs `row`.
 fn energy_row(fast: &FastPeriphery, row: &[f32], dst: &mut [f32]) {
     let mask = fast.energy.len() - 1;
@@ -858,7 +840,6 @@ fn fast_gemm(
     acc: &mut [f32],
     c_off: usize,
     noise: NoiseKey,
-    energy: Option<&[f32]>,
     s: &mut AnalogScratch,
 ) {
     let fast = a.fast.as_ref().expect("fast mode");
@@ -866,7 +847,7 @@ fn fast_gemm(
     let v = fast.noise.get(rep).filter(|_| a.read_sigma > 0.0);
     s.total.clear();
     s.total.resize(n, 0.0);
-    let mut plane = if v.is_some() && energy.is_none() { Some(room(&mut s.plane2, k * n)) } else { None };
+    let mut plane = if v.is_some() { Some(room(&mut s.plane2, k * n)) } else { None };
     for kk in 0..k {
         let row = &col[col_off + kk * n_total..][..n];
         for (t, x) in s.total.iter_mut().zip(row) {
@@ -905,15 +886,7 @@ fn fast_gemm(
     if let Some(v) = v {
         let tile2 = room(&mut s.tile2, cout_g * n);
         let wa = Strides { offset: grp * cout_g, rs: 1, cs: cout };
-        match energy {
-            Some(e) => {
-                let eb = Strides { offset: col_off, rs: n_total, cs: 1 };
-                sgemm(cout_g, k, n, v, wa, e, eb, 0.0, tile2, Strides::rows(0, n));
-            }
-            None => {
-                sgemm(cout_g, k, n, v, wa, &s.plane2[..k * n], Strides::rows(0, n), 0.0, tile2, Strides::rows(0, n))
-            }
-        }
+        sgemm(cout_g, k, n, v, wa, &s.plane2[..k * n], Strides::rows(0, n), 0.0, tile2, Strides::rows(0, n));
         for (img, cols) in noise.images(n) {
             let len = cols.len();
             let normals = room(&mut s.normals, cout_g * len);
@@ -1164,7 +1137,7 @@ mod tests {
         pixel_gemm(&a, 0, 0, cout, cout, k, n, &col, 0, n, &one, &mut exact, 0, &mut s);
         a.make_fast(k, None);
         let mut fast = vec![0.0; cout * n];
-        analog_gemm(&a, 0, 0, cout, cout, k, n, &col, 0, n, &one, &mut fast, 0, test_key(1, n), None, &mut s);
+        analog_gemm(&a, 0, 0, cout, cout, k, n, &col, 0, n, &one, &mut fast, 0, test_key(1, n), &mut s);
         let bound = 0.5 * ((1.0 + 4.0) * 127.0 + 1.0) * a.chunks.len() as f32 * a.scale;
         let mut differ = false;
         for (f, e) in fast.iter().zip(&exact) {
@@ -1199,21 +1172,9 @@ mod tests {
             }
         }
         a.make_fast(k, None);
-        // Energies computed ahead (as conv does before im2col) give the same bits.
-        let f = a.fast.as_ref().unwrap();
-        assert!(f.energy_first(&a));
-        let mut energy = vec![-1.0; col.len()];
-        f.energy_of(&col, &mut energy);
-        let mut ahead = vec![0.0; cout * n];
-        analog_gemm(&a, 0, 0, cout, cout, k, n, &col, 0, n, &one, &mut ahead, 0, test_key(7, n), Some(&energy), &mut s);
-        analog_gemm(&a, 0, 0, cout, cout, k, n, &col, 0, n, &one, &mut out, 0, test_key(7, n), None, &mut s);
-        assert_eq!(
-            ahead.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-            out.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
-        );
         let mut fast = vec![Vec::new(); cout * n];
         for key in 0..draws {
-            analog_gemm(&a, 0, 0, cout, cout, k, n, &col, 0, n, &one, &mut out, 0, test_key(key, n), None, &mut s);
+            analog_gemm(&a, 0, 0, cout, cout, k, n, &col, 0, n, &one, &mut out, 0, test_key(key, n), &mut s);
             for (e, v) in fast.iter_mut().zip(&out) {
                 e.push(f64::from(*v));
             }

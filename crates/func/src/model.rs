@@ -461,9 +461,6 @@ pub(crate) struct ConvBuffers {
     x_max: Vec<f32>,
     /// im2col in (image, pixel) order before a replicated layer's reordering.
     plain: Vec<f32>,
-    /// The fast read noise's energies of the layer input, and their im2col.
-    energy_in: Vec<f32>,
-    energy_col: Vec<f32>,
     analog: AnalogScratch,
 }
 
@@ -501,17 +498,6 @@ fn conv(
         (0..replicas).scan(0, |acc, r| Some(std::mem::replace(acc, *acc + b * per_image(r)))).collect();
     for grp in 0..g.groups {
         build_col(g, x, b, grp, replicas, &mut buf.plain, &mut buf.col);
-        // The read noise's energies of the inputs, im2col'd alike (cheaper
-        // than computing them per im2col element: 9x fewer for a 3x3 kernel).
-        let energy_first = w.analog.as_ref().is_some_and(|a| a.fast.as_ref().is_some_and(|f| f.energy_first(a)));
-        if energy_first && grp == 0 {
-            let fast = w.analog.as_ref().and_then(|a| a.fast.as_ref()).expect("checked");
-            buf.energy_in.resize(x.len(), 0.0);
-            fast.energy_of(x, &mut buf.energy_in);
-        }
-        if energy_first {
-            build_col(g, &buf.energy_in, b, grp, replicas, &mut buf.plain, &mut buf.energy_col);
-        }
         // The GEMMs write every element (C = A·B, beta = 0); the clipped
         // tiles add into zeros.
         if w.clip.is_some() {
@@ -543,7 +529,6 @@ fn conv(
                     &mut buf.acc,
                     offset,
                     noise,
-                    energy_first.then_some(&buf.energy_col[..]),
                     &mut buf.analog,
                 );
                 continue;
