@@ -32,7 +32,8 @@ impl Strides {
     }
 }
 
-/// `C ← A·B + beta·C` with `A` `m × k`, `B` `k × n`, `C` `m × n`.
+/// `C ← A·B + beta·C` with `A` `m × k`, `B` `k × n`, `C` `m × n`; with
+/// `beta = 0` C's old values are not read (it need not be initialized).
 ///
 /// Panics if a view reaches outside its slice, or if `C`'s view could alias
 /// itself (two `(i, j)` at one index), which would make the result undefined.
@@ -65,7 +66,9 @@ pub fn sgemm(
     if k == 0 {
         for i in 0..m {
             for j in 0..n {
-                c[sc.offset + i * sc.rs + j * sc.cs] *= beta;
+                // As the kernel: beta = 0 overwrites (C need not be initialized).
+                let v = &mut c[sc.offset + i * sc.rs + j * sc.cs];
+                *v = if beta == 0.0 { 0.0 } else { *v * beta };
             }
         }
         return;
@@ -116,6 +119,26 @@ mod tests {
                 assert_eq!(c[i * 8 + 2 * j], want);
                 assert_eq!(c[i * 8 + 2 * j + 1], 7.0, "untouched");
             }
+        }
+    }
+
+    #[test]
+    fn beta_zero_ignores_stale_values() {
+        for k in [0, 2] {
+            let mut c = [f32::NAN; 4];
+            sgemm(
+                2,
+                k,
+                2,
+                &[1.0; 4],
+                Strides::rows(0, k),
+                &[1.0; 4],
+                Strides::rows(0, 2),
+                0.0,
+                &mut c,
+                Strides::rows(0, 2),
+            );
+            assert_eq!(c, [k as f32; 4]);
         }
     }
 

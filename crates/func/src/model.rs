@@ -353,6 +353,36 @@ pub fn argmax(v: &[f32]) -> usize {
     best
 }
 
+/// `max(0, max |v|)` over `v`, NaNs skipped: `fold(0.0, |m, v| m.max(v.abs()))`
+/// (the same value: the maximum of a set does not depend on the order) in
+/// eight lanes the compiler vectorizes.
+#[inline]
+fn abs_max(v: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let mut chunks = v.chunks_exact(8);
+    for c in &mut chunks {
+        for (l, x) in lanes.iter_mut().zip(c) {
+            let a = x.abs();
+            // A NaN compares false and is skipped, as `f32::max` skips it.
+            *l = if a > *l { a } else { *l };
+        }
+    }
+    let m = chunks.remainder().iter().fold(0.0f32, |m, x| m.max(x.abs()));
+    lanes.iter().fold(m, |m, l| m.max(*l))
+}
+
+/// Zeroes a short run (the padding columns of an im2col row: usually 0 to 2
+/// values) without a `memset` call for each.
+#[inline]
+fn zero(v: &mut [f32]) {
+    match v {
+        [] => {}
+        [a] => *a = 0.0,
+        [a, b] => (*a, *b) = (0.0, 0.0),
+        _ => v.fill(0.0),
+    }
+}
+
 /// The layer input, quantized into `buf` when `bits` is set (each image of
 /// `per` values with its own scale).
 fn prepare_input<'a>(x: &'a [f32], per: usize, bits: Option<u32>, buf: &'a mut Vec<f32>) -> &'a [f32] {
@@ -360,7 +390,7 @@ fn prepare_input<'a>(x: &'a [f32], per: usize, bits: Option<u32>, buf: &'a mut V
     let q_max = ((1u64 << (bits - 1)) - 1) as f32;
     buf.clear();
     for img in x.chunks(per) {
-        let max = img.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let max = abs_max(img);
         if max == 0.0 {
             buf.extend_from_slice(img);
         } else {
@@ -378,7 +408,7 @@ fn prepare_ints<'a>(x: &[f32], per: usize, bits: u32, buf: &'a mut Vec<f32>, sca
     buf.clear();
     scales.clear();
     for img in x.chunks(per) {
-        let max = img.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let max = abs_max(img);
         if max == 0.0 {
             buf.extend(img.iter().map(|_| 0.0));
             scales.push(1.0);
@@ -459,7 +489,7 @@ fn conv(
     out.resize(b * per_out, 0.0);
     if w.clip.is_some() {
         buf.x_max.clear();
-        buf.x_max.extend(x.chunks(per_in).map(|img| img.iter().fold(0.0f32, |m, v| m.max(v.abs()))));
+        buf.x_max.extend(x.chunks(per_in).map(abs_max));
     }
     let replicas = w.replicas.len().min(p_count);
     // Replica r's pixels per image, and where its column block starts.
@@ -467,58 +497,12 @@ fn conv(
     let offsets: Vec<usize> =
         (0..replicas).scan(0, |acc, r| Some(std::mem::replace(acc, *acc + b * per_image(r)))).collect();
     for grp in 0..g.groups {
-        if replicas == p_count && replicas > 1 {
-            // One replica per pixel: im2col in (pixel, image) order straight
-            // from the group's input with the image index innermost.
-            let hw = g.h * g.w;
-            buf.plain.clear();
-            buf.plain.resize(cin_g * hw * b, 0.0);
-            for img in 0..b {
-                let x = &x[img * per_in + grp * cin_g * hw..][..cin_g * hw];
-                for (e, v) in x.iter().enumerate() {
-                    buf.plain[e * b + img] = *v;
-                }
-            }
-            buf.col.resize(k * n_total, 0.0);
-            for ci in 0..cin_g {
-                for ky in 0..g.kernel[0] {
-                    for kx in 0..g.kernel[1] {
-                        let kk = (ci * g.kernel[0] + ky) * g.kernel[1] + kx;
-                        let row = &mut buf.col[kk * n_total..(kk + 1) * n_total];
-                        im2col_pixel_major(g, &buf.plain[ci * hw * b..(ci + 1) * hw * b], b, ky, kx, row);
-                    }
-                }
-            }
-        } else {
-            // im2col in (image, pixel) order; a replicated layer's columns are
-            // then reordered to (replica, image, pixel) blocks, so each
-            // replica's pixels of every image form one contiguous block and
-            // one GEMM.
-            let dst = if replicas == 1 { &mut buf.col } else { &mut buf.plain };
-            dst.clear();
-            dst.resize(k * n_total, 0.0);
-            for img in 0..b {
-                let x = &x[img * per_in..(img + 1) * per_in];
-                for ci in 0..cin_g {
-                    let plane = &x[(grp * cin_g + ci) * g.h * g.w..][..g.h * g.w];
-                    for ky in 0..g.kernel[0] {
-                        for kx in 0..g.kernel[1] {
-                            let kk = (ci * g.kernel[0] + ky) * g.kernel[1] + kx;
-                            let row = &mut dst[kk * n_total + img * p_count..][..p_count];
-                            im2col_row(g, plane, ky, kx, row);
-                        }
-                    }
-                }
-            }
-            if replicas > 1 {
-                // Every element is written.
-                buf.col.resize(k * n_total, 0.0);
-                for (row, src) in buf.col.chunks_exact_mut(n_total).zip(buf.plain.chunks_exact(n_total)) {
-                    to_replica_blocks(src, row, b, p_count, replicas);
-                }
-            }
+        build_col(g, x, b, grp, replicas, &mut buf.plain, &mut buf.col);
+        // The GEMMs write every element (C = A·B, beta = 0); the clipped
+        // tiles add into zeros.
+        if w.clip.is_some() {
+            buf.acc.clear();
         }
-        buf.acc.clear();
         buf.acc.resize(cout_g * n_total, 0.0);
         for (r, weights) in w.replicas.iter().enumerate().take(replicas) {
             let (n, offset) = (b * per_image(r), offsets[r]);
@@ -607,28 +591,150 @@ fn conv(
     }
 }
 
-/// One im2col row of one image: input values at kernel offset (`ky`, `kx`)
-/// for every output pixel (zero where the window is in the padding).
-fn im2col_row(g: &ConvGeometry, plane: &[f32], ky: usize, kx: usize, dst: &mut [f32]) {
-    let dy = (ky * g.dilation[0]) as isize - g.pad[0] as isize;
-    let dx = (kx * g.dilation[1]) as isize - g.pad[1] as isize;
-    let (sy, sx) = (g.stride[0] as isize, g.stride[1] as isize);
-    // The valid output columns form one range, the same for every row.
-    let ox_lo = if dx >= 0 { 0 } else { ((-dx) as usize).div_ceil(g.stride[1]) };
-    let ox_hi = if (g.w as isize) > dx { ((g.w as isize - dx - 1) / sx + 1).max(0) as usize } else { 0 }.min(g.ow);
-    for oy in 0..g.oh {
-        let iy = oy as isize * sy + dy;
-        if iy < 0 || iy >= g.h as isize || ox_lo >= ox_hi {
-            continue;
+/// The im2col of group `grp` of `b` images `x` into `col` (`k` rows of
+/// `b · p` columns, ordered as [`conv`] describes); `plain` is scratch.
+fn build_col(
+    g: &ConvGeometry,
+    x: &[f32],
+    b: usize,
+    grp: usize,
+    replicas: usize,
+    plain: &mut Vec<f32>,
+    col: &mut Vec<f32>,
+) {
+    let p_count = g.oh * g.ow;
+    let cin_g = g.cin / g.groups;
+    let k = cin_g * g.kernel[0] * g.kernel[1];
+    let per_in = g.cin * g.h * g.w;
+    let n_total = b * p_count;
+    if replicas == p_count && replicas > 1 {
+        // One replica per pixel: im2col in (pixel, image) order straight
+        // from the group's input with the image index innermost.
+        let hw = g.h * g.w;
+        plain.clear();
+        plain.resize(cin_g * hw * b, 0.0);
+        for img in 0..b {
+            let x = &x[img * per_in + grp * cin_g * hw..][..cin_g * hw];
+            for (e, v) in x.iter().enumerate() {
+                plain[e * b + img] = *v;
+            }
         }
-        let src = &plane[iy as usize * g.w..][..g.w];
-        let out = &mut dst[oy * g.ow..][..g.ow];
-        if g.stride[1] == 1 {
-            let start = (ox_lo as isize + dx) as usize;
-            out[ox_lo..ox_hi].copy_from_slice(&src[start..start + (ox_hi - ox_lo)]);
+        col.resize(k * n_total, 0.0);
+        for ci in 0..cin_g {
+            for ky in 0..g.kernel[0] {
+                for kx in 0..g.kernel[1] {
+                    let kk = (ci * g.kernel[0] + ky) * g.kernel[1] + kx;
+                    let row = &mut col[kk * n_total..(kk + 1) * n_total];
+                    im2col_pixel_major(g, &plain[ci * hw * b..(ci + 1) * hw * b], b, ky, kx, row);
+                }
+            }
+        }
+    } else {
+        // im2col in (image, pixel) order; a replicated layer's columns are
+        // then reordered to (replica, image, pixel) blocks, so each
+        // replica's pixels of every image form one contiguous block and
+        // one GEMM.
+        let dst = if replicas == 1 { &mut *col } else { &mut *plain };
+        // Every element is written (zeros in the padding).
+        dst.resize(k * n_total, 0.0);
+        let taps: Vec<Tap> = (0..g.kernel[0])
+            .flat_map(|ky| (0..g.kernel[1]).map(move |kx| (ky, kx)))
+            .map(|(ky, kx)| Tap::new(g, ky, kx))
+            .collect();
+        for img in 0..b {
+            let x = &x[img * per_in..(img + 1) * per_in];
+            for ci in 0..cin_g {
+                let plane = &x[(grp * cin_g + ci) * g.h * g.w..][..g.h * g.w];
+                for (t, tap) in taps.iter().enumerate() {
+                    let kk = ci * taps.len() + t;
+                    let row = &mut dst[kk * n_total + img * p_count..][..p_count];
+                    im2col_tap(g, tap, plane, row);
+                }
+            }
+        }
+        if replicas > 1 {
+            // Every element is written.
+            col.resize(k * n_total, 0.0);
+            for (row, src) in col.chunks_exact_mut(n_total).zip(plain.chunks_exact(n_total)) {
+                to_replica_blocks(src, row, b, p_count, replicas);
+            }
+        }
+    }
+}
+
+/// Where one kernel offset's im2col row reads: the valid output rows and
+/// columns (each one range) and the input offset of output pixel (0, 0).
+#[derive(Debug, Clone, Copy)]
+struct Tap {
+    oy: (usize, usize),
+    ox: (usize, usize),
+    dy: isize,
+    dx: isize,
+}
+
+impl Tap {
+    fn new(g: &ConvGeometry, ky: usize, kx: usize) -> Tap {
+        let dy = (ky * g.dilation[0]) as isize - g.pad[0] as isize;
+        let dx = (kx * g.dilation[1]) as isize - g.pad[1] as isize;
+        let valid = |d: isize, s: usize, n: usize, on: usize| {
+            let lo = if d >= 0 { 0 } else { ((-d) as usize).div_ceil(s) }.min(on);
+            let hi = if (n as isize) > d { ((n as isize - d - 1) as usize / s + 1).min(on) } else { 0 };
+            (lo, hi.max(lo))
+        };
+        Tap { oy: valid(dy, g.stride[0], g.h, g.oh), ox: valid(dx, g.stride[1], g.w, g.ow), dy, dx }
+    }
+}
+
+/// One im2col row of one image: input values at kernel offset (`ky`, `kx`)
+/// for every output pixel (zero where the window is in the padding). Every
+/// element of `dst` is written.
+#[cfg(test)]
+fn im2col_row(g: &ConvGeometry, plane: &[f32], ky: usize, kx: usize, dst: &mut [f32]) {
+    im2col_tap(g, &Tap::new(g, ky, kx), plane, dst);
+}
+
+/// [`im2col_row`] of a precomputed [`Tap`].
+fn im2col_tap(g: &ConvGeometry, tap: &Tap, plane: &[f32], dst: &mut [f32]) {
+    let ((oy_lo, oy_hi), (ox_lo, ox_hi), dy, dx) = (tap.oy, tap.ox, tap.dy, tap.dx);
+    let (sy, sx) = (g.stride[0], g.stride[1]);
+    let ow = g.ow;
+    if oy_lo == oy_hi || ox_lo == ox_hi {
+        dst.fill(0.0);
+        return;
+    }
+    zero(&mut dst[..oy_lo * ow]);
+    zero(&mut dst[oy_hi * ow..]);
+    let len = ox_hi - ox_lo;
+    if sy == 1 && sx == 1 && ow == g.w {
+        // Output pixel p reads input p + dy·w + dx: the valid rows are one
+        // contiguous copy, then the padding columns are zeroed over it (one
+        // strided pass per padding column).
+        let shift = dy * g.w as isize + dx;
+        let (lo, hi) = (oy_lo * ow + ox_lo, (oy_hi - 1) * ow + ox_hi);
+        let from = (lo as isize + shift) as usize;
+        dst[lo..hi].copy_from_slice(&plane[from..from + (hi - lo)]);
+        if len < ow {
+            let rows = &mut dst[oy_lo * ow..oy_hi * ow];
+            for c in (0..ox_lo).chain(ox_hi..ow) {
+                for v in rows[c..].iter_mut().step_by(ow) {
+                    *v = 0.0;
+                }
+            }
+        }
+        return;
+    }
+    let x0 = (ox_lo * sx) as isize + dx;
+    for (oy, out) in dst[oy_lo * ow..oy_hi * ow].chunks_exact_mut(ow).enumerate() {
+        let iy = ((oy_lo + oy) * sy) as isize + dy;
+        let src = &plane[(iy as usize * g.w + x0 as usize)..];
+        zero(&mut out[..ox_lo]);
+        zero(&mut out[ox_hi..]);
+        let out = &mut out[ox_lo..ox_hi];
+        if sx == 1 {
+            out.copy_from_slice(&src[..len]);
         } else {
-            for (ox, o) in out.iter_mut().enumerate().take(ox_hi).skip(ox_lo) {
-                *o = src[(ox as isize * sx + dx) as usize];
+            for (o, v) in out.iter_mut().zip(src.iter().step_by(sx)) {
+                *o = *v;
             }
         }
     }
@@ -756,10 +862,33 @@ mod tests {
     }
 
     #[test]
+    fn abs_max_matches_the_fold() {
+        let mut rng = rand_pcg::Pcg64Mcg::new(9);
+        for len in [0usize, 1, 7, 8, 9, 31, 100] {
+            for special in [None, Some(f32::NAN), Some(f32::INFINITY), Some(-0.0), Some(-1e30)] {
+                let mut v: Vec<f32> =
+                    (0..len).map(|_| f32::from_bits(rand_core::Rng::next_u32(&mut rng)) % 100.0).collect();
+                if let (Some(x), Some(at)) = (special, len.checked_sub(1)) {
+                    v[at / 2] = x;
+                }
+                let want = v.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+                assert_eq!(abs_max(&v).to_bits(), want.to_bits(), "{v:?}");
+            }
+        }
+    }
+
+    #[test]
     fn im2col_rows_match_a_direct_gather() {
-        for (h, w, k, stride, dilation, pad) in
-            [(5, 7, 3, 1, 1, 1), (6, 6, 3, 2, 1, 1), (7, 5, 3, 1, 2, 2), (8, 8, 1, 2, 1, 0), (4, 9, 5, 3, 1, 2)]
-        {
+        for (h, w, k, stride, dilation, pad) in [
+            (5, 7, 3, 1, 1, 1),
+            (6, 6, 3, 2, 1, 1),
+            (7, 5, 3, 1, 2, 2),
+            (8, 8, 1, 2, 1, 0),
+            (4, 9, 5, 3, 1, 2),
+            (3, 4, 1, 1, 1, 0),
+            (6, 5, 3, 1, 1, 0),
+            (2, 3, 5, 1, 1, 2),
+        ] {
             let oh = (h + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
             let ow = (w + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
             let g = ConvGeometry {
@@ -785,7 +914,8 @@ mod tests {
                         if inside { plane[iy as usize * w + ix as usize] } else { 0.0 }
                     })
                     .collect();
-                let mut row = vec![0.0; oh * ow];
+                // Stale values: every element must be written.
+                let mut row = vec![-1.0; oh * ow];
                 im2col_row(&g, &plane, ky, kx, &mut row);
                 assert_eq!(row, want, "{h}x{w} k{k} s{stride} d{dilation} p{pad} at ({ky}, {kx})");
                 // Two images, pixel-major (one replica per pixel): the second
